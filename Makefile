@@ -1,0 +1,47 @@
+# The front door. `make demo` and `make test` are all a newcomer needs.
+BUILD ?= build
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: all build demo test unit e2e bench format format-check clean bootstrap
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap build
+
+$(BUILD)/build.ninja:
+	@scripts/bootstrap build
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/kizuna demo
+
+test: build
+	@scripts/bootstrap test
+	@scripts/check-format
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+e2e: build
+	@scripts/bootstrap test
+	cd $(BUILD) && ctest --output-on-failure -L e2e
+
+bench: build
+	@scripts/bootstrap bench
+	bench/run
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+format-check:
+	@scripts/check-format
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,77 @@
+#pragma once
+// Purchases (the seed's purchase history, [0032]), redemptions and refunds. Each carries a
+// client-generated id that is its idempotency key.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/time.hpp"
+
+namespace kizuna::core {
+
+struct PurchaseLine {
+    std::string name;      // required, 1..200 characters
+    std::string sku;       // optional
+    std::string category;  // optional; matched against category multipliers
+    int64_t quantity = 1;  // 1..100000
+    int64_t unit_price = 0;  // minor units, 0..10^10
+
+    int64_t Amount() const { return quantity * unit_price; }
+    friend bool operator==(const PurchaseLine&, const PurchaseLine&) = default;
+};
+
+struct Purchase {
+    std::string purchase_id;
+    std::string member_id;
+    std::string card_number;  // the card presented, if any
+    std::string store_id;
+    std::string program_id;
+    Timestamp occurred_at{};
+    Timestamp recorded_at{};
+    std::string currency;
+    std::vector<PurchaseLine> lines;
+    int64_t total = 0;
+    int64_t points_earned = 0;
+    int rule_version = 0;
+    int64_t balance_after = 0;     // the balance returned in the first answer
+    std::string fingerprint;       // digest of the request, to refuse a replay with another body
+};
+
+struct Redemption {
+    std::string redemption_id;
+    std::string member_id;
+    std::string store_id;
+    std::string program_id;
+    int64_t points = 0;
+    Timestamp occurred_at{};
+    int64_t balance_after = 0;
+    std::string fingerprint;
+};
+
+struct Refund {
+    std::string refund_id;
+    std::string purchase_id;
+    std::string store_id;
+    int64_t amount = 0;              // refunded amount in minor units
+    int64_t points_reversed = 0;     // taken back from the balance
+    int64_t points_unrecovered = 0;  // owed by the refund but already spent (see ledger.hpp)
+    Timestamp occurred_at{};
+    int64_t balance_after = 0;
+    std::string fingerprint;
+};
+
+// Ids chosen by clients: 1..64 characters of [A-Za-z0-9._:-].
+Status ValidateClientId(std::string_view id, std::string_view field);
+// Lines: 1..500 lines, each valid; the total must not overflow. Field names like "lines[2].name".
+Status ValidateLines(const std::vector<PurchaseLine>& lines);
+int64_t TotalOf(const std::vector<PurchaseLine>& lines);
+
+// A canonical text form of the fields that define a request, for the idempotency fingerprint
+// (hashed outside core). Two requests with equal canonical forms are the same request.
+std::string CanonicalPurchase(const Purchase& p);
+std::string CanonicalRedemption(const Redemption& r);
+std::string CanonicalRefund(const Refund& r, const std::vector<PurchaseLine>& refunded_lines);
+
+}  // namespace kizuna::core

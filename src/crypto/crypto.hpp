@@ -1,0 +1,47 @@
+#pragma once
+// Thin, safe wrappers over libsodium: password hashing (Argon2id), secret tokens, digests,
+// Ed25519 signatures. (base64url is pure text work: core/card_record.hpp.) Every function is thread-safe once InitCrypto() has run.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/random.hpp"
+#include "core/result.hpp"
+
+namespace kizuna::crypto {
+
+// Initializes libsodium. Call once at start-up; throws std::runtime_error if it cannot.
+void InitCrypto();
+
+// Argon2id, interactive limits, as libsodium's self-describing "$argon2id$..." string.
+std::string HashPassword(std::string_view password);
+bool VerifyPassword(std::string_view hash, std::string_view password);
+
+// A new secret of `bytes` random bytes, base64url without padding (API keys, session tokens).
+std::string NewSecretToken(std::size_t bytes = 32);
+// Fast keyed-less digest (BLAKE2b-256) as lowercase hex. For high-entropy secrets (tokens,
+// API keys), where a slow hash adds nothing, and for request fingerprints.
+std::string Digest(std::string_view data);
+
+// Constant-time comparison of equal-length strings.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+struct SigningKeyPair {
+    std::string public_key;  // 32 bytes, raw
+    std::string secret_key;  // 64 bytes, raw
+};
+SigningKeyPair NewSigningKeyPair();
+std::string Sign(std::string_view message, std::string_view secret_key);  // 64-byte signature
+bool VerifySignature(std::string_view message, std::string_view signature,
+                     std::string_view public_key);
+
+// core::Random backed by the operating system's CSPRNG (randombytes_uniform).
+class SystemRandom final : public core::Random {
+public:
+    uint64_t Uniform(uint64_t upper_bound) override;
+};
+
+}  // namespace kizuna::crypto

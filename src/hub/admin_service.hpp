@@ -1,0 +1,44 @@
+#pragma once
+// Operator use cases: programs and stores.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/store.hpp"
+#include "hub/caller.hpp"
+
+namespace kizuna::hub {
+
+class HubContext;
+
+struct NewStore {
+    std::string name;
+    core::StoreKind kind = core::StoreKind::kPhysical;
+    std::optional<std::string> program_id;  // none: the store gets a program of its own
+    std::string currency = "JPY";
+};
+
+struct StoreCreated {
+    core::Store store;
+    std::string api_key;  // shown once
+};
+
+class AdminService {
+public:
+    explicit AdminService(HubContext& context) : context_(context) {}
+
+    // Operator only (kForbidden otherwise).
+    core::Result<core::Program> CreateProgram(const Caller& caller, std::string name);
+    // Operator only. Creates the store, its default earning rule and, without program_id, a
+    // program named after it. Errors: kNotFound for an unknown program_id.
+    core::Result<StoreCreated> CreateStore(const Caller& caller, const NewStore& request);
+    core::Result<std::vector<core::Store>> ListStores(const Caller& caller);
+    core::Result<std::vector<core::Program>> ListPrograms(const Caller& caller);
+
+private:
+    HubContext& context_;
+};
+
+}  // namespace kizuna::hub

@@ -1,0 +1,63 @@
+#pragma once
+// The hub: owns storage, the services and the hub's secrets (operator token, card signing key).
+// src/cli wires it; src/http serves it. Services are thread-safe; call them from any thread.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/random.hpp"
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "hub/admin_service.hpp"
+#include "hub/auth_service.hpp"
+#include "hub/member_service.hpp"
+#include "hub/offer_service.hpp"
+#include "hub/points_service.hpp"
+#include "hub/rule_service.hpp"
+#include "storage/storage.hpp"
+
+namespace kizuna::hub {
+
+struct HubOptions {
+    std::filesystem::path data_dir;  // created if missing (mode 0700)
+    std::string storage_url;         // empty: "sqlite://<data_dir>/kizuna.db"
+    storage::StorageOptions storage_options;
+    const core::Clock* clock = nullptr;  // null: the system clock
+    core::Random* random = nullptr;      // null: the system CSPRNG
+    int session_ttl_seconds = 24 * 3600;
+};
+
+class Hub {
+public:
+    // Opens storage, creates on first start DIR/operator.token and DIR/card_signing.key
+    // (mode 0600) and loads them. Errors: kUnavailable (storage, files), kInvalidArgument.
+    static core::Result<std::unique_ptr<Hub>> Open(HubOptions options);
+    ~Hub();
+
+    AuthService& auth() { return *auth_; }
+    AdminService& admin() { return *admin_; }
+    MemberService& members() { return *members_; }
+    PointsService& points() { return *points_; }
+    RuleService& rules() { return *rules_; }
+    OfferService& offers() { return *offers_; }
+    storage::Storage& storage() { return *storage_; }
+
+    const std::filesystem::path& operator_token_path() const { return operator_token_path_; }
+    // The card-signing public key, 32 raw bytes (served at GET /v1/card-key).
+    const std::string& card_public_key() const;
+
+private:
+    Hub() = default;
+    std::unique_ptr<storage::Storage> storage_;
+    std::unique_ptr<class HubContext> context_;
+    std::unique_ptr<AuthService> auth_;
+    std::unique_ptr<AdminService> admin_;
+    std::unique_ptr<MemberService> members_;
+    std::unique_ptr<PointsService> points_;
+    std::unique_ptr<RuleService> rules_;
+    std::unique_ptr<OfferService> offers_;
+    std::filesystem::path operator_token_path_;
+};
+
+}  // namespace kizuna::hub

@@ -1,0 +1,97 @@
+#pragma once
+// Points use cases: purchases (seed function 3), redemptions, refunds, the expiry pass. All are
+// idempotent on their client-generated id: a replay with the same body returns the first answer
+// with `replayed` set and changes nothing; a replay with another body is kIdempotencyConflict.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/purchase.hpp"
+#include "core/result.hpp"
+#include "core/time.hpp"
+#include "hub/caller.hpp"
+
+namespace kizuna::hub {
+
+class HubContext;
+
+// Members are named by member_id or by card_number (exactly one).
+struct MemberRef {
+    std::string member_id;
+    std::string card_number;
+};
+
+struct PurchaseRequest {
+    std::string purchase_id;
+    MemberRef member;
+    std::optional<core::Timestamp> occurred_at;  // none: now
+    std::string currency;                        // empty: the store's
+    std::vector<core::PurchaseLine> lines;
+};
+
+struct PurchaseReceipt {
+    std::string purchase_id;
+    std::string member_id;
+    int64_t total = 0;
+    int64_t points_earned = 0;
+    int64_t balance = 0;
+    std::string program_id;
+    bool replayed = false;
+};
+
+struct RedemptionRequest {
+    std::string redemption_id;
+    MemberRef member;
+    int64_t points = 0;
+};
+
+struct RedemptionReceipt {
+    std::string redemption_id;
+    std::string member_id;
+    int64_t points = 0;
+    int64_t balance = 0;
+    std::string program_id;
+    bool replayed = false;
+};
+
+struct RefundRequest {
+    std::string refund_id;
+    std::string purchase_id;
+    std::optional<int64_t> amount;  // exactly one of amount and lines
+    std::vector<core::PurchaseLine> lines;  // sku or name + quantity; unit price from the purchase
+};
+
+struct RefundReceipt {
+    std::string refund_id;
+    std::string purchase_id;
+    int64_t amount = 0;
+    int64_t points_reversed = 0;
+    int64_t points_unrecovered = 0;
+    int64_t balance = 0;
+    bool replayed = false;
+};
+
+class PointsService {
+public:
+    explicit PointsService(HubContext& context) : context_(context) {}
+
+    // Stores only. Earns by the store's rule in effect at occurred_at, into a lot expiring
+    // validity_days later. Errors: kInvalidArgument, kNotFound (member/card), kCardRevoked,
+    // kIdempotencyConflict, kRuleViolation (currency mismatch, occurred_at in the future).
+    core::Result<PurchaseReceipt> RecordPurchase(const Caller& caller, const PurchaseRequest& r);
+    // Stores only. Books due expiries first, then spends the soonest-expiring lots.
+    // Errors: kInsufficientPoints (balance unchanged), and as above.
+    core::Result<RedemptionReceipt> Redeem(const Caller& caller, const RedemptionRequest& r);
+    // Stores of the purchase's program only. See the refund policy in core/ledger.hpp.
+    // Errors: kNotFound (purchase), kRuleViolation (more than was bought), and as above.
+    core::Result<RefundReceipt> Refund(const Caller& caller, const RefundRequest& r);
+    // Books `expire` entries for every lot due at now. Returns how many lots expired.
+    core::Result<int64_t> RunExpiry();
+
+private:
+    HubContext& context_;
+};
+
+}  // namespace kizuna::hub

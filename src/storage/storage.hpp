@@ -1,0 +1,180 @@
+#pragma once
+// Storage in domain terms. No SQL or driver type appears here; backends live in sqlite/ (and
+// postgres/ later) and are chosen by OpenStorage from a connection string.
+//
+// Unit of work: a service hands Storage::Write a function that reads and writes through a
+// WriteTxn. The backend runs it atomically and returns only after it is durable. Backends may
+// run several callers' functions in one database transaction (group commit): each function is
+// isolated by a savepoint, so a function that returns an error is rolled back alone and its
+// batch-mates still commit. A function must therefore do all of its writes through the txn,
+// must not block on anything else, and may be run on another thread than the caller's.
+//
+// Thread-safety: Storage is safe to use from many threads at once. Txn objects belong to the
+// function they are handed to and must not escape it.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/card.hpp"
+#include "core/earning_rule.hpp"
+#include "core/ledger.hpp"
+#include "core/member.hpp"
+#include "core/offer.hpp"
+#include "core/purchase.hpp"
+#include "core/result.hpp"
+#include "core/store.hpp"
+#include "core/time.hpp"
+
+namespace kizuna::storage {
+
+using core::Result;
+using core::Status;
+using core::Timestamp;
+
+struct Balance {
+    std::string program_id;
+    int64_t points = 0;
+};
+
+struct MemberSession {
+    std::string token_hash;
+    std::string member_id;
+    Timestamp created_at{};
+    Timestamp expires_at{};
+};
+
+// One read of a member profile by a store (invariant 6: every profile read is audited).
+struct AuditRecord {
+    std::string actor;      // "store:<id>", "operator", "member:<id>"
+    std::string action;     // e.g. "profile_read"
+    std::string member_id;
+    Timestamp at{};
+};
+
+// Which rows a history query returns: newest first, at most `limit`, before `before_id` if set.
+struct Page {
+    int limit = 100;
+    std::optional<int64_t> before_entry_id;
+};
+
+// Reads. Every method returns kUnavailable when the backend cannot answer; "not found" is an
+// empty optional, not an error.
+class ReadTxn {
+public:
+    virtual ~ReadTxn() = default;
+
+    virtual Result<std::optional<core::Member>> FindMember(std::string_view member_id) = 0;
+    virtual Result<std::optional<core::Member>> FindMemberByEmail(std::string_view email) = 0;
+    virtual Result<std::vector<core::Member>> FindMembersByPhone(std::string_view phone) = 0;
+
+    virtual Result<std::optional<core::Card>> FindCard(std::string_view card_number) = 0;
+    virtual Result<std::vector<core::Card>> CardsOf(std::string_view member_id) = 0;
+
+    virtual Result<std::optional<core::Program>> FindProgram(std::string_view program_id) = 0;
+    virtual Result<std::optional<core::Store>> FindStore(std::string_view store_id) = 0;
+    virtual Result<std::optional<core::Store>> FindStoreByKeyHash(std::string_view hash) = 0;
+    virtual Result<std::vector<core::Store>> ListStores() = 0;
+    virtual Result<std::vector<core::Program>> ListPrograms() = 0;
+    // Every version of the store's rule, oldest first.
+    virtual Result<std::vector<core::EarningRule>> RuleVersions(std::string_view store_id) = 0;
+
+    // Purchases include their lines (fetched in one query, not one per purchase).
+    virtual Result<std::optional<core::Purchase>> FindPurchase(std::string_view purchase_id) = 0;
+    // A member's purchases, newest first; restricted to one program when program_id is set.
+    virtual Result<std::vector<core::Purchase>> PurchasesOf(
+        std::string_view member_id, std::optional<std::string_view> program_id, int limit) = 0;
+    virtual Result<std::optional<core::Redemption>> FindRedemption(std::string_view id) = 0;
+    virtual Result<std::optional<core::Refund>> FindRefund(std::string_view refund_id) = 0;
+    virtual Result<std::vector<core::Refund>> RefundsOf(std::string_view purchase_id) = 0;
+
+    virtual Result<std::vector<Balance>> BalancesOf(std::string_view member_id) = 0;
+    virtual Result<int64_t> BalanceOf(std::string_view member_id,
+                                      std::string_view program_id) = 0;
+    // Newest first; restricted to one program when program_id is set.
+    virtual Result<std::vector<core::LedgerEntry>> EntriesOf(
+        std::string_view member_id, std::optional<std::string_view> program_id, Page page) = 0;
+    // Lots with remaining > 0, in any order.
+    virtual Result<std::vector<core::Lot>> OpenLots(std::string_view member_id,
+                                                    std::string_view program_id) = 0;
+    // Open lots whose expires_at <= now, at most `limit`, for the expiry pass.
+    virtual Result<std::vector<core::Lot>> ExpiredOpenLots(Timestamp now, int limit) = 0;
+
+    virtual Result<std::optional<core::Offer>> FindOffer(std::string_view offer_id) = 0;
+    // Offers current at `now`; of the given stores only, when store_ids is non-empty.
+    virtual Result<std::vector<core::Offer>> CurrentOffers(
+        Timestamp now, const std::vector<std::string>& store_ids) = 0;
+
+    virtual Result<std::optional<MemberSession>> FindSession(std::string_view token_hash) = 0;
+    virtual Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) = 0;
+
+    // For invariant checks: every (member, program) whose stored balance differs from the sum
+    // of its entries or of its lots' remaining points. Empty when all is well.
+    virtual Result<std::vector<std::string>> CheckLedgerInvariants() = 0;
+};
+
+// Reads and writes inside one atomic unit.
+class WriteTxn : public ReadTxn {
+public:
+    virtual Status InsertMember(const core::Member& member) = 0;
+    virtual Status UpdateMember(const core::Member& member) = 0;
+    virtual Status InsertCard(const core::Card& card) = 0;
+    virtual Status RevokeCard(std::string_view card_number, Timestamp at) = 0;
+
+    virtual Status InsertProgram(const core::Program& program) = 0;
+    virtual Status InsertStore(const core::Store& store) = 0;
+    // The rule's version must be one more than the latest stored (or 1).
+    virtual Status InsertRuleVersion(const core::EarningRule& rule) = 0;
+
+    // Inserting an id that exists fails with kAlreadyExists (services check first; this is the
+    // last line of defence against a race).
+    virtual Status InsertPurchase(const core::Purchase& purchase) = 0;
+    virtual Status InsertRedemption(const core::Redemption& redemption) = 0;
+    virtual Status InsertRefund(const core::Refund& refund) = 0;
+
+    // Returns the new lot's id.
+    virtual Result<int64_t> InsertLot(const core::Lot& lot) = 0;
+    // Subtracts draw.points from the lot's remaining (never below zero: kInternal if it would).
+    virtual Status DrawFromLot(const core::LotDraw& draw) = 0;
+    // Appends the entry and adds its delta to the (member, program) balance in the same
+    // transaction; fails with kInsufficientPoints, changing nothing, if the balance would go
+    // below zero. Returns the entry id.
+    virtual Result<int64_t> AppendEntry(const core::LedgerEntry& entry) = 0;
+
+    virtual Status InsertOffer(const core::Offer& offer) = 0;
+    virtual Status InsertSession(const MemberSession& session) = 0;
+    virtual Status DeleteExpiredSessions(Timestamp now) = 0;
+    virtual Status InsertAudit(const AuditRecord& record) = 0;
+};
+
+class Storage {
+public:
+    virtual ~Storage() = default;
+
+    // Runs `work` atomically and durably (see the file comment). Returns work's error if it
+    // failed (its writes rolled back), kUnavailable if the commit failed, else Ok after the
+    // commit is on disk.
+    virtual Status Write(const std::function<Status(WriteTxn&)>& work) = 0;
+    // Runs `work` on a consistent snapshot. Never waits for the writer.
+    virtual Status Read(const std::function<Status(ReadTxn&)>& work) = 0;
+
+    // "sqlite" or "postgresql".
+    virtual std::string_view BackendName() const = 0;
+};
+
+struct StorageOptions {
+    int read_connections = 4;
+    int max_batch = 512;  // most write units in one group-commit transaction
+};
+
+// Opens (creating and migrating as needed) the storage named by `url`:
+//   "sqlite:///abs/path/kizuna.db", "sqlite://relative/path.db", "sqlite::memory:" (tests)
+//   "postgresql://..." (later)
+// Errors: kInvalidArgument for an unknown scheme; kUnavailable when it cannot be opened.
+Result<std::unique_ptr<Storage>> OpenStorage(std::string_view url, StorageOptions options = {});
+
+}  // namespace kizuna::storage
