@@ -1,0 +1,49 @@
+#pragma once
+// The hub's HTTP(S) server: Boost.Beast, asynchronous I/O on a few threads; requests that call
+// services (which may wait for a group commit) run on a separate worker pool so I/O never
+// blocks. Keep-alive, a request body limit, optional TLS.
+// Thread-safety: Start/Stop/Wait from one controlling thread.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/result.hpp"
+#include "hub/hub.hpp"
+
+namespace kizuna::http {
+
+struct ServerOptions {
+    std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+    int io_threads = 2;
+    int worker_threads = 64;             // service calls may block on the group-commit writer
+    std::size_t body_limit = 1 << 20;    // bytes; larger bodies get 413
+    std::string tls_cert_file;           // both set: HTTPS only
+    std::string tls_key_file;
+    std::string web_root;                // static portal/POS pages; empty: none (later issue)
+};
+
+class HubServer {
+public:
+    HubServer(hub::Hub& hub, ServerOptions options);
+    ~HubServer();  // stops if running
+    HubServer(const HubServer&) = delete;
+    HubServer& operator=(const HubServer&) = delete;
+
+    // Binds and starts serving in background threads. Errors: kInvalidArgument (bad listen
+    // address, unreadable TLS files), kUnavailable (address in use).
+    core::Status Start();
+    uint16_t port() const;
+    std::string BaseUrl() const;  // "http://127.0.0.1:8080" or "https://…"
+    // Stops accepting, lets in-flight requests finish (up to a few seconds), joins threads.
+    void Stop();
+    // Blocks until Stop() has been called from elsewhere (e.g. a signal handler thread).
+    void Wait();
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kizuna::http
