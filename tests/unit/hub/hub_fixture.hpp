@@ -35,7 +35,7 @@ struct TestMember {
     std::string card_number;
     std::string email;
     std::string password;
-    Caller caller;  // after logging in
+    Caller caller;  // what Authenticate returns for the member's session
 };
 
 class HubTest : public ::testing::Test {
@@ -49,7 +49,7 @@ class HubTest : public ::testing::Test {
     void OpenHub();
 
     TestStore MakeStore(const std::string& name, std::optional<std::string> program_id = {});
-    // Enrolls with a fresh email "<tag>@example.jp" and logs in.
+    // Enrolls anonymously with the email "<tag>@example.jp".
     TestMember MakeMember(const std::string& tag, bool share_profile = false,
                           const std::string& phone = "");
     // A purchase of one line of `amount` in the store's currency.

@@ -233,6 +233,56 @@ TEST_F(PointsTest, ConcurrentReplaysOfOneRedemptionApplyItOnce) {
     EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 60);
 }
 
+TEST_F(PointsTest, ConcurrentPurchasesAndRedemptionsKeepTheLedgerConsistent) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    constexpr int kThreads = 8;
+    constexpr int kEach = 15;
+    std::atomic<int64_t> earned{0};
+    std::atomic<int64_t> spent{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                const std::string n = std::to_string(t) + "-" + std::to_string(i);
+                PurchaseRequest p;
+                p.purchase_id = "p-" + n;
+                p.member.member_id = m.member_id;
+                p.lines.push_back({"Item", "", "", 1, 500});
+                auto bought = hub_->points().RecordPurchase(store.caller, p);
+                ASSERT_TRUE(bought.has_value()) << bought.error().message;
+                earned += bought->points_earned;
+                auto used = hub_->points().Redeem(store.caller, Redemption("r-" + n, m, 7));
+                if (used.has_value()) {
+                    spent += 7;
+                } else {
+                    EXPECT_EQ(used.error().code, ErrorCode::kInsufficientPoints);
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(earned.load(), kThreads * kEach * 5);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), earned.load() - spent.load());
+}
+
+TEST_F(PointsTest, ExpiryPassWorksThroughMoreLotsThanOneBatch) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember a = MakeMember("aki");
+    TestMember b = MakeMember("ben");
+    constexpr int kPurchases = 150;  // 300 lots in all, more than one batch of 256
+    for (int i = 0; i < kPurchases; ++i) {
+        Buy(store, a, "pa-" + std::to_string(i), 100);
+        Buy(store, b, "pb-" + std::to_string(i), 200);
+    }
+    clock_.Advance(std::chrono::days(365));
+    auto expired = hub_->points().RunExpiry();
+    ASSERT_TRUE(expired.has_value()) << expired.error().message;
+    EXPECT_EQ(*expired, 2 * kPurchases);
+    EXPECT_EQ(BalanceOf(a.member_id, store.store.program_id), 0);
+    EXPECT_EQ(BalanceOf(b.member_id, store.store.program_id), 0);
+}
+
 TEST_F(PointsTest, ExpiryPassExpiresDueLotsOnceAndRedemptionSkipsThem) {
     TestStore store = MakeStore("Shibuya Books");
     TestMember m = MakeMember("aki");
