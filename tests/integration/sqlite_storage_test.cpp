@@ -29,6 +29,7 @@ using storage::testing::SampleLot;
 using storage::testing::SampleMember;
 using storage::testing::SampleProgram;
 using storage::testing::SampleStore;
+using storage::testing::StatusOf;
 
 // A plain sqlite3 connection to the same file, for reaching past the backend.
 class RawDatabase {
@@ -86,11 +87,8 @@ class SqliteStorageTest : public ::testing::Test {
         return storage.Write([&](WriteTxn& txn) -> Status {
             KZ_RETURN_IF_ERROR(txn.InsertLot(
                 SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", points, kNow + 100)));
-            return txn.AppendEntry(SampleEntry("1000000001", "pg_ekimae", points,
-                                               core::EntryKind::kEarn, ref))
-                           .has_value()
-                       ? Status::Ok()
-                       : Status(core::MakeError(ErrorCode::kInternal, "append"));
+            return StatusOf(txn.AppendEntry(
+                SampleEntry("1000000001", "pg_ekimae", points, core::EntryKind::kEarn, ref)));
         });
     }
 
@@ -240,12 +238,12 @@ TEST_F(SqliteStorageTest, ForeignKeysAreEnforced) {
     ASSERT_NE(storage, nullptr);
     Seed(*storage);
     Status orphan = storage->Write([](WriteTxn& txn) -> Status {
-        return txn.InsertLot(SampleLot("1000000099", "pg_ekimae", "st_shibuya", "", 1, kNow))
-                       .has_value()
-                   ? Status::Ok()
-                   : Status(core::MakeError(ErrorCode::kInternal, "lot refused"));
+        return StatusOf(
+            txn.InsertLot(SampleLot("1000000099", "pg_ekimae", "st_shibuya", "", 1, kNow)));
     });
-    EXPECT_FALSE(orphan.ok());
+    ASSERT_FALSE(orphan.ok());
+    EXPECT_EQ(orphan.error().code, ErrorCode::kInternal) << orphan.error().message;
+    EXPECT_NE(orphan.error().message.find("FOREIGN KEY"), std::string::npos);
 }
 
 TEST_F(SqliteStorageTest, ReadConnectionsRefuseWrites) {

@@ -32,6 +32,7 @@ using testing::SampleMember;
 using testing::SampleProgram;
 using testing::SamplePurchase;
 using testing::SampleStore;
+using testing::StatusOf;
 
 struct Backend {
     std::string name;
@@ -98,11 +99,8 @@ class StorageContract : public ::testing::TestWithParam<Backend> {
             KZ_RETURN_IF_ERROR(txn.InsertPurchase(purchase));
             KZ_RETURN_IF_ERROR(txn.InsertLot(
                 SampleLot("1000000001", program_id, store_id, purchase_id, points, expires_at)));
-            return txn.AppendEntry(SampleEntry("1000000001", program_id, points,
-                                               core::EntryKind::kEarn, purchase_id))
-                           .has_value()
-                       ? Status::Ok()
-                       : Status(core::MakeError(ErrorCode::kInternal, "append failed"));
+            return StatusOf(txn.AppendEntry(SampleEntry("1000000001", program_id, points,
+                                                        core::EntryKind::kEarn, purchase_id)));
         }));
     }
 
@@ -641,10 +639,8 @@ TEST_P(StorageContract, LotsAreDrawnNeverBelowZeroAndQueriedOpenOrExpired) {
                                                           "", 30, kNow + 100)));
         KZ_ASSIGN_OR_RETURN(expired, txn.InsertLot(SampleLot("1000000001", "pg_ekimae",
                                                              "st_shibuya", "", 20, kNow - 1)));
-        return txn.InsertLot(SampleLot("1000000001", "pg_other", "st_other", "", 7, kNow + 5))
-                       .has_value()
-                   ? Status::Ok()
-                   : Status(core::MakeError(ErrorCode::kInternal, "lot"));
+        return StatusOf(
+            txn.InsertLot(SampleLot("1000000001", "pg_other", "st_other", "", 7, kNow + 5)));
     }));
     EXPECT_NE(soon, late);
     KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
@@ -699,11 +695,8 @@ TEST_P(StorageContract, LedgerInvariantsHoldAfterEarningAndRedeeming) {
     KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
         KZ_ASSIGN_OR_RETURN(auto lots, txn.OpenLots("1000000001", "pg_ekimae"));
         KZ_RETURN_IF_ERROR(txn.DrawFromLot({lots.at(0).lot_id, 60}));
-        return txn.AppendEntry(
-                      SampleEntry("1000000001", "pg_ekimae", -60, core::EntryKind::kRedeem, "r-1"))
-                       .has_value()
-                   ? Status::Ok()
-                   : Status(core::MakeError(ErrorCode::kInternal, "append"));
+        return StatusOf(txn.AppendEntry(
+            SampleEntry("1000000001", "pg_ekimae", -60, core::EntryKind::kRedeem, "r-1")));
     }));
     auto problems = Get([](ReadTxn& t) { return t.CheckLedgerInvariants(); });
     KZ_ASSERT_OK(problems);
@@ -718,11 +711,8 @@ TEST_P(StorageContract, LedgerInvariantCheckFindsLotsOutOfStepWithBalance) {
     Earn("p-1", 100, kNow + 100);
     // An entry without the matching lot draw: balance and entries agree, lots do not.
     KZ_ASSERT_OK(Put([](WriteTxn& txn) {
-        return Status(txn.AppendEntry(SampleEntry("1000000001", "pg_ekimae", -10,
-                                                  core::EntryKind::kRedeem, "r-bad"))
-                              .has_value()
-                          ? Status::Ok()
-                          : Status(core::MakeError(ErrorCode::kInternal, "append")));
+        return StatusOf(txn.AppendEntry(
+            SampleEntry("1000000001", "pg_ekimae", -10, core::EntryKind::kRedeem, "r-bad")));
     }));
     auto problems = Get([](ReadTxn& t) { return t.CheckLedgerInvariants(); });
     KZ_ASSERT_OK(problems);
@@ -891,9 +881,7 @@ TEST_P(StorageContract, ConcurrentWritesAllSucceedAndAreAllVisible) {
                 Status s = storage_->Write([&](WriteTxn& txn) -> Status {
                     auto entry = SampleEntry("1000000001", "pg_ekimae", 1, core::EntryKind::kEarn,
                                              std::to_string(t) + "/" + std::to_string(i));
-                    return txn.AppendEntry(entry).has_value()
-                               ? Status::Ok()
-                               : Status(core::MakeError(ErrorCode::kInternal, "append"));
+                    return StatusOf(txn.AppendEntry(entry));
                 });
                 if (!s.ok()) ++failures;
             }
