@@ -288,6 +288,15 @@ TEST_P(StorageContract, UpdateMemberChangesEveryFieldAndRefusesUnknownMember) {
     KZ_ASSERT_OK(by_old_email);
     EXPECT_FALSE(by_old_email->has_value());
 
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) {
+        return txn.InsertMember(SampleMember("1000000002", "jiro@example.jp"));
+    }));
+    Status email_taken = Put([](WriteTxn& txn) {
+        return txn.UpdateMember(SampleMember("1000000002", "Hanako@example.jp"));
+    });
+    ASSERT_FALSE(email_taken.ok());
+    EXPECT_EQ(email_taken.error().code, ErrorCode::kAlreadyExists);
+
     Status unknown =
         Put([](WriteTxn& txn) { return txn.UpdateMember(SampleMember("1000000099")); });
     ASSERT_FALSE(unknown.ok());
@@ -330,6 +339,11 @@ TEST_P(StorageContract, CardsRoundTripInGenerationOrderAndRevokeKeepsFirstTime) 
     Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertCard(second); });
     ASSERT_FALSE(duplicate.ok());
     EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+    core::Card same_generation = second;
+    same_generation.card_number = "9810000000000037";
+    Status generation_taken = Put([&](WriteTxn& txn) { return txn.InsertCard(same_generation); });
+    ASSERT_FALSE(generation_taken.ok());
+    EXPECT_EQ(generation_taken.error().code, ErrorCode::kAlreadyExists);
     Status unknown =
         Put([](WriteTxn& txn) { return txn.RevokeCard("9810999999999999", At(kNow)); });
     ASSERT_FALSE(unknown.ok());
@@ -421,6 +435,8 @@ TEST_P(StorageContract, PurchaseRoundTripsWithItsLinesAndDuplicateIdChangesNothi
     Seed();
     core::Purchase purchase =
         SamplePurchase("pos-1:00042", "1000000001", "st_shibuya", "pg_ekimae", kNow - 60);
+    purchase.lines.push_back({"業務用冷蔵庫", "BIG-1", "家電", 100000, 10'000'000'000});
+    purchase.total = core::TotalOf(purchase.lines);
     KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.InsertPurchase(purchase); }));
 
     core::Purchase again = purchase;
@@ -452,6 +468,7 @@ TEST_P(StorageContract, PurchasesOfAreNewestFirstFilteredByProgramAndCarryAllLin
             auto p = SamplePurchase(
                 id, "1000000001", program == "pg_ekimae" ? "st_shibuya" : "st_other", program, at);
             if (id == "p-c") p.lines.resize(1);
+            if (id == "p-a") p.lines.clear();
             KZ_RETURN_IF_ERROR(txn.InsertPurchase(p));
         }
         return Status::Ok();
@@ -464,7 +481,10 @@ TEST_P(StorageContract, PurchasesOfAreNewestFirstFilteredByProgramAndCarryAllLin
     auto all = Get([](ReadTxn& t) { return t.PurchasesOf("1000000001", std::nullopt, 100); });
     KZ_ASSERT_OK(all);
     EXPECT_EQ(ids(*all), (std::vector<std::string>{"p-e", "p-d", "p-c", "p-b", "p-a"}));
-    for (const auto& p : *all) EXPECT_EQ(p.lines.size(), p.purchase_id == "p-c" ? 1u : 3u);
+    for (const auto& p : *all) {
+        std::size_t lines = p.purchase_id == "p-c" ? 1u : p.purchase_id == "p-a" ? 0u : 3u;
+        EXPECT_EQ(p.lines.size(), lines) << p.purchase_id;
+    }
     ExpectSamePurchase((*all)[0],
                        SamplePurchase("p-e", "1000000001", "st_shibuya", "pg_ekimae", kNow - 50));
 
