@@ -6,6 +6,7 @@
 
 #include <cassert>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -24,6 +25,14 @@ struct Error {
 
 inline Error MakeError(ErrorCode code, std::string message, std::string field = {}) {
     return Error{code, std::move(message), std::move(field)};
+}
+
+// kInvalidArgument about one request field; the message is the field name followed by `what`,
+// e.g. InvalidField("profile.phone", "must have 7 to 15 digits").
+inline Error InvalidField(std::string_view field, std::string_view what) {
+    std::string name(field);
+    std::string message = name + " " + std::string(what);
+    return Error{ErrorCode::kInvalidArgument, std::move(message), std::move(name)};
 }
 
 // Tag type so `return Unexpected(err)` reads like std::unexpected.
