@@ -5,16 +5,9 @@
 #include <string>
 
 #include "http/json.hpp"
+#include "hub/auth_service.hpp"
 
 namespace kizuna::http {
-namespace {
-
-// AuthService refuses a throttled login for 15 minutes (hub/auth_service.hpp); the error does
-// not say how much of that is left, so clients are told the whole window, an upper bound.
-constexpr int kLoginLockoutSeconds = 15 * 60;
-
-}  // namespace
-
 int HttpStatusOf(core::ErrorCode code) {
     using core::ErrorCode;
     switch (code) {
@@ -73,7 +66,10 @@ HttpResponse ErrorResponse(const core::Error& error) {
     HttpResponse response = ErrorResponse(HttpStatusOf(error.code), core::ErrorCodeName(error.code),
                                           error.message, error.field);
     if (error.code == core::ErrorCode::kTooManyRequests) {
-        response.headers.emplace_back("Retry-After", std::to_string(kLoginLockoutSeconds));
+        // The error does not say how much of the lock-out is left, so clients are told the
+        // whole of it: an upper bound.
+        response.headers.emplace_back("Retry-After",
+                                      std::to_string(hub::AuthService::kLockout.count()));
     }
     if (error.code == core::ErrorCode::kUnauthenticated) {
         response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"kizuna\"");

@@ -87,13 +87,15 @@ TEST_F(HubServerTest, OperatorCreatesAndListsProgramsAndStores) {
     reply = client_.Get("/v1/programs", t_.operator_token);
     ASSERT_EQ(reply.status, 200);
     bool found = false;
-    for (const json& p : reply.Json()["programs"]) found |= p == program;
+    const json programs = reply.Json()["programs"];
+    for (const json& p : programs) found |= p == program;
     EXPECT_TRUE(found) << reply.body;
 
     reply = client_.Get("/v1/stores", t_.operator_token);
     ASSERT_EQ(reply.status, 200);
     found = false;
-    for (const json& s : reply.Json()["stores"]) {
+    const json stores = reply.Json()["stores"];
+    for (const json& s : stores) {
         EXPECT_FALSE(s.contains("api_key"));
         found |= s["store_id"] == store["store_id"];
     }
@@ -376,12 +378,14 @@ TEST_F(HubServerTest, OffersByStoresListedForMembers) {
     ASSERT_EQ(reply.status, 200) << reply.body;
     EXPECT_EQ(KeysOf(reply.Json()), (Keys{"offers"}));
     bool found = false;
-    for (const json& o : reply.Json()["offers"]) found |= o["offer_id"] == created["offer_id"];
+    const json offers = reply.Json()["offers"];
+    for (const json& o : offers) found |= o["offer_id"] == created["offer_id"];
     EXPECT_TRUE(found);
 
     reply = client_.Get("/v1/offers", t_.other_store.api_key);
     ASSERT_EQ(reply.status, 200);
-    for (const json& o : reply.Json()["offers"]) EXPECT_EQ(o["store_id"], t_.other_store.store_id);
+    const json own_offers = reply.Json()["offers"];
+    for (const json& o : own_offers) EXPECT_EQ(o["store_id"], t_.other_store.store_id);
 
     offer["valid_to"] = "2000-01-01T00:00:00Z";
     reply = client_.Post("/v1/offers", offer, t_.store.api_key);
