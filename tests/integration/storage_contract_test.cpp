@@ -862,6 +862,23 @@ TEST_P(StorageContract, UnitThatThrowsFailsAsInternalAndWritesNothing) {
     EXPECT_EQ(read_thrown.error().code, ErrorCode::kInternal);
 }
 
+TEST_P(StorageContract, WriteFromInsideAUnitOfWorkFailsInsteadOfHanging) {
+    Seed();
+    Status inner = Status::Ok();
+    Status outer = Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember("1000000002")));
+        inner = storage_->Write(
+            [](WriteTxn& nested) { return nested.InsertMember(SampleMember("1000000003")); });
+        return Status::Ok();
+    });
+    KZ_ASSERT_OK(outer);
+    ASSERT_FALSE(inner.ok());
+    EXPECT_EQ(inner.error().code, ErrorCode::kInternal);
+    auto nested = Get([](ReadTxn& t) { return t.FindMember("1000000003"); });
+    KZ_ASSERT_OK(nested);
+    EXPECT_FALSE(nested->has_value());
+}
+
 TEST_P(StorageContract, ConcurrentWritesAllSucceedAndAreAllVisible) {
     Seed();
     constexpr int kThreads = 32;
