@@ -90,7 +90,8 @@ class ReadTxn {
 
     // Purchases include their lines (fetched in one query, not one per purchase).
     virtual Result<std::optional<core::Purchase>> FindPurchase(std::string_view purchase_id) = 0;
-    // A member's purchases, newest first; restricted to one program when program_id is set.
+    // A member's purchases, newest occurred_at first (equal times: the later stored first);
+    // restricted to one program when program_id is set.
     virtual Result<std::vector<core::Purchase>> PurchasesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, int limit) = 0;
     virtual Result<std::optional<core::Redemption>> FindRedemption(std::string_view id) = 0;
