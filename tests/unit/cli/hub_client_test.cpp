@@ -126,9 +126,17 @@ class ScriptedServer {
     std::vector<Seen> seen_;
 };
 
+HubClientOptions Options(const std::string& url, const std::string& token = "") {
+    HubClientOptions options;
+    options.base_url = url;
+    options.token = token;
+    options.connect_timeout = std::chrono::milliseconds(2000);
+    return options;
+}
+
 TEST(HubClient, SendsJsonWithTheBearerTokenAndReadsTheReply) {
     ScriptedServer server({{201, R"({"purchase_id":"p1","points_earned":3,"balance":12})"}});
-    HubClient client({.base_url = server.url() + "/", .token = "sk_test"});
+    HubClient client(Options(server.url() + "/", "sk_test"));
     auto answer = client.Post("/v1/purchases", {{"purchase_id", "p1"}});
     ASSERT_TRUE(answer.ok) << answer.failure.Describe();
     EXPECT_EQ(answer.status, 201);
@@ -143,8 +151,8 @@ TEST(HubClient, SendsJsonWithTheBearerTokenAndReadsTheReply) {
 
 TEST(HubClient, MapsTheHubsErrorBodyToARefusal) {
     ScriptedServer server({{422, R"({"error":{"code":"insufficient_points",)"
-                                 R"("message":"the balance is 120 points","field":"points"}})"}});
-    HubClient client({.base_url = server.url()});
+                                 R"("message":"only 120 left","field":"points"}})"}});
+    HubClient client(Options(server.url()));
     auto answer = client.Post("/v1/redemptions", {{"points", 500}});
     ASSERT_FALSE(answer.ok);
     EXPECT_EQ(answer.failure.kind, FailureKind::kRefused);
@@ -153,13 +161,13 @@ TEST(HubClient, MapsTheHubsErrorBodyToARefusal) {
     EXPECT_EQ(answer.failure.field, "points");
     EXPECT_EQ(answer.failure.ExitCode(), kExitRefused);
     EXPECT_EQ(answer.failure.Describe(),
-              "insufficient_points: the balance is 120 points (field points) (HTTP 422)");
+              "insufficient_points: only 120 left (field points) (HTTP 422)");
     EXPECT_EQ(answer.failure.body["error"]["code"], "insufficient_points");
 }
 
 TEST(HubClient, AnErrorWithoutTheErrorShapeStillSaysWhatHappened) {
     ScriptedServer server({{502, "Bad Gateway", "text/plain"}});
-    HubClient client({.base_url = server.url()});
+    HubClient client(Options(server.url()));
     auto answer = client.Get("/v1/offers");
     ASSERT_FALSE(answer.ok);
     EXPECT_EQ(answer.failure.code, "http_502");
@@ -169,7 +177,7 @@ TEST(HubClient, AnErrorWithoutTheErrorShapeStillSaysWhatHappened) {
 
 TEST(HubClient, ASuccessThatIsNotJsonIsABadAnswer) {
     ScriptedServer server({{200, "<html>hello</html>", "text/html"}});
-    HubClient client({.base_url = server.url()});
+    HubClient client(Options(server.url()));
     auto answer = client.Get("/v1/offers");
     ASSERT_FALSE(answer.ok);
     EXPECT_EQ(answer.failure.kind, FailureKind::kBadAnswer);
@@ -179,7 +187,7 @@ TEST(HubClient, ASuccessThatIsNotJsonIsABadAnswer) {
 TEST(HubClient, ReusesOneConnectionForSeveralCalls) {
     ScriptedServer server(
         {{200, R"({"offers":[]})"}, {200, R"({"offers":[]})"}, {201, R"({"offer_id":"of_1"})"}});
-    HubClient client({.base_url = server.url()});
+    HubClient client(Options(server.url()));
     EXPECT_TRUE(client.Get("/v1/offers").ok);
     EXPECT_TRUE(client.Get("/v1/offers").ok);
     EXPECT_TRUE(client.Post("/v1/offers", {{"title", "x"}}).ok);
@@ -193,8 +201,7 @@ TEST(HubClient, NoServerIsUnreachableWithAHint) {
         ScriptedServer probe({});
         port = std::stoi(probe.url().substr(probe.url().rfind(':') + 1));
     }
-    HubClient client({.base_url = "http://127.0.0.1:" + std::to_string(port),
-                      .connect_timeout = std::chrono::milliseconds(2000)});
+    HubClient client(Options("http://127.0.0.1:" + std::to_string(port)));
     auto answer = client.Get("/healthz");
     ASSERT_FALSE(answer.ok);
     EXPECT_EQ(answer.failure.kind, FailureKind::kUnreachable);
@@ -205,7 +212,7 @@ TEST(HubClient, NoServerIsUnreachableWithAHint) {
 
 TEST(HubClient, RetriesTransportFailuresOnlyWhenAsked) {
     ScriptedServer server({{409, R"({"error":{"code":"idempotency_conflict","message":"m"}})"}});
-    HubClient client({.base_url = server.url()});
+    HubClient client(Options(server.url()));
     auto answer = client.Post("/v1/purchases", {{"purchase_id", "p"}}, /*attempts=*/3);
     ASSERT_FALSE(answer.ok);
     EXPECT_EQ(server.seen().size(), 1u) << "a refusal is never retried";
