@@ -251,7 +251,7 @@ void AddUsage(CLI::App& member, Dispatcher& dispatcher) {
     cmd->add_option("--out", o->out, "Usage record file to write (JSON)");
     cmd->add_option("--limit", o->limit, "Most recent purchases and entries to fetch")
         ->capture_default_str()
-        ->check(CLI::Range(1, 1000));
+        ->check(CLI::Range(1, 500));
     AddCommonFlags(cmd, o->common);
     AddExamples(cmd, {"kizuna member usage --out usage.json", "kizuna member usage --json"});
     OnRun(cmd, dispatcher, [o] {

@@ -273,16 +273,20 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
         auto answer = session.client->Post("/v1/purchases", body, /*attempts=*/3);
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--purchase-id", id);
         return PrintAnswer(answer, js, [&](const json& reply) {
-            std::cout << (answer.status == 200 ? "Purchase already recorded (same id); nothing "
-                                                 "changed.\n"
-                                               : "Purchase recorded.\n");
+            std::cout << (reply.value("replayed", false)
+                              ? "Purchase already recorded (same id); nothing "
+                                "changed.\n"
+                              : "Purchase recorded.\n");
             std::vector<std::pair<std::string, std::string>> out = {
                 {"purchase id", JsonString(reply, "purchase_id", id)}};
             if (reply.contains("member_id"))
                 out.emplace_back("member id", JsonString(reply, "member_id"));
             if (reply.contains("total")) {
-                out.emplace_back("total", FormatMoney(JsonInt(reply, "total"),
-                                                      JsonString(reply, "currency", o->currency)));
+                // The receipt does not name the currency; show it only when it is known.
+                const std::string currency = JsonString(reply, "currency", o->currency);
+                out.emplace_back("total", currency.empty()
+                                              ? GroupThousands(JsonInt(reply, "total"))
+                                              : FormatMoney(JsonInt(reply, "total"), currency));
             }
             out.emplace_back("points earned", GroupThousands(JsonInt(reply, "points_earned")));
             out.emplace_back("balance", GroupThousands(JsonInt(reply, "balance")) + " points");
@@ -319,9 +323,10 @@ void AddRedeem(CLI::App& pos, Dispatcher& dispatcher) {
         auto answer = session.client->Post("/v1/redemptions", body, 3);
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--redemption-id", id);
         return PrintAnswer(answer, js, [&](const json& reply) {
-            std::cout << (answer.status == 200 ? "Redemption already recorded (same id); nothing "
-                                                 "changed.\n"
-                                               : "Points redeemed.\n");
+            std::cout << (reply.value("replayed", false)
+                              ? "Redemption already recorded (same id); nothing "
+                                "changed.\n"
+                              : "Points redeemed.\n");
             PrintSummary(std::cout,
                          {{"redemption id", JsonString(reply, "redemption_id", id)},
                           {"points spent", GroupThousands(JsonInt(reply, "points", o->points))},
@@ -376,9 +381,10 @@ void AddRefund(CLI::App& pos, Dispatcher& dispatcher) {
             "/v1/purchases/" + HubClient::Escape(o->purchase_id) + "/refunds", body, 3);
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--refund-id", id);
         return PrintAnswer(answer, js, [&](const json& reply) {
-            std::cout << (answer.status == 200 ? "Refund already recorded (same id); nothing "
-                                                 "changed.\n"
-                                               : "Refund recorded.\n");
+            std::cout << (reply.value("replayed", false)
+                              ? "Refund already recorded (same id); nothing "
+                                "changed.\n"
+                              : "Refund recorded.\n");
             std::vector<std::pair<std::string, std::string>> out = {
                 {"refund id", JsonString(reply, "refund_id", id)}};
             if (reply.contains("amount"))
@@ -483,7 +489,7 @@ void AddSearch(CLI::App& pos, Dispatcher& dispatcher) {
         json body = o->email.empty() ? json{{"phone", o->phone}} : json{{"email", o->email}};
         auto answer = session.client->Post("/v1/members/search", body);
         return PrintAnswer(answer, js, [&](const json& reply) {
-            const json matches = reply.value("matches", json::array());
+            const json matches = reply.value("members", json::array());
             if (matches.empty()) {
                 std::cout << "Not registered.\n";
                 return;
