@@ -314,8 +314,8 @@ std::string Phone(SeededRandom& random, const Area& area) {
                Digits(random, 4);
     }
     const std::string code = area.phone_area;
-    // Area code and local exchange together have six digits in Japan.
-    const int exchange = static_cast<int>(6 - code.size() + 1);
+    // A landline has ten digits: area code (with its 0) and exchange make six of them.
+    const int exchange = static_cast<int>(6 - code.size());
     return code + "-" + Digits(random, exchange) + "-" + Digits(random, 4);
 }
 
@@ -478,7 +478,7 @@ core::Result<DemoSummary> DemoSeeder::Run() {
     auto day_end = [&](int d) { return day_start(d) + hours(24) - seconds(1); };
 
     // Programs, stores and rules, on the first simulated day.
-    clock_.Pin(day_start(0) + hours(9));
+    clock_.Pin(day_start(0));
     const hub::Caller op = hub::Caller::Operator();
     auto chain = hub_.admin().CreateProgram(op, kChainProgram);
     if (!chain) return SeedError("creating the chain's program", chain.error());
@@ -498,24 +498,30 @@ core::Result<DemoSummary> DemoSeeder::Run() {
         store.program_name = spec.in_chain ? kChainProgram : spec.name;
         stores.push_back(std::move(store));
     }
-    const int year = static_cast<int>(
-        std::chrono::year_month_day(std::chrono::floor<days>(day_start(0) + kJst)).year());
-    auto local = [](int y, unsigned m, unsigned d) {
-        return core::Timestamp(std::chrono::sys_days(std::chrono::year(y) / m / d)) - kJst;
+    // A yearly date's occurrence inside the simulated history, at midnight JST.
+    const auto first_date =
+        std::chrono::year_month_day(std::chrono::floor<days>(day_start(0) + kJst));
+    auto within_history = [&](unsigned month, unsigned day) {
+        std::chrono::year_month_day date{first_date.year(), std::chrono::month(month),
+                                         std::chrono::day(day)};
+        if (std::chrono::sys_days(date) < std::chrono::sys_days(first_date)) {
+            date += std::chrono::years(1);
+        }
+        return core::Timestamp(std::chrono::sys_days(date)) - kJst;
     };
     const std::vector<core::EarningRule> rules = {
         // Bookshop: books earn double; reading week (late October) doubles everything.
         Rule(stores[0].caller.store_id, 100, core::Rounding::kFloor,
              {{"books", 2000}, {"magazines", 1000}, {"stationery", 1000}},
-             {{local(year, 10, 27), local(year, 11, 10), 2000}}, 365),
+             {{within_history(10, 27), within_history(10, 27) + days(14), 2000}}, 365),
         // Café: beans earn double.
         Rule(stores[1].caller.store_id, 100, core::Rounding::kFloor,
              {{"beans", 2000}, {"coffee", 1000}, {"food", 1000}}, {}, 365),
         // Mall shop: 1 point per 200 yen, electronics half, home goods double, big sale weeks.
         Rule(stores[2].caller.store_id, 200, core::Rounding::kNearest,
              {{"electronics", 500}, {"home", 2000}},
-             {{local(year, 11, 20), local(year, 12, 1), 3000},
-              {local(year + 1, 1, 1), local(year + 1, 1, 8), 2000}},
+             {{within_history(11, 20), within_history(11, 20) + days(11), 3000},
+              {within_history(1, 1), within_history(1, 1) + days(7), 2000}},
              180),
     };
     for (std::size_t s = 0; s < stores.size(); ++s) {
