@@ -125,7 +125,7 @@ void PrintSummary(const DemoSummary& s, const std::string& url, const std::strin
 }
 
 int RunDemo(DemoOptions o) {
-    BlockShutdownSignals();
+    ShutdownWatch shutdown;  // before any other thread starts
     if (o.data_dir.empty()) {
         std::string pattern =
             (std::filesystem::temp_directory_path() / "kizuna-demo-XXXXXX").string();
@@ -157,15 +157,17 @@ int RunDemo(DemoOptions o) {
     hub::Hub& hub = **opened;
 
     const auto started = std::chrono::steady_clock::now();
-    DemoSeeder seeder(hub, *clock,
-                      DemoSeedOptions{.members = o.members, .seed = o.seed, .workers = o.workers},
-                      [](std::string_view line) { std::cerr << line << std::endl; });
+    DemoSeeder seeder(
+        hub, *clock,
+        DemoSeedOptions{
+            .members = o.members, .seed = o.seed, .workers = o.workers, .stop = &shutdown.flag()},
+        [](std::string_view line) { std::cerr << line << std::endl; });
     auto seeded = seeder.Run();
     clock->Follow();
     random->SwitchToSystem();
     if (!seeded) {
         std::cerr << "error: " << seeded.error().message << "\n";
-        return kExitUnreachable;
+        return shutdown.requested() ? kExitInterrupted : kExitUnreachable;
     }
     auto expired = hub.points().RunExpiry();
     if (expired) std::cerr << "expiry pass: " << *expired << " lots expired\n";
@@ -186,7 +188,7 @@ int RunDemo(DemoOptions o) {
     }
     http::ServerOptions server_options;
     server_options.listen = o.listen;
-    ServerRunner runner(hub, server_options);
+    ServerRunner runner(hub, server_options, shutdown);
     auto ran = runner.Run([&](http::HubServer& server) {
         if (o.json)
             PrintJson(std::cout, SummaryJson(*seeded, server.BaseUrl(), o.data_dir, token));

@@ -544,6 +544,9 @@ core::Result<DemoSummary> DemoSeeder::Run() {
     int last_month = -1;
 
     for (int d = 0; d < options_.days; ++d) {
+        if (options_.stop != nullptr && options_.stop->load()) {
+            return core::MakeError(core::ErrorCode::kUnavailable, "demo: seeding interrupted");
+        }
         clock_.Pin(day_end(d));
         // The café changes its rule halfway through: a morning-set campaign on food.
         if (d == options_.days / 2) {

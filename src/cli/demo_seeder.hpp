@@ -7,6 +7,7 @@
 // prices, redemptions, refunds and each store's offers. Deterministic for a given seed.
 // Not thread-safe; Run() uses worker threads internally.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -54,6 +55,7 @@ struct DemoSeedOptions {
     uint64_t seed = 1;
     int days = 365;   // how far back the simulated history starts
     int workers = 4;  // concurrent members per simulated day (group commit batches them)
+    const std::atomic<bool>* stop = nullptr;  // set and true: Run stops before the next day
 };
 
 class DemoSeeder {

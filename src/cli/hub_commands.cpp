@@ -28,7 +28,7 @@ struct ServeOptions {
 };
 
 int RunServe(const ServeOptions& o) {
-    BlockShutdownSignals();
+    ShutdownWatch shutdown;  // before any other thread starts
     if (o.tls_cert.empty() != o.tls_key.empty()) {
         std::cerr << "error: HTTPS needs both --tls-cert and --tls-key\n";
         return kExitUsage;
@@ -49,7 +49,7 @@ int RunServe(const ServeOptions& o) {
     server_options.tls_cert_file = o.tls_cert;
     server_options.tls_key_file = o.tls_key;
     server_options.web_root = o.web_root;
-    ServerRunner runner(hub, server_options);
+    ServerRunner runner(hub, server_options, shutdown);
     auto ran = runner.Run([&](http::HubServer& server) {
         std::cout << "Kizuna hub listening on " << server.BaseUrl() << "\n"
                   << "Operator token: " << hub.operator_token_path().string() << "\n"

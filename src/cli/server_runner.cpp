@@ -1,6 +1,5 @@
 #include "cli/server_runner.hpp"
 
-#include <pthread.h>
 #include <signal.h>
 
 #include <condition_variable>
@@ -11,14 +10,6 @@
 
 namespace kizuna::cli {
 namespace {
-
-sigset_t ShutdownSignals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    return set;
-}
 
 // Books point expiries every `interval` until stopped.
 class ExpiryLoop {
@@ -60,14 +51,12 @@ class ExpiryLoop {
 
 }  // namespace
 
-void BlockShutdownSignals() {
-    const sigset_t set = ShutdownSignals();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-ServerRunner::ServerRunner(hub::Hub& hub, http::ServerOptions options,
+ServerRunner::ServerRunner(hub::Hub& hub, http::ServerOptions options, ShutdownWatch& shutdown,
                            std::chrono::seconds expiry_interval)
-    : hub_(hub), options_(std::move(options)), expiry_interval_(expiry_interval) {}
+    : hub_(hub),
+      options_(std::move(options)),
+      shutdown_(shutdown),
+      expiry_interval_(expiry_interval) {}
 
 core::Status ServerRunner::Run(const std::function<void(http::HubServer&)>& on_started) {
     http::HubServer server(hub_, options_);
@@ -75,9 +64,7 @@ core::Status ServerRunner::Run(const std::function<void(http::HubServer&)>& on_s
     on_started(server);
     {
         ExpiryLoop expiry(hub_, expiry_interval_);
-        const sigset_t set = ShutdownSignals();
-        int signal_number = 0;
-        sigwait(&set, &signal_number);
+        const int signal_number = shutdown_.Wait();
         spdlog::info("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     }
     server.Stop();

@@ -1,23 +1,21 @@
 #pragma once
-// ServerRunner: runs a Hub behind the HTTP server until SIGINT or SIGTERM, with the points
-// expiry pass on a background thread every minute. Used by `kizuna hub serve` and `kizuna demo`.
-// Call BlockShutdownSignals() first thing in the command, before any thread exists, so that
-// every thread inherits the mask and the signals are taken only by Run's sigwait.
+// ServerRunner: runs a Hub behind the HTTP server until SIGINT or SIGTERM (seen through a
+// ShutdownWatch), with the points expiry pass on a background thread every minute. Used by
+// `kizuna hub serve` and `kizuna demo`. Not thread-safe: one Run at a time.
 
 #include <chrono>
 #include <functional>
 
+#include "cli/shutdown_watch.hpp"
 #include "core/result.hpp"
 #include "http/hub_server.hpp"
 #include "hub/hub.hpp"
 
 namespace kizuna::cli {
 
-void BlockShutdownSignals();
-
 class ServerRunner {
   public:
-    ServerRunner(hub::Hub& hub, http::ServerOptions options,
+    ServerRunner(hub::Hub& hub, http::ServerOptions options, ShutdownWatch& shutdown,
                  std::chrono::seconds expiry_interval = std::chrono::seconds(60));
 
     // Starts the server, calls `on_started(server)` (to print the URL), then blocks until
@@ -28,6 +26,7 @@ class ServerRunner {
   private:
     hub::Hub& hub_;
     http::ServerOptions options_;
+    ShutdownWatch& shutdown_;
     std::chrono::seconds expiry_interval_;
 };
 
