@@ -28,7 +28,7 @@ struct DemoOptions {
     std::string listen = "127.0.0.1:8080";
     int members = 200;
     uint64_t seed = 1;
-    int workers = 4;
+    int workers = 16;
     bool seed_only = false;
     bool json = false;
 };

@@ -543,74 +543,80 @@ core::Result<DemoSummary> DemoSeeder::Run() {
     int64_t enrolled = 0;
     int last_month = -1;
 
-    for (int d = 0; d < options_.days; ++d) {
+    // The year runs a week at a time: each day's enrollments in order (they draw ids from the
+    // hub's seeded generator), then the week's shopping, decided up front and run member by
+    // member in parallel. A member's purchases stay in order, so balances never depend on
+    // scheduling, and many members at once let the group commit batch their writes.
+    for (int week_start = 0; week_start < options_.days; week_start += 7) {
         if (options_.stop != nullptr && options_.stop->load()) {
             return core::MakeError(core::ErrorCode::kUnavailable, "demo: seeding interrupted");
         }
-        clock_.Pin(day_end(d));
-        // The café changes its rule halfway through: a morning-set campaign on food.
-        if (d == options_.days / 2) {
-            auto set = hub_.rules().SetRule(
-                stores[1].caller, stores[1].caller.store_id,
-                Rule(stores[1].caller.store_id, 100, core::Rounding::kCeil,
-                     {{"beans", 2000}, {"coffee", 1000}, {"food", 1500}}, {}, 365));
-            if (!set) return SeedError("changing the café's rule", set.error());
-        }
-        // Enrollment draws ids from the hub's seeded generator: one at a time, in order.
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            DemoMember& m = members[i];
-            if (m.enroll_day != d) continue;
-            hub::NewMember request;
-            request.password = m.password;
-            request.profile = m.profile;
-            request.consents = m.consents;
-            const hub::Caller caller = m.enroll_store >= 0
-                                           ? stores[static_cast<std::size_t>(m.enroll_store)].caller
-                                           : hub::Caller::Anonymous();
-            auto enrolled_member = hub_.members().Enroll(caller, request);
-            if (!enrolled_member) {
-                return SeedError("enrolling " + m.profile.name, enrolled_member.error());
+        const int week_end = std::min(week_start + 7, options_.days);
+        std::map<std::size_t, std::vector<PlannedPurchase>> plans;  // member -> in time order
+        for (int d = week_start; d < week_end; ++d) {
+            clock_.Pin(day_end(d));
+            // The café changes its rule halfway through: a campaign on food.
+            if (d == options_.days / 2) {
+                auto set = hub_.rules().SetRule(
+                    stores[1].caller, stores[1].caller.store_id,
+                    Rule(stores[1].caller.store_id, 100, core::Rounding::kCeil,
+                         {{"beans", 2000}, {"coffee", 1000}, {"food", 1500}}, {}, 365));
+                if (!set) return SeedError("changing the café's rule", set.error());
             }
-            m.member_id = enrolled_member->member_id;
-            m.card_number = enrolled_member->card.card.card_number;
-            ++enrolled;
-        }
-
-        // Today's shopping, decided up front, then run member by member in parallel: each
-        // member's purchases stay in order, so balances do not depend on scheduling.
-        std::vector<std::vector<PlannedPurchase>> plans;
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            const DemoMember& m = members[i];
-            if (m.member_id.empty() || m.enroll_day > d) continue;
-            std::vector<PlannedPurchase> today;
-            double expected = m.weekly_purchases / 7.0;
-            while (Fraction(random) < expected) {
-                expected -= 1.0;
-                PlannedPurchase p;
-                p.member = i;
-                p.store = ChooseStore(random, m);
-                const StoreSpec& spec = *stores[p.store].spec;
-                const int open_minutes = (spec.close_hour - spec.open_hour) * 60;
-                p.at = day_start(d) + hours(spec.open_hour) +
-                       minutes(random.Uniform(static_cast<uint64_t>(open_minutes)));
-                if (p.at > day_end(d)) p.at = day_end(d);
-                p.lines = Basket(random, spec);
-                char id[64];
-                std::snprintf(id, sizeof id, "demo-%03d-%04zu-%zu", d, i, today.size());
-                p.id = id;
-                // Now and then a member spends points at the till.
-                if (random.Uniform(100) < 12)
-                    p.redeem = 100 * (1 + static_cast<int64_t>(random.Uniform(5)));
-                today.push_back(std::move(p));
+            for (std::size_t i = 0; i < members.size(); ++i) {
+                DemoMember& m = members[i];
+                if (m.enroll_day != d) continue;
+                hub::NewMember request;
+                request.password = m.password;
+                request.profile = m.profile;
+                request.consents = m.consents;
+                const hub::Caller caller =
+                    m.enroll_store >= 0 ? stores[static_cast<std::size_t>(m.enroll_store)].caller
+                                        : hub::Caller::Anonymous();
+                auto enrolled_member = hub_.members().Enroll(caller, request);
+                if (!enrolled_member) {
+                    return SeedError("enrolling " + m.profile.name, enrolled_member.error());
+                }
+                m.member_id = enrolled_member->member_id;
+                m.card_number = enrolled_member->card.card.card_number;
+                ++enrolled;
             }
-            if (today.empty()) continue;
-            std::sort(
-                today.begin(), today.end(),
+            for (std::size_t i = 0; i < members.size(); ++i) {
+                const DemoMember& m = members[i];
+                if (m.member_id.empty()) continue;
+                double expected = m.weekly_purchases / 7.0;
+                for (int n = 0; Fraction(random) < expected; ++n) {
+                    expected -= 1.0;
+                    PlannedPurchase p;
+                    p.member = i;
+                    p.store = ChooseStore(random, m);
+                    const StoreSpec& spec = *stores[p.store].spec;
+                    const int open_minutes = (spec.close_hour - spec.open_hour) * 60;
+                    p.at = day_start(d) + hours(spec.open_hour) +
+                           minutes(random.Uniform(static_cast<uint64_t>(open_minutes)));
+                    if (p.at > day_end(d)) p.at = day_end(d);
+                    p.lines = Basket(random, spec);
+                    char id[64];
+                    std::snprintf(id, sizeof id, "demo-%03d-%04zu-%d", d, i, n);
+                    p.id = id;
+                    // Now and then a member spends points at the till.
+                    if (random.Uniform(100) < 15) {
+                        p.redeem = 100 * (1 + static_cast<int64_t>(random.Uniform(3)));
+                    }
+                    plans[i].push_back(std::move(p));
+                }
+            }
+        }
+        clock_.Pin(day_end(week_end - 1));
+        std::vector<std::vector<PlannedPurchase>*> tasks;
+        for (auto& [member, list] : plans) {
+            std::stable_sort(
+                list.begin(), list.end(),
                 [](const PlannedPurchase& a, const PlannedPurchase& b) { return a.at < b.at; });
-            plans.push_back(std::move(today));
+            tasks.push_back(&list);
         }
-        auto ran = ParallelFor(plans.size(), options_.workers, [&](std::size_t k) -> core::Status {
-            for (const PlannedPurchase& p : plans[k]) {
+        auto ran = ParallelFor(tasks.size(), options_.workers, [&](std::size_t k) -> core::Status {
+            for (const PlannedPurchase& p : *tasks[k]) {
                 DemoMember& m = members[p.member];
                 const DemoStore& store = stores[p.store];
                 hub::PurchaseRequest request;
@@ -622,34 +628,37 @@ core::Result<DemoSummary> DemoSeeder::Run() {
                 if (!receipt) return SeedError("recording purchase " + p.id, receipt.error());
                 ++purchases;
                 points_earned += receipt->points_earned;
-                m.balances[store.caller.program_id] = receipt->balance;
+                int64_t& balance = m.balances[store.caller.program_id];
+                balance = receipt->balance;
                 {
                     std::lock_guard lock(history_mutex);
                     history.push_back({p.id, p.store, p.lines, receipt->total});
                 }
-                if (p.redeem > 0 && m.balances[store.caller.program_id] >= p.redeem + 200) {
-                    hub::RedemptionRequest redeem;
-                    redeem.redemption_id = p.id + "-r";
-                    redeem.member.member_id = m.member_id;
-                    redeem.points = p.redeem;
-                    auto redeemed = hub_.points().Redeem(store.caller, redeem);
-                    if (redeemed) {
-                        ++redemptions;
-                        points_redeemed += p.redeem;
-                        m.balances[store.caller.program_id] = redeemed->balance;
-                    } else if (redeemed.error().code != core::ErrorCode::kInsufficientPoints) {
-                        // Expired lots can make the balance lower than last seen: skip then.
-                        return SeedError("redeeming " + redeem.redemption_id, redeemed.error());
-                    }
+                const int64_t spend = std::min(p.redeem, balance / 100 * 100);
+                if (spend < 100) continue;
+                hub::RedemptionRequest redeem;
+                redeem.redemption_id = p.id + "-r";
+                redeem.member.member_id = m.member_id;
+                redeem.points = spend;
+                auto redeemed = hub_.points().Redeem(store.caller, redeem);
+                if (redeemed) {
+                    ++redemptions;
+                    points_redeemed += spend;
+                    balance = redeemed->balance;
+                } else if (redeemed.error().code != core::ErrorCode::kInsufficientPoints) {
+                    // Insufficient points is expected now and then (lots expire between the
+                    // purchase and the week's end); anything else is a failure.
+                    return SeedError("redeeming " + redeem.redemption_id, redeemed.error());
                 }
             }
             return core::Status::Ok();
         });
         if (!ran) return ran.error();
 
-        const auto ymd = std::chrono::year_month_day(std::chrono::floor<days>(day_start(d) + kJst));
+        const auto ymd =
+            std::chrono::year_month_day(std::chrono::floor<days>(day_start(week_end - 1) + kJst));
         const int month = static_cast<int>(static_cast<unsigned>(ymd.month()));
-        if (month != last_month || d + 1 == options_.days) {
+        if (month != last_month) {
             last_month = month;
             char line[256];
             std::snprintf(line, sizeof line,

@@ -54,7 +54,7 @@ struct DemoSeedOptions {
     int members = 200;
     uint64_t seed = 1;
     int days = 365;   // how far back the simulated history starts
-    int workers = 4;  // concurrent members per simulated day (group commit batches them)
+    int workers = 16;  // members seeded concurrently (the group commit batches their writes)
     const std::atomic<bool>* stop = nullptr;  // set and true: Run stops before the next day
 };
 

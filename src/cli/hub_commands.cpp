@@ -54,7 +54,6 @@ int RunServe(const ServeOptions& o) {
         std::cout << "Kizuna hub listening on " << server.BaseUrl() << "\n"
                   << "Operator token: " << hub.operator_token_path().string() << "\n"
                   << "Stop with Ctrl-C." << std::endl;
-        spdlog::info("serving {} from {}", server.BaseUrl(), o.data_dir);
     });
     if (!ran) {
         spdlog::error("cannot serve on {}: {}", o.listen, ran.error().message);

@@ -232,11 +232,9 @@ void PrintUsage(const json& usage, const std::string& out) {
         }
         table.Print(std::cout);
     }
-    std::cout << "\n"
-              << usage.value("purchases", json::array()).size() << " purchases, " << entries.size()
-              << " points entries";
-    if (!out.empty()) std::cout << " written to " << out;
-    std::cout << ".\n";
+    std::cout << "\npurchases: " << usage.value("purchases", json::array()).size()
+              << ", points entries: " << entries.size() << "\n";
+    if (!out.empty()) std::cout << "usage record file: " << out << "\n";
 }
 
 void AddUsage(CLI::App& member, Dispatcher& dispatcher) {
@@ -301,9 +299,8 @@ void AddOffers(CLI::App& member, Dispatcher& dispatcher) {
                 const std::string body = JsonString(offer, "body");
                 if (!body.empty()) std::cout << "  " << body << "\n";
             }
-            std::cout << offers.size() << " offers";
-            if (!o->out.empty()) std::cout << " written to " << o->out;
-            std::cout << ".\n";
+            std::cout << "offers: " << offers.size() << "\n";
+            if (!o->out.empty()) std::cout << "service information record file: " << o->out << "\n";
         });
     });
 }

@@ -348,8 +348,9 @@ void AddRefund(CLI::App& pos, Dispatcher& dispatcher) {
     cmd->add_option("PURCHASE_ID", o->purchase_id, "The purchase to refund")->required();
     auto* amount = cmd->add_option("--amount", o->amount, "Amount to refund, in minor units")
                        ->check(CLI::PositiveNumber);
-    auto* items =
-        cmd->add_option("--item", o->items, "A returned item: \"sku-or-name[,qty]\" (repeatable)");
+    auto* items = cmd->add_option(
+        "--item", o->items,
+        "A returned item: \"SKU-OR-NAME[,QTY]\" (repeatable; prefix sku: or name: to be exact)");
     amount->excludes(items);
     items->excludes(amount);
     cmd->add_option("--refund-id", o->refund_id,
@@ -361,15 +362,20 @@ void AddRefund(CLI::App& pos, Dispatcher& dispatcher) {
         const bool js = o->common.json;
         const std::string id = o->refund_id.empty() ? NewClientId() : o->refund_id;
         json body = {{"refund_id", id}};
+        std::vector<RefundItem> items;
+        std::vector<bool> by_name;  // per item: name the line by name rather than SKU
         if (o->amount > 0) {
             body["amount"] = o->amount;
         } else if (!o->items.empty()) {
-            body["lines"] = json::array();
             for (const auto& text : o->items) {
                 auto item = ParseRefundItem(text);
                 if (!item) return ReportError(item.error(), kExitUsage, js);
-                body["lines"].push_back(
-                    {{"sku", item->key}, {"name", item->key}, {"quantity", item->quantity}});
+                by_name.push_back(item->key.rfind("name:", 0) == 0);
+                if (item->key.rfind("name:", 0) == 0)
+                    item->key.erase(0, 5);
+                else if (item->key.rfind("sku:", 0) == 0)
+                    item->key.erase(0, 4);
+                items.push_back(*item);
             }
         } else {
             return UsageError("say what to refund: --amount N or --item SKU-OR-NAME[,QTY]",
@@ -377,8 +383,32 @@ void AddRefund(CLI::App& pos, Dispatcher& dispatcher) {
         }
         auto session = Connect(o->common);
         if (!session.client) return session.exit_code;
-        auto answer = session.client->Post(
-            "/v1/purchases/" + HubClient::Escape(o->purchase_id) + "/refunds", body, 3);
+        const std::string path = "/v1/purchases/" + HubClient::Escape(o->purchase_id) + "/refunds";
+        auto lines_json = [&] {
+            json lines = json::array();
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                lines.push_back(
+                    {{by_name[i] ? "name" : "sku", items[i].key}, {"quantity", items[i].quantity}});
+            }
+            return lines;
+        };
+        if (!items.empty()) body["lines"] = lines_json();
+        auto answer = session.client->Post(path, body, 3);
+        // A bare key is tried as a SKU first; when the purchase has no line with that SKU the
+        // hub says which line, and that key is tried as the line's name. A refused request
+        // changed nothing, so the same refund id is still free.
+        for (std::size_t tries = 0; !answer.ok && tries < items.size(); ++tries) {
+            const std::string& field = answer.failure.field;
+            if (answer.failure.code != "invalid_argument" || field.rfind("lines[", 0) != 0 ||
+                field.size() < 11 || field.substr(field.size() - 5) != "].sku") {
+                break;
+            }
+            const std::size_t index = std::stoul(field.substr(6, field.size() - 11));
+            if (index >= items.size() || by_name[index]) break;
+            by_name[index] = true;
+            body["lines"] = lines_json();
+            answer = session.client->Post(path, body, 3);
+        }
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--refund-id", id);
         return PrintAnswer(answer, js, [&](const json& reply) {
             std::cout << (reply.value("replayed", false)
@@ -621,8 +651,9 @@ void PrintRule(const json& rule) {
     if (rule.contains("effective_from")) {
         out.emplace_back("effective from", LocalTime(JsonString(rule, "effective_from")));
     }
-    for (const auto& [category, value] :
-         rule.value("category_multipliers", json::object()).items()) {
+    // items() refers to its object: keep the object alive for the loop.
+    const json multipliers = rule.value("category_multipliers", json::object());
+    for (const auto& [category, value] : multipliers.items()) {
         out.emplace_back("multiplier " + category, "x" + FormatMilli(NumberToMilli(value)));
     }
     for (const auto& window : rule.value("bonus_windows", json::array())) {
