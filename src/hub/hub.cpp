@@ -54,14 +54,16 @@ core::Status EnsureDataDir(const fs::path& dir) {
     return core::Status::Ok();
 }
 
-// Writes `content` to `path` with mode 0600: a temporary file in the same directory, fsync,
-// rename, fsync of the directory. Readers see the old file or the whole new one.
+// Creates `path` holding `content` with mode 0600: a temporary file in the same directory,
+// fsync, link into place, fsync of the directory. Readers see no file or the whole file, and of
+// two hubs starting on one directory at once only one creates it: the other gets
+// kAlreadyExists and reads the winner's.
 core::Status WriteSecretFile(const fs::path& path, std::string_view content) {
     fs::path tmp = path;
-    tmp += ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    tmp += ".tmp." + std::to_string(::getpid()) + "." + crypto::NewSecretToken(6);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return FileError(tmp, "cannot create", errno);
-    // The umask cannot widen 0600, but an old file of the same name could have kept its mode.
+    // Exactly 0600 whatever the umask (which could only have narrowed it).
     if (::fchmod(fd, 0600) != 0) {
         int err = errno;
         ::close(fd);
@@ -87,10 +89,19 @@ core::Status WriteSecretFile(const fs::path& path, std::string_view content) {
         return FileError(tmp, "cannot sync", err);
     }
     ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
+        if (err == EPERM || err == EOPNOTSUPP || err == ENOSYS) {
+            // A file system without hard links: rename, which cannot refuse to replace.
+            if (::rename(tmp.c_str(), path.c_str()) == 0) err = 0;
+        }
         ::unlink(tmp.c_str());
-        return FileError(path, "cannot rename into place", err);
+        if (err == EEXIST) {
+            return MakeError(ErrorCode::kAlreadyExists, path.string() + " already exists");
+        }
+        if (err != 0) return FileError(path, "cannot move into place", err);
+    } else {
+        ::unlink(tmp.c_str());
     }
     int dir_fd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd >= 0) {
@@ -119,8 +130,10 @@ core::Result<std::string> LoadOrCreateOperatorToken(const fs::path& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) {
         std::string token = std::string(kOperatorTokenPrefix) + crypto::NewSecretToken();
-        KZ_RETURN_IF_ERROR(WriteSecretFile(path, token + "\n"));
-        return crypto::Digest(token);
+        auto created = WriteSecretFile(path, token + "\n");
+        if (created.ok()) return crypto::Digest(token);
+        // Another hub on this directory created it first: use theirs.
+        if (created.error().code != ErrorCode::kAlreadyExists) return created.error();
     }
     KZ_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
     std::string token = StripTrailingNewlines(std::move(text));
@@ -143,8 +156,9 @@ core::Result<crypto::SigningKeyPair> LoadOrCreateCardKey(const fs::path& path) {
         crypto::SigningKeyPair pair = crypto::NewSigningKeyPair();
         std::string text =
             std::string(kCardKeyHeader) + "\n" + core::Base64UrlEncode(pair.secret_key) + "\n";
-        KZ_RETURN_IF_ERROR(WriteSecretFile(path, text));
-        return pair;
+        auto created = WriteSecretFile(path, text);
+        if (created.ok()) return pair;
+        if (created.error().code != ErrorCode::kAlreadyExists) return created.error();
     }
     auto malformed = [&](std::string_view why) {
         return MakeError(ErrorCode::kInvalidArgument,

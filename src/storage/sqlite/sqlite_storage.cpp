@@ -128,6 +128,12 @@ SqliteStorage::~SqliteStorage() {
 }
 
 Status SqliteStorage::Write(const std::function<Status(WriteTxn&)>& work) {
+    if (std::this_thread::get_id() == writer_thread_.get_id()) {
+        // A unit of work that calls Write would wait for the thread that runs it, forever.
+        return MakeError(ErrorCode::kInternal,
+                         "Storage::Write called from inside a unit of work; do all of its writes "
+                         "through the WriteTxn it was given");
+    }
     WriteUnit unit{&work, {}};
     std::future<Status> result = unit.done.get_future();
     {

@@ -1,3 +1,5 @@
+#include <thread>
+
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -72,6 +74,27 @@ TEST_F(AuthTest, FiveFailuresLockTheLoginUntilFifteenMinutesAfterTheLast) {
     clock_.Advance(std::chrono::seconds(1));
     auto ok = hub_->auth().Login({m.email, m.password, ""});
     EXPECT_TRUE(ok.has_value()) << ok.error().message;
+}
+
+TEST_F(AuthTest, GuessesStartedAtOnceGetNoMoreTriesThanTheLimit) {
+    TestMember m = MakeMember("aki");
+    std::atomic<int> checked{0};
+    std::atomic<int> throttled{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+        threads.emplace_back([&, t] {
+            auto r = hub_->auth().Login({m.member_id, "guess " + std::to_string(t), ""});
+            ASSERT_FALSE(r.has_value());
+            if (r.error().code == ErrorCode::kWrongPassword) ++checked;
+            if (r.error().code == ErrorCode::kTooManyRequests) ++throttled;
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(checked.load(), AuthService::kMaxFailures);
+    EXPECT_EQ(checked.load() + throttled.load(), 16);
+    auto locked = hub_->auth().Login({m.member_id, m.password, ""});
+    ASSERT_FALSE(locked.has_value());
+    EXPECT_EQ(locked.error().code, ErrorCode::kTooManyRequests);
 }
 
 TEST_F(AuthTest, FailuresOutsideTheWindowDoNotAddUp) {

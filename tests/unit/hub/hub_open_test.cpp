@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <thread>
 
 #include "core/card_record.hpp"
 #include "crypto/crypto.hpp"
@@ -64,6 +65,33 @@ TEST_F(HubOpenTest, RestartKeepsTheSecretsAndTheData) {
     auto caller = hub_->auth().Authenticate(store.api_key);
     ASSERT_TRUE(caller.has_value());
     EXPECT_EQ(caller->store_id, store.store.store_id);
+}
+
+TEST_F(HubOpenTest, HubsStartingAtOnceOnANewDirectoryAgreeOnTheSecrets) {
+    const fs::path fresh = dir_.parent_path() / "fresh";
+    constexpr int kHubs = 4;
+    std::vector<std::unique_ptr<Hub>> hubs(kHubs);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kHubs; ++i) {
+        threads.emplace_back([&, i] {
+            HubOptions options;
+            options.data_dir = fresh;
+            options.clock = &clock_;
+            auto hub = Hub::Open(options);
+            ASSERT_TRUE(hub.has_value()) << hub.error().message;
+            hubs[i] = std::move(*hub);
+        });
+    }
+    for (auto& t : threads) t.join();
+    std::string token = ReadFile(fresh / "operator.token");
+    token.pop_back();
+    for (auto& hub : hubs) {
+        ASSERT_NE(hub, nullptr);
+        EXPECT_EQ(hub->card_public_key(), hubs[0]->card_public_key());
+        auto caller = hub->auth().Authenticate(token);
+        ASSERT_TRUE(caller.has_value()) << caller.error().message;
+        EXPECT_EQ(caller->role, Role::kOperator);
+    }
 }
 
 TEST_F(HubOpenTest, RefusesToStartWithAMalformedCardKey) {
