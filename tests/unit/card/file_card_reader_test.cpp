@@ -72,6 +72,15 @@ TEST_F(FileCardReaderTest, AnIssuedCardIsNeverIssuedAgain) {
     EXPECT_EQ(read->card_number, testing::CardNumber(1));
 }
 
+TEST_F(FileCardReaderTest, CheckBlankTellsABlankCardFromAnIssuedOne) {
+    InsertBlank();
+    EXPECT_TRUE(protocol_.CheckBlank());
+    ASSERT_TRUE(protocol_.IssueCard(hub_.SignedRecord()));
+    auto issued = protocol_.CheckBlank();
+    ASSERT_FALSE(issued);
+    EXPECT_EQ(issued.error().code, core::ErrorCode::kAlreadyExists);
+}
+
 TEST_F(FileCardReaderTest, RawAppendsFillTheCardThen6A84) {
     InsertBlank(2);
     ASSERT_TRUE(reader_.Connect());
