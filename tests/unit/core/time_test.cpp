@@ -70,6 +70,15 @@ TEST(Time, RejectsMalformedTimesNamingTheField) {
     }
 }
 
+TEST(Time, ErrorMessageNamesFieldAndShowsTheExpectedForm) {
+    auto t = ParseRfc3339("yesterday", "occurred_at");
+    ASSERT_FALSE(t.has_value());
+    EXPECT_EQ(t.error().message, "occurred_at must be an RFC 3339 time like 2026-11-22T15:04:05Z");
+    auto d = ParseDate("2023-02-29", "profile.birth_date");
+    ASSERT_FALSE(d.has_value());
+    EXPECT_EQ(d.error().message, "profile.birth_date is not a real calendar date");
+}
+
 TEST(Time, ParsesAndFormatsDates) {
     auto d = ParseDate("1990-04-01", "profile.birth_date");
     ASSERT_TRUE(d.has_value());
