@@ -9,11 +9,13 @@
 
 namespace kizuna::core {
 
-// Luhn (ISO/IEC 7812) check digit over a string of decimal digits.
+// Luhn (ISO/IEC 7812) check digit over a string of decimal digits; '\0' if the input holds
+// anything but digits. The *Valid functions are false for fewer than 2 characters or non-digits.
 char LuhnCheckDigit(std::string_view digits_without_check);
 bool LuhnValid(std::string_view digits_with_check);
 
-// Damm check digit: catches every single-digit error and every adjacent transposition.
+// Damm check digit: catches every single-digit error and every adjacent transposition; '\0' if
+// the input holds anything but digits.
 char DammCheckDigit(std::string_view digits_without_check);
 bool DammValid(std::string_view digits_with_check);
 

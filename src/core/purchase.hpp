@@ -12,10 +12,10 @@
 namespace kizuna::core {
 
 struct PurchaseLine {
-    std::string name;      // required, 1..200 characters
-    std::string sku;       // optional
-    std::string category;  // optional; matched against category multipliers
-    int64_t quantity = 1;  // 1..100000
+    std::string name;        // required, 1..200 characters
+    std::string sku;         // optional
+    std::string category;    // optional; matched against category multipliers
+    int64_t quantity = 1;    // 1..100000
     int64_t unit_price = 0;  // minor units, 0..10^10
 
     int64_t Amount() const { return quantity * unit_price; }
@@ -35,8 +35,8 @@ struct Purchase {
     int64_t total = 0;
     int64_t points_earned = 0;
     int rule_version = 0;
-    int64_t balance_after = 0;     // the balance returned in the first answer
-    std::string fingerprint;       // digest of the request, to refuse a replay with another body
+    int64_t balance_after = 0;  // the balance returned in the first answer
+    std::string fingerprint;    // digest of the request, to refuse a replay with another body
 };
 
 struct Redemption {
@@ -69,7 +69,12 @@ Status ValidateLines(const std::vector<PurchaseLine>& lines);
 int64_t TotalOf(const std::vector<PurchaseLine>& lines);
 
 // A canonical text form of the fields that define a request, for the idempotency fingerprint
-// (hashed outside core). Two requests with equal canonical forms are the same request.
+// (hashed outside core). Two requests with equal canonical forms are the same request. Fields
+// are length-prefixed, so no content can blur two fields together. Only what the client sends
+// counts: purchase id, member id, card number, store, occurred_at, currency and lines for a
+// purchase; id, member, store and points for a redemption; id, purchase, store, amount and the
+// refunded lines for a refund. Server-side values (times of recording, results) are left out,
+// so a replay computed at another moment still matches.
 std::string CanonicalPurchase(const Purchase& p);
 std::string CanonicalRedemption(const Redemption& r);
 std::string CanonicalRefund(const Refund& r, const std::vector<PurchaseLine>& refunded_lines);

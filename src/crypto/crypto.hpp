@@ -1,6 +1,7 @@
 #pragma once
 // Thin, safe wrappers over libsodium: password hashing (Argon2id), secret tokens, digests,
-// Ed25519 signatures. (base64url is pure text work: core/card_record.hpp.) Every function is thread-safe once InitCrypto() has run.
+// Ed25519 signatures. (base64url is pure text work: core/card_record.hpp.) Every function is
+// thread-safe once InitCrypto() has run.
 
 #include <array>
 #include <cstdint>
@@ -34,13 +35,15 @@ struct SigningKeyPair {
     std::string secret_key;  // 64 bytes, raw
 };
 SigningKeyPair NewSigningKeyPair();
-std::string Sign(std::string_view message, std::string_view secret_key);  // 64-byte signature
+// A 64-byte signature. Throws std::invalid_argument if the secret key is not 64 bytes (a
+// programming or start-up error: keys are loaded once).
+std::string Sign(std::string_view message, std::string_view secret_key);
 bool VerifySignature(std::string_view message, std::string_view signature,
                      std::string_view public_key);
 
 // core::Random backed by the operating system's CSPRNG (randombytes_uniform).
 class SystemRandom final : public core::Random {
-public:
+  public:
     uint64_t Uniform(uint64_t upper_bound) override;
 };
 

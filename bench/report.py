@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Prints bench/run's table from its JSON lines: throughput and latency of every scenario and
+baseline, the ratios issue 3 asks for, and each target met or missed."""
+import json
+import sys
+
+
+def main(path):
+    results = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                results[row["name"]] = row["result"]
+
+    rows = [
+        ("hub POST /v1/purchases", "purchases"),
+        ("hub GET /v1/members/{id}/usage", "usage"),
+        ("hub mix 80% usage / 20% purchases", "mix"),
+        ("hub GET /healthz", "healthz"),
+        ("pgbench, purchase txn, 32 clients", "pgbench"),
+        ("SQLite, 1 purchase per txn", "sqlite_per_txn"),
+        ("scale: usage, 1M members/10M entries", "scale_usage"),
+    ]
+    print()
+    print(f"{'':38} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'non-2xx':>8}")
+    for label, name in rows:
+        r = results.get(name)
+        if r is None:
+            continue
+        rate = r.get("throughput", r.get("tps", 0.0))
+        lat = r.get("latency", {})
+        bad = r.get("non_2xx", r.get("failed", 0)) + r.get("lost", 0)
+        print(f"{label:38} {float(rate):9.0f} {lat.get('p50_ms', 0):8.2f} "
+              f"{lat.get('p99_ms', 0):8.2f} {lat.get('p999_ms', 0):9.2f} {bad:8d}")
+    print()
+
+    def rate(name):
+        r = results.get(name)
+        return float(r.get("throughput", r.get("tps", 0.0))) if r else None
+
+    checks = []
+    purchases = rate("purchases")
+    if purchases is not None:
+        p99 = results["purchases"]["latency"]["p99_ms"]
+        checks.append(("purchases >= 20,000/s durable", purchases >= 20000, f"{purchases:.0f}/s"))
+        checks.append(("purchases p99 <= 10 ms at 64 connections", p99 <= 10, f"{p99:.2f} ms"))
+        pg = rate("pgbench")
+        if pg:
+            checks.append(("purchases >= 2x pgbench", purchases >= 2 * pg, f"{purchases / pg:.2f}x"))
+        sq = rate("sqlite_per_txn")
+        if sq:
+            checks.append(("purchases >= 3.6x per-transaction SQLite", purchases >= 3.6 * sq,
+                           f"{purchases / sq:.2f}x"))
+    usage = rate("usage")
+    if usage is not None:
+        checks.append(("usage reads >= 40,000/s", usage >= 40000, f"{usage:.0f}/s"))
+    for name in ("purchases", "usage", "mix", "healthz", "scale_usage"):
+        r = results.get(name)
+        if r is not None:
+            checks.append((f"{name}: every answer 2xx, none lost",
+                           r.get("non_2xx", 0) == 0 and r.get("lost", 0) == 0,
+                           f"{r.get('non_2xx', 0)} non-2xx, {r.get('lost', 0)} lost"))
+    if "seed_scale" in results:
+        s = results["seed_scale"]
+        checks.append((f"seed {s['members']} members / {s['entries']} entries < 60 s",
+                       s["seconds"] < 60, f"{s['seconds']:.1f} s"))
+    if "scale_usage" in results:
+        p99 = results["scale_usage"]["latency"]["p99_ms"]
+        checks.append(("scale: usage p99 <= 5 ms", p99 <= 5, f"{p99:.2f} ms"))
+    if "scale_rss" in results:
+        rss = results["scale_rss"]["peak_rss_mb"]
+        checks.append(("scale: hub peak RSS < 300 MB", rss < 300, f"{rss:.0f} MB"))
+    if "hub_rss" in results:
+        print(f"hub peak RSS (VmHWM) over the scenarios: {results['hub_rss']['peak_rss_mb']:.0f} MB")
+    if "seed_members" in results:
+        s = results["seed_members"]
+        print(f"seeded {s['members']} members in {s['seconds']:.1f} s")
+    print()
+    for what, ok, value in checks:
+        print(f"  [{'met ' if ok else 'MISS'}] {what:45} {value}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,108 @@
+#include "crypto/crypto.hpp"
+
+#include <sodium.h>
+
+#include <limits>
+#include <stdexcept>
+
+#include "core/card_record.hpp"
+
+namespace kizuna::crypto {
+
+namespace {
+
+const unsigned char* Bytes(std::string_view s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+void InitCrypto() {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialized");
+}
+
+std::string HashPassword(std::string_view password) {
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(
+            hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        // Only fails when the memory for Argon2id cannot be allocated.
+        throw std::runtime_error("password hashing ran out of memory");
+    }
+    return std::string(hash);
+}
+
+bool VerifyPassword(std::string_view hash, std::string_view password) {
+    if (hash.empty() || hash.size() >= crypto_pwhash_STRBYTES) return false;
+    const std::string terminated(hash);  // libsodium reads a NUL-terminated string
+    return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
+}
+
+std::string NewSecretToken(std::size_t bytes) {
+    std::string raw(bytes, '\0');
+    randombytes_buf(raw.data(), raw.size());
+    std::string token = core::Base64UrlEncode(raw);
+    sodium_memzero(raw.data(), raw.size());
+    return token;
+}
+
+std::string Digest(std::string_view data) {
+    unsigned char hash[crypto_generichash_BYTES];
+    crypto_generichash(hash, sizeof hash, Bytes(data), data.size(), nullptr, 0);
+    char hex[crypto_generichash_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+    return std::string(hex, crypto_generichash_BYTES * 2);
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+    // The length of a token is not secret; its bytes are.
+    if (a.size() != b.size()) return false;
+    if (a.empty()) return true;
+    return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+SigningKeyPair NewSigningKeyPair() {
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    unsigned char secret_key[crypto_sign_SECRETKEYBYTES];
+    crypto_sign_keypair(public_key, secret_key);
+    SigningKeyPair pair;
+    pair.public_key.assign(reinterpret_cast<const char*>(public_key), sizeof public_key);
+    pair.secret_key.assign(reinterpret_cast<const char*>(secret_key), sizeof secret_key);
+    sodium_memzero(secret_key, sizeof secret_key);
+    return pair;
+}
+
+std::string Sign(std::string_view message, std::string_view secret_key) {
+    if (secret_key.size() != crypto_sign_SECRETKEYBYTES) {
+        throw std::invalid_argument("Ed25519 secret key must be 64 bytes");
+    }
+    unsigned char signature[crypto_sign_BYTES];
+    crypto_sign_detached(signature, nullptr, Bytes(message), message.size(), Bytes(secret_key));
+    return std::string(reinterpret_cast<const char*>(signature), sizeof signature);
+}
+
+bool VerifySignature(std::string_view message, std::string_view signature,
+                     std::string_view public_key) {
+    if (signature.size() != crypto_sign_BYTES || public_key.size() != crypto_sign_PUBLICKEYBYTES) {
+        return false;
+    }
+    return crypto_sign_verify_detached(Bytes(signature), Bytes(message), message.size(),
+                                       Bytes(public_key)) == 0;
+}
+
+uint64_t SystemRandom::Uniform(uint64_t upper_bound) {
+    if (upper_bound <= 1) return 0;
+    if (upper_bound <= std::numeric_limits<uint32_t>::max()) {
+        return randombytes_uniform(static_cast<uint32_t>(upper_bound));
+    }
+    // randombytes_uniform takes 32-bit bounds only. Reject the lowest 2^64 mod upper_bound
+    // values so that every residue is equally likely.
+    const uint64_t threshold = (0 - upper_bound) % upper_bound;
+    while (true) {
+        uint64_t r = 0;
+        randombytes_buf(&r, sizeof r);
+        if (r >= threshold) return r % upper_bound;
+    }
+}
+
+}  // namespace kizuna::crypto

@@ -1,0 +1,91 @@
+#include "core/time.hpp"
+
+#include <gtest/gtest.h>
+
+namespace kizuna::core {
+namespace {
+
+namespace chr = std::chrono;
+
+Timestamp Utc(int y, unsigned m, unsigned d, int hh, int mm, int ss) {
+    return chr::sys_days{chr::year{y} / chr::month{m} / chr::day{d}} + chr::hours{hh} +
+           chr::minutes{mm} + chr::seconds{ss};
+}
+
+TEST(Time, FormatsUtcWithSecondsAndZ) {
+    EXPECT_EQ(FormatRfc3339(Utc(2026, 11, 22, 15, 4, 5)), "2026-11-22T15:04:05Z");
+    EXPECT_EQ(FormatRfc3339(FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+}
+
+TEST(Time, ParsesZuluTime) {
+    auto t = ParseRfc3339("2026-11-22T15:04:05Z", "occurred_at");
+    ASSERT_TRUE(t.has_value()) << t.error().message;
+    EXPECT_EQ(*t, Utc(2026, 11, 22, 15, 4, 5));
+}
+
+TEST(Time, ConvertsPositiveOffsetToUtc) {
+    auto t = ParseRfc3339("2026-11-23T00:30:00+09:00", "occurred_at");
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(*t, Utc(2026, 11, 22, 15, 30, 0));
+}
+
+TEST(Time, ConvertsNegativeOffsetToUtc) {
+    auto t = ParseRfc3339("2026-12-31T20:00:00-05:30", "occurred_at");
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(*t, Utc(2027, 1, 1, 1, 30, 0));
+}
+
+TEST(Time, DropsFractionalSeconds) {
+    auto t = ParseRfc3339("2026-11-22T15:04:05.987654Z", "occurred_at");
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(*t, Utc(2026, 11, 22, 15, 4, 5));
+}
+
+TEST(Time, RoundTripsThroughText) {
+    const Timestamp t = Utc(2024, 2, 29, 23, 59, 59);
+    auto back = ParseRfc3339(FormatRfc3339(t), "t");
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(*back, t);
+}
+
+TEST(Time, AcceptsFebruary29InLeapYearsOnly) {
+    EXPECT_TRUE(ParseRfc3339("2024-02-29T00:00:00Z", "t").has_value());
+    EXPECT_TRUE(ParseRfc3339("2000-02-29T00:00:00Z", "t").has_value());
+    EXPECT_FALSE(ParseRfc3339("2023-02-29T00:00:00Z", "t").has_value());
+    EXPECT_FALSE(ParseRfc3339("1900-02-29T00:00:00Z", "t").has_value());
+}
+
+TEST(Time, RejectsMalformedTimesNamingTheField) {
+    for (const char* bad :
+         {"", "2026-11-22", "2026-11-22T15:04:05", "2026-11-22 15:04:05Z", "2026-13-01T00:00:00Z",
+          "2026-04-31T00:00:00Z", "2026-00-10T00:00:00Z", "2026-01-00T00:00:00Z",
+          "2026-11-22T24:00:00Z", "2026-11-22T23:60:00Z", "2026-11-22T23:59:60Z",
+          "2026-11-22T15:04:05+9:00", "2026-11-22T15:04:05+0900", "2026-11-22T15:04:05+24:00",
+          "2026-11-22T15:04:05.Z", "2026-11-22T15:04:05Zjunk", "2026-1-22T15:04:05Z",
+          "２０２６-11-22T15:04:05Z", "2026-11-22T15:04:05+09:60"}) {
+        auto t = ParseRfc3339(bad, "occurred_at");
+        ASSERT_FALSE(t.has_value()) << bad;
+        EXPECT_EQ(t.error().code, ErrorCode::kInvalidArgument) << bad;
+        EXPECT_EQ(t.error().field, "occurred_at") << bad;
+    }
+}
+
+TEST(Time, ParsesAndFormatsDates) {
+    auto d = ParseDate("1990-04-01", "profile.birth_date");
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(*d, chr::year{1990} / chr::April / 1);
+    EXPECT_EQ(FormatDate(*d), "1990-04-01");
+}
+
+TEST(Time, RejectsImpossibleDates) {
+    for (const char* bad : {"2023-02-29", "2026-06-31", "2026-13-01", "2026-00-01", "1990-4-1",
+                            "1990-04-01T00:00:00Z", "19900401", "1990/04/01", ""}) {
+        auto d = ParseDate(bad, "profile.birth_date");
+        ASSERT_FALSE(d.has_value()) << bad;
+        EXPECT_EQ(d.error().field, "profile.birth_date");
+    }
+    EXPECT_TRUE(ParseDate("2024-02-29", "d").has_value());
+}
+
+}  // namespace
+}  // namespace kizuna::core
