@@ -20,22 +20,25 @@ using core::MakeError;
 constexpr int kIdAttempts = 16;
 constexpr int kMaxHistoryLimit = 1000;
 
-core::Result<std::string> UnusedMemberId(HubContext& context, storage::WriteTxn& txn) {
+// A fresh id from `generate` that `find` (id -> Result<optional<...>>) does not know.
+template <typename Generate, typename Find>
+core::Result<std::string> UnusedId(Generate generate, Find find, std::string_view what) {
     for (int i = 0; i < kIdAttempts; ++i) {
-        std::string id = context.NewMemberId();
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindMember(id));
+        std::string id = generate();
+        KZ_ASSIGN_OR_RETURN(auto existing, find(id));
         if (!existing) return id;
     }
-    return MakeError(ErrorCode::kInternal, "could not find an unused member id");
+    return MakeError(ErrorCode::kInternal, "could not find an unused " + std::string(what));
+}
+
+core::Result<std::string> UnusedMemberId(HubContext& context, storage::WriteTxn& txn) {
+    return UnusedId([&] { return context.NewMemberId(); },
+                    [&](const std::string& id) { return txn.FindMember(id); }, "member id");
 }
 
 core::Result<std::string> UnusedCardNumber(HubContext& context, storage::WriteTxn& txn) {
-    for (int i = 0; i < kIdAttempts; ++i) {
-        std::string number = context.NewCardNumber();
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindCard(number));
-        if (!existing) return number;
-    }
-    return MakeError(ErrorCode::kInternal, "could not find an unused card number");
+    return UnusedId([&] { return context.NewCardNumber(); },
+                    [&](const std::string& number) { return txn.FindCard(number); }, "card number");
 }
 
 core::Error EmailTaken() {
