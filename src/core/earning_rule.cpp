@@ -16,10 +16,6 @@ constexpr int kMaxValidityDays = 3650;
 constexpr std::size_t kMaxCategoryChars = 100;
 constexpr std::size_t kMaxBonusWindows = 100;
 
-Error Invalid(const std::string& field, const std::string& message) {
-    return MakeError(ErrorCode::kInvalidArgument, field + " " + message, field);
-}
-
 }  // namespace
 
 std::string_view RoundingName(Rounding r) {
@@ -38,7 +34,7 @@ Result<Rounding> ParseRounding(std::string_view text, std::string_view field) {
     for (const Rounding r : {Rounding::kFloor, Rounding::kCeil, Rounding::kNearest}) {
         if (text == RoundingName(r)) return r;
     }
-    return Invalid(std::string(field), "must be \"floor\", \"ceil\" or \"nearest\"");
+    return InvalidField(field, "must be \"floor\", \"ceil\" or \"nearest\"");
 }
 
 EarningRule DefaultEarningRule(std::string store_id, Timestamp effective_from) {
@@ -54,7 +50,7 @@ EarningRule DefaultEarningRule(std::string store_id, Timestamp effective_from) {
 
 Status ValidateEarningRule(const EarningRule& rule) {
     if (rule.amount_per_point <= 0) {
-        return Invalid("amount_per_point", "must be a positive whole number");
+        return InvalidField("amount_per_point", "must be a positive whole number");
     }
     switch (rule.rounding) {
         case Rounding::kFloor:
@@ -62,28 +58,28 @@ Status ValidateEarningRule(const EarningRule& rule) {
         case Rounding::kNearest:
             break;
         default:
-            return Invalid("rounding", "must be \"floor\", \"ceil\" or \"nearest\"");
+            return InvalidField("rounding", "must be \"floor\", \"ceil\" or \"nearest\"");
     }
     for (const auto& [category, multiplier] : rule.category_multipliers_milli) {
         const std::string field = "category_multipliers." + category;
         KZ_RETURN_IF_ERROR(CheckText(category, "category_multipliers", 1, kMaxCategoryChars));
         if (multiplier < 0 || multiplier > kMaxMultiplierMilli) {
-            return Invalid(field, "must be between 0 and 100");
+            return InvalidField(field, "must be between 0 and 100");
         }
     }
     if (rule.bonus_windows.size() > kMaxBonusWindows) {
-        return Invalid("bonus_windows", "must hold at most 100 windows");
+        return InvalidField("bonus_windows", "must hold at most 100 windows");
     }
     for (std::size_t i = 0; i < rule.bonus_windows.size(); ++i) {
         const BonusWindow& w = rule.bonus_windows[i];
         const std::string prefix = "bonus_windows[" + std::to_string(i) + "]";
-        if (!(w.start < w.end)) return Invalid(prefix + ".end", "must be after start");
+        if (!(w.start < w.end)) return InvalidField(prefix + ".end", "must be after start");
         if (w.multiplier_milli < 0 || w.multiplier_milli > kMaxMultiplierMilli) {
-            return Invalid(prefix + ".multiplier", "must be between 0 and 100");
+            return InvalidField(prefix + ".multiplier", "must be between 0 and 100");
         }
     }
     if (rule.validity_days < kMinValidityDays || rule.validity_days > kMaxValidityDays) {
-        return Invalid("validity_days", "must be between 1 and 3650");
+        return InvalidField("validity_days", "must be between 1 and 3650");
     }
     return Status::Ok();
 }

@@ -7,13 +7,13 @@
 namespace kizuna::core {
 
 enum class ErrorCode {
-    kInvalidArgument,      // 400 invalid_argument: malformed or missing input; Error::field names it
-    kPayloadTooLarge,      // 413 payload_too_large
-    kUnauthenticated,      // 401 unauthenticated: no or bad credentials
-    kWrongPassword,        // 401 wrong_password
-    kForbidden,            // 403 forbidden: authenticated but not entitled
-    kNotFound,             // 404 not_found
-    kAlreadyExists,        // 409 already_exists: e.g. an email already registered
+    kInvalidArgument,  // 400 invalid_argument: malformed or missing input; Error::field names it
+    kPayloadTooLarge,  // 413 payload_too_large
+    kUnauthenticated,  // 401 unauthenticated: no or bad credentials
+    kWrongPassword,    // 401 wrong_password
+    kForbidden,        // 403 forbidden: authenticated but not entitled
+    kNotFound,         // 404 not_found
+    kAlreadyExists,    // 409 already_exists: e.g. an email already registered
     kIdempotencyConflict,  // 409 idempotency_conflict: same id, different body
     kCardRevoked,          // 409 card_revoked
     kInsufficientPoints,   // 422 insufficient_points

@@ -25,7 +25,8 @@
 namespace kizuna::core {
 
 enum class EntryKind { kEarn, kRedeem, kExpire, kRefundReversal, kAdjustment };
-std::string_view EntryKindName(EntryKind k);  // "earn", "redeem", "expire", "refund_reversal", "adjustment"
+std::string_view EntryKindName(
+    EntryKind k);  // "earn", "redeem", "expire", "refund_reversal", "adjustment"
 Result<EntryKind> ParseEntryKind(std::string_view text);
 
 struct LedgerEntry {
@@ -35,9 +36,9 @@ struct LedgerEntry {
     std::string store_id;  // the store that caused it; empty for the hub's expiry pass
     int64_t delta = 0;     // + earn, - redeem / expire / reversal
     EntryKind kind = EntryKind::kEarn;
-    std::string ref;       // purchase, redemption or refund id; lot id for expiry
+    std::string ref;  // purchase, redemption or refund id; lot id for expiry
     Timestamp occurred_at{};
-    std::string note;      // why it exists, in words, e.g. "1,980 JPY at Shibuya Books"
+    std::string note;  // why it exists, in words, e.g. "1,980 JPY at Shibuya Books"
 };
 
 struct Lot {
@@ -69,12 +70,12 @@ Result<std::vector<LotDraw>> PlanRedemption(const std::vector<Lot>& lots, int64_
 
 struct RefundInput {
     int64_t purchase_total = 0;
-    int64_t purchase_points = 0;     // points the purchase earned
-    int64_t refunded_before = 0;     // amount refunded by earlier refunds
-    int64_t owed_before = 0;         // points reversed + unrecovered by earlier refunds
-    int64_t amount = 0;              // this refund's amount
-    int64_t own_lot_id = 0;          // the purchase's lot, 0 if it earned none
-    std::vector<Lot> lots;           // the member's open lots in the program
+    int64_t purchase_points = 0;  // points the purchase earned
+    int64_t refunded_before = 0;  // amount refunded by earlier refunds
+    int64_t owed_before = 0;      // points reversed + unrecovered by earlier refunds
+    int64_t amount = 0;           // this refund's amount
+    int64_t own_lot_id = 0;       // the purchase's lot, 0 if it earned none
+    std::vector<Lot> lots;        // the member's open lots in the program
     Timestamp now{};
 };
 

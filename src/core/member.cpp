@@ -22,11 +22,6 @@ constexpr int kEarliestBirthYear = 1900;
 constexpr std::size_t kMinPasswordChars = 8;
 constexpr std::size_t kMaxPasswordChars = 128;
 
-Error Invalid(std::string_view field, std::string message) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(field) + " " + message,
-                     std::string(field));
-}
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLowerAlpha(char c) { return c >= 'a' && c <= 'z'; }
 bool IsAlnum(char c) { return IsDigit(c) || IsLowerAlpha(c) || (c >= 'A' && c <= 'Z'); }
@@ -46,19 +41,19 @@ bool IsPhoneCharacter(char c) {
 Status CheckPostalCode(std::string_view code) {
     constexpr std::string_view kField = "profile.postal_code";
     if (code.size() > kMaxPostalCodeChars) {
-        return Invalid(kField, "must be at most 16 characters");
+        return InvalidField(kField, "must be at most 16 characters");
     }
     bool has_alnum = false;
     for (const char c : code) {
         if (IsAlnum(c)) {
             has_alnum = true;
         } else if (c != ' ' && c != '-') {
-            return Invalid(kField,
-                           "may contain only ASCII digits, letters, spaces and hyphens, e.g. "
-                           "123-4567");
+            return InvalidField(kField,
+                                "may contain only ASCII digits, letters, spaces and hyphens, e.g. "
+                                "123-4567");
         }
     }
-    if (!has_alnum) return Invalid(kField, "must contain digits or letters");
+    if (!has_alnum) return InvalidField(kField, "must contain digits or letters");
     return Status::Ok();
 }
 
@@ -68,15 +63,16 @@ Status CheckPhone(std::string_view phone) {
     for (std::size_t i = 0; i < phone.size(); ++i) {
         const char c = phone[i];
         if (!IsPhoneCharacter(c)) {
-            return Invalid(kField,
-                           "may contain only ASCII digits, spaces, '+', '-', '(' and ')', e.g. "
-                           "+81 90-1234-5678");
+            return InvalidField(
+                kField,
+                "may contain only ASCII digits, spaces, '+', '-', '(' and ')', e.g. "
+                "+81 90-1234-5678");
         }
-        if (c == '+' && i != 0) return Invalid(kField, "may have '+' only at the start");
+        if (c == '+' && i != 0) return InvalidField(kField, "may have '+' only at the start");
         if (IsDigit(c)) ++digits;
     }
     if (digits < kMinPhoneDigits || digits > kMaxPhoneDigits) {
-        return Invalid(kField, "must have 7 to 15 digits");
+        return InvalidField(kField, "must have 7 to 15 digits");
     }
     return Status::Ok();
 }
@@ -128,9 +124,10 @@ bool IsPlausibleEmail(std::string_view email) {
 
 Status CheckEmail(std::string_view email) {
     constexpr std::string_view kField = "profile.email";
-    if (email.size() > kMaxEmailChars) return Invalid(kField, "must be at most 254 characters");
+    if (email.size() > kMaxEmailChars)
+        return InvalidField(kField, "must be at most 254 characters");
     if (!IsPlausibleEmail(email)) {
-        return Invalid(kField, "must be an email address like name@example.com");
+        return InvalidField(kField, "must be an email address like name@example.com");
     }
     return Status::Ok();
 }
@@ -139,10 +136,10 @@ Result<std::string> CheckBirthDate(std::string_view text, Timestamp now) {
     constexpr std::string_view kField = "profile.birth_date";
     KZ_ASSIGN_OR_RETURN(const chr::year_month_day date, ParseDate(text, kField));
     if (date.year() < chr::year{kEarliestBirthYear}) {
-        return Invalid(kField, "must not be before 1900-01-01");
+        return InvalidField(kField, "must not be before 1900-01-01");
     }
     const chr::year_month_day today{chr::floor<chr::days>(now)};
-    if (date > today) return Invalid(kField, "must not be in the future");
+    if (date > today) return InvalidField(kField, "must not be in the future");
     return FormatDate(date);
 }
 
@@ -201,23 +198,23 @@ Result<Profile> ValidateProfile(Profile profile, Timestamp now) {
 
 Status ValidatePassword(std::string_view password, const Profile& profile) {
     constexpr std::string_view kField = "password";
-    if (!IsValidUtf8(password)) return Invalid(kField, "must be valid UTF-8 text");
+    if (!IsValidUtf8(password)) return InvalidField(kField, "must be valid UTF-8 text");
     const std::size_t chars = CodePointCount(password);
-    if (chars < kMinPasswordChars) return Invalid(kField, "must be at least 8 characters");
-    if (chars > kMaxPasswordChars) return Invalid(kField, "must be at most 128 characters");
+    if (chars < kMinPasswordChars) return InvalidField(kField, "must be at least 8 characters");
+    if (chars > kMaxPasswordChars) return InvalidField(kField, "must be at most 128 characters");
     if (std::all_of(password.begin(), password.end(), IsDigit)) {
-        return Invalid(kField, "must not be only digits");
+        return InvalidField(kField, "must not be only digits");
     }
     if (IsOneCharacterRepeated(password)) {
-        return Invalid(kField, "must not be one character repeated");
+        return InvalidField(kField, "must not be one character repeated");
     }
     if (!profile.email.empty() && NormalizeEmail(password) == NormalizeEmail(profile.email)) {
-        return Invalid(kField, "must not be your email address");
+        return InvalidField(kField, "must not be your email address");
     }
     const std::string phone = NormalizePhone(profile.phone);
     if (!phone.empty() && std::all_of(password.begin(), password.end(), IsPhoneCharacter) &&
         NormalizePhone(password) == phone) {
-        return Invalid(kField, "must not be your phone number");
+        return InvalidField(kField, "must not be your phone number");
     }
     return Status::Ok();
 }

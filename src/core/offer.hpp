@@ -16,7 +16,7 @@ struct Offer {
     std::string body;                     // 0..5000 characters
     std::vector<std::string> categories;  // matched against purchase categories for targeting
     Timestamp valid_from{};
-    Timestamp valid_to{};                 // exclusive; valid_from < valid_to
+    Timestamp valid_to{};  // exclusive; valid_from < valid_to
     Timestamp created_at{};
 };
 

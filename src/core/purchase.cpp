@@ -16,10 +16,6 @@ constexpr std::size_t kMaxCategoryChars = 100;
 constexpr int64_t kMaxQuantity = 100000;
 constexpr int64_t kMaxUnitPrice = 10'000'000'000;  // 10^10 minor units
 
-Error Invalid(const std::string& field, const std::string& message) {
-    return MakeError(ErrorCode::kInvalidArgument, field + " " + message, field);
-}
-
 bool IsClientIdCharacter(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == ':' || c == '-';
@@ -52,15 +48,15 @@ Status ValidateClientId(std::string_view id, std::string_view field) {
     bool ok = !id.empty() && id.size() <= kMaxClientIdChars;
     for (const char c : id) ok = ok && IsClientIdCharacter(c);
     if (!ok) {
-        return Invalid(std::string(field),
-                       "must be 1 to 64 characters of letters, digits, '.', '_', ':' or '-'");
+        return InvalidField(std::string(field),
+                            "must be 1 to 64 characters of letters, digits, '.', '_', ':' or '-'");
     }
     return Status::Ok();
 }
 
 Status ValidateLines(const std::vector<PurchaseLine>& lines) {
-    if (lines.empty()) return Invalid("lines", "must hold at least one line");
-    if (lines.size() > kMaxLines) return Invalid("lines", "must hold at most 500 lines");
+    if (lines.empty()) return InvalidField("lines", "must hold at least one line");
+    if (lines.size() > kMaxLines) return InvalidField("lines", "must hold at most 500 lines");
     int64_t total = 0;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const PurchaseLine& line = lines[i];
@@ -69,15 +65,15 @@ Status ValidateLines(const std::vector<PurchaseLine>& lines) {
         KZ_RETURN_IF_ERROR(CheckText(line.sku, prefix + ".sku", 0, kMaxSkuChars));
         KZ_RETURN_IF_ERROR(CheckText(line.category, prefix + ".category", 0, kMaxCategoryChars));
         if (line.quantity < 1 || line.quantity > kMaxQuantity) {
-            return Invalid(prefix + ".quantity", "must be between 1 and 100000");
+            return InvalidField(prefix + ".quantity", "must be between 1 and 100000");
         }
         if (line.unit_price < 0 || line.unit_price > kMaxUnitPrice) {
-            return Invalid(prefix + ".unit_price", "must be between 0 and 10000000000");
+            return InvalidField(prefix + ".unit_price", "must be between 0 and 10000000000");
         }
         // The per-line limits keep this far from overflow today; the check keeps it so if the
         // limits grow.
         if (__builtin_add_overflow(total, line.Amount(), &total)) {
-            return Invalid("lines", "total is too large");
+            return InvalidField("lines", "total is too large");
         }
     }
     return Status::Ok();

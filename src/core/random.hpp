@@ -8,7 +8,7 @@
 namespace kizuna::core {
 
 class Random {
-public:
+  public:
     virtual ~Random() = default;
     // Uniform in [0, upper_bound). upper_bound > 0.
     virtual uint64_t Uniform(uint64_t upper_bound) = 0;

@@ -6,6 +6,7 @@
 
 #include <cassert>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -26,6 +27,14 @@ inline Error MakeError(ErrorCode code, std::string message, std::string field = 
     return Error{code, std::move(message), std::move(field)};
 }
 
+// kInvalidArgument about one request field; the message is the field name followed by `what`,
+// e.g. InvalidField("profile.phone", "must have 7 to 15 digits").
+inline Error InvalidField(std::string_view field, std::string_view what) {
+    std::string name(field);
+    std::string message = name + " " + std::string(what);
+    return Error{ErrorCode::kInvalidArgument, std::move(message), std::move(name)};
+}
+
 // Tag type so `return Unexpected(err)` reads like std::unexpected.
 struct Unexpected {
     Error error;
@@ -34,9 +43,9 @@ struct Unexpected {
 
 template <typename T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-    Result(Error error) : data_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+  public:
+    Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}         // NOLINT: implicit
+    Result(Error error) : data_(std::in_place_index<1>, std::move(error)) {}     // NOLINT
     Result(Unexpected u) : data_(std::in_place_index<1>, std::move(u.error)) {}  // NOLINT
 
     bool has_value() const { return data_.index() == 0; }
@@ -64,15 +73,15 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-private:
+  private:
     std::variant<T, Error> data_;
 };
 
 // Success or an Error, when there is no value to return.
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;
-    Status(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT: implicit
+    Status(Error error) : error_(std::move(error)), ok_(false) {}     // NOLINT: implicit
     Status(Unexpected u) : error_(std::move(u.error)), ok_(false) {}  // NOLINT: implicit
     static Status Ok() { return Status(); }
 
@@ -84,7 +93,7 @@ public:
         return error_;
     }
 
-private:
+  private:
     Error error_;
     bool ok_ = true;
 };
@@ -92,11 +101,10 @@ private:
 }  // namespace kizuna::core
 
 // Propagates an error from an expression returning Status or Result<T>.
-#define KZ_RETURN_IF_ERROR(expr)                                        \
-    do {                                                                \
-        auto&& kz_status_ = (expr);                                     \
-        if (!kz_status_.has_value()) return ::kizuna::core::Unexpected( \
-            kz_status_.error());                                        \
+#define KZ_RETURN_IF_ERROR(expr)                                                            \
+    do {                                                                                    \
+        auto&& kz_status_ = (expr);                                                         \
+        if (!kz_status_.has_value()) return ::kizuna::core::Unexpected(kz_status_.error()); \
     } while (0)
 
 #define KZ_CONCAT_INNER(a, b) a##b
@@ -104,7 +112,7 @@ private:
 // `KZ_ASSIGN_OR_RETURN(auto x, Compute());` declares x from a Result or returns its error.
 #define KZ_ASSIGN_OR_RETURN(decl, expr) \
     KZ_ASSIGN_OR_RETURN_IMPL(KZ_CONCAT(kz_result_, __LINE__), decl, expr)
-#define KZ_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr)                               \
-    auto tmp = (expr);                                                          \
-    if (!tmp.has_value()) return ::kizuna::core::Unexpected(tmp.error());       \
+#define KZ_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr)                         \
+    auto tmp = (expr);                                                    \
+    if (!tmp.has_value()) return ::kizuna::core::Unexpected(tmp.error()); \
     decl = std::move(tmp).value()

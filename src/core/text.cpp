@@ -115,10 +115,7 @@ namespace kizuna::core {
 
 Status CheckText(std::string_view text, std::string_view field, std::size_t min_chars,
                  std::size_t max_chars, bool allow_newlines) {
-    const std::string name(field);
-    const auto fail = [&](std::string what) {
-        return MakeError(ErrorCode::kInvalidArgument, name + " " + what, name);
-    };
+    const auto fail = [&](std::string_view what) { return InvalidField(field, what); };
     if (!IsValidUtf8(text)) return fail("must be valid UTF-8 text");
     if (HasControlCharacters(text, allow_newlines)) {
         return fail(allow_newlines ? "must not contain control characters"
@@ -127,10 +124,10 @@ Status CheckText(std::string_view text, std::string_view field, std::size_t min_
     const std::size_t count = CodePointCount(text);
     if (min_chars > 0 && (count == 0 || Trim(text).empty())) return fail("is required");
     if (count < min_chars) {
-        return fail("must be at least " + std::to_string(min_chars) + " characters");
+        return InvalidField(field, "must be at least " + std::to_string(min_chars) + " characters");
     }
     if (count > max_chars) {
-        return fail("must be at most " + std::to_string(max_chars) + " characters");
+        return InvalidField(field, "must be at most " + std::to_string(max_chars) + " characters");
     }
     return Status::Ok();
 }

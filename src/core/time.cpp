@@ -21,24 +21,19 @@ bool ReadDigits(std::string_view text, std::size_t pos, std::size_t count, int& 
     return true;
 }
 
-Error BadTime(std::string_view field, std::string_view what) {
-    return MakeError(ErrorCode::kInvalidArgument, std::string(field) + ": " + std::string(what),
-                     std::string(field));
-}
-
 // Parses "YYYY-MM-DD" at the start of text; checks the calendar (month lengths, leap years).
 Result<chr::year_month_day> ParseDatePart(std::string_view text, std::string_view field,
-                                          std::string_view expected) {
+                                          std::string_view format_error) {
     int y = 0;
     int m = 0;
     int d = 0;
     if (text.size() < 10 || !ReadDigits(text, 0, 4, y) || text[4] != '-' ||
         !ReadDigits(text, 5, 2, m) || text[7] != '-' || !ReadDigits(text, 8, 2, d)) {
-        return BadTime(field, std::string("expected ") + std::string(expected));
+        return InvalidField(field, format_error);
     }
     const chr::year_month_day date{chr::year{y}, chr::month{static_cast<unsigned>(m)},
                                    chr::day{static_cast<unsigned>(d)}};
-    if (!date.ok()) return BadTime(field, "no such calendar date");
+    if (!date.ok()) return InvalidField(field, "is not a real calendar date");
     return date;
 }
 
@@ -58,26 +53,29 @@ std::string FormatRfc3339(Timestamp t) {
 }
 
 Result<Timestamp> ParseRfc3339(std::string_view text, std::string_view field) {
-    constexpr std::string_view kExpected = "an RFC 3339 time like 2026-11-22T15:04:05Z";
-    KZ_ASSIGN_OR_RETURN(const chr::year_month_day date, ParseDatePart(text, field, kExpected));
+    constexpr std::string_view kFormat = "must be an RFC 3339 time like 2026-11-22T15:04:05Z";
+    constexpr std::string_view kNoZone = "needs a time zone: Z or an offset like +09:00";
+    KZ_ASSIGN_OR_RETURN(const chr::year_month_day date, ParseDatePart(text, field, kFormat));
     int hour = 0;
     int minute = 0;
     int second = 0;
     if (text.size() < 19 || (text[10] != 'T' && text[10] != 't') ||
         !ReadDigits(text, 11, 2, hour) || text[13] != ':' || !ReadDigits(text, 14, 2, minute) ||
         text[16] != ':' || !ReadDigits(text, 17, 2, second)) {
-        return BadTime(field, std::string("expected ") + std::string(kExpected));
+        return InvalidField(field, kFormat);
     }
     // Leap seconds (60) cannot be represented in sys_seconds, so they are refused.
-    if (hour > 23 || minute > 59 || second > 59) return BadTime(field, "time of day out of range");
+    if (hour > 23 || minute > 59 || second > 59) {
+        return InvalidField(field, "has a time of day out of range");
+    }
     std::size_t pos = 19;
     if (pos < text.size() && text[pos] == '.') {
         ++pos;
         const std::size_t digits_start = pos;
         while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
-        if (pos == digits_start) return BadTime(field, "fractional seconds need digits");
+        if (pos == digits_start) return InvalidField(field, "needs digits after the decimal point");
     }
-    if (pos >= text.size()) return BadTime(field, "missing time zone (Z or +HH:MM)");
+    if (pos >= text.size()) return InvalidField(field, kNoZone);
     chr::seconds offset{0};
     const char zone = text[pos];
     if (zone == 'Z' || zone == 'z') {
@@ -87,16 +85,18 @@ Result<Timestamp> ParseRfc3339(std::string_view text, std::string_view field) {
         int off_m = 0;
         if (!ReadDigits(text, pos + 1, 2, off_h) || pos + 3 >= text.size() ||
             text[pos + 3] != ':' || !ReadDigits(text, pos + 4, 2, off_m)) {
-            return BadTime(field, "time zone offset must be +HH:MM or -HH:MM");
+            return InvalidField(field, "must have a time zone offset like +09:00 or -05:00");
         }
-        if (off_h > 23 || off_m > 59) return BadTime(field, "time zone offset out of range");
+        if (off_h > 23 || off_m > 59) {
+            return InvalidField(field, "has a time zone offset out of range");
+        }
         offset = chr::hours{off_h} + chr::minutes{off_m};
         if (zone == '-') offset = -offset;
         pos += 6;
     } else {
-        return BadTime(field, "missing time zone (Z or +HH:MM)");
+        return InvalidField(field, kNoZone);
     }
-    if (pos != text.size()) return BadTime(field, "unexpected text after the time zone");
+    if (pos != text.size()) return InvalidField(field, "has extra text after the time zone");
     const Timestamp local =
         chr::sys_days{date} + chr::hours{hour} + chr::minutes{minute} + chr::seconds{second};
     // Local time = UTC + offset, so UTC = local - offset.
@@ -104,9 +104,9 @@ Result<Timestamp> ParseRfc3339(std::string_view text, std::string_view field) {
 }
 
 Result<chr::year_month_day> ParseDate(std::string_view text, std::string_view field) {
-    constexpr std::string_view kExpected = "a date like 1990-04-01 (YYYY-MM-DD)";
-    if (text.size() != 10) return BadTime(field, std::string("expected ") + std::string(kExpected));
-    return ParseDatePart(text, field, kExpected);
+    constexpr std::string_view kFormat = "must be a date like 1990-04-01 (YYYY-MM-DD)";
+    if (text.size() != 10) return InvalidField(field, kFormat);
+    return ParseDatePart(text, field, kFormat);
 }
 
 std::string FormatDate(chr::year_month_day date) {

@@ -27,7 +27,7 @@ std::string FormatDate(std::chrono::year_month_day date);
 
 // Source of the current time; injected so tests can drive clocks.
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual Timestamp Now() const = 0;
 };

@@ -17,15 +17,15 @@ namespace kizuna::http {
 struct ServerOptions {
     std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
     int io_threads = 2;
-    int worker_threads = 64;             // service calls may block on the group-commit writer
-    std::size_t body_limit = 1 << 20;    // bytes; larger bodies get 413
-    std::string tls_cert_file;           // both set: HTTPS only
+    int worker_threads = 64;           // service calls may block on the group-commit writer
+    std::size_t body_limit = 1 << 20;  // bytes; larger bodies get 413
+    std::string tls_cert_file;         // both set: HTTPS only
     std::string tls_key_file;
-    std::string web_root;                // static portal/POS pages; empty: none (later issue)
+    std::string web_root;  // static portal/POS pages; empty: none (later issue)
 };
 
 class HubServer {
-public:
+  public:
     HubServer(hub::Hub& hub, ServerOptions options);
     ~HubServer();  // stops if running
     HubServer(const HubServer&) = delete;
@@ -41,7 +41,7 @@ public:
     // Blocks until Stop() has been called from elsewhere (e.g. a signal handler thread).
     void Wait();
 
-private:
+  private:
     class Impl;
     std::unique_ptr<Impl> impl_;
 };

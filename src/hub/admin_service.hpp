@@ -26,7 +26,7 @@ struct StoreCreated {
 };
 
 class AdminService {
-public:
+  public:
     explicit AdminService(HubContext& context) : context_(context) {}
 
     // Operator only (kForbidden otherwise).
@@ -37,7 +37,7 @@ public:
     core::Result<std::vector<core::Store>> ListStores(const Caller& caller);
     core::Result<std::vector<core::Program>> ListPrograms(const Caller& caller);
 
-private:
+  private:
     HubContext& context_;
 };
 

@@ -1,12 +1,20 @@
 #pragma once
 // Authentication: bearer tokens to a Caller, and member log-in with throttling.
+//
+// Tokens carry a prefix naming their kind, so one lookup suffices: "kzs_" a store's API key,
+// "kzm_" a member session; anything else is compared (in constant time, by digest) with the
+// operator token. Only digests of tokens are stored or kept in memory.
+//
+// Thread-safety: every method may be called from any thread.
 
 #include <chrono>
 #include <mutex>
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "core/member.hpp"
 #include "core/result.hpp"
 #include "core/time.hpp"
 #include "hub/caller.hpp"
@@ -16,9 +24,9 @@ namespace kizuna::hub {
 class HubContext;
 
 struct LoginRequest {
-    std::string login;     // member id, card number or email
+    std::string login;  // member id, card number or email
     std::string password;
-    std::string client;    // remote address, for throttling per (login, client)
+    std::string client;  // remote address, for the log; throttling is per member, see below
 };
 
 struct SessionIssued {
@@ -27,37 +35,66 @@ struct SessionIssued {
     core::Timestamp expires_at{};
 };
 
+inline constexpr std::string_view kStoreKeyPrefix = "kzs_";
+inline constexpr std::string_view kSessionTokenPrefix = "kzm_";
+
 class AuthService {
-public:
+  public:
+    // Throttling of password checks, per member (or, for a login that names no member, per
+    // login text, so an unknown login behaves exactly like a known one): after kMaxFailures
+    // wrong passwords, each within kFailureWindow of the first, every further attempt is
+    // refused with kTooManyRequests, without looking at the password, until kLockout after the
+    // last failure. A success before that clears the count. It is per member rather than per
+    // client address so that guessing from many addresses gains nothing; the price is that a
+    // stranger can lock a member out for kLockout, which the member can wait off.
+    static constexpr int kMaxFailures = 5;
+    static constexpr std::chrono::seconds kFailureWindow{15 * 60};
+    static constexpr std::chrono::seconds kLockout{15 * 60};
+    // Longest password accepted for checking; longer ones are refused before hashing.
+    static constexpr std::size_t kMaxPasswordBytes = 1024;
+
     AuthService(HubContext& context, int session_ttl_seconds);
 
     // Empty token: Anonymous. Operator token, a store's API key or a live member session:
-    // that Caller. Anything else: kUnauthenticated.
+    // that Caller. Anything else (including an expired session): kUnauthenticated.
     core::Result<Caller> Authenticate(std::string_view bearer_token);
 
-    // Checks the password (Argon2id). Throttling per login: after 5 failures within 15 minutes
-    // each further attempt waits (returned as delay, the caller sleeps off its I/O thread);
-    // after 10, kTooManyRequests for 15 minutes. Errors: kWrongPassword (unknown login looks
-    // the same), kTooManyRequests, kCardRevoked for a revoked card number.
+    // Resolves the login: 16 digits is a card number, text with '@' an email, anything else a
+    // member id. Checks the password (Argon2id) and opens a session of session_ttl_seconds.
+    // Errors: kInvalidArgument (empty login or password), kWrongPassword (an unknown login looks
+    // the same, also in timing), kTooManyRequests (see above), kCardRevoked for a replaced card
+    // number with the right password, kForbidden for a closed membership.
     core::Result<SessionIssued> Login(const LoginRequest& request);
 
     // The password check shared by login and reissue; counts failures against the member.
+    // Errors: kNotFound (no such member), kWrongPassword, kTooManyRequests.
     core::Status CheckMemberPassword(std::string_view member_id, std::string_view password);
 
-private:
+    // Argon2id hashing for new passwords, under the same concurrency limit as checks: each
+    // hash takes ~64 MiB for ~0.1 s, so at most a few run at once whatever the worker count.
+    std::string HashPassword(std::string_view password);
+
+  private:
     struct Attempts {
         int failures = 0;
+        int pending = 0;  // attempts whose password is being checked right now
         core::Timestamp first_failure{};
         core::Timestamp locked_until{};
     };
+    // CheckThrottle reserves an attempt; exactly one of RecordFailure/RecordSuccess ends it.
     core::Status CheckThrottle(const std::string& key);
     void RecordFailure(const std::string& key);
     void RecordSuccess(const std::string& key);
+    bool VerifyPassword(std::string_view hash, std::string_view password);
+    const std::string& DummyHash();
 
     HubContext& context_;
     int session_ttl_seconds_;
     std::mutex attempts_mutex_;
     std::unordered_map<std::string, Attempts> attempts_;
+    std::counting_semaphore<> hashing_slots_;
+    std::once_flag dummy_once_;
+    std::string dummy_hash_;  // verified against when the login is unknown, to cost the same
 };
 
 }  // namespace kizuna::hub

@@ -29,9 +29,13 @@ struct HubOptions {
 };
 
 class Hub {
-public:
+  public:
     // Opens storage, creates on first start DIR/operator.token and DIR/card_signing.key
-    // (mode 0600) and loads them. Errors: kUnavailable (storage, files), kInvalidArgument.
+    // (mode 0600, each written to a temporary file, synced and renamed into place, so a crash
+    // never leaves half a secret) and loads them. Only the operator token's digest is kept in
+    // memory. Errors: kUnavailable (storage, files), kInvalidArgument (an empty data_dir, a
+    // malformed operator.token or card_signing.key: the hub refuses to start rather than
+    // replace a secret that cards or scripts already depend on).
     static core::Result<std::unique_ptr<Hub>> Open(HubOptions options);
     ~Hub();
 
@@ -47,8 +51,11 @@ public:
     // The card-signing public key, 32 raw bytes (served at GET /v1/card-key).
     const std::string& card_public_key() const;
 
-private:
+  private:
     Hub() = default;
+    // Declared first so they outlive everything that refers to them.
+    std::unique_ptr<core::Clock> owned_clock_;
+    std::unique_ptr<core::Random> owned_random_;
     std::unique_ptr<storage::Storage> storage_;
     std::unique_ptr<class HubContext> context_;
     std::unique_ptr<AuthService> auth_;

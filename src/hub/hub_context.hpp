@@ -2,15 +2,26 @@
 // What every service shares: storage, clock, randomness, the card signer and the caches of
 // things every request needs and that rarely change (API key -> store, store -> rules).
 // Internal to src/hub.
+//
+// Thread-safety: every method may be called from any thread. The caches hold only what storage
+// returned; a writer that changes a store or its rule calls Invalidate* after its commit, and a
+// read that raced with that invalidation does not refill the cache with what it read (each
+// cache keeps a generation counter), so a stale value never outlives an invalidation.
+// The caches are per process: with several hub processes on one PostgreSQL database, a rule
+// change is seen by the other processes only after their restart.
 
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "core/card.hpp"
 #include "core/earning_rule.hpp"
 #include "core/random.hpp"
+#include "core/result.hpp"
 #include "core/store.hpp"
 #include "core/time.hpp"
 #include "storage/storage.hpp"
@@ -18,7 +29,7 @@
 namespace kizuna::hub {
 
 class HubContext {
-public:
+  public:
     HubContext(storage::Storage& storage, const core::Clock& clock, core::Random& random,
                std::string operator_token_digest, std::string card_public_key,
                std::string card_secret_key);
@@ -34,16 +45,27 @@ public:
     const std::string& operator_token_digest() const { return operator_token_digest_; }
     const std::string& card_public_key() const { return card_public_key_; }
     // Signs a card record with the hub's key; returns the record's text form ("KZ1....").
+    // Errors: kInternal when the card's fields cannot be encoded (a bug, not user input).
     core::Result<std::string> SignCardRecord(const core::Card& card);
 
-    // Cached reads; storage is asked once, then again only after Invalidate*.
+    // Cached reads; storage is asked once, then again only after Invalidate*. Only stores that
+    // exist are cached, so an unknown key costs one read each time.
     core::Result<std::optional<core::Store>> StoreByKeyHash(const std::string& hash);
     core::Result<std::optional<core::Store>> StoreById(const std::string& store_id);
+    // Every version of the store's rule, oldest first (empty for an unknown store).
     core::Result<std::vector<core::EarningRule>> RulesOf(const std::string& store_id);
     void InvalidateStore(const std::string& store_id);
     void InvalidateRules(const std::string& store_id);
 
-private:
+  private:
+    // The cache protocol shared by the lookups above: a hit under the lock; on a miss `read`
+    // (ReadTxn& -> Result<Found>) on a snapshot, and what `pick` (const Found& -> const Value*,
+    // null for "do not cache") selects is kept unless `generation` moved meanwhile.
+    template <typename Value, typename Found, typename ReadFn, typename PickFn>
+    core::Result<Found> CachedRead(std::unordered_map<std::string, Value>& cache,
+                                   const uint64_t& generation, const std::string& key, ReadFn read,
+                                   PickFn pick);
+
     storage::Storage& storage_;
     const core::Clock& clock_;
     std::mutex random_mutex_;
@@ -53,6 +75,8 @@ private:
     std::string card_secret_key_;
 
     std::mutex cache_mutex_;
+    uint64_t store_generation_ = 0;  // bumped by InvalidateStore
+    uint64_t rules_generation_ = 0;  // bumped by InvalidateRules
     std::unordered_map<std::string, core::Store> stores_by_key_;
     std::unordered_map<std::string, core::Store> stores_by_id_;
     std::unordered_map<std::string, std::vector<core::EarningRule>> rules_by_store_;

@@ -56,12 +56,12 @@ struct MemberView {
     std::string member_id;
     std::optional<core::Profile> profile;  // only with the member's consent
     core::Consents consents;
-    std::vector<core::Purchase> purchases;  // the store's program only
+    std::vector<core::Purchase> purchases;   // the store's program only
     std::vector<storage::Balance> balances;  // the store's program only
 };
 
 class MemberService {
-public:
+  public:
     MemberService(HubContext& context, AuthService& auth) : context_(context), auth_(auth) {}
 
     // A store or anyone (self-service). Validates everything before storage; an email already
@@ -82,7 +82,7 @@ public:
     // Resolves a card number to its member; kCardRevoked for a revoked card, kNotFound.
     core::Result<std::string> MemberOfCard(const std::string& card_number);
 
-private:
+  private:
     HubContext& context_;
     AuthService& auth_;
 };

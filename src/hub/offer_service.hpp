@@ -14,7 +14,7 @@ namespace kizuna::hub {
 class HubContext;
 
 class OfferService {
-public:
+  public:
     explicit OfferService(HubContext& context) : context_(context) {}
 
     // Stores only; store_id and offer_id are set here. valid_from defaults to now.
@@ -22,7 +22,7 @@ public:
     // Members: every current offer of every store (seed [0027] S314). Stores: their own.
     core::Result<std::vector<core::Offer>> ListOffers(const Caller& caller);
 
-private:
+  private:
     HubContext& context_;
 };
 

@@ -59,7 +59,7 @@ struct RedemptionReceipt {
 struct RefundRequest {
     std::string refund_id;
     std::string purchase_id;
-    std::optional<int64_t> amount;  // exactly one of amount and lines
+    std::optional<int64_t> amount;          // exactly one of amount and lines
     std::vector<core::PurchaseLine> lines;  // sku or name + quantity; unit price from the purchase
 };
 
@@ -74,7 +74,7 @@ struct RefundReceipt {
 };
 
 class PointsService {
-public:
+  public:
     explicit PointsService(HubContext& context) : context_(context) {}
 
     // Stores only. Earns by the store's rule in effect at occurred_at, into a lot expiring
@@ -90,7 +90,7 @@ public:
     // Books `expire` entries for every lot due at now. Returns how many lots expired.
     core::Result<int64_t> RunExpiry();
 
-private:
+  private:
     HubContext& context_;
 };
 

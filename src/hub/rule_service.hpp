@@ -12,7 +12,7 @@ namespace kizuna::hub {
 class HubContext;
 
 class RuleService {
-public:
+  public:
     explicit RuleService(HubContext& context) : context_(context) {}
 
     // The store itself or the operator. Stores a new version effective now.
@@ -22,7 +22,7 @@ public:
     // The rule in effect now. Any authenticated caller (rules are public to members too).
     core::Result<core::EarningRule> GetRule(const Caller& caller, const std::string& store_id);
 
-private:
+  private:
     HubContext& context_;
 };
 

@@ -50,8 +50,8 @@ struct MemberSession {
 
 // One read of a member profile by a store (invariant 6: every profile read is audited).
 struct AuditRecord {
-    std::string actor;      // "store:<id>", "operator", "member:<id>"
-    std::string action;     // e.g. "profile_read"
+    std::string actor;   // "store:<id>", "operator", "member:<id>"
+    std::string action;  // e.g. "profile_read"
     std::string member_id;
     Timestamp at{};
 };
@@ -65,19 +65,24 @@ struct Page {
 // Reads. Every method returns kUnavailable when the backend cannot answer; "not found" is an
 // empty optional, not an error.
 class ReadTxn {
-public:
+  public:
     virtual ~ReadTxn() = default;
 
     virtual Result<std::optional<core::Member>> FindMember(std::string_view member_id) = 0;
+    // Emails compare ignoring ASCII case; an empty email finds nobody.
     virtual Result<std::optional<core::Member>> FindMemberByEmail(std::string_view email) = 0;
+    // Phones compare in core::NormalizePhone form, so any formatting of the same number
+    // matches; oldest member first; an empty phone finds nobody.
     virtual Result<std::vector<core::Member>> FindMembersByPhone(std::string_view phone) = 0;
 
     virtual Result<std::optional<core::Card>> FindCard(std::string_view card_number) = 0;
+    // Oldest generation first.
     virtual Result<std::vector<core::Card>> CardsOf(std::string_view member_id) = 0;
 
     virtual Result<std::optional<core::Program>> FindProgram(std::string_view program_id) = 0;
     virtual Result<std::optional<core::Store>> FindStore(std::string_view store_id) = 0;
     virtual Result<std::optional<core::Store>> FindStoreByKeyHash(std::string_view hash) = 0;
+    // Both in creation order.
     virtual Result<std::vector<core::Store>> ListStores() = 0;
     virtual Result<std::vector<core::Program>> ListPrograms() = 0;
     // Every version of the store's rule, oldest first.
@@ -85,16 +90,18 @@ public:
 
     // Purchases include their lines (fetched in one query, not one per purchase).
     virtual Result<std::optional<core::Purchase>> FindPurchase(std::string_view purchase_id) = 0;
-    // A member's purchases, newest first; restricted to one program when program_id is set.
+    // A member's purchases, newest occurred_at first (equal times: the later stored first);
+    // restricted to one program when program_id is set.
     virtual Result<std::vector<core::Purchase>> PurchasesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, int limit) = 0;
     virtual Result<std::optional<core::Redemption>> FindRedemption(std::string_view id) = 0;
     virtual Result<std::optional<core::Refund>> FindRefund(std::string_view refund_id) = 0;
     virtual Result<std::vector<core::Refund>> RefundsOf(std::string_view purchase_id) = 0;
 
+    // One per program the member has ledger entries in, ordered by program id.
     virtual Result<std::vector<Balance>> BalancesOf(std::string_view member_id) = 0;
-    virtual Result<int64_t> BalanceOf(std::string_view member_id,
-                                      std::string_view program_id) = 0;
+    // 0 when the member has no entries in the program.
+    virtual Result<int64_t> BalanceOf(std::string_view member_id, std::string_view program_id) = 0;
     // Newest first; restricted to one program when program_id is set.
     virtual Result<std::vector<core::LedgerEntry>> EntriesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, Page page) = 0;
@@ -105,11 +112,14 @@ public:
     virtual Result<std::vector<core::Lot>> ExpiredOpenLots(Timestamp now, int limit) = 0;
 
     virtual Result<std::optional<core::Offer>> FindOffer(std::string_view offer_id) = 0;
-    // Offers current at `now`; of the given stores only, when store_ids is non-empty.
+    // Offers current at `now` (valid_from <= now < valid_to), newest created first; of the
+    // given stores only, when store_ids is non-empty.
     virtual Result<std::vector<core::Offer>> CurrentOffers(
         Timestamp now, const std::vector<std::string>& store_ids) = 0;
 
+    // Expired sessions are returned too: the caller compares expires_at with its clock.
     virtual Result<std::optional<MemberSession>> FindSession(std::string_view token_hash) = 0;
+    // Oldest first.
     virtual Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) = 0;
 
     // For invariant checks: every (member, program) whose stored balance differs from the sum
@@ -117,17 +127,24 @@ public:
     virtual Result<std::vector<std::string>> CheckLedgerInvariants() = 0;
 };
 
-// Reads and writes inside one atomic unit.
+// Reads and writes inside one atomic unit. Every row a write refers to (member, store,
+// program, purchase, lot) must exist already: a dangling reference is kInternal.
 class WriteTxn : public ReadTxn {
-public:
+  public:
+    // kAlreadyExists when the member id, or a non-empty email, is taken.
     virtual Status InsertMember(const core::Member& member) = 0;
+    // Replaces everything but member_id and created_at. kNotFound for an unknown member;
+    // kAlreadyExists when the new email is another member's.
     virtual Status UpdateMember(const core::Member& member) = 0;
+    // kAlreadyExists when the card number, or the member's generation, is taken.
     virtual Status InsertCard(const core::Card& card) = 0;
+    // kNotFound for an unknown card. Revoking a revoked card succeeds and keeps the first time.
     virtual Status RevokeCard(std::string_view card_number, Timestamp at) = 0;
 
     virtual Status InsertProgram(const core::Program& program) = 0;
     virtual Status InsertStore(const core::Store& store) = 0;
-    // The rule's version must be one more than the latest stored (or 1).
+    // The rule's version must be one more than the latest stored (or 1): kAlreadyExists when
+    // that version exists (a concurrent change won), kInternal for a gap.
     virtual Status InsertRuleVersion(const core::EarningRule& rule) = 0;
 
     // Inserting an id that exists fails with kAlreadyExists (services check first; this is the
@@ -138,7 +155,8 @@ public:
 
     // Returns the new lot's id.
     virtual Result<int64_t> InsertLot(const core::Lot& lot) = 0;
-    // Subtracts draw.points from the lot's remaining (never below zero: kInternal if it would).
+    // Subtracts draw.points from the lot's remaining (never below zero: kInternal if it would;
+    // kNotFound for an unknown lot).
     virtual Status DrawFromLot(const core::LotDraw& draw) = 0;
     // Appends the entry and adds its delta to the (member, program) balance in the same
     // transaction; fails with kInsufficientPoints, changing nothing, if the balance would go
@@ -151,19 +169,31 @@ public:
     virtual Status InsertAudit(const AuditRecord& record) = 0;
 };
 
+// Counters of the write path since the storage was opened, for /metrics and tests. With group
+// commit, commits < write_units shows units sharing transactions (and fsyncs).
+struct StorageStats {
+    uint64_t write_units = 0;         // units of work run by Write
+    uint64_t failed_write_units = 0;  // of which rolled back alone (their function failed)
+    uint64_t commits = 0;             // transactions committed
+    uint64_t failed_commits = 0;      // transactions lost whole (their units: kUnavailable)
+    uint64_t largest_batch = 0;       // most units in one transaction
+};
+
 class Storage {
-public:
+  public:
     virtual ~Storage() = default;
 
     // Runs `work` atomically and durably (see the file comment). Returns work's error if it
     // failed (its writes rolled back), kUnavailable if the commit failed, else Ok after the
-    // commit is on disk.
+    // commit is on disk. Calling Write from inside a unit of work fails with kInternal.
     virtual Status Write(const std::function<Status(WriteTxn&)>& work) = 0;
     // Runs `work` on a consistent snapshot. Never waits for the writer.
     virtual Status Read(const std::function<Status(ReadTxn&)>& work) = 0;
 
     // "sqlite" or "postgresql".
     virtual std::string_view BackendName() const = 0;
+    // A snapshot of the counters; cheap, safe from any thread.
+    virtual StorageStats Stats() const = 0;
 };
 
 struct StorageOptions {

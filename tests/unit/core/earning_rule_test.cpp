@@ -193,3 +193,40 @@ TEST(EarningRule, RuleInEffectPrefersHigherVersionAtTheSameMoment) {
 
 }  // namespace
 }  // namespace kizuna::core
+
+namespace kizuna::core {
+namespace {
+
+TEST(EarningRule, PurchaseEarnsByTheVersionInEffectWhenItOccurred) {
+    EarningRule v1 = DefaultEarningRule("s", kT0);
+    EarningRule v2 = v1;
+    v2.version = 2;
+    v2.effective_from = kT0 + std::chrono::hours(24);
+    v2.amount_per_point = 50;
+    v2.category_multipliers_milli = {{"books", 2000}};
+    const std::vector<EarningRule> versions = {v1, v2};
+    const auto lines = Lines({{"books", 1000}});
+    const Timestamp before = kT0 + std::chrono::hours(23);
+    const Timestamp after = kT0 + std::chrono::hours(25);
+    EXPECT_EQ(ComputePoints(*RuleInEffect(versions, before), lines, before), 10);
+    EXPECT_EQ(ComputePoints(*RuleInEffect(versions, after), lines, after), 40);
+}
+
+TEST(EarningRule, BonusWindowBelowOneLowersPoints) {
+    // A window is the multiplier in effect, even below 1x (e.g. a "no points" period at 0).
+    EarningRule rule = DefaultEarningRule("s", kT0);
+    rule.bonus_windows = {{kT0, kT0 + std::chrono::hours(1), 0}};
+    EXPECT_EQ(ComputePoints(rule, Lines({{"", 1000}}), kT0), 0);
+    EXPECT_EQ(ComputePoints(rule, Lines({{"", 1000}}), kT0 + std::chrono::hours(1)), 10);
+}
+
+TEST(EarningRule, BonusMultiplierOutOfRangeNamesTheWindow) {
+    EarningRule rule = DefaultEarningRule("s", kT0);
+    rule.bonus_windows = {{kT0, kT0 + std::chrono::hours(1), 100'001}};
+    const Status s = ValidateEarningRule(rule);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().field, "bonus_windows[0].multiplier");
+}
+
+}  // namespace
+}  // namespace kizuna::core

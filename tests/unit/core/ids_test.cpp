@@ -127,3 +127,51 @@ TEST(Random, DigitsHaveRequestedLengthAndNonZeroFirst) {
 
 }  // namespace
 }  // namespace kizuna::core
+
+namespace kizuna::core {
+namespace {
+
+TEST(Ids, LuhnDetectsEverySingleDigitError) {
+    testing::FakeRandom random(17);
+    for (int n = 0; n < 30; ++n) {
+        const std::string number = NewCardNumber(random);
+        for (std::size_t pos = 0; pos < number.size(); ++pos) {
+            for (char d = '0'; d <= '9'; ++d) {
+                if (d == number[pos]) continue;
+                std::string wrong = number;
+                wrong[pos] = d;
+                EXPECT_FALSE(LuhnValid(wrong)) << number << " -> " << wrong;
+            }
+        }
+    }
+}
+
+TEST(Ids, DammCheckDigitMakesEveryThreeDigitNumberValid) {
+    for (int n = 0; n < 1000; ++n) {
+        std::string digits = std::to_string(n);
+        digits.insert(0, 3 - digits.size(), '0');
+        const char check = DammCheckDigit(digits);
+        ASSERT_GE(check, '0');
+        ASSERT_LE(check, '9');
+        EXPECT_TRUE(DammValid(digits + check)) << digits;
+        int valid_checks = 0;
+        for (char c = '0'; c <= '9'; ++c) valid_checks += DammValid(digits + c) ? 1 : 0;
+        EXPECT_EQ(valid_checks, 1) << digits;
+    }
+}
+
+TEST(Ids, OpaqueIdsUseEveryBase32CharacterAndDoNotRepeat) {
+    testing::FakeRandom random(23);
+    std::set<char> chars;
+    std::set<std::string> ids;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string id = NewOpaqueId(random, "of");
+        ids.insert(id);
+        for (const char c : id.substr(3)) chars.insert(c);
+    }
+    EXPECT_EQ(ids.size(), 1000u);
+    EXPECT_EQ(chars.size(), 32u);
+}
+
+}  // namespace
+}  // namespace kizuna::core

@@ -84,3 +84,53 @@ TEST(Text, CheckTextNamesTheFieldAndItsProblem) {
 
 }  // namespace
 }  // namespace kizuna::core
+
+namespace kizuna::core {
+namespace {
+
+std::string EncodeUtf8(uint32_t cp) {
+    std::string out;
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+    return out;
+}
+
+TEST(Text, EveryScalarValueIsValidAndEverySurrogateIsNot) {
+    for (uint32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+        const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
+        const std::string encoded = EncodeUtf8(cp);
+        ASSERT_EQ(IsValidUtf8(encoded), !surrogate) << std::hex << cp;
+        if (!surrogate) {
+            ASSERT_EQ(CodePointCount(encoded), 1u) << std::hex << cp;
+        }
+    }
+}
+
+TEST(Text, EveryTwoByteSequenceIsJudgedLikeTheStandard) {
+    // A two-byte string is valid exactly when it is two ASCII bytes or one C2..DF lead with a
+    // continuation byte.
+    for (int a = 0; a < 256; ++a) {
+        for (int b = 0; b < 256; ++b) {
+            const std::string s{static_cast<char>(a), static_cast<char>(b)};
+            const bool expected =
+                (a < 0x80 && b < 0x80) || (a >= 0xC2 && a <= 0xDF && b >= 0x80 && b <= 0xBF);
+            ASSERT_EQ(IsValidUtf8(s), expected) << std::hex << a << " " << b;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace kizuna::core

@@ -70,6 +70,15 @@ TEST(Time, RejectsMalformedTimesNamingTheField) {
     }
 }
 
+TEST(Time, ErrorMessageNamesFieldAndShowsTheExpectedForm) {
+    auto t = ParseRfc3339("yesterday", "occurred_at");
+    ASSERT_FALSE(t.has_value());
+    EXPECT_EQ(t.error().message, "occurred_at must be an RFC 3339 time like 2026-11-22T15:04:05Z");
+    auto d = ParseDate("2023-02-29", "profile.birth_date");
+    ASSERT_FALSE(d.has_value());
+    EXPECT_EQ(d.error().message, "profile.birth_date is not a real calendar date");
+}
+
 TEST(Time, ParsesAndFormatsDates) {
     auto d = ParseDate("1990-04-01", "profile.birth_date");
     ASSERT_TRUE(d.has_value());
@@ -85,6 +94,45 @@ TEST(Time, RejectsImpossibleDates) {
         EXPECT_EQ(d.error().field, "profile.birth_date");
     }
     EXPECT_TRUE(ParseDate("2024-02-29", "d").has_value());
+}
+
+}  // namespace
+}  // namespace kizuna::core
+
+namespace kizuna::core {
+namespace {
+
+TEST(Time, ZeroOffsetsEqualZ) {
+    const Timestamp z = *ParseRfc3339("2026-01-01T00:00:00Z", "t");
+    EXPECT_EQ(*ParseRfc3339("2026-01-01T00:00:00+00:00", "t"), z);
+    EXPECT_EQ(*ParseRfc3339("2026-01-01T00:00:00-00:00", "t"), z);
+    EXPECT_EQ(*ParseRfc3339("2026-01-01t00:00:00z", "t"), z);  // RFC 3339 allows lower case
+}
+
+TEST(Time, OffsetCrossesYearAndLeapDayBoundaries) {
+    EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2027-01-01T08:59:59+09:00", "t")),
+              "2026-12-31T23:59:59Z");
+    EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2024-03-01T01:00:00+02:00", "t")),
+              "2024-02-29T23:00:00Z");
+    EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2024-02-29T23:30:00-01:00", "t")),
+              "2024-03-01T00:30:00Z");
+}
+
+TEST(Time, FormatsEveryDayOfALeapYearAndParsesItBack) {
+    const Timestamp start = *ParseRfc3339("2024-01-01T12:34:56Z", "t");
+    for (int day = 0; day < 366; ++day) {
+        const Timestamp t = start + std::chrono::days(day);
+        auto back = ParseRfc3339(FormatRfc3339(t), "t");
+        ASSERT_TRUE(back.has_value()) << FormatRfc3339(t);
+        EXPECT_EQ(*back, t);
+    }
+    EXPECT_EQ(FormatRfc3339(start + std::chrono::days(59)), "2024-02-29T12:34:56Z");
+}
+
+TEST(Time, UnixSecondsRoundTrip) {
+    EXPECT_EQ(ToUnixSeconds(*ParseRfc3339("2001-09-09T01:46:40Z", "t")), 1'000'000'000);
+    EXPECT_EQ(ToUnixSeconds(FromUnixSeconds(-1)), -1);
+    EXPECT_EQ(FormatRfc3339(FromUnixSeconds(-1)), "1969-12-31T23:59:59Z");
 }
 
 }  // namespace

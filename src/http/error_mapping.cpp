@@ -1,0 +1,80 @@
+#include "http/error_mapping.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+#include "http/json.hpp"
+#include "hub/auth_service.hpp"
+
+namespace kizuna::http {
+int HttpStatusOf(core::ErrorCode code) {
+    using core::ErrorCode;
+    switch (code) {
+        case ErrorCode::kInvalidArgument:
+            return 400;
+        case ErrorCode::kPayloadTooLarge:
+            return 413;
+        case ErrorCode::kUnauthenticated:
+            return 401;
+        case ErrorCode::kWrongPassword:
+            return 401;
+        case ErrorCode::kForbidden:
+            return 403;
+        case ErrorCode::kNotFound:
+            return 404;
+        case ErrorCode::kAlreadyExists:
+            return 409;
+        case ErrorCode::kIdempotencyConflict:
+            return 409;
+        case ErrorCode::kCardRevoked:
+            return 409;
+        case ErrorCode::kInsufficientPoints:
+            return 422;
+        case ErrorCode::kRuleViolation:
+            return 422;
+        case ErrorCode::kTooManyRequests:
+            return 429;
+        case ErrorCode::kUnavailable:
+            return 503;
+        case ErrorCode::kInternal:
+            return 500;
+    }
+    return 500;
+}
+
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
+                           std::string_view field) {
+    Json error = Json::object();
+    error["code"] = code;
+    error["message"] = message;
+    if (!field.empty()) error["field"] = field;
+    Json body = Json::object();
+    body["error"] = std::move(error);
+    HttpResponse response;
+    response.status = status;
+    response.body = DumpJson(body);
+    return response;
+}
+
+HttpResponse ErrorResponse(const core::Error& error) {
+    if (error.code == core::ErrorCode::kInternal) {
+        spdlog::error("internal error: {}", error.message);
+        return ErrorResponse(500, core::ErrorCodeName(error.code),
+                             "internal error; the hub's log has the details", {});
+    }
+    HttpResponse response = ErrorResponse(HttpStatusOf(error.code), core::ErrorCodeName(error.code),
+                                          error.message, error.field);
+    if (error.code == core::ErrorCode::kTooManyRequests) {
+        // The error does not say how much of the lock-out is left, so clients are told the
+        // whole of it: an upper bound.
+        response.headers.emplace_back("Retry-After",
+                                      std::to_string(hub::AuthService::kLockout.count()));
+    }
+    if (error.code == core::ErrorCode::kUnauthenticated) {
+        response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"kizuna\"");
+    }
+    return response;
+}
+
+}  // namespace kizuna::http

@@ -1,0 +1,35 @@
+#pragma once
+// The API's routes, one function per resource, each in its own file (programs_handler.cpp,
+// ...). Handlers are thin: read and check the request's shape into a service request, call one
+// service, map the result. The shared pieces they use are declared below.
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+#include "http/http_message.hpp"
+#include "http/json.hpp"
+#include "http/router.hpp"
+
+namespace kizuna::http {
+
+void AddProgramRoutes(Router& router);
+void AddStoreRoutes(Router& router);
+void AddMemberRoutes(Router& router);
+void AddSessionRoutes(Router& router);
+void AddPurchaseRoutes(Router& router);
+void AddRedemptionRoutes(Router& router);
+void AddOfferRoutes(Router& router);
+// Health, the card-signing key, metrics (rendered by `render_metrics`) and the OpenAPI document.
+void AddSystemRoutes(Router& router, std::function<std::string()> render_metrics);
+
+// A JSON answer with `status`.
+HttpResponse JsonResponse(int status, const Json& body);
+// 404 naming what was not found, e.g. NotFound("member", "123").
+HttpResponse NotFound(std::string_view what, std::string_view id);
+// The member id in the path, if it is well-formed (10 digits, valid check digit); a malformed
+// one cannot exist, so the caller answers 404 without asking storage.
+bool IsMemberIdParam(std::string_view id);
+
+}  // namespace kizuna::http

@@ -1,0 +1,549 @@
+// The only translation unit that knows Boost.Beast: connections, TLS, reading requests into
+// HttpRequest and writing HttpResponse back. Everything about the API itself is in Api.
+//
+// Threads: `io_threads` run the io_context; each connection lives on its own strand. A request
+// whose route may block (every service call: it can wait for the storage group commit) is
+// handed to the worker pool, and its response is posted back to the connection's strand.
+// Cheap routes (health, public key, API document) are answered on the strand directly.
+#include "http/hub_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "http/api.hpp"
+
+namespace kizuna::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace wire = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using namespace std::chrono_literals;
+
+using SslStream = beast::ssl_stream<beast::tcp_stream>;
+
+constexpr auto kHandshakeTimeout = 10s;
+constexpr auto kReadTimeout = 30s;  // for a request's header, and again for its body
+constexpr auto kIdleTimeout = 75s;  // a kept-alive connection waiting for its next request
+constexpr auto kWriteTimeout = 30s;
+constexpr auto kStopGrace = 5s;      // how long Stop lets in-flight requests finish
+constexpr auto kLingerTimeout = 2s;  // draining an unread body before closing, see Linger()
+constexpr std::size_t kLingerBytes = 1 << 20;
+constexpr std::string_view kServerName = "kizuna";
+
+std::string_view ToStd(beast::string_view s) { return std::string_view(s.data(), s.size()); }
+
+// What every connection shares with the server.
+struct Shared {
+    explicit Shared(hub::Hub& hub, ServerOptions opts)
+        : api(hub), options(std::move(opts)), workers(std::max(1, options.worker_threads)) {}
+
+    Api api;
+    ServerOptions options;
+    net::thread_pool workers;
+    std::atomic<bool> stopping{false};
+};
+
+class SessionBase {
+  public:
+    virtual ~SessionBase() = default;
+    // Closes the connection if it is waiting for a request; a request being handled is answered
+    // first (with Connection: close). Thread-safe: posts to the connection's strand.
+    virtual void Shutdown() = 0;
+};
+
+// The live sessions, so Stop can ask each to finish and wait for them.
+class SessionRegistry {
+  public:
+    uint64_t Add(std::weak_ptr<SessionBase> session) {
+        std::lock_guard lock(mutex_);
+        uint64_t id = next_id_++;
+        sessions_.emplace(id, std::move(session));
+        return id;
+    }
+    void Remove(uint64_t id) {
+        std::lock_guard lock(mutex_);
+        sessions_.erase(id);
+        if (sessions_.empty()) drained_.notify_all();
+    }
+    std::vector<std::shared_ptr<SessionBase>> Live() {
+        std::vector<std::shared_ptr<SessionBase>> live;
+        std::lock_guard lock(mutex_);
+        for (auto& [id, weak] : sessions_) {
+            if (auto session = weak.lock()) live.push_back(std::move(session));
+        }
+        return live;
+    }
+    bool WaitUntilEmpty(std::chrono::steady_clock::duration timeout) {
+        std::unique_lock lock(mutex_);
+        return drained_.wait_for(lock, timeout, [this] { return sessions_.empty(); });
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable drained_;
+    std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions_;
+    uint64_t next_id_ = 1;
+};
+
+// One connection, plain TCP or TLS.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  public:
+    static constexpr bool kTls = std::is_same_v<Stream, SslStream>;
+
+    template <class... StreamArgs>
+    Session(Shared& shared, SessionRegistry& registry, std::string remote, StreamArgs&&... args)
+        : stream_(std::forward<StreamArgs>(args)...),
+          shared_(shared),
+          registry_(registry),
+          remote_(std::move(remote)) {}
+
+    ~Session() override {
+        if (registry_id_ != 0) registry_.Remove(registry_id_);
+    }
+
+    void Run() {
+        registry_id_ = registry_.Add(this->weak_from_this());
+        net::dispatch(stream_.get_executor(),
+                      beast::bind_front_handler(&Session::Begin, this->shared_from_this()));
+    }
+
+    void Shutdown() override {
+        net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+            if (self->waiting_for_request_) self->CloseNow();
+        });
+    }
+
+  private:
+    beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+    void Begin() {
+        if constexpr (kTls) {
+            waiting_for_request_ = true;
+            Tcp().expires_after(kHandshakeTimeout);
+            stream_.async_handshake(
+                ssl::stream_base::server,
+                beast::bind_front_handler(&Session::OnHandshake, this->shared_from_this()));
+        } else {
+            ReadHeader(kReadTimeout);
+        }
+    }
+
+    void OnHandshake(beast::error_code ec) {
+        if (ec) return CloseNow();
+        ReadHeader(kReadTimeout);
+    }
+
+    void ReadHeader(std::chrono::steady_clock::duration timeout) {
+        if (shared_.stopping.load()) return CloseGracefully();
+        waiting_for_request_ = true;
+        parser_.emplace();
+        parser_->body_limit(shared_.options.body_limit);
+        Tcp().expires_after(timeout);
+        wire::async_read_header(
+            stream_, buffer_, *parser_,
+            beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
+    }
+
+    void OnHeader(beast::error_code ec, std::size_t) {
+        if (ec) return OnReadError(ec);
+        waiting_for_request_ = false;
+        if (parser_->is_done()) return OnRequest();
+        // A client that asks before sending a body is told to go ahead; a too large body was
+        // refused above from its Content-Length already.
+        if (beast::iequals(parser_->get()[wire::field::expect], "100-continue")) {
+            continue_.emplace(wire::status::continue_, parser_->get().version());
+            Tcp().expires_after(kWriteTimeout);
+            return wire::async_write(
+                stream_, *continue_,
+                beast::bind_front_handler(&Session::OnContinueWritten, this->shared_from_this()));
+        }
+        ReadBody();
+    }
+
+    void OnContinueWritten(beast::error_code ec, std::size_t) {
+        if (ec) return CloseNow();
+        ReadBody();
+    }
+
+    void ReadBody() {
+        Tcp().expires_after(kReadTimeout);
+        wire::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&Session::OnBody, this->shared_from_this()));
+    }
+
+    void OnBody(beast::error_code ec, std::size_t) {
+        if (ec) return OnReadError(ec);
+        OnRequest();
+    }
+
+    void OnReadError(beast::error_code ec) {
+        if (ec == wire::error::end_of_stream || ec == net::error::operation_aborted ||
+            ec == beast::error::timeout || ec == wire::error::partial_message ||
+            ec.category() != wire::make_error_code(wire::error::bad_target).category()) {
+            // The peer went away, went quiet or we are stopping: nothing to answer.
+            return CloseNow();
+        }
+        // The request itself is wrong; answer once and close, since the rest of the stream
+        // cannot be trusted to start a new request.
+        auto received_at = std::chrono::steady_clock::now();
+        shared_.api.RequestStarted();
+        core::Error error;
+        if (ec == wire::error::body_limit) {
+            error = core::MakeError(core::ErrorCode::kPayloadTooLarge,
+                                    "the request body is larger than the limit of " +
+                                        std::to_string(shared_.options.body_limit) + " bytes",
+                                    "body");
+            linger_ = true;
+        } else if (ec == wire::error::header_limit) {
+            error = core::MakeError(core::ErrorCode::kInvalidArgument,
+                                    "the request headers are too large");
+        } else {
+            error = core::MakeError(core::ErrorCode::kInvalidArgument,
+                                    "malformed HTTP request: " + ec.message());
+        }
+        waiting_for_request_ = false;
+        version_ = 11;
+        keep_alive_ = false;
+        Write(shared_.api.Reject(error, received_at));
+    }
+
+    void OnRequest() {
+        waiting_for_request_ = false;
+        Tcp().expires_never();
+        wire::request<wire::string_body> message = parser_->release();
+        version_ = message.version();
+        keep_alive_ = message.keep_alive();
+
+        HttpRequest request;
+        request.method = std::string(ToStd(message.method_string()));
+        SplitTarget(ToStd(message.target()), request);
+        request.authorization = std::string(ToStd(message[wire::field::authorization]));
+        request.content_type = std::string(ToStd(message[wire::field::content_type]));
+        request.body = std::move(message.body());
+        request.remote_address = remote_;
+        request.received_at = std::chrono::steady_clock::now();
+        shared_.api.RequestStarted();
+
+        if (shared_.api.RunsInline(request)) return Write(shared_.api.Handle(request));
+        net::post(shared_.workers, [self = this->shared_from_this(),
+                                    request = std::move(request)]() mutable {
+            HttpResponse response = self->shared_.api.Handle(request);
+            auto executor = self->stream_.get_executor();
+            net::post(executor, [self = std::move(self), response = std::move(response)]() mutable {
+                self->Write(std::move(response));
+            });
+        });
+    }
+
+    void Write(HttpResponse response) {
+        bool keep_alive = keep_alive_ && !shared_.stopping.load();
+        auto message = std::make_shared<wire::response<wire::string_body>>(
+            static_cast<wire::status>(response.status), version_);
+        message->set(wire::field::server,
+                     beast::string_view(kServerName.data(), kServerName.size()));
+        message->set(wire::field::content_type, response.content_type);
+        for (const auto& [name, value] : response.headers) message->set(name, value);
+        message->body() = std::move(response.body);
+        message->keep_alive(keep_alive);
+        message->prepare_payload();
+        response_ = message;
+        Tcp().expires_after(kWriteTimeout);
+        wire::async_write(
+            stream_, *response_,
+            beast::bind_front_handler(&Session::OnWrite, this->shared_from_this(), !keep_alive));
+    }
+
+    void OnWrite(bool close, beast::error_code ec, std::size_t) {
+        response_.reset();
+        if (ec) return CloseNow();
+        if (close) return CloseGracefully();
+        ReadHeader(kIdleTimeout);
+    }
+
+    void CloseGracefully() {
+        if constexpr (kTls) {
+            Tcp().expires_after(kHandshakeTimeout);
+            stream_.async_shutdown(
+                [self = this->shared_from_this()](beast::error_code) { self->CloseNow(); });
+        } else {
+            beast::error_code ignored;
+            Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+            if (linger_) return Linger();
+            CloseNow();
+        }
+    }
+
+    // After refusing a body we did not read, closing at once would make the kernel reset the
+    // connection, and the client could lose our answer before reading it. So the rest of what
+    // it sends is read and dropped, for a short while, before closing.
+    void Linger() {
+        linger_buffer_.resize(16 * 1024);
+        Tcp().expires_after(kLingerTimeout);
+        DrainSome();
+    }
+
+    void DrainSome() {
+        Tcp().async_read_some(
+            net::buffer(linger_buffer_),
+            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                self->lingered_ += n;
+                if (ec || self->lingered_ > kLingerBytes) return self->CloseNow();
+                self->DrainSome();
+            });
+    }
+
+    void CloseNow() {
+        waiting_for_request_ = false;
+        beast::error_code ignored;
+        Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+        Tcp().close();
+    }
+
+    Stream stream_;
+    Shared& shared_;
+    SessionRegistry& registry_;
+    std::string remote_;
+    uint64_t registry_id_ = 0;
+
+    beast::flat_buffer buffer_;
+    std::optional<wire::request_parser<wire::string_body>> parser_;
+    std::optional<wire::response<wire::empty_body>> continue_;
+    std::shared_ptr<wire::response<wire::string_body>> response_;
+    unsigned version_ = 11;
+    bool keep_alive_ = true;
+    bool waiting_for_request_ = false;
+    bool linger_ = false;
+    std::vector<char> linger_buffer_;
+    std::size_t lingered_ = 0;
+};
+
+// "host:port", "[v6]:port". Errors: kInvalidArgument.
+core::Result<std::pair<std::string, uint16_t>> SplitListen(const std::string& listen) {
+    auto bad = [&] {
+        return core::MakeError(
+            core::ErrorCode::kInvalidArgument,
+            "listen address must be host:port, e.g. 127.0.0.1:8080, not \"" + listen + "\"",
+            "listen");
+    };
+    std::size_t colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0) return bad();
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    std::string port_text = listen.substr(colon + 1);
+    if (port_text.empty() || port_text.size() > 5 ||
+        port_text.find_first_not_of("0123456789") != std::string::npos) {
+        return bad();
+    }
+    int port = std::stoi(port_text);
+    if (port > 65535) return bad();
+    return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+class HubServer::Impl {
+  public:
+    Impl(hub::Hub& hub, ServerOptions options) : shared_(hub, std::move(options)) {}
+
+    ~Impl() { Stop(); }
+
+    core::Status Start() {
+        std::lock_guard lock(control_mutex_);
+        if (running_ || stopped_) {
+            return core::MakeError(core::ErrorCode::kInvalidArgument,
+                                   "a server starts once; make a new one to serve again");
+        }
+        const ServerOptions& options = shared_.options;
+        if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+            return core::MakeError(core::ErrorCode::kInvalidArgument,
+                                   "TLS needs both a certificate and a key file", "tls");
+        }
+        KZ_ASSIGN_OR_RETURN(auto host_port, SplitListen(options.listen));
+        host_ = host_port.first;
+
+        tcp::endpoint endpoint;
+        {
+            beast::error_code ec;
+            tcp::resolver resolver(ioc_);
+            auto results = resolver.resolve(host_, std::to_string(host_port.second),
+                                            tcp::resolver::passive, ec);
+            if (ec || results.empty()) {
+                return core::MakeError(
+                    core::ErrorCode::kInvalidArgument,
+                    "cannot resolve listen host \"" + host_ + "\": " + ec.message(), "listen");
+            }
+            endpoint = results.begin()->endpoint();
+        }
+
+        if (!options.tls_cert_file.empty()) {
+            ssl_.emplace(ssl::context::tls_server);
+            beast::error_code ec;
+            ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                                  ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                              ec);
+            ssl_->use_certificate_chain_file(options.tls_cert_file, ec);
+            if (ec) {
+                ssl_.reset();
+                return core::MakeError(
+                    core::ErrorCode::kInvalidArgument,
+                    "cannot use TLS certificate " + options.tls_cert_file + ": " + ec.message(),
+                    "tls_cert_file");
+            }
+            ssl_->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+            if (ec) {
+                ssl_.reset();
+                return core::MakeError(
+                    core::ErrorCode::kInvalidArgument,
+                    "cannot use TLS key " + options.tls_key_file + ": " + ec.message(),
+                    "tls_key_file");
+            }
+        }
+
+        beast::error_code ec;
+        acceptor_.open(endpoint.protocol(), ec);
+        if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor_.bind(endpoint, ec);
+        if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+        if (ec) {
+            beast::error_code ignored;
+            acceptor_.close(ignored);
+            auto code = ec == net::error::address_in_use ? core::ErrorCode::kUnavailable
+                                                         : core::ErrorCode::kInvalidArgument;
+            return core::MakeError(code, "cannot listen on " + options.listen + ": " + ec.message(),
+                                   "listen");
+        }
+        port_ = acceptor_.local_endpoint().port();
+
+        running_ = true;
+        work_.emplace(ioc_.get_executor());
+        Accept();
+        int threads = std::max(1, options.io_threads);
+        for (int i = 0; i < threads; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+        spdlog::info("hub listening on {}", BaseUrl());
+        return core::Status::Ok();
+    }
+
+    void Stop() {
+        std::unique_lock lock(control_mutex_);
+        if (!running_) return;
+        running_ = false;
+        shared_.stopping = true;
+        net::post(acceptor_.get_executor(), [this] {
+            beast::error_code ignored;
+            acceptor_.close(ignored);
+        });
+        for (auto& session : registry_.Live()) session->Shutdown();
+        if (!registry_.WaitUntilEmpty(kStopGrace)) {
+            spdlog::warn("stopping with requests still in flight after {} s",
+                         std::chrono::seconds(kStopGrace).count());
+            shared_.workers.stop();
+        }
+        shared_.workers.join();
+        work_.reset();
+        ioc_.stop();
+        for (std::thread& t : io_threads_) t.join();
+        io_threads_.clear();
+        stopped_ = true;
+        stopped_cv_.notify_all();
+        spdlog::info("hub stopped");
+    }
+
+    void Wait() {
+        std::unique_lock lock(control_mutex_);
+        stopped_cv_.wait(lock, [this] { return stopped_ || !running_; });
+    }
+
+    uint16_t port() const { return port_; }
+
+    std::string BaseUrl() const {
+        std::string host = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
+        return std::string(ssl_ ? "https" : "http") + "://" + host + ":" + std::to_string(port_);
+    }
+
+  private:
+    void Accept() {
+        acceptor_.async_accept(
+            net::make_strand(ioc_),
+            [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+    }
+
+    void OnAccept(beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || shared_.stopping.load()) return;
+        if (ec) {
+            // E.g. out of file descriptors: keep serving the connections we have.
+            spdlog::warn("accept failed: {}", ec.message());
+            return Accept();
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto peer = socket.remote_endpoint(ignored);
+        std::string remote = ignored ? std::string() : peer.address().to_string();
+        if (ssl_) {
+            std::make_shared<Session<SslStream>>(shared_, registry_, std::move(remote),
+                                                 std::move(socket), *ssl_)
+                ->Run();
+        } else {
+            std::make_shared<Session<beast::tcp_stream>>(shared_, registry_, std::move(remote),
+                                                         std::move(socket))
+                ->Run();
+        }
+        Accept();
+    }
+
+    // Declaration order is destruction order reversed: the io_context goes first, destroying
+    // any session still queued in it, while what sessions refer to (shared_, registry_, ssl_)
+    // is still alive.
+    Shared shared_;
+    SessionRegistry registry_;
+    std::optional<ssl::context> ssl_;
+    std::string host_;
+    uint16_t port_ = 0;
+
+    std::mutex control_mutex_;
+    std::condition_variable stopped_cv_;
+    bool running_ = false;
+    bool stopped_ = false;
+
+    net::io_context ioc_;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+    tcp::acceptor acceptor_{net::make_strand(ioc_)};
+    std::vector<std::thread> io_threads_;
+};
+
+HubServer::HubServer(hub::Hub& hub, ServerOptions options)
+    : impl_(std::make_unique<Impl>(hub, std::move(options))) {}
+
+HubServer::~HubServer() = default;
+
+core::Status HubServer::Start() { return impl_->Start(); }
+uint16_t HubServer::port() const { return impl_->port(); }
+std::string HubServer::BaseUrl() const { return impl_->BaseUrl(); }
+void HubServer::Stop() { impl_->Stop(); }
+void HubServer::Wait() { impl_->Wait(); }
+
+}  // namespace kizuna::http

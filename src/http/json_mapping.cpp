@@ -1,0 +1,221 @@
+#include "http/json_mapping.hpp"
+
+#include "core/ids.hpp"
+
+namespace kizuna::http {
+
+Json TimeToJson(core::Timestamp t) { return core::FormatRfc3339(t); }
+
+Json MilliToJson(int64_t milli) {
+    if (milli % 1000 == 0) return milli / 1000;
+    return static_cast<double>(milli) / 1000.0;
+}
+
+Json CardToJson(const core::Card& card) {
+    Json json = Json::object();
+    json["card_number"] = card.card_number;
+    json["member_id"] = card.member_id;
+    json["generation"] = card.generation;
+    json["status"] = core::CardStatusName(card.status);
+    json["medium"] = core::CardMediumName(card.medium);
+    json["issued_at"] = TimeToJson(card.issued_at);
+    if (!card.issued_by_store.empty()) json["issued_by_store"] = card.issued_by_store;
+    if (card.revoked_at) json["revoked_at"] = TimeToJson(*card.revoked_at);
+    return json;
+}
+
+Json IssuedCardToJson(const hub::IssuedCard& issued) {
+    Json json = CardToJson(issued.card);
+    json["record"] = issued.record;
+    return json;
+}
+
+Json ProfileToJson(const core::Profile& profile) {
+    Json json = Json::object();
+    json["name"] = profile.name;
+    json["name_kana"] = profile.name_kana;
+    json["postal_code"] = profile.postal_code;
+    json["address"] = profile.address;
+    json["phone"] = profile.phone;
+    json["birth_date"] = profile.birth_date;
+    json["occupation"] = profile.occupation;
+    json["email"] = profile.email;
+    return json;
+}
+
+Json ConsentsToJson(const core::Consents& consents) {
+    Json json = Json::object();
+    json["email_offers"] = consents.email_offers;
+    json["postal_offers"] = consents.postal_offers;
+    json["share_profile"] = consents.share_profile;
+    return json;
+}
+
+Json ProgramToJson(const core::Program& program) {
+    Json json = Json::object();
+    json["program_id"] = program.program_id;
+    json["name"] = program.name;
+    json["created_at"] = TimeToJson(program.created_at);
+    return json;
+}
+
+Json StoreToJson(const core::Store& store) {
+    Json json = Json::object();
+    json["store_id"] = store.store_id;
+    json["name"] = store.name;
+    json["kind"] = core::StoreKindName(store.kind);
+    json["program_id"] = store.program_id;
+    json["currency"] = store.currency;
+    json["created_at"] = TimeToJson(store.created_at);
+    return json;
+}
+
+Json RuleToJson(const core::EarningRule& rule) {
+    Json json = Json::object();
+    json["store_id"] = rule.store_id;
+    json["version"] = rule.version;
+    json["effective_from"] = TimeToJson(rule.effective_from);
+    json["amount_per_point"] = rule.amount_per_point;
+    json["rounding"] = core::RoundingName(rule.rounding);
+    Json multipliers = Json::object();
+    for (const auto& [category, milli] : rule.category_multipliers_milli) {
+        multipliers[category] = MilliToJson(milli);
+    }
+    json["category_multipliers"] = std::move(multipliers);
+    Json windows = Json::array();
+    for (const core::BonusWindow& window : rule.bonus_windows) {
+        Json w = Json::object();
+        w["start"] = TimeToJson(window.start);
+        w["end"] = TimeToJson(window.end);
+        w["multiplier"] = MilliToJson(window.multiplier_milli);
+        windows.push_back(std::move(w));
+    }
+    json["bonus_windows"] = std::move(windows);
+    json["validity_days"] = rule.validity_days;
+    return json;
+}
+
+Json PurchaseLineToJson(const core::PurchaseLine& line) {
+    Json json = Json::object();
+    json["name"] = line.name;
+    json["sku"] = line.sku;
+    json["category"] = line.category;
+    json["quantity"] = line.quantity;
+    json["unit_price"] = line.unit_price;
+    json["amount"] = line.Amount();
+    return json;
+}
+
+Json PurchaseToJson(const core::Purchase& purchase) {
+    Json json = Json::object();
+    json["purchase_id"] = purchase.purchase_id;
+    json["member_id"] = purchase.member_id;
+    if (!purchase.card_number.empty()) json["card_number"] = purchase.card_number;
+    json["store_id"] = purchase.store_id;
+    json["program_id"] = purchase.program_id;
+    json["occurred_at"] = TimeToJson(purchase.occurred_at);
+    json["recorded_at"] = TimeToJson(purchase.recorded_at);
+    json["currency"] = purchase.currency;
+    Json lines = Json::array();
+    for (const core::PurchaseLine& line : purchase.lines) lines.push_back(PurchaseLineToJson(line));
+    json["lines"] = std::move(lines);
+    json["total"] = purchase.total;
+    json["points_earned"] = purchase.points_earned;
+    json["rule_version"] = purchase.rule_version;
+    return json;
+}
+
+Json EntryToJson(const core::LedgerEntry& entry) {
+    Json json = Json::object();
+    json["entry_id"] = entry.entry_id;
+    json["program_id"] = entry.program_id;
+    json["store_id"] = entry.store_id;
+    json["delta"] = entry.delta;
+    json["kind"] = core::EntryKindName(entry.kind);
+    json["ref"] = entry.ref;
+    json["occurred_at"] = TimeToJson(entry.occurred_at);
+    json["note"] = entry.note;
+    return json;
+}
+
+Json BalanceToJson(const storage::Balance& balance) {
+    Json json = Json::object();
+    json["program_id"] = balance.program_id;
+    json["points"] = balance.points;
+    return json;
+}
+
+Json OfferToJson(const core::Offer& offer) {
+    Json json = Json::object();
+    json["offer_id"] = offer.offer_id;
+    json["store_id"] = offer.store_id;
+    json["title"] = offer.title;
+    json["body"] = offer.body;
+    json["categories"] = offer.categories;
+    json["valid_from"] = TimeToJson(offer.valid_from);
+    json["valid_to"] = TimeToJson(offer.valid_to);
+    json["created_at"] = TimeToJson(offer.created_at);
+    return json;
+}
+
+hub::MemberRef ReadMemberRef(JsonReader& reader) {
+    hub::MemberRef ref;
+    bool has_member = reader.Has("member_id");
+    bool has_card = reader.Has("card_number");
+    if (has_member && has_card) {
+        reader.Fail("card_number", "give either card_number or member_id, not both");
+        return ref;
+    }
+    if (!has_member && !has_card) {
+        reader.Fail("card_number", reader.PathOf("card_number") + " or " +
+                                       reader.PathOf("member_id") + " is required");
+        return ref;
+    }
+    if (has_card) {
+        ref.card_number = reader.RequiredString("card_number");
+        if (reader.ok() && !core::IsValidCardNumber(ref.card_number)) {
+            reader.Fail("card_number",
+                        "card_number is not a valid card number (16 digits with a check digit)");
+        }
+    } else {
+        ref.member_id = reader.RequiredString("member_id");
+        if (reader.ok() && !core::IsValidMemberId(ref.member_id)) {
+            reader.Fail("member_id",
+                        "member_id is not a valid member id (10 digits with a check digit)");
+        }
+    }
+    return ref;
+}
+
+std::vector<core::PurchaseLine> ReadPurchaseLines(JsonReader& reader, std::string_view name) {
+    std::vector<core::PurchaseLine> lines;
+    std::vector<JsonReader> items = reader.ObjectArray(name, true);
+    if (reader.ok() && items.empty()) {
+        reader.Fail(name, reader.PathOf(name) + " must have at least one line");
+    }
+    for (JsonReader& item : items) {
+        core::PurchaseLine line;
+        line.name = item.RequiredString("name");
+        line.sku = item.OptionalString("sku").value_or("");
+        line.category = item.OptionalString("category").value_or("");
+        line.quantity = item.OptionalInt("quantity").value_or(1);
+        line.unit_price = item.RequiredInt("unit_price");
+        if (!reader.ok()) break;
+        lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
+core::CardMedium ReadCardMedium(JsonReader& reader, std::string_view name,
+                                core::CardMedium fallback) {
+    std::optional<std::string> text = reader.OptionalString(name);
+    if (!text) return fallback;
+    auto medium = core::ParseCardMedium(*text, reader.PathOf(name));
+    if (!medium) {
+        reader.Fail(name, medium.error().message);
+        return fallback;
+    }
+    return *medium;
+}
+
+}  // namespace kizuna::http

@@ -1,0 +1,50 @@
+#pragma once
+// Domain values to JSON, and the request pieces several handlers read (member references,
+// purchase lines). Times are RFC 3339; multipliers are plain numbers (1500 milli -> 1.5).
+// Thread-safety: pure functions.
+
+#include <cstdint>
+#include <vector>
+
+#include "core/card.hpp"
+#include "core/earning_rule.hpp"
+#include "core/ledger.hpp"
+#include "core/member.hpp"
+#include "core/offer.hpp"
+#include "core/purchase.hpp"
+#include "core/store.hpp"
+#include "http/json.hpp"
+#include "http/json_reader.hpp"
+#include "hub/member_service.hpp"
+#include "hub/points_service.hpp"
+#include "storage/storage.hpp"
+
+namespace kizuna::http {
+
+Json TimeToJson(core::Timestamp t);
+Json MilliToJson(int64_t milli);  // 2000 -> 2, 1500 -> 1.5
+
+// {"card_number","member_id","generation","status","medium","issued_at","issued_by_store"?,
+//  "revoked_at"?, "record"?}
+Json CardToJson(const core::Card& card);
+Json IssuedCardToJson(const hub::IssuedCard& issued);  // CardToJson + "record"
+Json ProfileToJson(const core::Profile& profile);
+Json ConsentsToJson(const core::Consents& consents);
+Json ProgramToJson(const core::Program& program);
+Json StoreToJson(const core::Store& store);  // never the API key or its hash
+Json RuleToJson(const core::EarningRule& rule);
+Json PurchaseLineToJson(const core::PurchaseLine& line);
+Json PurchaseToJson(const core::Purchase& purchase);
+Json EntryToJson(const core::LedgerEntry& entry);
+Json BalanceToJson(const storage::Balance& balance);
+Json OfferToJson(const core::Offer& offer);
+
+// "member_id" or "card_number", exactly one, checked for their check digits.
+hub::MemberRef ReadMemberRef(JsonReader& reader);
+// Purchase lines: {"name","sku"?,"category"?,"quantity"?(1),"unit_price"}. Required, non-empty.
+std::vector<core::PurchaseLine> ReadPurchaseLines(JsonReader& reader, std::string_view name);
+// The card medium field, "chip" | "qr" | "virtual"; `fallback` when absent.
+core::CardMedium ReadCardMedium(JsonReader& reader, std::string_view name,
+                                core::CardMedium fallback);
+
+}  // namespace kizuna::http

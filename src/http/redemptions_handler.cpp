@@ -1,0 +1,40 @@
+// Points used at a store.
+#include "http/error_mapping.hpp"
+#include "http/handlers.hpp"
+#include "http/json_mapping.hpp"
+#include "http/json_reader.hpp"
+#include "hub/hub.hpp"
+
+namespace kizuna::http {
+namespace {
+
+using hub::Role;
+
+HttpResponse Redeem(const RequestContext& ctx) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    hub::RedemptionRequest request;
+    request.redemption_id = body.RequiredString("redemption_id");
+    if (body.ok()) request.member = ReadMemberRef(body);
+    request.points = body.RequiredInt("points");
+    if (body.ok() && request.points <= 0) body.Fail("points", "points must be at least 1");
+    if (!body.ok()) return ErrorResponse(body.error());
+
+    auto receipt = ctx.hub.points().Redeem(ctx.caller, request);
+    if (!receipt) return ErrorResponse(receipt.error());
+    Json json = Json::object();
+    json["redemption_id"] = receipt->redemption_id;
+    json["member_id"] = receipt->member_id;
+    json["program_id"] = receipt->program_id;
+    json["points"] = receipt->points;
+    json["balance"] = receipt->balance;
+    json["replayed"] = receipt->replayed;
+    return JsonResponse(receipt->replayed ? 200 : 201, json);
+}
+
+}  // namespace
+
+void AddRedemptionRoutes(Router& router) {
+    router.Add({"POST", "/v1/redemptions", Access::Roles({Role::kStore}), Redeem});
+}
+
+}  // namespace kizuna::http

@@ -1,0 +1,118 @@
+#include "http/router.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace kizuna::http {
+namespace {
+
+// Splits "/a/b/c" into {"a","b","c"}; false for a path not starting with '/' or with an empty
+// segment ("//", a trailing '/'), which no route has.
+bool SplitPath(std::string_view path, std::vector<std::string_view>& segments) {
+    segments.clear();
+    if (path.empty() || path.front() != '/') return false;
+    if (path == "/") return true;
+    std::size_t start = 1;
+    while (true) {
+        std::size_t slash = path.find('/', start);
+        std::string_view segment = path.substr(start, slash - start);
+        if (segment.empty()) return false;
+        segments.push_back(segment);
+        if (slash == std::string_view::npos) return true;
+        start = slash + 1;
+    }
+}
+
+}  // namespace
+
+const std::string& RequestContext::Param(std::string_view name) const {
+    static const std::string kEmpty;
+    for (const auto& [key, value] : params) {
+        if (key == name) return value;
+    }
+    return kEmpty;
+}
+
+Access Access::Roles(std::initializer_list<hub::Role> roles) {
+    uint8_t mask = 0;
+    for (hub::Role role : roles) mask |= Bit(role);
+    return Access(true, mask);
+}
+
+std::vector<hub::Role> Access::roles() const {
+    std::vector<hub::Role> result;
+    for (hub::Role role :
+         {hub::Role::kAnonymous, hub::Role::kOperator, hub::Role::kStore, hub::Role::kMember}) {
+        if (Allows(role)) result.push_back(role);
+    }
+    return result;
+}
+
+void Router::Add(Route route) {
+    std::vector<std::string_view> parts;
+    if (!SplitPath(route.pattern, parts)) {
+        throw std::invalid_argument("malformed route pattern: " + route.pattern);
+    }
+    Compiled compiled;
+    for (std::string_view part : parts) {
+        bool is_param = part.size() > 2 && part.front() == '{' && part.back() == '}';
+        compiled.segments.emplace_back(is_param ? part.substr(1, part.size() - 2) : part);
+        compiled.is_param.push_back(is_param);
+        if (!is_param) ++compiled.literals;
+    }
+    for (const Route& existing : routes_) {
+        if (existing.method == route.method && existing.pattern == route.pattern) {
+            throw std::invalid_argument("duplicate route: " + route.method + " " + route.pattern);
+        }
+    }
+    routes_.push_back(std::move(route));
+    compiled_.push_back(std::move(compiled));
+}
+
+RouteMatch Router::Match(std::string_view method, std::string_view path) const {
+    RouteMatch result;
+    std::vector<std::string_view> parts;
+    if (!SplitPath(path, parts)) return result;
+
+    int best_literals = -1;
+    std::vector<std::string_view> allowed;
+    std::string decoded;
+    for (std::size_t i = 0; i < routes_.size(); ++i) {
+        const Compiled& compiled = compiled_[i];
+        if (compiled.segments.size() != parts.size()) continue;
+        bool matches = true;
+        for (std::size_t s = 0; s < parts.size() && matches; ++s) {
+            if (!compiled.is_param[s]) matches = compiled.segments[s] == parts[s];
+        }
+        if (!matches) continue;
+        if (routes_[i].method != method) {
+            allowed.push_back(routes_[i].method);
+            continue;
+        }
+        if (compiled.literals <= best_literals) continue;
+        PathParams params;
+        bool decodable = true;
+        for (std::size_t s = 0; s < parts.size() && decodable; ++s) {
+            if (!compiled.is_param[s]) continue;
+            decodable = PercentDecode(parts[s], false, decoded);
+            params.emplace_back(compiled.segments[s], decoded);
+        }
+        if (!decodable) continue;
+        best_literals = compiled.literals;
+        result.kind = RouteMatch::Kind::kFound;
+        result.route_index = i;
+        result.params = std::move(params);
+    }
+    if (result.kind == RouteMatch::Kind::kFound || allowed.empty()) return result;
+
+    std::sort(allowed.begin(), allowed.end());
+    allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+    result.kind = RouteMatch::Kind::kMethodNotAllowed;
+    for (std::string_view m : allowed) {
+        if (!result.allow.empty()) result.allow += ", ";
+        result.allow += m;
+    }
+    return result;
+}
+
+}  // namespace kizuna::http

@@ -1,0 +1,111 @@
+// Stores (operator) and their earning rules (the store itself or the operator).
+#include <limits>
+
+#include "http/error_mapping.hpp"
+#include "http/handlers.hpp"
+#include "http/json_mapping.hpp"
+#include "http/json_reader.hpp"
+#include "hub/hub.hpp"
+
+namespace kizuna::http {
+namespace {
+
+using hub::Role;
+
+HttpResponse CreateStore(const RequestContext& ctx) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    hub::NewStore request;
+    request.name = body.RequiredString("name");
+    if (auto kind = body.OptionalString("kind")) {
+        auto parsed = core::ParseStoreKind(*kind, "kind");
+        if (parsed) {
+            request.kind = *parsed;
+        } else {
+            body.Fail("kind", parsed.error().message);
+        }
+    }
+    request.program_id = body.OptionalString("program_id");
+    if (auto currency = body.OptionalString("currency")) request.currency = *currency;
+    if (!body.ok()) return ErrorResponse(body.error());
+
+    auto created = ctx.hub.admin().CreateStore(ctx.caller, request);
+    if (!created) return ErrorResponse(created.error());
+    Json json = Json::object();
+    json["store_id"] = created->store.store_id;
+    json["api_key"] = created->api_key;
+    json["program_id"] = created->store.program_id;
+    json.update(StoreToJson(created->store));
+    return JsonResponse(201, json);
+}
+
+HttpResponse ListStores(const RequestContext& ctx) {
+    auto stores = ctx.hub.admin().ListStores(ctx.caller);
+    if (!stores) return ErrorResponse(stores.error());
+    Json list = Json::array();
+    for (const core::Store& store : *stores) list.push_back(StoreToJson(store));
+    Json json = Json::object();
+    json["stores"] = std::move(list);
+    return JsonResponse(200, json);
+}
+
+// The body of PUT /v1/stores/{id}/rule: amount_per_point is required; the rest default to the
+// rule of a new store (floor, no multipliers, no bonus windows, 365 days).
+core::Result<core::EarningRule> ReadRule(const RequestContext& ctx) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    core::EarningRule rule = core::DefaultEarningRule(ctx.Param("id"), core::Timestamp{});
+    rule.amount_per_point = body.RequiredInt("amount_per_point");
+    if (auto rounding = body.OptionalString("rounding")) {
+        auto parsed = core::ParseRounding(*rounding, "rounding");
+        if (parsed) {
+            rule.rounding = *parsed;
+        } else {
+            body.Fail("rounding", parsed.error().message);
+        }
+    }
+    rule.category_multipliers_milli = body.OptionalMilliMap("category_multipliers");
+    for (JsonReader& item : body.ObjectArray("bonus_windows", false)) {
+        core::BonusWindow window;
+        window.start = item.RequiredTime("start");
+        window.end = item.RequiredTime("end");
+        if (!item.Has("multiplier"))
+            item.Fail("multiplier", item.PathOf("multiplier") + " is required");
+        window.multiplier_milli = item.OptionalMilli("multiplier").value_or(core::kMultiplierOne);
+        rule.bonus_windows.push_back(window);
+    }
+    if (auto days = body.OptionalInt("validity_days")) {
+        if (*days < 1 || *days > std::numeric_limits<int>::max()) {
+            body.Fail("validity_days", "validity_days must be between 1 and 3650");
+        } else {
+            rule.validity_days = static_cast<int>(*days);
+        }
+    }
+    if (!body.ok()) return body.error();
+    return rule;
+}
+
+HttpResponse PutRule(const RequestContext& ctx) {
+    auto rule = ReadRule(ctx);
+    if (!rule) return ErrorResponse(rule.error());
+    auto stored = ctx.hub.rules().SetRule(ctx.caller, ctx.Param("id"), std::move(*rule));
+    if (!stored) return ErrorResponse(stored.error());
+    return JsonResponse(200, RuleToJson(*stored));
+}
+
+HttpResponse GetRule(const RequestContext& ctx) {
+    auto rule = ctx.hub.rules().GetRule(ctx.caller, ctx.Param("id"));
+    if (!rule) return ErrorResponse(rule.error());
+    return JsonResponse(200, RuleToJson(*rule));
+}
+
+}  // namespace
+
+void AddStoreRoutes(Router& router) {
+    router.Add({"POST", "/v1/stores", Access::Roles({Role::kOperator}), CreateStore});
+    router.Add({"GET", "/v1/stores", Access::Roles({Role::kOperator}), ListStores});
+    router.Add(
+        {"PUT", "/v1/stores/{id}/rule", Access::Roles({Role::kOperator, Role::kStore}), PutRule});
+    router.Add({"GET", "/v1/stores/{id}/rule",
+                Access::Roles({Role::kOperator, Role::kStore, Role::kMember}), GetRule});
+}
+
+}  // namespace kizuna::http

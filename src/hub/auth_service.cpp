@@ -1,0 +1,234 @@
+#include "hub/auth_service.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <thread>
+
+#include "core/card.hpp"
+#include "core/ids.hpp"
+#include "core/text.hpp"
+#include "crypto/crypto.hpp"
+#include "hub/hub_context.hpp"
+
+namespace kizuna::hub {
+namespace {
+
+using core::ErrorCode;
+using core::MakeError;
+
+// Beyond this many tracked logins, entries whose window and lockout have passed are dropped.
+constexpr std::size_t kMaxTrackedLogins = 100000;
+
+std::ptrdiff_t HashingSlots() {
+    unsigned cores = std::thread::hardware_concurrency();
+    return static_cast<std::ptrdiff_t>(std::max(2u, cores));
+}
+
+bool AllDigits(std::string_view text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+core::Error WrongPassword() {
+    return MakeError(ErrorCode::kWrongPassword, "wrong login or password");
+}
+
+}  // namespace
+
+AuthService::AuthService(HubContext& context, int session_ttl_seconds)
+    : context_(context),
+      session_ttl_seconds_(session_ttl_seconds),
+      hashing_slots_(HashingSlots()) {}
+
+core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
+    if (bearer_token.empty()) return Caller::Anonymous();
+    const std::string digest = crypto::Digest(bearer_token);
+    if (bearer_token.starts_with(kStoreKeyPrefix)) {
+        KZ_ASSIGN_OR_RETURN(auto store, context_.StoreByKeyHash(digest));
+        if (!store) return MakeError(ErrorCode::kUnauthenticated, "unknown store API key");
+        Caller caller;
+        caller.role = Role::kStore;
+        caller.store_id = store->store_id;
+        caller.program_id = store->program_id;
+        return caller;
+    }
+    if (bearer_token.starts_with(kSessionTokenPrefix)) {
+        std::optional<storage::MemberSession> session;
+        KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+            KZ_ASSIGN_OR_RETURN(session, txn.FindSession(digest));
+            return core::Status::Ok();
+        }));
+        if (!session) return MakeError(ErrorCode::kUnauthenticated, "unknown session token");
+        if (session->expires_at <= context_.Now()) {
+            return MakeError(ErrorCode::kUnauthenticated, "the session has expired; log in again");
+        }
+        Caller caller;
+        caller.role = Role::kMember;
+        caller.member_id = session->member_id;
+        return caller;
+    }
+    // Digests have a fixed length, so the comparison takes the same time for every token.
+    if (crypto::ConstantTimeEquals(digest, context_.operator_token_digest())) {
+        return Caller::Operator();
+    }
+    return MakeError(ErrorCode::kUnauthenticated, "unknown token");
+}
+
+core::Result<SessionIssued> AuthService::Login(const LoginRequest& request) {
+    const std::string login = core::Trim(request.login);
+    if (login.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "give a member id, card number or email to log in", "login");
+    }
+    if (request.password.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "the password is missing", "password");
+    }
+    if (request.password.size() > kMaxPasswordBytes) {
+        return MakeError(ErrorCode::kInvalidArgument, "the password is too long", "password");
+    }
+
+    std::optional<core::Member> member;
+    std::optional<core::Card> card;
+    std::string normalized = login;
+    KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+        if (login.size() == 16 && AllDigits(login)) {
+            if (!core::IsValidCardNumber(login)) return core::Status::Ok();
+            KZ_ASSIGN_OR_RETURN(card, txn.FindCard(login));
+            if (!card) return core::Status::Ok();
+            KZ_ASSIGN_OR_RETURN(member, txn.FindMember(card->member_id));
+        } else if (login.find('@') != std::string::npos) {
+            normalized = core::NormalizeEmail(login);
+            KZ_ASSIGN_OR_RETURN(member, txn.FindMemberByEmail(normalized));
+        } else if (core::IsValidMemberId(login)) {
+            KZ_ASSIGN_OR_RETURN(member, txn.FindMember(login));
+        }
+        return core::Status::Ok();
+    }));
+
+    const std::string key = member ? "member:" + member->member_id : "login:" + normalized;
+    KZ_RETURN_IF_ERROR(CheckThrottle(key));
+    bool right = member ? VerifyPassword(member->password_hash, request.password)
+                        : (VerifyPassword(DummyHash(), request.password), false);
+    if (!right) {
+        RecordFailure(key);
+        return WrongPassword();
+    }
+    RecordSuccess(key);
+    if (card && card->status == core::CardStatus::kRevoked) {
+        return MakeError(ErrorCode::kCardRevoked,
+                         "this card was replaced by a newer one; log in with the new card, your "
+                         "member id or your email");
+    }
+    if (member->status != core::MemberStatus::kActive) {
+        return MakeError(ErrorCode::kForbidden, "this membership is closed");
+    }
+
+    SessionIssued issued;
+    issued.token = std::string(kSessionTokenPrefix) + crypto::NewSecretToken();
+    issued.member_id = member->member_id;
+    const core::Timestamp now = context_.Now();
+    issued.expires_at = now + std::chrono::seconds(session_ttl_seconds_);
+    storage::MemberSession session{crypto::Digest(issued.token), member->member_id, now,
+                                   issued.expires_at};
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        // Log-ins are rare next to requests, so they are a fine moment to sweep.
+        KZ_RETURN_IF_ERROR(txn.DeleteExpiredSessions(now));
+        return txn.InsertSession(session);
+    }));
+    return issued;
+}
+
+core::Status AuthService::CheckMemberPassword(std::string_view member_id,
+                                              std::string_view password) {
+    if (password.empty() || password.size() > kMaxPasswordBytes) return WrongPassword();
+    std::optional<core::Member> member;
+    if (core::IsValidMemberId(member_id)) {
+        KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+            KZ_ASSIGN_OR_RETURN(member, txn.FindMember(member_id));
+            return core::Status::Ok();
+        }));
+    }
+    if (!member) {
+        return MakeError(ErrorCode::kNotFound, "no member " + std::string(member_id));
+    }
+    const std::string key = "member:" + member->member_id;
+    KZ_RETURN_IF_ERROR(CheckThrottle(key));
+    if (!VerifyPassword(member->password_hash, password)) {
+        RecordFailure(key);
+        return WrongPassword();
+    }
+    RecordSuccess(key);
+    return core::Status::Ok();
+}
+
+std::string AuthService::HashPassword(std::string_view password) {
+    hashing_slots_.acquire();
+    std::string hash = crypto::HashPassword(password);
+    hashing_slots_.release();
+    return hash;
+}
+
+bool AuthService::VerifyPassword(std::string_view hash, std::string_view password) {
+    hashing_slots_.acquire();
+    bool right = crypto::VerifyPassword(hash, password);
+    hashing_slots_.release();
+    return right;
+}
+
+const std::string& AuthService::DummyHash() {
+    std::call_once(dummy_once_, [this] { dummy_hash_ = HashPassword(crypto::NewSecretToken()); });
+    return dummy_hash_;
+}
+
+// An attempt is reserved (pending) before its password is checked, so that many attempts
+// started at once cannot slip past the limit together.
+core::Status AuthService::CheckThrottle(const std::string& key) {
+    const core::Timestamp now = context_.Now();
+    std::lock_guard lock(attempts_mutex_);
+    if (attempts_.size() >= kMaxTrackedLogins) {
+        std::erase_if(attempts_, [&](const auto& kv) {
+            const Attempts& a = kv.second;
+            return a.pending == 0 && a.locked_until <= now &&
+                   a.first_failure + kFailureWindow <= now;
+        });
+    }
+    Attempts& a = attempts_[key];
+    if (now < a.locked_until) {
+        return MakeError(ErrorCode::kTooManyRequests, "too many wrong passwords; try again after " +
+                                                          core::FormatRfc3339(a.locked_until));
+    }
+    if (a.failures >= kMaxFailures || (a.failures > 0 && now - a.first_failure > kFailureWindow)) {
+        a.failures = 0;  // the lockout or the window has passed
+    }
+    if (a.failures + a.pending >= kMaxFailures) {
+        return MakeError(ErrorCode::kTooManyRequests,
+                         "too many log-in attempts at once; try again in a few seconds");
+    }
+    ++a.pending;
+    return core::Status::Ok();
+}
+
+void AuthService::RecordFailure(const std::string& key) {
+    const core::Timestamp now = context_.Now();
+    std::lock_guard lock(attempts_mutex_);
+    Attempts& a = attempts_[key];
+    if (a.pending > 0) --a.pending;
+    if (a.failures == 0) a.first_failure = now;
+    ++a.failures;
+    if (a.failures >= kMaxFailures) a.locked_until = now + kLockout;
+}
+
+void AuthService::RecordSuccess(const std::string& key) {
+    std::lock_guard lock(attempts_mutex_);
+    auto it = attempts_.find(key);
+    if (it == attempts_.end()) return;
+    if (it->second.pending > 1) {
+        // Another attempt is still being checked; keep its reservation, forget the failures.
+        --it->second.pending;
+        it->second.failures = 0;
+        return;
+    }
+    attempts_.erase(it);
+}
+
+}  // namespace kizuna::hub

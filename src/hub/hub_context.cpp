@@ -1,0 +1,119 @@
+#include "hub/hub_context.hpp"
+
+#include <utility>
+
+#include "core/card_record.hpp"
+#include "core/ids.hpp"
+#include "crypto/crypto.hpp"
+
+namespace kizuna::hub {
+namespace {
+
+const core::Store* StoreIfFound(const std::optional<core::Store>& store) {
+    return store ? &*store : nullptr;
+}
+
+}  // namespace
+
+HubContext::HubContext(storage::Storage& storage, const core::Clock& clock, core::Random& random,
+                       std::string operator_token_digest, std::string card_public_key,
+                       std::string card_secret_key)
+    : storage_(storage),
+      clock_(clock),
+      random_(random),
+      operator_token_digest_(std::move(operator_token_digest)),
+      card_public_key_(std::move(card_public_key)),
+      card_secret_key_(std::move(card_secret_key)) {}
+
+uint64_t HubContext::Uniform(uint64_t upper_bound) {
+    std::lock_guard lock(random_mutex_);
+    return random_.Uniform(upper_bound);
+}
+
+std::string HubContext::NewOpaqueId(std::string_view prefix) {
+    std::lock_guard lock(random_mutex_);
+    return core::NewOpaqueId(random_, prefix);
+}
+
+std::string HubContext::NewMemberId() {
+    std::lock_guard lock(random_mutex_);
+    return core::NewMemberId(random_);
+}
+
+std::string HubContext::NewCardNumber() {
+    std::lock_guard lock(random_mutex_);
+    return core::NewCardNumber(random_);
+}
+
+core::Result<std::string> HubContext::SignCardRecord(const core::Card& card) {
+    core::CardRecord record;
+    record.card_number = card.card_number;
+    record.member_id = card.member_id;
+    record.generation = card.generation;
+    record.issued_at = card.issued_at;
+    record.issuing_store = card.issued_by_store;
+    auto portion = core::SignedPortion(record);
+    if (!portion) {
+        return core::MakeError(core::ErrorCode::kInternal,
+                               "cannot encode card record: " + portion.error().message);
+    }
+    record.signature = crypto::Sign(*portion, card_secret_key_);
+    return core::CardRecordToText(record);
+}
+
+template <typename Value, typename Found, typename ReadFn, typename PickFn>
+core::Result<Found> HubContext::CachedRead(std::unordered_map<std::string, Value>& cache,
+                                           const uint64_t& generation, const std::string& key,
+                                           ReadFn read, PickFn pick) {
+    uint64_t generation_before;
+    {
+        std::lock_guard lock(cache_mutex_);
+        if (auto it = cache.find(key); it != cache.end()) return Found(it->second);
+        generation_before = generation;
+    }
+    Found found{};
+    KZ_RETURN_IF_ERROR(storage_.Read([&](storage::ReadTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(found, read(txn));
+        return core::Status::Ok();
+    }));
+    if (const Value* value = pick(found)) {
+        std::lock_guard lock(cache_mutex_);
+        // An invalidation since the read began means `found` may be stale: do not keep it.
+        if (generation == generation_before) cache.emplace(key, *value);
+    }
+    return found;
+}
+
+core::Result<std::optional<core::Store>> HubContext::StoreByKeyHash(const std::string& hash) {
+    return CachedRead<core::Store, std::optional<core::Store>>(
+        stores_by_key_, store_generation_, hash,
+        [&](storage::ReadTxn& txn) { return txn.FindStoreByKeyHash(hash); }, StoreIfFound);
+}
+
+core::Result<std::optional<core::Store>> HubContext::StoreById(const std::string& store_id) {
+    return CachedRead<core::Store, std::optional<core::Store>>(
+        stores_by_id_, store_generation_, store_id,
+        [&](storage::ReadTxn& txn) { return txn.FindStore(store_id); }, StoreIfFound);
+}
+
+core::Result<std::vector<core::EarningRule>> HubContext::RulesOf(const std::string& store_id) {
+    return CachedRead<std::vector<core::EarningRule>, std::vector<core::EarningRule>>(
+        rules_by_store_, rules_generation_, store_id,
+        [&](storage::ReadTxn& txn) { return txn.RuleVersions(store_id); },
+        [](const std::vector<core::EarningRule>& v) { return v.empty() ? nullptr : &v; });
+}
+
+void HubContext::InvalidateStore(const std::string& store_id) {
+    std::lock_guard lock(cache_mutex_);
+    ++store_generation_;
+    stores_by_id_.erase(store_id);
+    std::erase_if(stores_by_key_, [&](const auto& kv) { return kv.second.store_id == store_id; });
+}
+
+void HubContext::InvalidateRules(const std::string& store_id) {
+    std::lock_guard lock(cache_mutex_);
+    ++rules_generation_;
+    rules_by_store_.erase(store_id);
+}
+
+}  // namespace kizuna::hub

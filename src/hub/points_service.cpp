@@ -1,0 +1,490 @@
+#include "hub/points_service.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "core/earning_rule.hpp"
+#include "core/ids.hpp"
+#include "core/ledger.hpp"
+#include "core/store.hpp"
+#include "crypto/crypto.hpp"
+#include "hub/access.hpp"
+#include "hub/hub_context.hpp"
+#include "hub/text_format.hpp"
+
+namespace kizuna::hub {
+namespace {
+
+using core::ErrorCode;
+using core::MakeError;
+
+// A store node's clock may run a little ahead of the hub's; further ahead is a mistake.
+constexpr std::chrono::minutes kMaxFutureSkew{5};
+// One redemption at most this many points: far beyond any real balance, far below overflow.
+constexpr int64_t kMaxRedeemPoints = 1'000'000'000'000;
+// Lots handled per transaction by the expiry pass.
+constexpr int kExpiryBatch = 256;
+
+std::string Day(core::Timestamp t) { return core::FormatRfc3339(t).substr(0, 10); }
+
+core::Status ValidateMemberRef(const MemberRef& ref) {
+    if (ref.member_id.empty() == ref.card_number.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "name the member by exactly one of member_id and card_number",
+                         "member_id");
+    }
+    if (!ref.member_id.empty() && !core::IsValidMemberId(ref.member_id)) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "not a member id (10 digits with a valid check digit)", "member_id");
+    }
+    if (!ref.card_number.empty() && !core::IsValidCardNumber(ref.card_number)) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "not a card number (16 digits with a valid check digit)", "card_number");
+    }
+    return core::Status::Ok();
+}
+
+// The member as the request named them, for fingerprints: a replay must name them the same way.
+std::string MemberRefText(const MemberRef& ref) {
+    return ref.member_id.empty() ? "card:" + ref.card_number : ref.member_id;
+}
+
+// Errors: kNotFound, kCardRevoked.
+core::Result<std::string> ResolveMember(storage::ReadTxn& txn, const MemberRef& ref) {
+    if (!ref.card_number.empty()) {
+        KZ_ASSIGN_OR_RETURN(auto card, txn.FindCard(ref.card_number));
+        if (!card) {
+            return MakeError(ErrorCode::kNotFound, "no card " + ref.card_number, "card_number");
+        }
+        if (card->status == core::CardStatus::kRevoked) {
+            return MakeError(ErrorCode::kCardRevoked,
+                             "card " + ref.card_number + " was replaced by a newer card",
+                             "card_number");
+        }
+        return card->member_id;
+    }
+    KZ_ASSIGN_OR_RETURN(auto member, txn.FindMember(ref.member_id));
+    if (!member) return MakeError(ErrorCode::kNotFound, "no member " + ref.member_id, "member_id");
+    return member->member_id;
+}
+
+core::Error IdConflict(std::string_view field, std::string_view id) {
+    return MakeError(ErrorCode::kIdempotencyConflict,
+                     std::string(field) + " " + std::string(id) +
+                         " was already used for a different request; use a new id for a new "
+                         "request",
+                     std::string(field));
+}
+
+core::Status ApplyDraws(storage::WriteTxn& txn, const std::vector<core::LotDraw>& draws) {
+    for (const auto& draw : draws) KZ_RETURN_IF_ERROR(txn.DrawFromLot(draw));
+    return core::Status::Ok();
+}
+
+// Lots after the draws, dropping the emptied ones.
+std::vector<core::Lot> AfterDraws(std::vector<core::Lot> lots,
+                                  const std::vector<core::LotDraw>& draws) {
+    std::map<int64_t, int64_t> drawn;
+    for (const auto& d : draws) drawn[d.lot_id] += d.points;
+    for (auto& lot : lots) {
+        if (auto it = drawn.find(lot.lot_id); it != drawn.end()) lot.remaining -= it->second;
+    }
+    std::erase_if(lots, [](const core::Lot& lot) { return lot.remaining <= 0; });
+    return lots;
+}
+
+// Books an `expire` entry for every lot of the member in the program that is due at `now`,
+// and returns the open lots that remain. Adds the number of lots expired to *expired_lots.
+core::Result<std::vector<core::Lot>> BookDueExpiries(storage::WriteTxn& txn,
+                                                     const std::string& member_id,
+                                                     const std::string& program_id,
+                                                     core::Timestamp now,
+                                                     int64_t* expired_lots = nullptr) {
+    KZ_ASSIGN_OR_RETURN(auto lots, txn.OpenLots(member_id, program_id));
+    const std::vector<core::LotDraw> draws = core::PlanExpiry(lots, now);
+    if (draws.empty()) return lots;
+    std::map<int64_t, const core::Lot*> by_id;
+    for (const auto& lot : lots) by_id[lot.lot_id] = &lot;
+    for (const auto& draw : draws) {
+        const core::Lot& lot = *by_id.at(draw.lot_id);
+        KZ_RETURN_IF_ERROR(txn.DrawFromLot(draw));
+        core::LedgerEntry entry{.member_id = member_id,
+                                .program_id = program_id,
+                                .store_id = {},  // the hub's own doing, not a store's
+                                .delta = -draw.points,
+                                .kind = core::EntryKind::kExpire,
+                                .ref = std::to_string(lot.lot_id),
+                                .occurred_at = now,
+                                .note = "Expired: " + GroupThousands(draw.points) + " of " +
+                                        GroupThousands(lot.earned) + " points earned on " +
+                                        Day(lot.earned_at) + " (purchase " + lot.purchase_id +
+                                        "), valid until " + Day(lot.expires_at)};
+        KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
+        if (expired_lots != nullptr) ++*expired_lots;
+    }
+    return AfterDraws(std::move(lots), draws);
+}
+
+// Quantities refunded per purchase line index; fails naming the request line that does not
+// match or asks for more than was bought.
+core::Result<int64_t> AmountOfLines(const core::Purchase& purchase,
+                                    const std::vector<core::PurchaseLine>& requested) {
+    std::vector<int64_t> left(purchase.lines.size());
+    for (std::size_t i = 0; i < purchase.lines.size(); ++i) left[i] = purchase.lines[i].quantity;
+    int64_t amount = 0;
+    for (std::size_t r = 0; r < requested.size(); ++r) {
+        const core::PurchaseLine& want = requested[r];
+        const std::string field = "lines[" + std::to_string(r) + "]";
+        auto matches = [&](const core::PurchaseLine& have) {
+            return want.sku.empty() ? have.name == want.name : have.sku == want.sku;
+        };
+        int64_t quantity = want.quantity;
+        bool any = false;
+        // Several purchase lines may share a SKU (at different prices): take them in order.
+        for (std::size_t i = 0; i < purchase.lines.size() && quantity > 0; ++i) {
+            if (!matches(purchase.lines[i])) continue;
+            any = true;
+            int64_t take = std::min(quantity, left[i]);
+            left[i] -= take;
+            quantity -= take;
+            amount += take * purchase.lines[i].unit_price;
+        }
+        if (!any) {
+            return MakeError(ErrorCode::kInvalidArgument,
+                             "purchase " + purchase.purchase_id + " has no line with this " +
+                                 (want.sku.empty() ? "name" : "sku"),
+                             field + (want.sku.empty() ? ".name" : ".sku"));
+        }
+        if (quantity > 0) {
+            return MakeError(
+                ErrorCode::kRuleViolation,
+                "refunds more of this item than purchase " + purchase.purchase_id + " bought",
+                field + ".quantity");
+        }
+    }
+    return amount;
+}
+
+core::Status ValidateRefundLines(const std::vector<core::PurchaseLine>& lines) {
+    constexpr int64_t kMaxQuantity = 100000;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string field = "lines[" + std::to_string(i) + "]";
+        if (lines[i].sku.empty() && lines[i].name.empty()) {
+            return MakeError(ErrorCode::kInvalidArgument, "name the refunded item by sku or name",
+                             field + ".sku");
+        }
+        if (lines[i].quantity < 1 || lines[i].quantity > kMaxQuantity) {
+            return MakeError(ErrorCode::kInvalidArgument, "quantity must be 1..100000",
+                             field + ".quantity");
+        }
+    }
+    return core::Status::Ok();
+}
+
+}  // namespace
+
+core::Result<PurchaseReceipt> PointsService::RecordPurchase(const Caller& caller,
+                                                            const PurchaseRequest& r) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "record purchases"));
+    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.purchase_id, "purchase_id"));
+    KZ_RETURN_IF_ERROR(ValidateMemberRef(r.member));
+    KZ_RETURN_IF_ERROR(core::ValidateLines(r.lines));
+    if (!r.currency.empty()) KZ_RETURN_IF_ERROR(core::ValidateCurrency(r.currency, "currency"));
+
+    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
+    if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
+    const core::Timestamp now = context_.Now();
+    const core::Timestamp occurred_at = r.occurred_at.value_or(now);
+    if (occurred_at > now + kMaxFutureSkew) {
+        return MakeError(ErrorCode::kRuleViolation,
+                         "occurred_at is more than 5 minutes in the future; check the clock",
+                         "occurred_at");
+    }
+    if (!r.currency.empty() && r.currency != store->currency) {
+        return MakeError(ErrorCode::kRuleViolation,
+                         "this store's purchases are in " + store->currency, "currency");
+    }
+    KZ_ASSIGN_OR_RETURN(auto rules, context_.RulesOf(store->store_id));
+    const core::EarningRule* rule = core::RuleInEffect(rules, occurred_at);
+    if (rule == nullptr) {
+        return MakeError(ErrorCode::kInternal, "store " + store->store_id + " has no earning rule");
+    }
+
+    // The fingerprint covers the request as sent (no defaults filled in), so that a replay of
+    // a request without occurred_at is still the same request a minute later.
+    core::Purchase p;
+    p.purchase_id = r.purchase_id;
+    p.member_id = r.member.member_id;
+    p.card_number = r.member.card_number;
+    p.store_id = store->store_id;
+    p.program_id = store->program_id;
+    p.occurred_at = r.occurred_at.value_or(core::Timestamp{});
+    p.currency = r.currency;
+    p.lines = r.lines;
+    p.fingerprint = crypto::Digest(core::CanonicalPurchase(p));
+
+    p.occurred_at = occurred_at;
+    p.recorded_at = now;
+    p.currency = store->currency;
+    p.total = core::TotalOf(p.lines);
+    p.points_earned = core::ComputePoints(*rule, p.lines, occurred_at);
+    p.rule_version = rule->version;
+
+    PurchaseReceipt receipt;
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindPurchase(p.purchase_id));
+        if (existing) {
+            if (existing->store_id != p.store_id || existing->fingerprint != p.fingerprint) {
+                return IdConflict("purchase_id", p.purchase_id);
+            }
+            receipt = {existing->purchase_id,
+                       existing->member_id,
+                       existing->total,
+                       existing->points_earned,
+                       existing->balance_after,
+                       existing->program_id,
+                       true};
+            return core::Status::Ok();
+        }
+        KZ_ASSIGN_OR_RETURN(p.member_id, ResolveMember(txn, r.member));
+        KZ_ASSIGN_OR_RETURN(int64_t before, txn.BalanceOf(p.member_id, p.program_id));
+        p.balance_after = before + p.points_earned;
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(p));
+        if (p.points_earned > 0) {
+            core::Lot lot;
+            lot.member_id = p.member_id;
+            lot.program_id = p.program_id;
+            lot.store_id = p.store_id;
+            lot.purchase_id = p.purchase_id;
+            lot.earned = p.points_earned;
+            lot.remaining = p.points_earned;
+            lot.earned_at = occurred_at;
+            lot.expires_at = occurred_at + std::chrono::days(rule->validity_days);
+            KZ_RETURN_IF_ERROR(txn.InsertLot(lot));
+
+            core::LedgerEntry entry{.member_id = p.member_id,
+                                    .program_id = p.program_id,
+                                    .store_id = p.store_id,
+                                    .delta = p.points_earned,
+                                    .kind = core::EntryKind::kEarn,
+                                    .ref = p.purchase_id,
+                                    .occurred_at = occurred_at,
+                                    .note = "Purchase " + FormatMoney(p.total, p.currency) +
+                                            " at " + store->name + " (1 point per " +
+                                            FormatMoney(rule->amount_per_point, p.currency) +
+                                            ", rule v" + std::to_string(rule->version) + ")"};
+            KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
+        }
+        receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
+                   p.balance_after, p.program_id, false};
+        return core::Status::Ok();
+    }));
+    return receipt;
+}
+
+core::Result<RedemptionReceipt> PointsService::Redeem(const Caller& caller,
+                                                      const RedemptionRequest& r) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "redeem points"));
+    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.redemption_id, "redemption_id"));
+    KZ_RETURN_IF_ERROR(ValidateMemberRef(r.member));
+    if (r.points <= 0 || r.points > kMaxRedeemPoints) {
+        return MakeError(ErrorCode::kInvalidArgument, "points must be a positive whole number",
+                         "points");
+    }
+    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
+    if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
+
+    const core::Timestamp now = context_.Now();
+    core::Redemption rd;
+    rd.redemption_id = r.redemption_id;
+    rd.member_id = MemberRefText(r.member);
+    rd.store_id = store->store_id;
+    rd.program_id = store->program_id;
+    rd.points = r.points;
+    rd.fingerprint = crypto::Digest(core::CanonicalRedemption(rd));
+    rd.occurred_at = now;
+
+    RedemptionReceipt receipt;
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRedemption(rd.redemption_id));
+        if (existing) {
+            if (existing->store_id != rd.store_id || existing->fingerprint != rd.fingerprint) {
+                return IdConflict("redemption_id", rd.redemption_id);
+            }
+            receipt = {existing->redemption_id, existing->member_id,  existing->points,
+                       existing->balance_after, existing->program_id, true};
+            return core::Status::Ok();
+        }
+        KZ_ASSIGN_OR_RETURN(rd.member_id, ResolveMember(txn, r.member));
+        KZ_ASSIGN_OR_RETURN(auto lots, BookDueExpiries(txn, rd.member_id, rd.program_id, now));
+        auto draws = core::PlanRedemption(lots, rd.points, now);
+        if (!draws) {
+            if (draws.error().code != ErrorCode::kInsufficientPoints) return draws.error();
+            int64_t available = 0;
+            for (const auto& lot : lots) available += lot.remaining;
+            return MakeError(ErrorCode::kInsufficientPoints,
+                             "the balance is " + GroupThousands(available) +
+                                 " points; cannot redeem " + GroupThousands(rd.points),
+                             "points");
+        }
+        KZ_RETURN_IF_ERROR(ApplyDraws(txn, *draws));
+        core::LedgerEntry entry{
+            .member_id = rd.member_id,
+            .program_id = rd.program_id,
+            .store_id = rd.store_id,
+            .delta = -rd.points,
+            .kind = core::EntryKind::kRedeem,
+            .ref = rd.redemption_id,
+            .occurred_at = now,
+            .note = "Redeemed " + GroupThousands(rd.points) + " points at " + store->name};
+        KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
+        KZ_ASSIGN_OR_RETURN(rd.balance_after, txn.BalanceOf(rd.member_id, rd.program_id));
+        KZ_RETURN_IF_ERROR(txn.InsertRedemption(rd));
+        receipt = {rd.redemption_id, rd.member_id,  rd.points,
+                   rd.balance_after, rd.program_id, false};
+        return core::Status::Ok();
+    }));
+    return receipt;
+}
+
+core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const RefundRequest& r) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "refund purchases"));
+    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.refund_id, "refund_id"));
+    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.purchase_id, "purchase_id"));
+    if (r.amount.has_value() == !r.lines.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "give exactly one of amount and lines",
+                         "amount");
+    }
+    if (r.amount && *r.amount <= 0) {
+        return MakeError(ErrorCode::kInvalidArgument, "amount must be positive", "amount");
+    }
+    KZ_RETURN_IF_ERROR(ValidateRefundLines(r.lines));
+    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
+    if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
+
+    const core::Timestamp now = context_.Now();
+    core::Refund rf;
+    rf.refund_id = r.refund_id;
+    rf.purchase_id = r.purchase_id;
+    rf.store_id = store->store_id;
+    rf.amount = r.amount.value_or(0);
+    rf.fingerprint = crypto::Digest(core::CanonicalRefund(rf, r.lines));
+    rf.occurred_at = now;
+
+    RefundReceipt receipt;
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRefund(rf.refund_id));
+        if (existing) {
+            if (existing->store_id != rf.store_id || existing->fingerprint != rf.fingerprint) {
+                return IdConflict("refund_id", rf.refund_id);
+            }
+            receipt = {existing->refund_id,
+                       existing->purchase_id,
+                       existing->amount,
+                       existing->points_reversed,
+                       existing->points_unrecovered,
+                       existing->balance_after,
+                       true};
+            return core::Status::Ok();
+        }
+        KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase(rf.purchase_id));
+        // Another program's purchase is reported as missing, not forbidden: purchase ids are
+        // chosen by clients and often guessable, and a store must not learn that another
+        // program's purchase exists.
+        if (!purchase || purchase->program_id != store->program_id) {
+            return MakeError(ErrorCode::kNotFound,
+                             "no purchase " + rf.purchase_id + " in this store's program",
+                             "purchase_id");
+        }
+        if (!r.lines.empty()) {
+            KZ_ASSIGN_OR_RETURN(rf.amount, AmountOfLines(*purchase, r.lines));
+        }
+        KZ_ASSIGN_OR_RETURN(auto earlier, txn.RefundsOf(purchase->purchase_id));
+        core::RefundInput input;
+        input.purchase_total = purchase->total;
+        input.purchase_points = purchase->points_earned;
+        for (const auto& e : earlier) {
+            input.refunded_before += e.amount;
+            input.owed_before += e.points_reversed + e.points_unrecovered;
+        }
+        input.amount = rf.amount;
+        input.now = now;
+        KZ_ASSIGN_OR_RETURN(input.lots,
+                            BookDueExpiries(txn, purchase->member_id, purchase->program_id, now));
+        for (const auto& lot : input.lots) {
+            if (lot.purchase_id == purchase->purchase_id) input.own_lot_id = lot.lot_id;
+        }
+        auto plan = core::PlanRefund(input);
+        if (!plan) {
+            core::Error error = plan.error();
+            if (error.code == ErrorCode::kRuleViolation) {
+                error.message = "refunds would total more than purchase " + purchase->purchase_id +
+                                " (" + FormatMoney(purchase->total, purchase->currency) + "); " +
+                                FormatMoney(input.refunded_before, purchase->currency) +
+                                " was refunded before";
+                error.field = r.lines.empty() ? "amount" : "lines";
+            }
+            return error;
+        }
+        KZ_RETURN_IF_ERROR(ApplyDraws(txn, plan->draws));
+        if (plan->points_reversed > 0) {
+            core::LedgerEntry entry{
+                .member_id = purchase->member_id,
+                .program_id = purchase->program_id,
+                .store_id = rf.store_id,
+                .delta = -plan->points_reversed,
+                .kind = core::EntryKind::kRefundReversal,
+                .ref = rf.refund_id,
+                .occurred_at = now,
+                .note = "Refund of " + FormatMoney(rf.amount, purchase->currency) +
+                        " for purchase " + purchase->purchase_id + " at " + store->name};
+            if (plan->points_unrecovered > 0) {
+                entry.note += "; " + GroupThousands(plan->points_unrecovered) +
+                              " points owed were already spent";
+            }
+            KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
+        }
+        rf.points_reversed = plan->points_reversed;
+        rf.points_unrecovered = plan->points_unrecovered;
+        KZ_ASSIGN_OR_RETURN(rf.balance_after,
+                            txn.BalanceOf(purchase->member_id, purchase->program_id));
+        KZ_RETURN_IF_ERROR(txn.InsertRefund(rf));
+        receipt = {rf.refund_id,          rf.purchase_id,   rf.amount, rf.points_reversed,
+                   rf.points_unrecovered, rf.balance_after, false};
+        return core::Status::Ok();
+    }));
+    return receipt;
+}
+
+core::Result<int64_t> PointsService::RunExpiry() {
+    const core::Timestamp now = context_.Now();
+    int64_t expired = 0;
+    while (true) {
+        std::vector<core::Lot> due;
+        KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+            KZ_ASSIGN_OR_RETURN(due, txn.ExpiredOpenLots(now, kExpiryBatch));
+            return core::Status::Ok();
+        }));
+        if (due.empty()) break;
+        std::set<std::pair<std::string, std::string>> accounts;
+        for (const auto& lot : due) accounts.emplace(lot.member_id, lot.program_id);
+        int64_t batch = 0;
+        // One transaction per batch; each account's lots are re-read inside it, so a
+        // redemption that raced with this pass is seen and nothing expires twice.
+        KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+            batch = 0;
+            for (const auto& [member_id, program_id] : accounts) {
+                KZ_RETURN_IF_ERROR(BookDueExpiries(txn, member_id, program_id, now, &batch));
+            }
+            return core::Status::Ok();
+        }));
+        expired += batch;
+        if (batch == 0) break;  // nothing due any more (another pass got there first)
+    }
+    return expired;
+}
+
+}  // namespace kizuna::hub

@@ -1,0 +1,101 @@
+#include "storage/sqlite/connection.hpp"
+
+#include <sqlite3.h>
+
+#include <string>
+
+namespace kizuna::storage::sqlite {
+
+using core::ErrorCode;
+
+namespace {
+
+core::Error OpenError(sqlite3* db, const DatabaseLocation& location, std::string_view what) {
+    std::string detail = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    return core::MakeError(ErrorCode::kUnavailable, "cannot open SQLite database " + location.path +
+                                                        ": " + std::string(what) + ": " + detail);
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocation& location,
+                                                           Role role) {
+    // NOMUTEX: a connection is never used by two threads at once (see the class comment).
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (role == Role::kWriter) flags |= SQLITE_OPEN_CREATE;
+
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(location.path.c_str(), &db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        core::Error error = OpenError(db, location, "open");
+        sqlite3_close_v2(db);
+        return error;
+    }
+    std::unique_ptr<Connection> connection(new Connection(db));
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, location.busy_timeout_ms);
+
+    // WAL lets readers run beside the writer, each on its own snapshot.
+    {
+        KZ_ASSIGN_OR_RETURN(auto mode, connection->Prepare("PRAGMA journal_mode=WAL"));
+        KZ_ASSIGN_OR_RETURN(bool row, mode->Step());
+        if (!row || mode->Text(0) != "wal") {
+            return core::MakeError(ErrorCode::kUnavailable,
+                                   "cannot open SQLite database " + location.path +
+                                       ": the file system does not support WAL mode");
+        }
+    }
+    // FULL syncs the WAL at every commit: an acknowledged write survives a crash (invariant 4).
+    std::string pragmas = location.durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;";
+    pragmas += role == Role::kWriter ? "PRAGMA foreign_keys=ON;" : "PRAGMA query_only=ON;";
+    if (auto status = connection->ExecScript(pragmas); !status.ok()) {
+        return OpenError(db, location, "configure");
+    }
+    return connection;
+}
+
+Connection::~Connection() {
+    statements_.clear();  // finalize before closing
+    sqlite3_close_v2(db_);
+}
+
+core::Result<StatementLease> Connection::Prepare(std::string_view sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+        sqlite3_stmt* stmt = nullptr;
+        int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+        if (rc != SQLITE_OK) {
+            core::Error error = ErrorFromSqlite(db_, rc, sql);
+            sqlite3_finalize(stmt);
+            // A statement that cannot be prepared is a bug in this backend, whatever SQLite's
+            // code says (except a busy schema lock, which is transient).
+            if (error.code != ErrorCode::kUnavailable) error.code = ErrorCode::kInternal;
+            return error;
+        }
+        it = statements_.emplace(std::string(sql), std::make_unique<Statement>(db_, stmt)).first;
+    }
+    return StatementLease(it->second.get());
+}
+
+core::Status Connection::ExecScript(std::string_view sql) {
+    std::string text(sql);
+    char* message = nullptr;
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+    if (rc == SQLITE_OK) return core::Status::Ok();
+    sqlite3_free(message);
+    return ErrorFromSqlite(db_, rc, sql.size() > 80 ? sql.substr(0, 80) : sql);
+}
+
+core::Status Connection::Run(std::string_view sql) {
+    KZ_ASSIGN_OR_RETURN(auto statement, Prepare(sql));
+    return statement->Run();
+}
+
+int64_t Connection::Changes() const { return sqlite3_changes64(db_); }
+
+int64_t Connection::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+
+bool Connection::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+}  // namespace kizuna::storage::sqlite

@@ -1,0 +1,287 @@
+#include "storage/sqlite/migrations.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace kizuna::storage::sqlite {
+
+using core::ErrorCode;
+
+namespace {
+
+struct Migration {
+    int version;
+    std::string_view description;
+    std::string_view sql;
+};
+
+// Never edit a migration that has shipped; add a new one. Conventions: money and points are
+// INTEGER minor units, times INTEGER unix seconds (UTC), text UTF-8; an optional reference is
+// NULL when absent (the domain's empty string).
+constexpr std::string_view kInitialSchema = R"sql(
+CREATE TABLE programs (
+    program_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE stores (
+    store_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('physical', 'online')),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    currency TEXT NOT NULL,
+    api_key_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX stores_api_key_hash ON stores (api_key_hash) WHERE api_key_hash <> '';
+CREATE INDEX stores_program ON stores (program_id);
+
+CREATE TABLE rule_versions (
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    version INTEGER NOT NULL CHECK (version >= 1),
+    effective_from INTEGER NOT NULL,
+    amount_per_point INTEGER NOT NULL,
+    rounding TEXT NOT NULL CHECK (rounding IN ('floor', 'ceil', 'nearest')),
+    validity_days INTEGER NOT NULL,
+    PRIMARY KEY (store_id, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE rule_category_multipliers (
+    store_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    multiplier_milli INTEGER NOT NULL,
+    PRIMARY KEY (store_id, version, category),
+    FOREIGN KEY (store_id, version) REFERENCES rule_versions (store_id, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE rule_bonus_windows (
+    store_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL,
+    multiplier_milli INTEGER NOT NULL,
+    PRIMARY KEY (store_id, version, position),
+    FOREIGN KEY (store_id, version) REFERENCES rule_versions (store_id, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE members (
+    member_id TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    name TEXT NOT NULL,
+    name_kana TEXT NOT NULL,
+    postal_code TEXT NOT NULL,
+    address TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    phone_normalized TEXT NOT NULL,
+    birth_date TEXT NOT NULL,
+    occupation TEXT NOT NULL,
+    email TEXT NOT NULL COLLATE NOCASE,
+    consent_email_offers INTEGER NOT NULL CHECK (consent_email_offers IN (0, 1)),
+    consent_postal_offers INTEGER NOT NULL CHECK (consent_postal_offers IN (0, 1)),
+    consent_share_profile INTEGER NOT NULL CHECK (consent_share_profile IN (0, 1)),
+    status TEXT NOT NULL CHECK (status IN ('active', 'closed')),
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX members_email ON members (email) WHERE email <> '';
+CREATE INDEX members_phone ON members (phone_normalized) WHERE phone_normalized <> '';
+
+CREATE TABLE cards (
+    card_number TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    generation INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+    medium TEXT NOT NULL CHECK (medium IN ('chip', 'qr', 'virtual')),
+    issued_by_store TEXT REFERENCES stores (store_id),
+    issued_at INTEGER NOT NULL,
+    revoked_at INTEGER
+) STRICT;
+CREATE UNIQUE INDEX cards_member_generation ON cards (member_id, generation);
+
+CREATE TABLE purchases (
+    purchase_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    card_number TEXT NOT NULL,
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    occurred_at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    points_earned INTEGER NOT NULL,
+    rule_version INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL
+) STRICT;
+CREATE INDEX purchases_member ON purchases (member_id, occurred_at);
+CREATE INDEX purchases_member_program ON purchases (member_id, program_id, occurred_at);
+
+CREATE TABLE purchase_lines (
+    purchase_id TEXT NOT NULL REFERENCES purchases (purchase_id),
+    line_no INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    category TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    unit_price INTEGER NOT NULL,
+    PRIMARY KEY (purchase_id, line_no)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE redemptions (
+    redemption_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    points INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE refunds (
+    refund_id TEXT PRIMARY KEY,
+    purchase_id TEXT NOT NULL REFERENCES purchases (purchase_id),
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    amount INTEGER NOT NULL,
+    points_reversed INTEGER NOT NULL,
+    points_unrecovered INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL
+) STRICT;
+CREATE INDEX refunds_purchase ON refunds (purchase_id);
+
+CREATE TABLE lots (
+    lot_id INTEGER PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    store_id TEXT REFERENCES stores (store_id),
+    purchase_id TEXT REFERENCES purchases (purchase_id),
+    earned INTEGER NOT NULL CHECK (earned >= 0),
+    remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= earned),
+    earned_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX lots_open ON lots (member_id, program_id) WHERE remaining > 0;
+CREATE INDEX lots_open_expiry ON lots (expires_at) WHERE remaining > 0;
+
+CREATE TABLE ledger_entries (
+    entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    store_id TEXT REFERENCES stores (store_id),
+    delta INTEGER NOT NULL,
+    kind TEXT NOT NULL
+        CHECK (kind IN ('earn', 'redeem', 'expire', 'refund_reversal', 'adjustment')),
+    ref TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    note TEXT NOT NULL
+) STRICT;
+CREATE INDEX ledger_member ON ledger_entries (member_id, entry_id);
+CREATE INDEX ledger_member_program ON ledger_entries (member_id, program_id, entry_id);
+
+CREATE TABLE balances (
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    points INTEGER NOT NULL CHECK (points >= 0),
+    PRIMARY KEY (member_id, program_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE offers (
+    offer_id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX offers_valid_to ON offers (valid_to);
+CREATE INDEX offers_store_valid_to ON offers (store_id, valid_to);
+
+CREATE TABLE offer_categories (
+    offer_id TEXT NOT NULL REFERENCES offers (offer_id),
+    position INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    PRIMARY KEY (offer_id, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+CREATE TABLE audit_log (
+    audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX audit_log_member ON audit_log (member_id, audit_id);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "initial schema", kInitialSchema},
+};
+
+core::Result<int> CurrentVersion(Connection& connection) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection.Prepare("SELECT COALESCE(MAX(version), 0) "
+                                                           "FROM schema_migrations"));
+    KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+    return row ? static_cast<int>(statement->Int(0)) : 0;
+}
+
+core::Status MigrateInTransaction(Connection& connection, core::Timestamp now) {
+    KZ_RETURN_IF_ERROR(
+        connection.ExecScript("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                              " version INTEGER PRIMARY KEY,"
+                              " description TEXT NOT NULL,"
+                              " applied_at INTEGER NOT NULL) STRICT"));
+    KZ_ASSIGN_OR_RETURN(int current, CurrentVersion(connection));
+    if (current > LatestSchemaVersion()) {
+        return core::MakeError(ErrorCode::kUnavailable,
+                               "the database has schema version " + std::to_string(current) +
+                                   ", newer than this Kizuna knows (" +
+                                   std::to_string(LatestSchemaVersion()) +
+                                   "); run a newer Kizuna or restore a matching backup");
+    }
+    for (const Migration& migration : kMigrations) {
+        if (migration.version <= current) continue;
+        if (auto status = connection.ExecScript(migration.sql); !status.ok()) {
+            return core::MakeError(status.error().code,
+                                   "schema migration " + std::to_string(migration.version) + " (" +
+                                       std::string(migration.description) +
+                                       ") failed: " + status.error().message);
+        }
+        KZ_ASSIGN_OR_RETURN(auto record, connection.Prepare("INSERT INTO schema_migrations "
+                                                            "(version, description, applied_at) "
+                                                            "VALUES (?1, ?2, ?3)"));
+        record->BindAll(migration.version, migration.description, now);
+        KZ_RETURN_IF_ERROR(record->Run());
+    }
+    return core::Status::Ok();
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+core::Status Migrate(Connection& connection, core::Timestamp now) {
+    // IMMEDIATE: two processes opening the same new file migrate one after the other.
+    KZ_RETURN_IF_ERROR(connection.Run("BEGIN IMMEDIATE"));
+    core::Status status = MigrateInTransaction(connection, now);
+    if (status.ok()) status = connection.Run("COMMIT");
+    if (!status.ok()) {
+        if (connection.InTransaction()) (void)connection.Run("ROLLBACK");
+        return status;
+    }
+    return core::Status::Ok();
+}
+
+}  // namespace kizuna::storage::sqlite

@@ -1,0 +1,283 @@
+#include "storage/sqlite/sqlite_storage.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <future>
+#include <string>
+#include <utility>
+
+#include "storage/sqlite/migrations.hpp"
+#include "storage/sqlite/sqlite_txn.hpp"
+
+namespace kizuna::storage::sqlite {
+
+using core::ErrorCode;
+using core::MakeError;
+
+struct SqliteStorage::WriteUnit {
+    const std::function<Status(WriteTxn&)>* work;
+    std::promise<Status> done;
+};
+
+namespace {
+
+// Runs a caller's function, turning any exception it throws into kInternal so that nothing
+// escapes into the writer thread or a reader's caller.
+template <typename Txn, typename Work>
+Status RunGuarded(Txn& txn, const Work& work) {
+    try {
+        return work(txn);
+    } catch (const std::exception& e) {
+        return MakeError(ErrorCode::kInternal,
+                         std::string("storage unit of work threw: ") + e.what());
+    } catch (...) {
+        return MakeError(ErrorCode::kInternal, "storage unit of work threw an unknown exception");
+    }
+}
+
+void RaiseToAtLeast(std::atomic<uint64_t>& value, uint64_t candidate) {
+    uint64_t current = value.load(std::memory_order_relaxed);
+    while (current < candidate &&
+           !value.compare_exchange_weak(current, candidate, std::memory_order_relaxed)) {
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const DatabaseLocation& location,
+                                                           const StorageOptions& options) {
+    return OpenConnections(location, options);
+}
+
+Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenTemporary(const StorageOptions& options) {
+    std::filesystem::path base = "/dev/shm";
+    std::error_code error;
+    if (!std::filesystem::is_directory(base, error) || ::access(base.c_str(), W_OK) != 0) {
+        const char* tmpdir = std::getenv("TMPDIR");
+        base = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+    }
+    std::string pattern = (base / "kizuna-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        return MakeError(ErrorCode::kUnavailable,
+                         "cannot create a temporary database directory in " + base.string() + ": " +
+                             std::strerror(errno));
+    }
+    std::filesystem::path directory = pattern;
+    DatabaseLocation location{(directory / "kizuna.db").string(), /*durable=*/false};
+    auto opened = OpenConnections(location, options);
+    if (!opened) {
+        std::filesystem::remove_all(directory, error);
+        return opened.error();
+    }
+    (*opened)->temporary_directory_ = directory;
+    return opened;
+}
+
+Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
+    const DatabaseLocation& location, const StorageOptions& options) {
+    if (options.read_connections < 1 || options.read_connections > 64) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "read_connections must be between 1 and 64, not " +
+                             std::to_string(options.read_connections));
+    }
+    if (options.max_batch < 1) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "max_batch must be at least 1, not " + std::to_string(options.max_batch));
+    }
+    KZ_ASSIGN_OR_RETURN(auto writer, Connection::Open(location, Connection::Role::kWriter));
+    auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    KZ_RETURN_IF_ERROR(Migrate(*writer, now));
+
+    std::vector<std::unique_ptr<Connection>> readers;
+    for (int i = 0; i < options.read_connections; ++i) {
+        KZ_ASSIGN_OR_RETURN(auto reader, Connection::Open(location, Connection::Role::kReader));
+        readers.push_back(std::move(reader));
+    }
+    return std::unique_ptr<SqliteStorage>(
+        new SqliteStorage(std::move(writer), std::move(readers), options.max_batch));
+}
+
+SqliteStorage::SqliteStorage(std::unique_ptr<Connection> writer,
+                             std::vector<std::unique_ptr<Connection>> readers, int max_batch)
+    : max_batch_(static_cast<std::size_t>(max_batch)),
+      writer_(std::move(writer)),
+      readers_(std::move(readers)) {
+    for (auto& reader : readers_) free_readers_.push_back(reader.get());
+    writer_thread_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteStorage::~SqliteStorage() {
+    {
+        std::lock_guard lock(queue_mutex_);
+        stopping_ = true;
+    }
+    queue_ready_.notify_all();
+    writer_thread_.join();
+    if (temporary_directory_.empty()) return;
+    // Close every connection before the files go.
+    free_readers_.clear();
+    readers_.clear();
+    writer_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(temporary_directory_, ignored);
+}
+
+Status SqliteStorage::Write(const std::function<Status(WriteTxn&)>& work) {
+    if (std::this_thread::get_id() == writer_thread_.get_id()) {
+        // A unit of work that calls Write would wait for the thread that runs it, forever.
+        return MakeError(ErrorCode::kInternal,
+                         "Storage::Write called from inside a unit of work; do all of its writes "
+                         "through the WriteTxn it was given");
+    }
+    WriteUnit unit{&work, {}};
+    std::future<Status> result = unit.done.get_future();
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (stopping_) {
+            return MakeError(ErrorCode::kUnavailable, "storage is shutting down");
+        }
+        queue_.push_back(&unit);
+    }
+    queue_ready_.notify_one();
+    return result.get();
+}
+
+void SqliteStorage::WriterLoop() {
+    std::vector<WriteUnit*> batch;
+    batch.reserve(max_batch_);
+    while (true) {
+        {
+            std::unique_lock lock(queue_mutex_);
+            queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            // Stopping still drains what was queued, so no caller is left without an answer.
+            if (queue_.empty()) return;
+            // Take what is waiting and go: waiting for a fuller batch would add latency.
+            while (!queue_.empty() && batch.size() < max_batch_) {
+                batch.push_back(queue_.front());
+                queue_.pop_front();
+            }
+        }
+        try {
+            RunBatch(batch);
+        } catch (const std::exception& e) {
+            // Only this backend's own bookkeeping can get here (allocation failure): nothing of
+            // the batch may be reported as done, so roll back and fail whoever is unanswered.
+            if (writer_->InTransaction()) (void)writer_->Run("ROLLBACK");
+            for (WriteUnit* unit : batch) {
+                try {
+                    unit->done.set_value(MakeError(
+                        ErrorCode::kInternal, std::string("storage writer failed: ") + e.what()));
+                } catch (const std::future_error&) {
+                    // already answered
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+Status SqliteStorage::RunUnit(WriteUnit& unit, bool& transaction_broken) {
+    KZ_RETURN_IF_ERROR(writer_->Run("SAVEPOINT unit"));
+    SqliteTxn txn(*writer_);
+    Status result = RunGuarded(txn, *unit.work);
+    if (!writer_->InTransaction()) {
+        // SQLite rolled the whole transaction back by itself (I/O error, disk full): the
+        // batch-mates' work is gone too.
+        transaction_broken = true;
+        return result;
+    }
+    if (!result.ok()) {
+        if (!writer_->Run("ROLLBACK TO unit").ok()) transaction_broken = true;
+    }
+    if (!writer_->Run("RELEASE unit").ok()) transaction_broken = true;
+    return result;
+}
+
+void SqliteStorage::RunBatch(const std::vector<WriteUnit*>& batch) {
+    std::vector<Status> results(batch.size());
+    Status transaction = writer_->Run("BEGIN IMMEDIATE");
+    if (transaction.ok()) {
+        bool broken = false;
+        uint64_t failed = 0;
+        for (std::size_t i = 0; i < batch.size() && !broken; ++i) {
+            results[i] = RunUnit(*batch[i], broken);
+            if (!results[i].ok()) ++failed;
+            if (!writer_->InTransaction()) broken = true;
+        }
+        units_.fetch_add(batch.size(), std::memory_order_relaxed);
+        failed_units_.fetch_add(failed, std::memory_order_relaxed);
+        if (broken) {
+            transaction =
+                MakeError(ErrorCode::kUnavailable, "the write transaction was lost; retry later");
+        } else {
+            transaction = writer_->Run("COMMIT");
+        }
+        if (!transaction.ok() && writer_->InTransaction()) (void)writer_->Run("ROLLBACK");
+    }
+    if (transaction.ok()) {
+        commits_.fetch_add(1, std::memory_order_relaxed);
+        RaiseToAtLeast(largest_batch_, batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            batch[i]->done.set_value(std::move(results[i]));
+        }
+        return;
+    }
+    // Nothing of this batch is on disk: every unit fails, whatever its own result was.
+    failed_commits_.fetch_add(1, std::memory_order_relaxed);
+    core::Error error = transaction.error();
+    if (error.code != ErrorCode::kUnavailable) {
+        error = MakeError(ErrorCode::kUnavailable,
+                          "the write could not be committed: " + error.message);
+    }
+    for (WriteUnit* unit : batch) unit->done.set_value(error);
+}
+
+Connection* SqliteStorage::AcquireReader() {
+    std::unique_lock lock(readers_mutex_);
+    reader_free_.wait(lock, [this] { return !free_readers_.empty(); });
+    Connection* connection = free_readers_.back();
+    free_readers_.pop_back();
+    return connection;
+}
+
+void SqliteStorage::ReleaseReader(Connection* connection) {
+    {
+        std::lock_guard lock(readers_mutex_);
+        free_readers_.push_back(connection);
+    }
+    reader_free_.notify_one();
+}
+
+Status SqliteStorage::Read(const std::function<Status(ReadTxn&)>& work) {
+    Connection* connection = AcquireReader();
+    Status result = connection->Run("BEGIN");
+    if (result.ok()) {
+        SqliteTxn txn(*connection);
+        result = RunGuarded(static_cast<ReadTxn&>(txn), work);
+        // Ending a read transaction releases its snapshot; it has nothing to make durable.
+        if (connection->InTransaction()) {
+            Status end = connection->Run(result.ok() ? "COMMIT" : "ROLLBACK");
+            if (!end.ok() && connection->InTransaction()) (void)connection->Run("ROLLBACK");
+            if (result.ok() && !end.ok()) result = end;
+        }
+    }
+    ReleaseReader(connection);
+    return result;
+}
+
+StorageStats SqliteStorage::Stats() const {
+    StorageStats stats;
+    stats.write_units = units_.load(std::memory_order_relaxed);
+    stats.failed_write_units = failed_units_.load(std::memory_order_relaxed);
+    stats.commits = commits_.load(std::memory_order_relaxed);
+    stats.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+    stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
+    return stats;
+}
+
+}  // namespace kizuna::storage::sqlite

@@ -1,0 +1,98 @@
+#pragma once
+// The embedded SQLite backend of Storage: one file in WAL mode with synchronous=FULL, one
+// writer thread that group-commits, and a pool of read-only connections.
+//
+// Writes: Write() queues its unit of work and blocks until the unit's fate is durable. The
+// writer thread takes every unit waiting (up to StorageOptions::max_batch; it never waits for
+// more), opens one transaction, runs each unit inside its own savepoint (a failing unit is
+// rolled back alone) and commits once: one fsync for the whole batch. Only then is any caller
+// answered. If the commit fails, every unit of the batch fails with kUnavailable.
+// Reads: Read() leases one of StorageOptions::read_connections connections (waiting if all are
+// busy) and runs its function in a read transaction; in WAL mode readers never wait for the
+// writer.
+//
+// Ownership: SqliteStorage owns its connections and its writer thread; destroying it finishes
+// the queued writes, stops the thread and closes the database. It must outlive every call.
+// Thread-safety: all public methods are safe to call from any number of threads.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "storage/sqlite/connection.hpp"
+#include "storage/storage.hpp"
+
+namespace kizuna::storage::sqlite {
+
+class SqliteStorage final : public Storage {
+  public:
+    // Opens (creating and migrating as needed) the database at `location`.
+    // Errors: kInvalidArgument for options out of range; kUnavailable when the database cannot
+    // be opened, configured or migrated (including a schema newer than this binary).
+    static Result<std::unique_ptr<SqliteStorage>> Open(const DatabaseLocation& location,
+                                                       const StorageOptions& options);
+    // Opens a fresh, private database that lives only as long as the returned storage (for
+    // "sqlite::memory:"): a WAL file in a new directory on a RAM file system (/dev/shm) when
+    // there is one, else under $TMPDIR or /tmp, without fsync, removed on destruction. It
+    // behaves exactly like a file database (readers beside the writer, group commit), which
+    // SQLite's in-memory databases cannot: they lock readers out during every write.
+    // Errors: as Open, and kUnavailable when no temporary directory can be made.
+    static Result<std::unique_ptr<SqliteStorage>> OpenTemporary(const StorageOptions& options);
+    ~SqliteStorage() override;
+
+    Status Write(const std::function<Status(WriteTxn&)>& work) override;
+    Status Read(const std::function<Status(ReadTxn&)>& work) override;
+    std::string_view BackendName() const override { return "sqlite"; }
+    // Each commit is one fsync of the WAL.
+    StorageStats Stats() const override;
+
+  private:
+    struct WriteUnit;
+
+    SqliteStorage(std::unique_ptr<Connection> writer,
+                  std::vector<std::unique_ptr<Connection>> readers, int max_batch);
+    static Result<std::unique_ptr<SqliteStorage>> OpenConnections(const DatabaseLocation& location,
+                                                                  const StorageOptions& options);
+
+    void WriterLoop();
+    // Runs one batch in one transaction and answers every unit of it.
+    void RunBatch(const std::vector<WriteUnit*>& batch);
+    // Runs one unit inside a savepoint. Sets `transaction_broken` when the enclosing
+    // transaction can no longer be trusted (a savepoint could not be rolled back or released,
+    // or SQLite rolled the whole transaction back after an I/O error).
+    Status RunUnit(WriteUnit& unit, bool& transaction_broken);
+
+    Connection* AcquireReader();
+    void ReleaseReader(Connection* connection);
+
+    const std::size_t max_batch_;
+    std::filesystem::path temporary_directory_;  // removed on destruction when set
+
+    std::unique_ptr<Connection> writer_;  // used by the writer thread only
+    std::mutex queue_mutex_;
+    std::condition_variable queue_ready_;
+    std::deque<WriteUnit*> queue_;
+    bool stopping_ = false;
+    std::thread writer_thread_;
+
+    std::vector<std::unique_ptr<Connection>> readers_;
+    std::mutex readers_mutex_;
+    std::condition_variable reader_free_;
+    std::vector<Connection*> free_readers_;
+
+    std::atomic<uint64_t> units_{0};
+    std::atomic<uint64_t> failed_units_{0};
+    std::atomic<uint64_t> commits_{0};
+    std::atomic<uint64_t> failed_commits_{0};
+    std::atomic<uint64_t> largest_batch_{0};
+};
+
+}  // namespace kizuna::storage::sqlite

@@ -1,0 +1,951 @@
+#include "storage/sqlite/sqlite_txn.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "core/card.hpp"
+#include "core/earning_rule.hpp"
+#include "core/ledger.hpp"
+#include "core/member.hpp"
+#include "core/store.hpp"
+
+namespace kizuna::storage::sqlite {
+
+using core::ErrorCode;
+using core::MakeError;
+
+namespace {
+
+// Reads every row of `statement` with `read` (Statement& -> Result<T>).
+template <typename T, typename ReadRow>
+Result<std::vector<T>> Collect(StatementLease& statement, ReadRow read) {
+    std::vector<T> rows;
+    while (true) {
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        if (!row) return rows;
+        KZ_ASSIGN_OR_RETURN(T value, read(*statement));
+        rows.push_back(std::move(value));
+    }
+}
+
+template <typename T>
+std::optional<T> FirstOf(std::vector<T>&& rows) {
+    if (rows.empty()) return std::nullopt;
+    return std::move(rows.front());
+}
+
+// Prefixes a failed status with what this backend was doing, in domain words.
+Status InContext(Status status, std::string_view what) {
+    if (status.ok()) return status;
+    return MakeError(status.error().code, std::string(what) + ": " + status.error().message);
+}
+
+core::Error Corrupt(std::string_view column, std::string_view value) {
+    return MakeError(ErrorCode::kInternal, "unexpected value '" + std::string(value) +
+                                               "' in column " + std::string(column));
+}
+
+std::string_view MemberStatusText(core::MemberStatus status) {
+    return status == core::MemberStatus::kClosed ? "closed" : "active";
+}
+
+Result<core::MemberStatus> ParseMemberStatus(const std::string& text) {
+    if (text == "active") return core::MemberStatus::kActive;
+    if (text == "closed") return core::MemberStatus::kClosed;
+    return Corrupt("members.status", text);
+}
+
+Result<core::CardStatus> ParseCardStatus(const std::string& text) {
+    for (auto status : {core::CardStatus::kActive, core::CardStatus::kRevoked}) {
+        if (text == core::CardStatusName(status)) return status;
+    }
+    return Corrupt("cards.status", text);
+}
+
+// Turns a parse error of a stored enum into kInternal: the database holds something this
+// binary does not understand, which is never the caller's fault.
+template <typename T>
+Result<T> StoredEnum(Result<T> parsed, std::string_view column, const std::string& text) {
+    if (!parsed.has_value()) return Corrupt(column, text);
+    return parsed;
+}
+
+#define KZ_MEMBER_COLUMNS                                                                     \
+    "member_id, password_hash, name, name_kana, postal_code, address, phone, birth_date, "    \
+    "occupation, email, consent_email_offers, consent_postal_offers, consent_share_profile, " \
+    "status, created_at"
+
+Result<core::Member> ReadMember(Statement& s) {
+    core::Member m;
+    m.member_id = s.Text(0);
+    m.password_hash = s.Text(1);
+    m.profile.name = s.Text(2);
+    m.profile.name_kana = s.Text(3);
+    m.profile.postal_code = s.Text(4);
+    m.profile.address = s.Text(5);
+    m.profile.phone = s.Text(6);
+    m.profile.birth_date = s.Text(7);
+    m.profile.occupation = s.Text(8);
+    m.profile.email = s.Text(9);
+    m.consents.email_offers = s.Bool(10);
+    m.consents.postal_offers = s.Bool(11);
+    m.consents.share_profile = s.Bool(12);
+    KZ_ASSIGN_OR_RETURN(m.status, ParseMemberStatus(s.Text(13)));
+    m.created_at = s.Time(14);
+    return m;
+}
+
+#define KZ_CARD_COLUMNS \
+    "card_number, member_id, generation, status, medium, issued_by_store, issued_at, revoked_at"
+
+Result<core::Card> ReadCard(Statement& s) {
+    core::Card c;
+    c.card_number = s.Text(0);
+    c.member_id = s.Text(1);
+    c.generation = static_cast<int>(s.Int(2));
+    KZ_ASSIGN_OR_RETURN(c.status, ParseCardStatus(s.Text(3)));
+    std::string medium = s.Text(4);
+    KZ_ASSIGN_OR_RETURN(
+        c.medium, StoredEnum(core::ParseCardMedium(medium, "medium"), "cards.medium", medium));
+    c.issued_by_store = s.Text(5);
+    c.issued_at = s.Time(6);
+    c.revoked_at = s.OptionalTime(7);
+    return c;
+}
+
+#define KZ_PROGRAM_COLUMNS "program_id, name, created_at"
+
+Result<core::Program> ReadProgram(Statement& s) {
+    return core::Program{s.Text(0), s.Text(1), s.Time(2)};
+}
+
+#define KZ_STORE_COLUMNS "store_id, name, kind, program_id, currency, api_key_hash, created_at"
+
+Result<core::Store> ReadStore(Statement& s) {
+    core::Store store;
+    store.store_id = s.Text(0);
+    store.name = s.Text(1);
+    std::string kind = s.Text(2);
+    KZ_ASSIGN_OR_RETURN(store.kind,
+                        StoredEnum(core::ParseStoreKind(kind, "kind"), "stores.kind", kind));
+    store.program_id = s.Text(3);
+    store.currency = s.Text(4);
+    store.api_key_hash = s.Text(5);
+    store.created_at = s.Time(6);
+    return store;
+}
+
+// A purchase and its lines come back as one row per line (or one row with NULL line columns
+// for a purchase without lines), purchase columns first.
+#define KZ_PURCHASE_LINE_COLUMNS                                                             \
+    "p.purchase_id, p.member_id, p.card_number, p.store_id, p.program_id, p.occurred_at, "   \
+    "p.recorded_at, p.currency, p.total, p.points_earned, p.rule_version, p.balance_after, " \
+    "p.fingerprint, l.line_no, l.name, l.sku, l.category, l.quantity, l.unit_price"
+
+#define KZ_REDEMPTION_COLUMNS                                                              \
+    "redemption_id, member_id, store_id, program_id, points, occurred_at, balance_after, " \
+    "fingerprint"
+
+Result<core::Redemption> ReadRedemption(Statement& s) {
+    core::Redemption r;
+    r.redemption_id = s.Text(0);
+    r.member_id = s.Text(1);
+    r.store_id = s.Text(2);
+    r.program_id = s.Text(3);
+    r.points = s.Int(4);
+    r.occurred_at = s.Time(5);
+    r.balance_after = s.Int(6);
+    r.fingerprint = s.Text(7);
+    return r;
+}
+
+#define KZ_REFUND_COLUMNS                                                             \
+    "refund_id, purchase_id, store_id, amount, points_reversed, points_unrecovered, " \
+    "occurred_at, balance_after, fingerprint"
+
+Result<core::Refund> ReadRefund(Statement& s) {
+    core::Refund r;
+    r.refund_id = s.Text(0);
+    r.purchase_id = s.Text(1);
+    r.store_id = s.Text(2);
+    r.amount = s.Int(3);
+    r.points_reversed = s.Int(4);
+    r.points_unrecovered = s.Int(5);
+    r.occurred_at = s.Time(6);
+    r.balance_after = s.Int(7);
+    r.fingerprint = s.Text(8);
+    return r;
+}
+
+#define KZ_ENTRY_COLUMNS \
+    "entry_id, member_id, program_id, store_id, delta, kind, ref, occurred_at, note"
+
+Result<core::LedgerEntry> ReadEntry(Statement& s) {
+    core::LedgerEntry e;
+    e.entry_id = s.Int(0);
+    e.member_id = s.Text(1);
+    e.program_id = s.Text(2);
+    e.store_id = s.Text(3);
+    e.delta = s.Int(4);
+    std::string kind = s.Text(5);
+    KZ_ASSIGN_OR_RETURN(e.kind,
+                        StoredEnum(core::ParseEntryKind(kind), "ledger_entries.kind", kind));
+    e.ref = s.Text(6);
+    e.occurred_at = s.Time(7);
+    e.note = s.Text(8);
+    return e;
+}
+
+#define KZ_LOT_COLUMNS                                                                     \
+    "lot_id, member_id, program_id, store_id, purchase_id, earned, remaining, earned_at, " \
+    "expires_at"
+
+Result<core::Lot> ReadLot(Statement& s) {
+    core::Lot lot;
+    lot.lot_id = s.Int(0);
+    lot.member_id = s.Text(1);
+    lot.program_id = s.Text(2);
+    lot.store_id = s.Text(3);
+    lot.purchase_id = s.Text(4);
+    lot.earned = s.Int(5);
+    lot.remaining = s.Int(6);
+    lot.earned_at = s.Time(7);
+    lot.expires_at = s.Time(8);
+    return lot;
+}
+
+// An offer comes back as one row per category (or one row with a NULL category).
+#define KZ_OFFER_CATEGORY_COLUMNS \
+    "o.offer_id, o.store_id, o.title, o.body, o.valid_from, o.valid_to, o.created_at, c.category"
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Members and cards
+
+Result<std::vector<core::Member>> SqliteTxn::QueryMembers(std::string_view sql,
+                                                          std::string_view key) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare(sql));
+    statement->Bind(1, key);
+    return Collect<core::Member>(statement, ReadMember);
+}
+
+Result<std::optional<core::Member>> SqliteTxn::FindMember(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(
+        auto members,
+        QueryMembers("SELECT " KZ_MEMBER_COLUMNS " FROM members WHERE member_id = ?1", member_id));
+    return FirstOf(std::move(members));
+}
+
+Result<std::optional<core::Member>> SqliteTxn::FindMemberByEmail(std::string_view email) {
+    if (email.empty()) return std::optional<core::Member>();
+    // The column compares case-insensitively (COLLATE NOCASE), like the unique index.
+    KZ_ASSIGN_OR_RETURN(auto members, QueryMembers("SELECT " KZ_MEMBER_COLUMNS
+                                                   " FROM members WHERE email = ?1 AND email <> ''",
+                                                   email));
+    return FirstOf(std::move(members));
+}
+
+Result<std::vector<core::Member>> SqliteTxn::FindMembersByPhone(std::string_view phone) {
+    std::string normalized = core::NormalizePhone(phone);
+    if (normalized.empty()) return std::vector<core::Member>();
+    return QueryMembers("SELECT " KZ_MEMBER_COLUMNS
+                        " FROM members WHERE phone_normalized = ?1 AND phone_normalized <> ''"
+                        " ORDER BY created_at, member_id",
+                        normalized);
+}
+
+Status SqliteTxn::InsertMember(const core::Member& m) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare(
+            "INSERT INTO members (member_id, password_hash, name, name_kana, postal_code, "
+            "address, phone, phone_normalized, birth_date, occupation, email, "
+            "consent_email_offers, consent_postal_offers, consent_share_profile, status, "
+            "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+            "?15, ?16)"));
+    statement->BindAll(m.member_id, m.password_hash, m.profile.name, m.profile.name_kana,
+                       m.profile.postal_code, m.profile.address, m.profile.phone,
+                       core::NormalizePhone(m.profile.phone), m.profile.birth_date,
+                       m.profile.occupation, m.profile.email, m.consents.email_offers,
+                       m.consents.postal_offers, m.consents.share_profile,
+                       MemberStatusText(m.status), m.created_at);
+    return InContext(statement->Run(), "inserting member " + m.member_id);
+}
+
+Status SqliteTxn::UpdateMember(const core::Member& m) {
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare(
+                "UPDATE members SET password_hash = ?2, name = ?3, name_kana = ?4, "
+                "postal_code = ?5, address = ?6, phone = ?7, phone_normalized = ?8, "
+                "birth_date = ?9, occupation = ?10, email = ?11, consent_email_offers = ?12, "
+                "consent_postal_offers = ?13, consent_share_profile = ?14, status = ?15 "
+                "WHERE member_id = ?1"));
+        statement->BindAll(m.member_id, m.password_hash, m.profile.name, m.profile.name_kana,
+                           m.profile.postal_code, m.profile.address, m.profile.phone,
+                           core::NormalizePhone(m.profile.phone), m.profile.birth_date,
+                           m.profile.occupation, m.profile.email, m.consents.email_offers,
+                           m.consents.postal_offers, m.consents.share_profile,
+                           MemberStatusText(m.status));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), "updating member " + m.member_id));
+    }
+    if (connection_.Changes() == 0) {
+        return MakeError(ErrorCode::kNotFound, "no member " + m.member_id);
+    }
+    return Status::Ok();
+}
+
+Result<std::optional<core::Card>> SqliteTxn::FindCard(std::string_view card_number) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_CARD_COLUMNS
+                                                            " FROM cards WHERE card_number = ?1"));
+    statement->Bind(1, card_number);
+    KZ_ASSIGN_OR_RETURN(auto cards, Collect<core::Card>(statement, ReadCard));
+    return FirstOf(std::move(cards));
+}
+
+Result<std::vector<core::Card>> SqliteTxn::CardsOf(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_CARD_COLUMNS
+                                                            " FROM cards WHERE member_id = ?1"
+                                                            " ORDER BY generation"));
+    statement->Bind(1, member_id);
+    return Collect<core::Card>(statement, ReadCard);
+}
+
+Status SqliteTxn::InsertCard(const core::Card& c) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO cards (" KZ_CARD_COLUMNS
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    statement->BindAll(c.card_number, c.member_id, c.generation, core::CardStatusName(c.status),
+                       core::CardMediumName(c.medium), NullIfEmpty{c.issued_by_store}, c.issued_at,
+                       c.revoked_at);
+    return InContext(statement->Run(), "inserting card " + c.card_number);
+}
+
+Status SqliteTxn::RevokeCard(std::string_view card_number, Timestamp at) {
+    {
+        // Revoking twice keeps the first revocation time.
+        KZ_ASSIGN_OR_RETURN(auto statement,
+                            connection_.Prepare("UPDATE cards SET status = 'revoked', "
+                                                "revoked_at = ?2 WHERE card_number = ?1 "
+                                                "AND status = 'active'"));
+        statement->BindAll(card_number, at);
+        KZ_RETURN_IF_ERROR(statement->Run());
+    }
+    if (connection_.Changes() > 0) return Status::Ok();
+    KZ_ASSIGN_OR_RETURN(auto card, FindCard(card_number));
+    if (!card) return MakeError(ErrorCode::kNotFound, "no card " + std::string(card_number));
+    return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Programs, stores and rules
+
+Result<std::optional<core::Program>> SqliteTxn::FindProgram(std::string_view program_id) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("SELECT " KZ_PROGRAM_COLUMNS " FROM programs WHERE program_id = ?1"));
+    statement->Bind(1, program_id);
+    KZ_ASSIGN_OR_RETURN(auto programs, Collect<core::Program>(statement, ReadProgram));
+    return FirstOf(std::move(programs));
+}
+
+Result<std::vector<core::Program>> SqliteTxn::ListPrograms() {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_PROGRAM_COLUMNS
+                                            " FROM programs ORDER BY created_at, program_id"));
+    return Collect<core::Program>(statement, ReadProgram);
+}
+
+Status SqliteTxn::InsertProgram(const core::Program& p) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("INSERT INTO programs (" KZ_PROGRAM_COLUMNS ") VALUES (?1, ?2, ?3)"));
+    statement->BindAll(p.program_id, p.name, p.created_at);
+    return InContext(statement->Run(), "inserting program " + p.program_id);
+}
+
+Result<std::vector<core::Store>> SqliteTxn::QueryStores(std::string_view sql,
+                                                        std::optional<std::string_view> key) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare(sql));
+    if (key) statement->Bind(1, *key);
+    return Collect<core::Store>(statement, ReadStore);
+}
+
+Result<std::optional<core::Store>> SqliteTxn::FindStore(std::string_view store_id) {
+    KZ_ASSIGN_OR_RETURN(
+        auto stores,
+        QueryStores("SELECT " KZ_STORE_COLUMNS " FROM stores WHERE store_id = ?1", store_id));
+    return FirstOf(std::move(stores));
+}
+
+Result<std::optional<core::Store>> SqliteTxn::FindStoreByKeyHash(std::string_view hash) {
+    if (hash.empty()) return std::optional<core::Store>();
+    KZ_ASSIGN_OR_RETURN(auto stores, QueryStores("SELECT " KZ_STORE_COLUMNS " FROM stores"
+                                                 " WHERE api_key_hash = ?1 AND api_key_hash <> ''",
+                                                 hash));
+    return FirstOf(std::move(stores));
+}
+
+Result<std::vector<core::Store>> SqliteTxn::ListStores() {
+    return QueryStores("SELECT " KZ_STORE_COLUMNS " FROM stores ORDER BY created_at, store_id",
+                       std::nullopt);
+}
+
+Status SqliteTxn::InsertStore(const core::Store& s) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO stores (" KZ_STORE_COLUMNS
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    statement->BindAll(s.store_id, s.name, core::StoreKindName(s.kind), s.program_id, s.currency,
+                       s.api_key_hash, s.created_at);
+    return InContext(statement->Run(), "inserting store " + s.store_id);
+}
+
+Result<std::vector<core::EarningRule>> SqliteTxn::RuleVersions(std::string_view store_id) {
+    std::vector<core::EarningRule> rules;
+    std::map<int64_t, std::size_t> index_of_version;
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("SELECT version, effective_from, amount_per_point, rounding, "
+                                "validity_days FROM rule_versions WHERE store_id = ?1 "
+                                "ORDER BY version"));
+        statement->Bind(1, store_id);
+        while (true) {
+            KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+            if (!row) break;
+            core::EarningRule rule;
+            rule.store_id = std::string(store_id);
+            rule.version = static_cast<int>(statement->Int(0));
+            rule.effective_from = statement->Time(1);
+            rule.amount_per_point = statement->Int(2);
+            std::string rounding = statement->Text(3);
+            KZ_ASSIGN_OR_RETURN(rule.rounding, StoredEnum(core::ParseRounding(rounding, "rounding"),
+                                                          "rule_versions.rounding", rounding));
+            rule.validity_days = static_cast<int>(statement->Int(4));
+            index_of_version[rule.version] = rules.size();
+            rules.push_back(std::move(rule));
+        }
+    }
+    if (rules.empty()) return rules;
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("SELECT version, category, multiplier_milli "
+                                "FROM rule_category_multipliers WHERE store_id = ?1"));
+        statement->Bind(1, store_id);
+        while (true) {
+            KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+            if (!row) break;
+            auto it = index_of_version.find(statement->Int(0));
+            if (it == index_of_version.end()) continue;  // FK makes this impossible
+            rules[it->second].category_multipliers_milli[statement->Text(1)] = statement->Int(2);
+        }
+    }
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("SELECT version, starts_at, ends_at, multiplier_milli "
+                                "FROM rule_bonus_windows WHERE store_id = ?1 "
+                                "ORDER BY version, position"));
+        statement->Bind(1, store_id);
+        while (true) {
+            KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+            if (!row) break;
+            auto it = index_of_version.find(statement->Int(0));
+            if (it == index_of_version.end()) continue;
+            rules[it->second].bonus_windows.push_back(
+                core::BonusWindow{statement->Time(1), statement->Time(2), statement->Int(3)});
+        }
+    }
+    return rules;
+}
+
+Status SqliteTxn::InsertRuleVersion(const core::EarningRule& rule) {
+    int64_t latest = 0;
+    {
+        KZ_ASSIGN_OR_RETURN(auto statement,
+                            connection_.Prepare("SELECT COALESCE(MAX(version), 0) "
+                                                "FROM rule_versions WHERE store_id = ?1"));
+        statement->Bind(1, rule.store_id);
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        if (row) latest = statement->Int(0);
+    }
+    std::string what =
+        "inserting rule version " + std::to_string(rule.version) + " of store " + rule.store_id;
+    if (rule.version <= latest) {
+        return MakeError(ErrorCode::kAlreadyExists,
+                         what + ": version " + std::to_string(latest) + " exists already");
+    }
+    if (rule.version != latest + 1) {
+        return MakeError(ErrorCode::kInternal,
+                         what + ": the next version is " + std::to_string(latest + 1));
+    }
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("INSERT INTO rule_versions (store_id, version, effective_from, "
+                                "amount_per_point, rounding, validity_days) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+        statement->BindAll(rule.store_id, rule.version, rule.effective_from, rule.amount_per_point,
+                           core::RoundingName(rule.rounding), rule.validity_days);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    for (const auto& [category, multiplier] : rule.category_multipliers_milli) {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("INSERT INTO rule_category_multipliers (store_id, version, "
+                                "category, multiplier_milli) VALUES (?1, ?2, ?3, ?4)"));
+        statement->BindAll(rule.store_id, rule.version, category, multiplier);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    int position = 0;
+    for (const core::BonusWindow& window : rule.bonus_windows) {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("INSERT INTO rule_bonus_windows (store_id, version, position, "
+                                "starts_at, ends_at, multiplier_milli) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+        statement->BindAll(rule.store_id, rule.version, position++, window.start, window.end,
+                           window.multiplier_milli);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Purchases, redemptions, refunds
+
+Result<std::vector<core::Purchase>> SqliteTxn::QueryPurchases(StatementLease& statement) {
+    std::vector<core::Purchase> purchases;
+    while (true) {
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        if (!row) return purchases;
+        Statement& s = *statement;
+        std::string purchase_id = s.Text(0);
+        if (purchases.empty() || purchases.back().purchase_id != purchase_id) {
+            core::Purchase p;
+            p.purchase_id = std::move(purchase_id);
+            p.member_id = s.Text(1);
+            p.card_number = s.Text(2);
+            p.store_id = s.Text(3);
+            p.program_id = s.Text(4);
+            p.occurred_at = s.Time(5);
+            p.recorded_at = s.Time(6);
+            p.currency = s.Text(7);
+            p.total = s.Int(8);
+            p.points_earned = s.Int(9);
+            p.rule_version = static_cast<int>(s.Int(10));
+            p.balance_after = s.Int(11);
+            p.fingerprint = s.Text(12);
+            purchases.push_back(std::move(p));
+        }
+        if (!s.IsNull(13)) {
+            purchases.back().lines.push_back(
+                core::PurchaseLine{s.Text(14), s.Text(15), s.Text(16), s.Int(17), s.Int(18)});
+        }
+    }
+}
+
+Result<std::optional<core::Purchase>> SqliteTxn::FindPurchase(std::string_view purchase_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_PURCHASE_LINE_COLUMNS
+                                            " FROM purchases p LEFT JOIN purchase_lines l"
+                                            " ON l.purchase_id = p.purchase_id"
+                                            " WHERE p.purchase_id = ?1 ORDER BY l.line_no"));
+    statement->Bind(1, purchase_id);
+    KZ_ASSIGN_OR_RETURN(auto purchases, QueryPurchases(statement));
+    return FirstOf(std::move(purchases));
+}
+
+Result<std::vector<core::Purchase>> SqliteTxn::PurchasesOf(
+    std::string_view member_id, std::optional<std::string_view> program_id, int limit) {
+    if (limit <= 0) return std::vector<core::Purchase>();
+        // The newest `limit` purchases first, then all their lines in the same query. Ties in
+        // occurred_at fall back to insertion order (rowid), newest first.
+#define KZ_PURCHASES_OF(filter)                                                    \
+    "WITH p AS (SELECT rowid AS seq, * FROM purchases WHERE member_id = ?1" filter \
+    " ORDER BY occurred_at DESC, rowid DESC LIMIT ?2)"                             \
+    " SELECT " KZ_PURCHASE_LINE_COLUMNS                                            \
+    " FROM p LEFT JOIN purchase_lines l"                                           \
+    " ON l.purchase_id = p.purchase_id ORDER BY p.occurred_at DESC, p.seq DESC, l.line_no"
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare(program_id ? KZ_PURCHASES_OF(" AND program_id = ?3")
+                                                       : KZ_PURCHASES_OF("")));
+#undef KZ_PURCHASES_OF
+    statement->BindAll(member_id, limit);
+    if (program_id) statement->Bind(3, *program_id);
+    return QueryPurchases(statement);
+}
+
+Status SqliteTxn::InsertPurchase(const core::Purchase& p) {
+    std::string what = "inserting purchase " + p.purchase_id;
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare(
+                "INSERT INTO purchases (purchase_id, member_id, card_number, store_id, "
+                "program_id, occurred_at, recorded_at, currency, total, points_earned, "
+                "rule_version, balance_after, fingerprint) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+        statement->BindAll(p.purchase_id, p.member_id, p.card_number, p.store_id, p.program_id,
+                           p.occurred_at, p.recorded_at, p.currency, p.total, p.points_earned,
+                           p.rule_version, p.balance_after, p.fingerprint);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    int line_no = 0;
+    for (const core::PurchaseLine& line : p.lines) {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("INSERT INTO purchase_lines (purchase_id, line_no, name, sku, "
+                                "category, quantity, unit_price) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+        statement->BindAll(p.purchase_id, ++line_no, line.name, line.sku, line.category,
+                           line.quantity, line.unit_price);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    return Status::Ok();
+}
+
+Result<std::optional<core::Redemption>> SqliteTxn::FindRedemption(std::string_view id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_REDEMPTION_COLUMNS
+                                            " FROM redemptions WHERE redemption_id = ?1"));
+    statement->Bind(1, id);
+    KZ_ASSIGN_OR_RETURN(auto rows, Collect<core::Redemption>(statement, ReadRedemption));
+    return FirstOf(std::move(rows));
+}
+
+Status SqliteTxn::InsertRedemption(const core::Redemption& r) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO redemptions (" KZ_REDEMPTION_COLUMNS
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    statement->BindAll(r.redemption_id, r.member_id, r.store_id, r.program_id, r.points,
+                       r.occurred_at, r.balance_after, r.fingerprint);
+    return InContext(statement->Run(), "inserting redemption " + r.redemption_id);
+}
+
+Result<std::optional<core::Refund>> SqliteTxn::FindRefund(std::string_view refund_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_REFUND_COLUMNS
+                                                            " FROM refunds WHERE refund_id = ?1"));
+    statement->Bind(1, refund_id);
+    KZ_ASSIGN_OR_RETURN(auto rows, Collect<core::Refund>(statement, ReadRefund));
+    return FirstOf(std::move(rows));
+}
+
+Result<std::vector<core::Refund>> SqliteTxn::RefundsOf(std::string_view purchase_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_REFUND_COLUMNS
+                                                            " FROM refunds WHERE purchase_id = ?1"
+                                                            " ORDER BY occurred_at, rowid"));
+    statement->Bind(1, purchase_id);
+    return Collect<core::Refund>(statement, ReadRefund);
+}
+
+Status SqliteTxn::InsertRefund(const core::Refund& r) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO refunds (" KZ_REFUND_COLUMNS
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    statement->BindAll(r.refund_id, r.purchase_id, r.store_id, r.amount, r.points_reversed,
+                       r.points_unrecovered, r.occurred_at, r.balance_after, r.fingerprint);
+    return InContext(statement->Run(), "inserting refund " + r.refund_id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Balances, ledger and lots
+
+Result<std::vector<Balance>> SqliteTxn::BalancesOf(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT program_id, points FROM balances"
+                                            " WHERE member_id = ?1 ORDER BY program_id"));
+    statement->Bind(1, member_id);
+    return Collect<Balance>(statement, [](Statement& s) -> Result<Balance> {
+        return Balance{s.Text(0), s.Int(1)};
+    });
+}
+
+Result<int64_t> SqliteTxn::BalanceOf(std::string_view member_id, std::string_view program_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT points FROM balances"
+                                            " WHERE member_id = ?1 AND program_id = ?2"));
+    statement->BindAll(member_id, program_id);
+    KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+    return row ? statement->Int(0) : int64_t{0};
+}
+
+Result<std::vector<core::LedgerEntry>> SqliteTxn::EntriesOf(
+    std::string_view member_id, std::optional<std::string_view> program_id, Page page) {
+    if (page.limit <= 0) return std::vector<core::LedgerEntry>();
+    int64_t before = page.before_entry_id.value_or(std::numeric_limits<int64_t>::max());
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare(program_id
+                                ? "SELECT " KZ_ENTRY_COLUMNS " FROM ledger_entries"
+                                  " WHERE member_id = ?1 AND entry_id < ?2 AND program_id = ?4"
+                                  " ORDER BY entry_id DESC LIMIT ?3"
+                                : "SELECT " KZ_ENTRY_COLUMNS " FROM ledger_entries"
+                                  " WHERE member_id = ?1 AND entry_id < ?2"
+                                  " ORDER BY entry_id DESC LIMIT ?3"));
+    statement->BindAll(member_id, before, page.limit);
+    if (program_id) statement->Bind(4, *program_id);
+    return Collect<core::LedgerEntry>(statement, ReadEntry);
+}
+
+Result<int64_t> SqliteTxn::AppendEntry(const core::LedgerEntry& e) {
+    std::string what =
+        "appending a ledger entry for member " + e.member_id + " in program " + e.program_id;
+    // The balance moves first, guarded so it cannot go below zero; when the guard refuses,
+    // nothing has been written.
+    {
+        KZ_ASSIGN_OR_RETURN(auto statement,
+                            connection_.Prepare("UPDATE balances SET points = points + ?3"
+                                                " WHERE member_id = ?1 AND program_id = ?2"
+                                                " AND points + ?3 >= 0"));
+        statement->BindAll(e.member_id, e.program_id, e.delta);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    if (connection_.Changes() == 0) {
+        // No row was updated: either there is no balance yet or it holds too few points. An
+        // existing balance always takes a non-negative delta, so a negative one is refused.
+        if (e.delta < 0) {
+            KZ_ASSIGN_OR_RETURN(int64_t balance, BalanceOf(e.member_id, e.program_id));
+            return MakeError(ErrorCode::kInsufficientPoints,
+                             "the balance is " + std::to_string(balance) + " points, " +
+                                 std::to_string(-e.delta) + " are needed");
+        }
+        KZ_ASSIGN_OR_RETURN(auto statement,
+                            connection_.Prepare("INSERT INTO balances (member_id, program_id, "
+                                                "points) VALUES (?1, ?2, ?3)"));
+        statement->BindAll(e.member_id, e.program_id, e.delta);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO ledger_entries (member_id, program_id,"
+                                            " store_id, delta, kind, ref, occurred_at, note)"
+                                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    statement->BindAll(e.member_id, e.program_id, NullIfEmpty{e.store_id}, e.delta,
+                       core::EntryKindName(e.kind), e.ref, e.occurred_at, e.note);
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    return connection_.LastInsertRowId();
+}
+
+Result<std::vector<core::Lot>> SqliteTxn::QueryLots(StatementLease& statement) {
+    return Collect<core::Lot>(statement, ReadLot);
+}
+
+Result<std::vector<core::Lot>> SqliteTxn::OpenLots(std::string_view member_id,
+                                                   std::string_view program_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_LOT_COLUMNS " FROM lots"
+                                            " WHERE member_id = ?1 AND program_id = ?2"
+                                            " AND remaining > 0 ORDER BY expires_at, lot_id"));
+    statement->BindAll(member_id, program_id);
+    return QueryLots(statement);
+}
+
+Result<std::vector<core::Lot>> SqliteTxn::ExpiredOpenLots(Timestamp now, int limit) {
+    if (limit <= 0) return std::vector<core::Lot>();
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_LOT_COLUMNS " FROM lots"
+                                            " WHERE remaining > 0 AND expires_at <= ?1"
+                                            " ORDER BY expires_at, lot_id LIMIT ?2"));
+    statement->BindAll(now, limit);
+    return QueryLots(statement);
+}
+
+Result<int64_t> SqliteTxn::InsertLot(const core::Lot& lot) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO lots (member_id, program_id, store_id,"
+                                            " purchase_id, earned, remaining, earned_at,"
+                                            " expires_at)"
+                                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    statement->BindAll(lot.member_id, lot.program_id, NullIfEmpty{lot.store_id},
+                       NullIfEmpty{lot.purchase_id}, lot.earned, lot.remaining, lot.earned_at,
+                       lot.expires_at);
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), "inserting a lot for member " + lot.member_id +
+                                                       " in program " + lot.program_id));
+    return connection_.LastInsertRowId();
+}
+
+Status SqliteTxn::DrawFromLot(const core::LotDraw& draw) {
+    std::string what = "drawing " + std::to_string(draw.points) + " points from lot " +
+                       std::to_string(draw.lot_id);
+    if (draw.points < 0) return MakeError(ErrorCode::kInternal, what + ": negative draw");
+    {
+        KZ_ASSIGN_OR_RETURN(auto statement,
+                            connection_.Prepare("UPDATE lots SET remaining = remaining - ?2"
+                                                " WHERE lot_id = ?1 AND remaining >= ?2"));
+        statement->BindAll(draw.lot_id, draw.points);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    if (connection_.Changes() > 0) return Status::Ok();
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT remaining FROM lots WHERE lot_id = ?1"));
+    statement->Bind(1, draw.lot_id);
+    KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+    if (!row) return MakeError(ErrorCode::kNotFound, what + ": no such lot");
+    return MakeError(ErrorCode::kInternal,
+                     what + ": it holds only " + std::to_string(statement->Int(0)));
+}
+
+Result<std::vector<std::string>> SqliteTxn::CheckLedgerInvariants() {
+    // Every (member, program) known to balances, entries or lots with points left, compared
+    // three ways; a full scan, meant for checks and tests rather than the request path.
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare(
+            "WITH e AS (SELECT member_id, program_id, SUM(delta) AS total"
+            "           FROM ledger_entries GROUP BY member_id, program_id),"
+            " l AS (SELECT member_id, program_id, SUM(remaining) AS total"
+            "       FROM lots GROUP BY member_id, program_id),"
+            " k AS (SELECT member_id, program_id FROM balances"
+            "       UNION SELECT member_id, program_id FROM e"
+            "       UNION SELECT member_id, program_id FROM l WHERE total <> 0)"
+            " SELECT k.member_id, k.program_id, b.points, e.total, COALESCE(l.total, 0)"
+            " FROM k"
+            " LEFT JOIN balances b ON b.member_id = k.member_id AND b.program_id = k.program_id"
+            " LEFT JOIN e ON e.member_id = k.member_id AND e.program_id = k.program_id"
+            " LEFT JOIN l ON l.member_id = k.member_id AND l.program_id = k.program_id"
+            " WHERE b.points IS NULL OR e.total IS NULL OR b.points <> e.total"
+            "    OR b.points <> COALESCE(l.total, 0)"
+            " ORDER BY k.member_id, k.program_id"));
+    return Collect<std::string>(statement, [](Statement& s) -> Result<std::string> {
+        auto amount = [&](int column) {
+            return s.IsNull(column) ? std::string("none") : std::to_string(s.Int(column));
+        };
+        return "member " + s.Text(0) + " program " + s.Text(1) + ": balance " + amount(2) +
+               ", sum of entries " + amount(3) + ", remaining in lots " + amount(4);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offers, sessions, audit
+
+Result<std::vector<core::Offer>> SqliteTxn::QueryOffers(StatementLease& statement) {
+    std::vector<core::Offer> offers;
+    while (true) {
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        if (!row) return offers;
+        Statement& s = *statement;
+        std::string offer_id = s.Text(0);
+        if (offers.empty() || offers.back().offer_id != offer_id) {
+            core::Offer o;
+            o.offer_id = std::move(offer_id);
+            o.store_id = s.Text(1);
+            o.title = s.Text(2);
+            o.body = s.Text(3);
+            o.valid_from = s.Time(4);
+            o.valid_to = s.Time(5);
+            o.created_at = s.Time(6);
+            offers.push_back(std::move(o));
+        }
+        if (!s.IsNull(7)) offers.back().categories.push_back(s.Text(7));
+    }
+}
+
+Result<std::optional<core::Offer>> SqliteTxn::FindOffer(std::string_view offer_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_OFFER_CATEGORY_COLUMNS
+                                            " FROM offers o LEFT JOIN offer_categories c"
+                                            " ON c.offer_id = o.offer_id"
+                                            " WHERE o.offer_id = ?1 ORDER BY c.position"));
+    statement->Bind(1, offer_id);
+    KZ_ASSIGN_OR_RETURN(auto offers, QueryOffers(statement));
+    return FirstOf(std::move(offers));
+}
+
+Result<std::vector<core::Offer>> SqliteTxn::CurrentOffers(
+    Timestamp now, const std::vector<std::string>& store_ids) {
+    // One statement text per number of stores, so each shape is prepared once and cached.
+    std::string sql = "WITH o AS (SELECT * FROM offers WHERE valid_to > ?1 AND valid_from <= ?1";
+    if (!store_ids.empty()) {
+        sql += " AND store_id IN (";
+        for (std::size_t i = 0; i < store_ids.size(); ++i) {
+            sql += (i == 0 ? "?" : ", ?") + std::to_string(i + 2);
+        }
+        sql += ")";
+    }
+    sql += ") SELECT " KZ_OFFER_CATEGORY_COLUMNS
+           " FROM o LEFT JOIN offer_categories c ON c.offer_id = o.offer_id"
+           " ORDER BY o.created_at DESC, o.offer_id, c.position";
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare(sql));
+    statement->Bind(1, now);
+    for (std::size_t i = 0; i < store_ids.size(); ++i) {
+        statement->Bind(static_cast<int>(i + 2), store_ids[i]);
+    }
+    return QueryOffers(statement);
+}
+
+Status SqliteTxn::InsertOffer(const core::Offer& o) {
+    std::string what = "inserting offer " + o.offer_id;
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("INSERT INTO offers (offer_id, store_id, title, body,"
+                                " valid_from, valid_to, created_at)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+        statement->BindAll(o.offer_id, o.store_id, o.title, o.body, o.valid_from, o.valid_to,
+                           o.created_at);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    int position = 0;
+    for (const std::string& category : o.categories) {
+        KZ_ASSIGN_OR_RETURN(auto statement,
+                            connection_.Prepare("INSERT INTO offer_categories (offer_id,"
+                                                " position, category) VALUES (?1, ?2, ?3)"));
+        statement->BindAll(o.offer_id, position++, category);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    return Status::Ok();
+}
+
+Result<std::optional<MemberSession>> SqliteTxn::FindSession(std::string_view token_hash) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT token_hash, member_id, created_at,"
+                                            " expires_at FROM sessions WHERE token_hash = ?1"));
+    statement->Bind(1, token_hash);
+    KZ_ASSIGN_OR_RETURN(
+        auto sessions, Collect<MemberSession>(statement, [](Statement& s) -> Result<MemberSession> {
+            return MemberSession{s.Text(0), s.Text(1), s.Time(2), s.Time(3)};
+        }));
+    return FirstOf(std::move(sessions));
+}
+
+Status SqliteTxn::InsertSession(const MemberSession& session) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO sessions (token_hash, member_id,"
+                                            " created_at, expires_at) VALUES (?1, ?2, ?3, ?4)"));
+    statement->BindAll(session.token_hash, session.member_id, session.created_at,
+                       session.expires_at);
+    return InContext(statement->Run(), "inserting a session of member " + session.member_id);
+}
+
+Status SqliteTxn::DeleteExpiredSessions(Timestamp now) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("DELETE FROM sessions WHERE expires_at <= ?1"));
+    statement->Bind(1, now);
+    return InContext(statement->Run(), "deleting expired sessions");
+}
+
+Result<std::vector<AuditRecord>> SqliteTxn::AuditOf(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT actor, action, member_id, at FROM audit_log"
+                                            " WHERE member_id = ?1 ORDER BY audit_id"));
+    statement->Bind(1, member_id);
+    return Collect<AuditRecord>(statement, [](Statement& s) -> Result<AuditRecord> {
+        return AuditRecord{s.Text(0), s.Text(1), s.Text(2), s.Time(3)};
+    });
+}
+
+Status SqliteTxn::InsertAudit(const AuditRecord& record) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO audit_log (actor, action, member_id,"
+                                            " at) VALUES (?1, ?2, ?3, ?4)"));
+    statement->BindAll(record.actor, record.action, record.member_id, record.at);
+    return InContext(statement->Run(), "recording an audit entry");
+}
+
+}  // namespace kizuna::storage::sqlite

@@ -1,0 +1,95 @@
+#pragma once
+// The SQLite implementation of ReadTxn and WriteTxn: domain reads and writes over one
+// Connection, inside a transaction (or savepoint) that SqliteStorage opened around it.
+// A read-only use hands this object out as a ReadTxn on a query_only connection.
+// Internal to the SQLite backend. Thread-safety: none; it lives for one unit of work.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/sqlite/connection.hpp"
+#include "storage/storage.hpp"
+
+namespace kizuna::storage::sqlite {
+
+class SqliteTxn final : public WriteTxn {
+  public:
+    explicit SqliteTxn(Connection& connection) : connection_(connection) {}
+
+    Result<std::optional<core::Member>> FindMember(std::string_view member_id) override;
+    Result<std::optional<core::Member>> FindMemberByEmail(std::string_view email) override;
+    Result<std::vector<core::Member>> FindMembersByPhone(std::string_view phone) override;
+
+    Result<std::optional<core::Card>> FindCard(std::string_view card_number) override;
+    Result<std::vector<core::Card>> CardsOf(std::string_view member_id) override;
+
+    Result<std::optional<core::Program>> FindProgram(std::string_view program_id) override;
+    Result<std::optional<core::Store>> FindStore(std::string_view store_id) override;
+    Result<std::optional<core::Store>> FindStoreByKeyHash(std::string_view hash) override;
+    Result<std::vector<core::Store>> ListStores() override;
+    Result<std::vector<core::Program>> ListPrograms() override;
+    Result<std::vector<core::EarningRule>> RuleVersions(std::string_view store_id) override;
+
+    Result<std::optional<core::Purchase>> FindPurchase(std::string_view purchase_id) override;
+    Result<std::vector<core::Purchase>> PurchasesOf(std::string_view member_id,
+                                                    std::optional<std::string_view> program_id,
+                                                    int limit) override;
+    Result<std::optional<core::Redemption>> FindRedemption(std::string_view id) override;
+    Result<std::optional<core::Refund>> FindRefund(std::string_view refund_id) override;
+    Result<std::vector<core::Refund>> RefundsOf(std::string_view purchase_id) override;
+
+    Result<std::vector<Balance>> BalancesOf(std::string_view member_id) override;
+    Result<int64_t> BalanceOf(std::string_view member_id, std::string_view program_id) override;
+    Result<std::vector<core::LedgerEntry>> EntriesOf(std::string_view member_id,
+                                                     std::optional<std::string_view> program_id,
+                                                     Page page) override;
+    Result<std::vector<core::Lot>> OpenLots(std::string_view member_id,
+                                            std::string_view program_id) override;
+    Result<std::vector<core::Lot>> ExpiredOpenLots(Timestamp now, int limit) override;
+
+    Result<std::optional<core::Offer>> FindOffer(std::string_view offer_id) override;
+    Result<std::vector<core::Offer>> CurrentOffers(
+        Timestamp now, const std::vector<std::string>& store_ids) override;
+
+    Result<std::optional<MemberSession>> FindSession(std::string_view token_hash) override;
+    Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) override;
+
+    Result<std::vector<std::string>> CheckLedgerInvariants() override;
+
+    Status InsertMember(const core::Member& member) override;
+    Status UpdateMember(const core::Member& member) override;
+    Status InsertCard(const core::Card& card) override;
+    Status RevokeCard(std::string_view card_number, Timestamp at) override;
+
+    Status InsertProgram(const core::Program& program) override;
+    Status InsertStore(const core::Store& store) override;
+    Status InsertRuleVersion(const core::EarningRule& rule) override;
+
+    Status InsertPurchase(const core::Purchase& purchase) override;
+    Status InsertRedemption(const core::Redemption& redemption) override;
+    Status InsertRefund(const core::Refund& refund) override;
+
+    Result<int64_t> InsertLot(const core::Lot& lot) override;
+    Status DrawFromLot(const core::LotDraw& draw) override;
+    Result<int64_t> AppendEntry(const core::LedgerEntry& entry) override;
+
+    Status InsertOffer(const core::Offer& offer) override;
+    Status InsertSession(const MemberSession& session) override;
+    Status DeleteExpiredSessions(Timestamp now) override;
+    Status InsertAudit(const AuditRecord& record) override;
+
+  private:
+    Result<std::vector<core::Member>> QueryMembers(std::string_view sql, std::string_view key);
+    Result<std::vector<core::Store>> QueryStores(std::string_view sql,
+                                                 std::optional<std::string_view> key);
+    Result<std::vector<core::Purchase>> QueryPurchases(StatementLease& statement);
+    Result<std::vector<core::Offer>> QueryOffers(StatementLease& statement);
+    Result<std::vector<core::Lot>> QueryLots(StatementLease& statement);
+
+    Connection& connection_;
+};
+
+}  // namespace kizuna::storage::sqlite

@@ -1,0 +1,396 @@
+// Behaviour of the SQLite backend beyond the shared contract: group-commit batching, failure
+// of a whole batch, migrations, the connection string, and damage made behind the backend's
+// back (through a raw sqlite3 connection) found by the invariant check.
+
+#include "storage/sqlite/sqlite_storage.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/sqlite/migrations.hpp"
+#include "storage/storage.hpp"
+#include "storage_test_support.hpp"
+
+namespace kizuna::storage::sqlite {
+namespace {
+
+using core::ErrorCode;
+using storage::testing::At;
+using storage::testing::Describe;
+using storage::testing::kNow;
+using storage::testing::SampleEntry;
+using storage::testing::SampleLot;
+using storage::testing::SampleMember;
+using storage::testing::SampleProgram;
+using storage::testing::SampleStore;
+using storage::testing::StatusOf;
+
+// A plain sqlite3 connection to the same file, for reaching past the backend.
+class RawDatabase {
+  public:
+    explicit RawDatabase(const std::filesystem::path& path) {
+        if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) ADD_FAILURE() << "cannot open " << path;
+        sqlite3_busy_timeout(db_, 5000);
+    }
+    ~RawDatabase() { sqlite3_close(db_); }
+    RawDatabase(const RawDatabase&) = delete;
+    RawDatabase& operator=(const RawDatabase&) = delete;
+
+    void Exec(const std::string& sql) {
+        char* message = nullptr;
+        int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+        EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << (message ? message : "");
+        sqlite3_free(message);
+    }
+    std::string Text(const std::string& sql) {
+        sqlite3_stmt* stmt = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+        std::string out;
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+            out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+        }
+        sqlite3_finalize(stmt);
+        return out;
+    }
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+class SqliteStorageTest : public ::testing::Test {
+  protected:
+    std::filesystem::path db_path() const { return dir_.path() / "kizuna.db"; }
+
+    std::unique_ptr<SqliteStorage> Open(StorageOptions options = {}, int busy_timeout_ms = 5000) {
+        DatabaseLocation location{db_path().string(), false, busy_timeout_ms};
+        auto opened = SqliteStorage::Open(location, options);
+        EXPECT_TRUE(opened.has_value()) << opened.error().message;
+        return opened.has_value() ? std::move(opened).value() : nullptr;
+    }
+
+    static void Seed(Storage& storage) {
+        Status s = storage.Write([](WriteTxn& txn) -> Status {
+            KZ_RETURN_IF_ERROR(txn.InsertProgram(SampleProgram("pg_ekimae")));
+            KZ_RETURN_IF_ERROR(txn.InsertStore(SampleStore("st_shibuya", "pg_ekimae", "h1")));
+            return txn.InsertMember(SampleMember("1000000001"));
+        });
+        ASSERT_TRUE(s.ok()) << Describe(s);
+    }
+
+    static Status Earn(Storage& storage, int64_t points, const std::string& ref) {
+        return storage.Write([&](WriteTxn& txn) -> Status {
+            KZ_RETURN_IF_ERROR(txn.InsertLot(
+                SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", points, kNow + 100)));
+            return StatusOf(txn.AppendEntry(
+                SampleEntry("1000000001", "pg_ekimae", points, core::EntryKind::kEarn, ref)));
+        });
+    }
+
+    static std::vector<std::string> Problems(Storage& storage) {
+        std::vector<std::string> problems;
+        Status s = storage.Read([&](ReadTxn& txn) -> Status {
+            KZ_ASSIGN_OR_RETURN(problems, txn.CheckLedgerInvariants());
+            return Status::Ok();
+        });
+        EXPECT_TRUE(s.ok()) << Describe(s);
+        return problems;
+    }
+
+    storage::testing::TempDir dir_;
+};
+
+TEST_F(SqliteStorageTest, ConcurrentWritesShareCommits) {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    Seed(*storage);
+    constexpr int kThreads = 32;
+    constexpr int kWritesPerThread = 100;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kWritesPerThread; ++i) {
+                if (!Earn(*storage, 1, std::to_string(t) + "/" + std::to_string(i)).ok()) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(failures.load(), 0);
+    StorageStats stats = storage->Stats();
+    EXPECT_EQ(stats.write_units, 1u + kThreads * kWritesPerThread);
+    EXPECT_EQ(stats.failed_write_units, 0u);
+    EXPECT_LT(stats.commits, stats.write_units) << "no two units ever shared a commit";
+    EXPECT_GT(stats.largest_batch, 1u);
+    EXPECT_TRUE(Problems(*storage).empty());
+}
+
+TEST_F(SqliteStorageTest, MaxBatchBoundsTheUnitsOfOneTransaction) {
+    auto storage = Open(StorageOptions{2, 3});
+    ASSERT_NE(storage, nullptr);
+    Seed(*storage);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 20; ++i) {
+                EXPECT_TRUE(Earn(*storage, 1, std::to_string(t) + "/" + std::to_string(i)).ok());
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    StorageStats stats = storage->Stats();
+    EXPECT_LE(stats.largest_batch, 3u);
+    EXPECT_GE(stats.commits, (stats.write_units + 2) / 3);
+}
+
+TEST_F(SqliteStorageTest, BatchThatCannotStartFailsEveryUnitAsUnavailable) {
+    auto storage = Open(StorageOptions{}, 200);
+    ASSERT_NE(storage, nullptr);
+    Seed(*storage);
+    {
+        RawDatabase raw(db_path());
+        raw.Exec("BEGIN IMMEDIATE");  // another process holds the write lock
+        Status blocked = Earn(*storage, 5, "blocked");
+        ASSERT_FALSE(blocked.ok());
+        EXPECT_EQ(blocked.error().code, ErrorCode::kUnavailable) << blocked.error().message;
+        raw.Exec("ROLLBACK");
+    }
+    EXPECT_EQ(storage->Stats().failed_commits, 1u);
+    Status after = Earn(*storage, 5, "after");
+    EXPECT_TRUE(after.ok()) << Describe(after);
+    Status read = storage->Read([](ReadTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(int64_t balance, txn.BalanceOf("1000000001", "pg_ekimae"));
+        EXPECT_EQ(balance, 5);
+        return Status::Ok();
+    });
+    EXPECT_TRUE(read.ok()) << Describe(read);
+}
+
+TEST_F(SqliteStorageTest, AcknowledgedWritesSurviveKillDashNine) {
+    {
+        auto storage = Open();
+        ASSERT_NE(storage, nullptr);
+        Seed(*storage);
+    }
+    int acks[2];
+    ASSERT_EQ(::pipe(acks), 0);
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // The child writes from several threads and reports each write once Write returned;
+        // it runs until it is killed. No gtest in here: only exit codes.
+        ::close(acks[0]);
+        auto opened = SqliteStorage::Open(DatabaseLocation{db_path().string()}, {});
+        if (!opened) ::_exit(2);
+        std::vector<std::thread> writers;
+        for (int t = 0; t < 8; ++t) {
+            writers.emplace_back([&, t] {
+                for (int i = 0;; ++i) {
+                    std::string ref = std::to_string(t) + "/" + std::to_string(i);
+                    if (!Earn(**opened, 1, ref).ok()) ::_exit(3);
+                    std::string line = ref + "\n";  // one write() below PIPE_BUF is atomic
+                    if (::write(acks[1], line.data(), line.size()) < 0) ::_exit(4);
+                }
+            });
+        }
+        for (auto& writer : writers) writer.join();
+        ::_exit(0);
+    }
+    ::close(acks[1]);
+    FILE* reports = ::fdopen(acks[0], "r");
+    ASSERT_NE(reports, nullptr);
+    std::set<std::string> acknowledged;
+    char line[64];
+    while (acknowledged.size() < 400 && std::fgets(line, sizeof line, reports) != nullptr) {
+        acknowledged.insert(std::string(line, std::strcspn(line, "\n")));
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    while (std::fgets(line, sizeof line, reports) != nullptr) {
+        acknowledged.insert(std::string(line, std::strcspn(line, "\n")));
+    }
+    std::fclose(reports);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped before it was killed: " << status;
+    ASSERT_GE(acknowledged.size(), 400u);
+
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    std::set<std::string> stored;
+    Status read = storage->Read([&](ReadTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(auto entries,
+                            txn.EntriesOf("1000000001", std::nullopt, Page{1'000'000, {}}));
+        for (const auto& entry : entries) stored.insert(entry.ref);
+        return Status::Ok();
+    });
+    ASSERT_TRUE(read.ok()) << Describe(read);
+    for (const std::string& ref : acknowledged) EXPECT_EQ(stored.count(ref), 1u) << ref;
+    EXPECT_TRUE(Problems(*storage).empty());
+}
+
+TEST_F(SqliteStorageTest, InvariantCheckFindsRowsBrokenBehindTheBackendsBack) {
+    {
+        auto storage = Open();
+        ASSERT_NE(storage, nullptr);
+        Seed(*storage);
+        ASSERT_TRUE(Earn(*storage, 100, "p-1").ok());
+        EXPECT_TRUE(Problems(*storage).empty());
+    }
+    RawDatabase raw(db_path());
+    raw.Exec("INSERT INTO programs VALUES ('pg_2', 'Two', 0), ('pg_3', 'Three', 0)");
+    // A balance that no longer equals its entries and lots.
+    raw.Exec("UPDATE balances SET points = points + 7 WHERE member_id = '1000000001'");
+    // A balance row with no entries at all.
+    raw.Exec("INSERT INTO balances VALUES ('1000000001', 'pg_2', 0)");
+    // Entries with no balance row.
+    raw.Exec(
+        "INSERT INTO ledger_entries (member_id, program_id, store_id, delta, kind, ref, "
+        "occurred_at, note) VALUES ('1000000001', 'pg_3', NULL, 4, 'adjustment', 'x', 0, '')");
+
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    std::vector<std::string> problems = Problems(*storage);
+    ASSERT_EQ(problems.size(), 3u);
+    EXPECT_NE(problems[0].find("program pg_2: balance 0, sum of entries none"), std::string::npos)
+        << problems[0];
+    EXPECT_NE(problems[1].find("program pg_3: balance none, sum of entries 4"), std::string::npos)
+        << problems[1];
+    EXPECT_NE(problems[2].find("program pg_ekimae: balance 107, sum of entries 100, "
+                               "remaining in lots 100"),
+              std::string::npos)
+        << problems[2];
+}
+
+TEST_F(SqliteStorageTest, MigrationsRunOnceAndReopeningChangesNothing) {
+    for (int i = 0; i < 3; ++i) {
+        auto storage = Open();
+        ASSERT_NE(storage, nullptr);
+    }
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM schema_migrations"),
+              std::to_string(LatestSchemaVersion()));
+    EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"),
+              std::to_string(LatestSchemaVersion()));
+    EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteStorageTest, RefusesADatabaseMigratedByANewerKizuna) {
+    { ASSERT_NE(Open(), nullptr); }
+    {
+        RawDatabase raw(db_path());
+        raw.Exec("INSERT INTO schema_migrations VALUES (" +
+                 std::to_string(LatestSchemaVersion() + 1) + ", 'from the future', 0)");
+    }
+    auto opened = SqliteStorage::Open(DatabaseLocation{db_path().string()}, {});
+    ASSERT_FALSE(opened.has_value());
+    EXPECT_EQ(opened.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(opened.error().message.find("newer than this Kizuna knows"), std::string::npos)
+        << opened.error().message;
+}
+
+TEST_F(SqliteStorageTest, ForeignKeysAreEnforced) {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    Seed(*storage);
+    Status orphan = storage->Write([](WriteTxn& txn) -> Status {
+        return StatusOf(
+            txn.InsertLot(SampleLot("1000000099", "pg_ekimae", "st_shibuya", "", 1, kNow)));
+    });
+    ASSERT_FALSE(orphan.ok());
+    EXPECT_EQ(orphan.error().code, ErrorCode::kInternal) << orphan.error().message;
+    EXPECT_NE(orphan.error().message.find("FOREIGN KEY"), std::string::npos);
+}
+
+TEST_F(SqliteStorageTest, ReadConnectionsRefuseWrites) {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    Status s = storage->Read([](ReadTxn& txn) -> Status {
+        auto* writable = dynamic_cast<WriteTxn*>(&txn);
+        if (writable == nullptr) return Status::Ok();
+        return writable->InsertProgram(SampleProgram("pg_sneaky"));
+    });
+    EXPECT_FALSE(s.ok());
+}
+
+TEST(OpenStorage, RefusesUnsupportedSchemesNamingTheSupportedOnesButNoSecrets) {
+    for (std::string url :
+         {"postgresql://kizuna:s3cret@db.example/kizuna", "mysql://x", "/var/lib/kizuna.db", ""}) {
+        auto opened = OpenStorage(url);
+        ASSERT_FALSE(opened.has_value()) << url;
+        EXPECT_EQ(opened.error().code, ErrorCode::kInvalidArgument) << url;
+        EXPECT_NE(opened.error().message.find("unsupported storage scheme"), std::string::npos);
+        EXPECT_NE(opened.error().message.find("sqlite::memory:"), std::string::npos);
+        EXPECT_EQ(opened.error().message.find("s3cret"), std::string::npos);
+    }
+    auto empty_path = OpenStorage("sqlite://");
+    ASSERT_FALSE(empty_path.has_value());
+    EXPECT_EQ(empty_path.error().code, ErrorCode::kInvalidArgument);
+    auto bad_options = OpenStorage("sqlite::memory:", StorageOptions{0, 512});
+    ASSERT_FALSE(bad_options.has_value());
+    EXPECT_EQ(bad_options.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(OpenStorage, OpensAbsoluteAndRelativePathsAndReportsAMissingDirectory) {
+    storage::testing::TempDir dir;
+    auto absolute = OpenStorage("sqlite://" + (dir.path() / "abs.db").string());
+    ASSERT_TRUE(absolute.has_value()) << absolute.error().message;
+    EXPECT_EQ((*absolute)->BackendName(), "sqlite");
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "abs.db"));
+
+    auto previous = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path());
+    auto relative = OpenStorage("sqlite://rel.db");
+    std::filesystem::current_path(previous);
+    ASSERT_TRUE(relative.has_value()) << relative.error().message;
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "rel.db"));
+
+    auto missing = OpenStorage("sqlite://" + (dir.path() / "no" / "such" / "k.db").string());
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(OpenStorage, EachMemoryDatabaseIsSeparateAndSharedByItsConnections) {
+    auto a = OpenStorage("sqlite::memory:", StorageOptions{3, 16});
+    auto b = OpenStorage("sqlite::memory:");
+    ASSERT_TRUE(a.has_value() && b.has_value());
+    Status written =
+        (*a)->Write([](WriteTxn& txn) { return txn.InsertProgram(SampleProgram("pg_a")); });
+    ASSERT_TRUE(written.ok()) << Describe(written);
+    // Several reads at once, so more than one reader connection is used.
+    std::vector<std::thread> readers;
+    std::atomic<int> seen{0};
+    for (int i = 0; i < 6; ++i) {
+        readers.emplace_back([&] {
+            Status s = (*a)->Read([&](ReadTxn& txn) -> Status {
+                KZ_ASSIGN_OR_RETURN(auto program, txn.FindProgram("pg_a"));
+                if (program) ++seen;
+                return Status::Ok();
+            });
+            EXPECT_TRUE(s.ok()) << Describe(s);
+        });
+    }
+    for (auto& reader : readers) reader.join();
+    EXPECT_EQ(seen.load(), 6);
+    Status other = (*b)->Read([](ReadTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(auto program, txn.FindProgram("pg_a"));
+        EXPECT_FALSE(program.has_value());
+        return Status::Ok();
+    });
+    EXPECT_TRUE(other.ok()) << Describe(other);
+}
+
+}  // namespace
+}  // namespace kizuna::storage::sqlite

@@ -1,0 +1,1044 @@
+// The storage contract: every backend must pass these tests unchanged. The list of backends is
+// Backends() below; a new backend adds itself there (PostgreSQL will add the URL found in
+// KIZUNA_TEST_POSTGRES_URL) and nothing else in this file changes.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "storage/storage.hpp"
+#include "storage_test_support.hpp"
+
+namespace kizuna::storage {
+namespace {
+
+using core::ErrorCode;
+using testing::At;
+using testing::Describe;
+using testing::kNow;
+using testing::SampleEntry;
+using testing::SampleLot;
+using testing::SampleMember;
+using testing::SampleProgram;
+using testing::SamplePurchase;
+using testing::SampleStore;
+using testing::StatusOf;
+
+struct Backend {
+    std::string name;
+    bool persistent;  // data survives closing and reopening the same URL
+    // The URL of a fresh, empty database; `dir` is a temporary directory owned by the test.
+    std::function<std::string(const std::filesystem::path& dir)> url;
+};
+
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+std::vector<Backend> Backends() {
+    return {
+        {"SqliteFile", true,
+         [](const std::filesystem::path& dir) { return "sqlite://" + (dir / "k.db").string(); }},
+        {"SqliteMemory", false, [](const std::filesystem::path&) { return "sqlite::memory:"; }},
+    };
+}
+
+class StorageContract : public ::testing::TestWithParam<Backend> {
+  protected:
+    void SetUp() override {
+        url_ = GetParam().url(dir_.path());
+        Reopen();
+    }
+
+    void Reopen() {
+        storage_.reset();
+        auto opened = OpenStorage(url_);
+        ASSERT_TRUE(opened.has_value()) << opened.error().message;
+        storage_ = std::move(opened).value();
+    }
+
+    Status Put(const std::function<Status(WriteTxn&)>& work) { return storage_->Write(work); }
+
+    // Runs one read and returns its Result.
+    template <typename F>
+    auto Get(F read) {
+        std::optional<std::invoke_result_t<F, ReadTxn&>> out;
+        Status status = storage_->Read([&](ReadTxn& txn) -> Status {
+            out.emplace(read(txn));
+            return Status::Ok();
+        });
+        EXPECT_TRUE(status.ok()) << Describe(status);
+        return std::move(*out);
+    }
+
+    // A program, a store in it, and a member: what most tests need first.
+    void Seed() {
+        KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+            KZ_RETURN_IF_ERROR(txn.InsertProgram(SampleProgram("pg_ekimae")));
+            KZ_RETURN_IF_ERROR(txn.InsertProgram(SampleProgram("pg_other", "Other")));
+            KZ_RETURN_IF_ERROR(txn.InsertStore(SampleStore("st_shibuya", "pg_ekimae", "h1")));
+            KZ_RETURN_IF_ERROR(txn.InsertStore(SampleStore("st_other", "pg_other", "h2")));
+            return txn.InsertMember(SampleMember("1000000001", "taro@example.jp", "090-1234-5678"));
+        }));
+    }
+
+    // Earns `points` for the seeded member as the hub does: a purchase, its lot, its entry.
+    void Earn(const std::string& purchase_id, int64_t points, int64_t expires_at,
+              const std::string& program_id = "pg_ekimae") {
+        std::string store_id = program_id == "pg_ekimae" ? "st_shibuya" : "st_other";
+        KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+            auto purchase = SamplePurchase(purchase_id, "1000000001", store_id, program_id, kNow);
+            KZ_RETURN_IF_ERROR(txn.InsertPurchase(purchase));
+            KZ_RETURN_IF_ERROR(txn.InsertLot(
+                SampleLot("1000000001", program_id, store_id, purchase_id, points, expires_at)));
+            return StatusOf(txn.AppendEntry(SampleEntry("1000000001", program_id, points,
+                                                        core::EntryKind::kEarn, purchase_id)));
+        }));
+    }
+
+    testing::TempDir dir_;
+    std::string url_;
+    std::unique_ptr<Storage> storage_;
+};
+
+void ExpectSameMember(const core::Member& a, const core::Member& b) {
+    EXPECT_EQ(a.member_id, b.member_id);
+    EXPECT_EQ(a.password_hash, b.password_hash);
+    EXPECT_EQ(a.profile, b.profile);
+    EXPECT_EQ(a.consents, b.consents);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.created_at, b.created_at);
+}
+
+void ExpectSameCard(const core::Card& a, const core::Card& b) {
+    EXPECT_EQ(a.card_number, b.card_number);
+    EXPECT_EQ(a.member_id, b.member_id);
+    EXPECT_EQ(a.generation, b.generation);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.medium, b.medium);
+    EXPECT_EQ(a.issued_by_store, b.issued_by_store);
+    EXPECT_EQ(a.issued_at, b.issued_at);
+    EXPECT_EQ(a.revoked_at, b.revoked_at);
+}
+
+void ExpectSameStore(const core::Store& a, const core::Store& b) {
+    EXPECT_EQ(a.store_id, b.store_id);
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.program_id, b.program_id);
+    EXPECT_EQ(a.currency, b.currency);
+    EXPECT_EQ(a.api_key_hash, b.api_key_hash);
+    EXPECT_EQ(a.created_at, b.created_at);
+}
+
+void ExpectSamePurchase(const core::Purchase& a, const core::Purchase& b) {
+    EXPECT_EQ(a.purchase_id, b.purchase_id);
+    EXPECT_EQ(a.member_id, b.member_id);
+    EXPECT_EQ(a.card_number, b.card_number);
+    EXPECT_EQ(a.store_id, b.store_id);
+    EXPECT_EQ(a.program_id, b.program_id);
+    EXPECT_EQ(a.occurred_at, b.occurred_at);
+    EXPECT_EQ(a.recorded_at, b.recorded_at);
+    EXPECT_EQ(a.currency, b.currency);
+    EXPECT_EQ(a.lines, b.lines);
+    EXPECT_EQ(a.total, b.total);
+    EXPECT_EQ(a.points_earned, b.points_earned);
+    EXPECT_EQ(a.rule_version, b.rule_version);
+    EXPECT_EQ(a.balance_after, b.balance_after);
+    EXPECT_EQ(a.fingerprint, b.fingerprint);
+}
+
+void ExpectSameEntry(const core::LedgerEntry& a, const core::LedgerEntry& b) {
+    EXPECT_EQ(a.member_id, b.member_id);
+    EXPECT_EQ(a.program_id, b.program_id);
+    EXPECT_EQ(a.store_id, b.store_id);
+    EXPECT_EQ(a.delta, b.delta);
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.ref, b.ref);
+    EXPECT_EQ(a.occurred_at, b.occurred_at);
+    EXPECT_EQ(a.note, b.note);
+}
+
+void ExpectSameLot(const core::Lot& a, const core::Lot& b) {
+    EXPECT_EQ(a.member_id, b.member_id);
+    EXPECT_EQ(a.program_id, b.program_id);
+    EXPECT_EQ(a.store_id, b.store_id);
+    EXPECT_EQ(a.purchase_id, b.purchase_id);
+    EXPECT_EQ(a.earned, b.earned);
+    EXPECT_EQ(a.remaining, b.remaining);
+    EXPECT_EQ(a.earned_at, b.earned_at);
+    EXPECT_EQ(a.expires_at, b.expires_at);
+}
+
+void ExpectSameOffer(const core::Offer& a, const core::Offer& b) {
+    EXPECT_EQ(a.offer_id, b.offer_id);
+    EXPECT_EQ(a.store_id, b.store_id);
+    EXPECT_EQ(a.title, b.title);
+    EXPECT_EQ(a.body, b.body);
+    EXPECT_EQ(a.categories, b.categories);
+    EXPECT_EQ(a.valid_from, b.valid_from);
+    EXPECT_EQ(a.valid_to, b.valid_to);
+    EXPECT_EQ(a.created_at, b.created_at);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Members and cards
+
+TEST_P(StorageContract, MemberRoundTripsEveryFieldIncludingJapaneseText) {
+    Seed();
+    auto found = Get([](ReadTxn& t) { return t.FindMember("1000000001"); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    ExpectSameMember(**found, SampleMember("1000000001", "taro@example.jp", "090-1234-5678"));
+
+    auto missing = Get([](ReadTxn& t) { return t.FindMember("1000000002"); });
+    KZ_ASSERT_OK(missing);
+    EXPECT_FALSE(missing->has_value());
+}
+
+TEST_P(StorageContract, ClosedMemberWithOtherConsentsRoundTrips) {
+    Seed();
+    core::Member m = SampleMember("1000000009", "", "");
+    m.status = core::MemberStatus::kClosed;
+    m.consents = {false, true, false};
+    m.profile.name = "Ｊｏｈｎ・スミス 🍣";
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.InsertMember(m); }));
+    auto found = Get([](ReadTxn& t) { return t.FindMember("1000000009"); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    ExpectSameMember(**found, m);
+}
+
+TEST_P(StorageContract, FindsMembersByEmailIgnoringCaseAndByPhoneInAnyFormat) {
+    Seed();
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) {
+        return txn.InsertMember(SampleMember("1000000002", "", "09012345678"));
+    }));
+    auto by_email = Get([](ReadTxn& t) { return t.FindMemberByEmail("Taro@Example.JP"); });
+    KZ_ASSERT_OK(by_email);
+    ASSERT_TRUE(by_email->has_value());
+    EXPECT_EQ((*by_email)->member_id, "1000000001");
+
+    auto no_email = Get([](ReadTxn& t) { return t.FindMemberByEmail(""); });
+    KZ_ASSERT_OK(no_email);
+    EXPECT_FALSE(no_email->has_value());
+
+    auto by_phone = Get([](ReadTxn& t) { return t.FindMembersByPhone("090 1234 5678"); });
+    KZ_ASSERT_OK(by_phone);
+    ASSERT_EQ(by_phone->size(), 2u);
+    EXPECT_EQ((*by_phone)[0].member_id, "1000000001");
+    EXPECT_EQ((*by_phone)[1].member_id, "1000000002");
+
+    auto other_phone = Get([](ReadTxn& t) { return t.FindMembersByPhone("080-0000-0000"); });
+    KZ_ASSERT_OK(other_phone);
+    EXPECT_TRUE(other_phone->empty());
+}
+
+TEST_P(StorageContract, DuplicateMemberIdOrEmailIsAlreadyExists) {
+    Seed();
+    Status same_id = Put([](WriteTxn& txn) {
+        return txn.InsertMember(SampleMember("1000000001", "other@example.jp"));
+    });
+    ASSERT_FALSE(same_id.ok());
+    EXPECT_EQ(same_id.error().code, ErrorCode::kAlreadyExists) << same_id.error().message;
+
+    Status same_email = Put([](WriteTxn& txn) {
+        return txn.InsertMember(SampleMember("1000000002", "TARO@example.jp"));
+    });
+    ASSERT_FALSE(same_email.ok());
+    EXPECT_EQ(same_email.error().code, ErrorCode::kAlreadyExists) << same_email.error().message;
+
+    // Members without an email do not collide with each other.
+    KZ_EXPECT_OK(Put([](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember("1000000003")));
+        return txn.InsertMember(SampleMember("1000000004"));
+    }));
+}
+
+TEST_P(StorageContract, UpdateMemberChangesEveryFieldAndRefusesUnknownMember) {
+    Seed();
+    core::Member changed = SampleMember("1000000001", "hanako@example.jp", "+81 3-1234-5678");
+    changed.password_hash = "$argon2id$new";
+    changed.profile.name = "山田 花子";
+    changed.profile.name_kana = "ヤマダ ハナコ";
+    changed.profile.postal_code = "060-0001";
+    changed.profile.address = "北海道札幌市中央区北1条西2丁目";
+    changed.profile.birth_date = "1990-12-31";
+    changed.profile.occupation = "";
+    changed.consents = {false, true, false};
+    changed.status = core::MemberStatus::kClosed;
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.UpdateMember(changed); }));
+
+    auto found = Get([](ReadTxn& t) { return t.FindMember("1000000001"); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    ExpectSameMember(**found, changed);
+    auto by_phone = Get([](ReadTxn& t) { return t.FindMembersByPhone("+81312345678"); });
+    KZ_ASSERT_OK(by_phone);
+    EXPECT_EQ(by_phone->size(), 1u);
+    auto by_old_email = Get([](ReadTxn& t) { return t.FindMemberByEmail("taro@example.jp"); });
+    KZ_ASSERT_OK(by_old_email);
+    EXPECT_FALSE(by_old_email->has_value());
+
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) {
+        return txn.InsertMember(SampleMember("1000000002", "jiro@example.jp"));
+    }));
+    Status email_taken = Put([](WriteTxn& txn) {
+        return txn.UpdateMember(SampleMember("1000000002", "Hanako@example.jp"));
+    });
+    ASSERT_FALSE(email_taken.ok());
+    EXPECT_EQ(email_taken.error().code, ErrorCode::kAlreadyExists);
+
+    Status unknown =
+        Put([](WriteTxn& txn) { return txn.UpdateMember(SampleMember("1000000099")); });
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StorageContract, CardsRoundTripInGenerationOrderAndRevokeKeepsFirstTime) {
+    Seed();
+    core::Card first{"9810000000000011",
+                     "1000000001",
+                     1,
+                     core::CardStatus::kActive,
+                     core::CardMedium::kChip,
+                     "st_shibuya",
+                     At(kNow - 400),
+                     std::nullopt};
+    core::Card second{
+        "9810000000000029", "1000000001", 2, core::CardStatus::kActive, core::CardMedium::kQr, "",
+        At(kNow - 10),      std::nullopt};
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertCard(second));
+        KZ_RETURN_IF_ERROR(txn.InsertCard(first));
+        return txn.RevokeCard(first.card_number, At(kNow - 10));
+    }));
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.RevokeCard(first.card_number, At(kNow)); }));
+
+    first.status = core::CardStatus::kRevoked;
+    first.revoked_at = At(kNow - 10);
+    auto cards = Get([](ReadTxn& t) { return t.CardsOf("1000000001"); });
+    KZ_ASSERT_OK(cards);
+    ASSERT_EQ(cards->size(), 2u);
+    ExpectSameCard((*cards)[0], first);
+    ExpectSameCard((*cards)[1], second);
+
+    auto found = Get([&](ReadTxn& t) { return t.FindCard(second.card_number); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    ExpectSameCard(**found, second);
+
+    Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertCard(second); });
+    ASSERT_FALSE(duplicate.ok());
+    EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+    core::Card same_generation = second;
+    same_generation.card_number = "9810000000000037";
+    Status generation_taken = Put([&](WriteTxn& txn) { return txn.InsertCard(same_generation); });
+    ASSERT_FALSE(generation_taken.ok());
+    EXPECT_EQ(generation_taken.error().code, ErrorCode::kAlreadyExists);
+    Status unknown =
+        Put([](WriteTxn& txn) { return txn.RevokeCard("9810999999999999", At(kNow)); });
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Programs, stores, rules
+
+TEST_P(StorageContract, ProgramsAndStoresRoundTripAndKeyHashesAreUnique) {
+    Seed();
+    auto program = Get([](ReadTxn& t) { return t.FindProgram("pg_ekimae"); });
+    KZ_ASSERT_OK(program);
+    ASSERT_TRUE(program->has_value());
+    EXPECT_EQ((*program)->name, "駅前チェーン");
+    EXPECT_EQ((*program)->created_at, At(kNow - 1000));
+
+    auto store = Get([](ReadTxn& t) { return t.FindStore("st_shibuya"); });
+    KZ_ASSERT_OK(store);
+    ASSERT_TRUE(store->has_value());
+    ExpectSameStore(**store, SampleStore("st_shibuya", "pg_ekimae", "h1"));
+
+    auto by_key = Get([](ReadTxn& t) { return t.FindStoreByKeyHash("h2"); });
+    KZ_ASSERT_OK(by_key);
+    ASSERT_TRUE(by_key->has_value());
+    EXPECT_EQ((*by_key)->store_id, "st_other");
+    auto no_key = Get([](ReadTxn& t) { return t.FindStoreByKeyHash("h3"); });
+    KZ_ASSERT_OK(no_key);
+    EXPECT_FALSE(no_key->has_value());
+
+    auto stores = Get([](ReadTxn& t) { return t.ListStores(); });
+    KZ_ASSERT_OK(stores);
+    EXPECT_EQ(stores->size(), 2u);
+    auto programs = Get([](ReadTxn& t) { return t.ListPrograms(); });
+    KZ_ASSERT_OK(programs);
+    EXPECT_EQ(programs->size(), 2u);
+
+    Status same_key = Put(
+        [](WriteTxn& txn) { return txn.InsertStore(SampleStore("st_third", "pg_ekimae", "h1")); });
+    ASSERT_FALSE(same_key.ok());
+    EXPECT_EQ(same_key.error().code, ErrorCode::kAlreadyExists);
+    Status same_program =
+        Put([](WriteTxn& txn) { return txn.InsertProgram(SampleProgram("pg_ekimae")); });
+    ASSERT_FALSE(same_program.ok());
+    EXPECT_EQ(same_program.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_P(StorageContract, RuleVersionsRoundTripWithMultipliersAndBonusWindows) {
+    Seed();
+    core::EarningRule v1;
+    v1.store_id = "st_shibuya";
+    v1.version = 1;
+    v1.effective_from = At(kNow - 800);
+    core::EarningRule v2 = v1;
+    v2.version = 2;
+    v2.effective_from = At(kNow - 100);
+    v2.amount_per_point = 200;
+    v2.rounding = core::Rounding::kNearest;
+    v2.category_multipliers_milli = {{"書籍", 2000}, {"drinks", 1500}, {"", 0}};
+    v2.bonus_windows = {{At(kNow), At(kNow + 86400), 3000}, {At(kNow - 50), At(kNow - 40), 1250}};
+    v2.validity_days = 730;
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertRuleVersion(v1));
+        return txn.InsertRuleVersion(v2);
+    }));
+    auto rules = Get([](ReadTxn& t) { return t.RuleVersions("st_shibuya"); });
+    KZ_ASSERT_OK(rules);
+    ASSERT_EQ(rules->size(), 2u);
+    EXPECT_EQ((*rules)[0], v1);
+    EXPECT_EQ((*rules)[1], v2);
+
+    core::EarningRule again = v2;
+    Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertRuleVersion(again); });
+    ASSERT_FALSE(duplicate.ok());
+    EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+    core::EarningRule gap = v2;
+    gap.version = 4;
+    EXPECT_FALSE(Put([&](WriteTxn& txn) { return txn.InsertRuleVersion(gap); }).ok());
+
+    auto none = Get([](ReadTxn& t) { return t.RuleVersions("st_other"); });
+    KZ_ASSERT_OK(none);
+    EXPECT_TRUE(none->empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Purchases, redemptions, refunds
+
+TEST_P(StorageContract, PurchaseRoundTripsWithItsLinesAndDuplicateIdChangesNothing) {
+    Seed();
+    core::Purchase purchase =
+        SamplePurchase("pos-1:00042", "1000000001", "st_shibuya", "pg_ekimae", kNow - 60);
+    purchase.lines.push_back({"業務用冷蔵庫", "BIG-1", "家電", 100000, 10'000'000'000});
+    purchase.total = core::TotalOf(purchase.lines);
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.InsertPurchase(purchase); }));
+
+    core::Purchase again = purchase;
+    again.lines.push_back({"extra", "", "", 1, 1});
+    Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertPurchase(again); });
+    ASSERT_FALSE(duplicate.ok());
+    EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+
+    auto found = Get([](ReadTxn& t) { return t.FindPurchase("pos-1:00042"); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    ExpectSamePurchase(**found, purchase);
+
+    auto missing = Get([](ReadTxn& t) { return t.FindPurchase("pos-1:00043"); });
+    KZ_ASSERT_OK(missing);
+    EXPECT_FALSE(missing->has_value());
+}
+
+TEST_P(StorageContract, PurchasesOfAreNewestFirstFilteredByProgramAndCarryAllLines) {
+    Seed();
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        // Inserted out of time order; two share a time (then the later insert comes first).
+        for (auto [id, program, at] : std::vector<std::tuple<std::string, std::string, int64_t>>{
+                 {"p-b", "pg_ekimae", kNow - 200},
+                 {"p-a", "pg_ekimae", kNow - 300},
+                 {"p-d", "pg_other", kNow - 100},
+                 {"p-c", "pg_ekimae", kNow - 200},
+                 {"p-e", "pg_ekimae", kNow - 50}}) {
+            auto p = SamplePurchase(
+                id, "1000000001", program == "pg_ekimae" ? "st_shibuya" : "st_other", program, at);
+            if (id == "p-c") p.lines.resize(1);
+            if (id == "p-a") p.lines.clear();
+            KZ_RETURN_IF_ERROR(txn.InsertPurchase(p));
+        }
+        return Status::Ok();
+    }));
+    auto ids = [](const std::vector<core::Purchase>& purchases) {
+        std::vector<std::string> out;
+        for (const auto& p : purchases) out.push_back(p.purchase_id);
+        return out;
+    };
+    auto all = Get([](ReadTxn& t) { return t.PurchasesOf("1000000001", std::nullopt, 100); });
+    KZ_ASSERT_OK(all);
+    EXPECT_EQ(ids(*all), (std::vector<std::string>{"p-e", "p-d", "p-c", "p-b", "p-a"}));
+    for (const auto& p : *all) {
+        std::size_t lines = p.purchase_id == "p-c" ? 1u : p.purchase_id == "p-a" ? 0u : 3u;
+        EXPECT_EQ(p.lines.size(), lines) << p.purchase_id;
+    }
+    ExpectSamePurchase((*all)[0],
+                       SamplePurchase("p-e", "1000000001", "st_shibuya", "pg_ekimae", kNow - 50));
+
+    auto ekimae = Get(
+        [](ReadTxn& t) { return t.PurchasesOf("1000000001", std::string_view("pg_ekimae"), 3); });
+    KZ_ASSERT_OK(ekimae);
+    EXPECT_EQ(ids(*ekimae), (std::vector<std::string>{"p-e", "p-c", "p-b"}));
+
+    auto nobody = Get([](ReadTxn& t) { return t.PurchasesOf("1000000002", std::nullopt, 10); });
+    KZ_ASSERT_OK(nobody);
+    EXPECT_TRUE(nobody->empty());
+}
+
+TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
+    Seed();
+    core::Redemption redemption{"r-1", "1000000001", "st_shibuya", "pg_ekimae",
+                                50,    At(kNow - 5), 81,           "sha256:aa"};
+    core::Refund late{"rf-2", "p-1", "st_shibuya", 300, 0, 2, At(kNow + 20), 79, "sha256:cc"};
+    core::Refund early{"rf-1", "p-1", "st_shibuya", 748, 5, 0, At(kNow + 10), 76, "sha256:bb"};
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(
+            SamplePurchase("p-1", "1000000001", "st_shibuya", "pg_ekimae", kNow - 60)));
+        KZ_RETURN_IF_ERROR(txn.InsertRedemption(redemption));
+        KZ_RETURN_IF_ERROR(txn.InsertRefund(late));
+        return txn.InsertRefund(early);
+    }));
+    auto found = Get([](ReadTxn& t) { return t.FindRedemption("r-1"); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    const core::Redemption& r = **found;
+    EXPECT_EQ(std::tie(r.redemption_id, r.member_id, r.store_id, r.program_id, r.points,
+                       r.occurred_at, r.balance_after, r.fingerprint),
+              std::tie(redemption.redemption_id, redemption.member_id, redemption.store_id,
+                       redemption.program_id, redemption.points, redemption.occurred_at,
+                       redemption.balance_after, redemption.fingerprint));
+
+    auto refunds = Get([](ReadTxn& t) { return t.RefundsOf("p-1"); });
+    KZ_ASSERT_OK(refunds);
+    ASSERT_EQ(refunds->size(), 2u);
+    for (auto [got, want] : {std::pair{(*refunds)[0], early}, std::pair{(*refunds)[1], late}}) {
+        EXPECT_EQ(
+            std::tie(got.refund_id, got.purchase_id, got.store_id, got.amount, got.points_reversed,
+                     got.points_unrecovered, got.occurred_at, got.balance_after, got.fingerprint),
+            std::tie(want.refund_id, want.purchase_id, want.store_id, want.amount,
+                     want.points_reversed, want.points_unrecovered, want.occurred_at,
+                     want.balance_after, want.fingerprint));
+    }
+    auto one = Get([](ReadTxn& t) { return t.FindRefund("rf-2"); });
+    KZ_ASSERT_OK(one);
+    ASSERT_TRUE(one->has_value());
+    EXPECT_EQ((*one)->points_unrecovered, 2);
+
+    Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertRedemption(redemption); });
+    ASSERT_FALSE(duplicate.ok());
+    EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+    Status duplicate_refund = Put([&](WriteTxn& txn) { return txn.InsertRefund(early); });
+    ASSERT_FALSE(duplicate_refund.ok());
+    EXPECT_EQ(duplicate_refund.error().code, ErrorCode::kAlreadyExists);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ledger, balances, lots
+
+TEST_P(StorageContract, AppendEntryKeepsBalanceEqualToSumAndRefusesOverdraft) {
+    Seed();
+    std::vector<int64_t> ids;
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        for (int64_t delta : {100, -30, 5, -75}) {
+            auto kind = delta > 0 ? core::EntryKind::kEarn : core::EntryKind::kRedeem;
+            KZ_ASSIGN_OR_RETURN(int64_t id, txn.AppendEntry(SampleEntry("1000000001", "pg_ekimae",
+                                                                        delta, kind, "ref")));
+            ids.push_back(id);
+        }
+        return Status::Ok();
+    }));
+    ASSERT_EQ(ids.size(), 4u);
+    for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_GT(ids[i], ids[i - 1]);
+    auto balance = Get([](ReadTxn& t) { return t.BalanceOf("1000000001", "pg_ekimae"); });
+    KZ_ASSERT_OK(balance);
+    EXPECT_EQ(*balance, 0);
+
+    // Refused: more than the balance, and a first entry that is negative.
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        auto earn = txn.AppendEntry(
+            SampleEntry("1000000001", "pg_ekimae", 40, core::EntryKind::kEarn, "e"));
+        if (!earn) return earn.error();
+        auto overdraft = txn.AppendEntry(
+            SampleEntry("1000000001", "pg_ekimae", -41, core::EntryKind::kRedeem, "x"));
+        EXPECT_FALSE(overdraft.has_value());
+        if (!overdraft) {
+            EXPECT_EQ(overdraft.error().code, ErrorCode::kInsufficientPoints);
+        }
+        auto first_negative = txn.AppendEntry(
+            SampleEntry("1000000001", "pg_other", -1, core::EntryKind::kAdjustment, "y"));
+        EXPECT_FALSE(first_negative.has_value());
+        if (!first_negative) {
+            EXPECT_EQ(first_negative.error().code, ErrorCode::kInsufficientPoints);
+        }
+        return Status::Ok();
+    }));
+    auto balances = Get([](ReadTxn& t) { return t.BalancesOf("1000000001"); });
+    KZ_ASSERT_OK(balances);
+    ASSERT_EQ(balances->size(), 1u);
+    EXPECT_EQ((*balances)[0].program_id, "pg_ekimae");
+    EXPECT_EQ((*balances)[0].points, 40);
+    auto entries = Get([](ReadTxn& t) {
+        return t.EntriesOf("1000000001", std::nullopt, Page{100, std::nullopt});
+    });
+    KZ_ASSERT_OK(entries);
+    ASSERT_EQ(entries->size(), 5u);  // the refused ones left no entry
+    int64_t sum = 0;
+    for (const auto& e : *entries) sum += e.delta;
+    EXPECT_EQ(sum, 40);
+    ExpectSameEntry((*entries)[0],
+                    SampleEntry("1000000001", "pg_ekimae", 40, core::EntryKind::kEarn, "e"));
+    auto other = Get([](ReadTxn& t) { return t.BalanceOf("1000000001", "pg_other"); });
+    KZ_ASSERT_OK(other);
+    EXPECT_EQ(*other, 0);
+}
+
+TEST_P(StorageContract, EntriesOfPagesNewestFirstAndFiltersByProgram) {
+    Seed();
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        for (int i = 1; i <= 25; ++i) {
+            std::string program = i % 5 == 0 ? "pg_other" : "pg_ekimae";
+            auto entry = SampleEntry("1000000001", program, i, core::EntryKind::kEarn,
+                                     "ref-" + std::to_string(i));
+            if (i == 7) entry.store_id = "";  // the hub's own entries have no store
+            KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
+        }
+        return Status::Ok();
+    }));
+    std::vector<std::string> refs;
+    std::optional<int64_t> before;
+    while (true) {
+        auto page = Get([&](ReadTxn& t) {
+            return t.EntriesOf("1000000001", std::nullopt, Page{10, before});
+        });
+        KZ_ASSERT_OK(page);
+        if (page->empty()) break;
+        EXPECT_LE(page->size(), 10u);
+        for (const auto& e : *page) refs.push_back(e.ref);
+        before = page->back().entry_id;
+    }
+    ASSERT_EQ(refs.size(), 25u);
+    for (int i = 0; i < 25; ++i) EXPECT_EQ(refs[i], "ref-" + std::to_string(25 - i));
+
+    auto other = Get([](ReadTxn& t) {
+        return t.EntriesOf("1000000001", std::string_view("pg_other"), Page{3, std::nullopt});
+    });
+    KZ_ASSERT_OK(other);
+    ASSERT_EQ(other->size(), 3u);
+    EXPECT_EQ((*other)[0].ref, "ref-25");
+    EXPECT_EQ((*other)[2].ref, "ref-15");
+    for (const auto& e : *other) EXPECT_EQ(e.program_id, "pg_other");
+
+    auto seventh = Get([](ReadTxn& t) {
+        return t.EntriesOf("1000000001", std::string_view("pg_ekimae"), Page{100, std::nullopt});
+    });
+    KZ_ASSERT_OK(seventh);
+    EXPECT_EQ(seventh->size(), 20u);
+    for (const auto& e : *seventh) EXPECT_EQ(e.store_id, e.ref == "ref-7" ? "" : "st_shibuya");
+}
+
+TEST_P(StorageContract, LotsAreDrawnNeverBelowZeroAndQueriedOpenOrExpired) {
+    Seed();
+    int64_t soon = 0, late = 0, expired = 0;
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(late, txn.InsertLot(SampleLot("1000000001", "pg_ekimae", "st_shibuya",
+                                                          "", 50, kNow + 900)));
+        KZ_ASSIGN_OR_RETURN(soon, txn.InsertLot(SampleLot("1000000001", "pg_ekimae", "st_shibuya",
+                                                          "", 30, kNow + 100)));
+        KZ_ASSIGN_OR_RETURN(expired, txn.InsertLot(SampleLot("1000000001", "pg_ekimae",
+                                                             "st_shibuya", "", 20, kNow - 1)));
+        return StatusOf(
+            txn.InsertLot(SampleLot("1000000001", "pg_other", "st_other", "", 7, kNow + 5)));
+    }));
+    EXPECT_NE(soon, late);
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.DrawFromLot({soon, 30}));
+        return txn.DrawFromLot({late, 10});
+    }));
+    Status too_much = Put([&](WriteTxn& txn) { return txn.DrawFromLot({late, 41}); });
+    ASSERT_FALSE(too_much.ok());
+    EXPECT_EQ(too_much.error().code, ErrorCode::kInternal);
+    Status unknown = Put([&](WriteTxn& txn) { return txn.DrawFromLot({999999, 1}); });
+    ASSERT_FALSE(unknown.ok());
+    Status negative = Put([&](WriteTxn& txn) { return txn.DrawFromLot({late, -5}); });
+    ASSERT_FALSE(negative.ok());
+
+    auto open = Get([](ReadTxn& t) { return t.OpenLots("1000000001", "pg_ekimae"); });
+    KZ_ASSERT_OK(open);
+    ASSERT_EQ(open->size(), 2u);  // the emptied lot is no longer open
+    std::set<int64_t> open_ids{(*open)[0].lot_id, (*open)[1].lot_id};
+    EXPECT_EQ(open_ids, (std::set<int64_t>{late, expired}));
+    for (const auto& lot : *open) {
+        if (lot.lot_id != late) continue;
+        auto want = SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", 50, kNow + 900);
+        want.remaining = 40;
+        ExpectSameLot(lot, want);
+    }
+
+    auto due = Get([](ReadTxn& t) { return t.ExpiredOpenLots(At(kNow), 10); });
+    KZ_ASSERT_OK(due);
+    ASSERT_EQ(due->size(), 1u);
+    EXPECT_EQ((*due)[0].lot_id, expired);
+    auto later = Get([](ReadTxn& t) { return t.ExpiredOpenLots(At(kNow + 1000), 2); });
+    KZ_ASSERT_OK(later);
+    ASSERT_EQ(later->size(), 2u);  // limited, soonest expiry first
+    EXPECT_EQ((*later)[0].lot_id, expired);
+    EXPECT_EQ((*later)[1].program_id, "pg_other");
+}
+
+TEST_P(StorageContract, LotOfAPurchaseKeepsItsPurchaseId) {
+    Seed();
+    Earn("p-lot", 12, kNow + 100);
+    auto open = Get([](ReadTxn& t) { return t.OpenLots("1000000001", "pg_ekimae"); });
+    KZ_ASSERT_OK(open);
+    ASSERT_EQ(open->size(), 1u);
+    ExpectSameLot((*open)[0],
+                  SampleLot("1000000001", "pg_ekimae", "st_shibuya", "p-lot", 12, kNow + 100));
+}
+
+TEST_P(StorageContract, LedgerInvariantsHoldAfterEarningAndRedeeming) {
+    Seed();
+    Earn("p-1", 100, kNow + 100);
+    Earn("p-2", 40, kNow + 50, "pg_other");
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(auto lots, txn.OpenLots("1000000001", "pg_ekimae"));
+        KZ_RETURN_IF_ERROR(txn.DrawFromLot({lots.at(0).lot_id, 60}));
+        return StatusOf(txn.AppendEntry(
+            SampleEntry("1000000001", "pg_ekimae", -60, core::EntryKind::kRedeem, "r-1")));
+    }));
+    auto problems = Get([](ReadTxn& t) { return t.CheckLedgerInvariants(); });
+    KZ_ASSERT_OK(problems);
+    EXPECT_TRUE(problems->empty()) << (problems->empty() ? "" : problems->front());
+    auto balance = Get([](ReadTxn& t) { return t.BalanceOf("1000000001", "pg_ekimae"); });
+    KZ_ASSERT_OK(balance);
+    EXPECT_EQ(*balance, 40);
+}
+
+TEST_P(StorageContract, LedgerInvariantCheckFindsLotsOutOfStepWithBalance) {
+    Seed();
+    Earn("p-1", 100, kNow + 100);
+    // An entry without the matching lot draw: balance and entries agree, lots do not.
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) {
+        return StatusOf(txn.AppendEntry(
+            SampleEntry("1000000001", "pg_ekimae", -10, core::EntryKind::kRedeem, "r-bad")));
+    }));
+    auto problems = Get([](ReadTxn& t) { return t.CheckLedgerInvariants(); });
+    KZ_ASSERT_OK(problems);
+    ASSERT_EQ(problems->size(), 1u);
+    EXPECT_NE((*problems)[0].find("1000000001"), std::string::npos) << (*problems)[0];
+    EXPECT_NE((*problems)[0].find("pg_ekimae"), std::string::npos) << (*problems)[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offers, sessions, audit
+
+TEST_P(StorageContract, OffersRoundTripAndCurrentOnesAreFilteredByTimeAndStore) {
+    Seed();
+    core::Offer sale{"of_sale",
+                     "st_shibuya",
+                     "年末セール 全品10%オフ",
+                     "期間中、全商品が10%オフ。\n詳しくは店頭で。",
+                     {"書籍", "文具", "books"},
+                     At(kNow - 100),
+                     At(kNow + 100),
+                     At(kNow - 200)};
+    core::Offer other{"of_other", "st_other", "Coffee week", "",
+                      {},         At(kNow),   At(kNow + 1),  At(kNow - 100)};
+    core::Offer past{"of_past", "st_shibuya",   "Past",   "gone",
+                     {"x"},     At(kNow - 500), At(kNow), At(kNow - 600)};
+    core::Offer future{"of_future", "st_shibuya", "Future",       "soon",
+                       {"x"},       At(kNow + 1), At(kNow + 500), At(kNow - 50)};
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        for (const auto* o : {&sale, &other, &past, &future}) {
+            KZ_RETURN_IF_ERROR(txn.InsertOffer(*o));
+        }
+        return Status::Ok();
+    }));
+    auto found = Get([](ReadTxn& t) { return t.FindOffer("of_sale"); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    ExpectSameOffer(**found, sale);
+
+    auto current = Get([](ReadTxn& t) { return t.CurrentOffers(At(kNow), {}); });
+    KZ_ASSERT_OK(current);
+    ASSERT_EQ(current->size(), 2u);  // newest created first
+    ExpectSameOffer((*current)[0], other);
+    ExpectSameOffer((*current)[1], sale);
+
+    auto of_store = Get([](ReadTxn& t) {
+        return t.CurrentOffers(At(kNow), {"st_shibuya", "st_nowhere"});
+    });
+    KZ_ASSERT_OK(of_store);
+    ASSERT_EQ(of_store->size(), 1u);
+    EXPECT_EQ((*of_store)[0].offer_id, "of_sale");
+
+    Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertOffer(sale); });
+    ASSERT_FALSE(duplicate.ok());
+    EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_P(StorageContract, SessionsAreFoundAndExpiredOnesDeleted) {
+    Seed();
+    MemberSession live{"hash-live", "1000000001", At(kNow - 10), At(kNow + 3600)};
+    MemberSession stale{"hash-stale", "1000000001", At(kNow - 7200), At(kNow)};
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertSession(live));
+        return txn.InsertSession(stale);
+    }));
+    auto found = Get([](ReadTxn& t) { return t.FindSession("hash-live"); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->member_id, live.member_id);
+    EXPECT_EQ((*found)->created_at, live.created_at);
+    EXPECT_EQ((*found)->expires_at, live.expires_at);
+
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) { return txn.DeleteExpiredSessions(At(kNow)); }));
+    auto gone = Get([](ReadTxn& t) { return t.FindSession("hash-stale"); });
+    KZ_ASSERT_OK(gone);
+    EXPECT_FALSE(gone->has_value());
+    auto kept = Get([](ReadTxn& t) { return t.FindSession("hash-live"); });
+    KZ_ASSERT_OK(kept);
+    EXPECT_TRUE(kept->has_value());
+}
+
+TEST_P(StorageContract, AuditRecordsComeBackInOrder) {
+    Seed();
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(
+            txn.InsertAudit({"store:st_shibuya", "profile_read", "1000000001", At(kNow)}));
+        KZ_RETURN_IF_ERROR(txn.InsertAudit({"operator", "profile_read", "1000000002", At(kNow)}));
+        return txn.InsertAudit({"store:st_other", "profile_read", "1000000001", At(kNow + 1)});
+    }));
+    auto audit = Get([](ReadTxn& t) { return t.AuditOf("1000000001"); });
+    KZ_ASSERT_OK(audit);
+    ASSERT_EQ(audit->size(), 2u);
+    EXPECT_EQ((*audit)[0].actor, "store:st_shibuya");
+    EXPECT_EQ((*audit)[0].action, "profile_read");
+    EXPECT_EQ((*audit)[0].member_id, "1000000001");
+    EXPECT_EQ((*audit)[0].at, At(kNow));
+    EXPECT_EQ((*audit)[1].actor, "store:st_other");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Units of work
+
+TEST_P(StorageContract, FailedUnitRollsBackAllItsWrites) {
+    Seed();
+    Status failed = Put([](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember("1000000002")));
+        KZ_RETURN_IF_ERROR(txn.AppendEntry(
+            SampleEntry("1000000002", "pg_ekimae", 10, core::EntryKind::kEarn, "x")));
+        return core::MakeError(ErrorCode::kRuleViolation, "changed my mind");
+    });
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.error().code, ErrorCode::kRuleViolation);
+    EXPECT_EQ(failed.error().message, "changed my mind");
+    auto member = Get([](ReadTxn& t) { return t.FindMember("1000000002"); });
+    KZ_ASSERT_OK(member);
+    EXPECT_FALSE(member->has_value());
+    auto balance = Get([](ReadTxn& t) { return t.BalanceOf("1000000002", "pg_ekimae"); });
+    KZ_ASSERT_OK(balance);
+    EXPECT_EQ(*balance, 0);
+}
+
+TEST_P(StorageContract, UnitThatThrowsFailsAsInternalAndWritesNothing) {
+    Seed();
+    Status thrown = Put([](WriteTxn& txn) -> Status {
+        (void)txn.InsertMember(SampleMember("1000000002"));
+        throw std::runtime_error("boom");
+    });
+    ASSERT_FALSE(thrown.ok());
+    EXPECT_EQ(thrown.error().code, ErrorCode::kInternal);
+    EXPECT_NE(thrown.error().message.find("boom"), std::string::npos);
+    auto member = Get([](ReadTxn& t) { return t.FindMember("1000000002"); });
+    KZ_ASSERT_OK(member);
+    EXPECT_FALSE(member->has_value());
+
+    Status read_thrown =
+        storage_->Read([](ReadTxn&) -> Status { throw std::runtime_error("read boom"); });
+    ASSERT_FALSE(read_thrown.ok());
+    EXPECT_EQ(read_thrown.error().code, ErrorCode::kInternal);
+}
+
+TEST_P(StorageContract, WriteFromInsideAUnitOfWorkFailsInsteadOfHanging) {
+    Seed();
+    Status inner = Status::Ok();
+    Status outer = Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember("1000000002")));
+        inner = storage_->Write(
+            [](WriteTxn& nested) { return nested.InsertMember(SampleMember("1000000003")); });
+        return Status::Ok();
+    });
+    KZ_ASSERT_OK(outer);
+    ASSERT_FALSE(inner.ok());
+    EXPECT_EQ(inner.error().code, ErrorCode::kInternal);
+    auto nested = Get([](ReadTxn& t) { return t.FindMember("1000000003"); });
+    KZ_ASSERT_OK(nested);
+    EXPECT_FALSE(nested->has_value());
+}
+
+TEST_P(StorageContract, ConcurrentWritesAllSucceedAndAreAllVisible) {
+    Seed();
+    constexpr int kThreads = 32;
+    constexpr int kWritesPerThread = 200;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kWritesPerThread; ++i) {
+                Status s = storage_->Write([&](WriteTxn& txn) -> Status {
+                    auto entry = SampleEntry("1000000001", "pg_ekimae", 1, core::EntryKind::kEarn,
+                                             std::to_string(t) + "/" + std::to_string(i));
+                    return StatusOf(txn.AppendEntry(entry));
+                });
+                if (!s.ok()) ++failures;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(failures.load(), 0);
+    auto balance = Get([](ReadTxn& t) { return t.BalanceOf("1000000001", "pg_ekimae"); });
+    KZ_ASSERT_OK(balance);
+    EXPECT_EQ(*balance, kThreads * kWritesPerThread);
+    auto entries = Get([](ReadTxn& t) {
+        return t.EntriesOf("1000000001", std::nullopt, Page{100000, std::nullopt});
+    });
+    KZ_ASSERT_OK(entries);
+    std::set<std::string> refs;
+    for (const auto& e : *entries) refs.insert(e.ref);
+    EXPECT_EQ(refs.size(), static_cast<std::size_t>(kThreads * kWritesPerThread));
+}
+
+TEST_P(StorageContract, FailingUnitAmongConcurrentOnesLeavesTheOthersCommitted) {
+    Seed();
+    constexpr int kThreads = 16;
+    constexpr int kWritesPerThread = 50;
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kWritesPerThread; ++i) {
+                bool fail = (t * kWritesPerThread + i) % 3 == 0;
+                Status s = storage_->Write([&](WriteTxn& txn) -> Status {
+                    std::string id = "m-" + std::to_string(t) + "-" + std::to_string(i);
+                    KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember(id)));
+                    if (fail) return core::MakeError(ErrorCode::kRuleViolation, "planned");
+                    return Status::Ok();
+                });
+                if (s.ok() == fail) ++unexpected;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(unexpected.load(), 0);
+    uint64_t planned_failures = (kThreads * kWritesPerThread + 2) / 3;
+    StorageStats stats = storage_->Stats();
+    EXPECT_EQ(stats.write_units, 1u + kThreads * kWritesPerThread);  // with Seed()
+    EXPECT_EQ(stats.failed_write_units, planned_failures);
+    EXPECT_EQ(stats.failed_commits, 0u);
+    EXPECT_LE(stats.commits, stats.write_units);
+    EXPECT_GE(stats.largest_batch, 1u);
+    for (int t = 0; t < kThreads; ++t) {
+        for (int i = 0; i < kWritesPerThread; ++i) {
+            bool failed = (t * kWritesPerThread + i) % 3 == 0;
+            std::string id = "m-" + std::to_string(t) + "-" + std::to_string(i);
+            auto member = Get([&](ReadTxn& txn) { return txn.FindMember(id); });
+            KZ_ASSERT_OK(member);
+            EXPECT_EQ(member->has_value(), !failed) << id;
+        }
+    }
+}
+
+TEST_P(StorageContract, ReaderIsNotBlockedWhileTheWriterHoldsALongTransaction) {
+    Seed();
+    std::promise<void> writing;
+    std::promise<void> may_finish;
+    std::shared_future<void> finish = may_finish.get_future().share();
+    std::thread writer([&] {
+        Status s = storage_->Write([&](WriteTxn& txn) -> Status {
+            KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember("1000000002")));
+            writing.set_value();
+            finish.wait();  // holds the write transaction open
+            return Status::Ok();
+        });
+        EXPECT_TRUE(s.ok()) << Describe(s);
+    });
+    writing.get_future().wait();
+
+    auto started = std::chrono::steady_clock::now();
+    auto before = Get([](ReadTxn& t) { return t.FindMember("1000000002"); });
+    auto seeded = Get([](ReadTxn& t) { return t.FindMember("1000000001"); });
+    auto took = std::chrono::steady_clock::now() - started;
+    may_finish.set_value();
+    writer.join();
+
+    KZ_ASSERT_OK(before);
+    EXPECT_FALSE(before->has_value());  // uncommitted work is invisible
+    KZ_ASSERT_OK(seeded);
+    EXPECT_TRUE(seeded->has_value());
+    EXPECT_LT(took, std::chrono::seconds(2));
+    auto after = Get([](ReadTxn& t) { return t.FindMember("1000000002"); });
+    KZ_ASSERT_OK(after);
+    EXPECT_TRUE(after->has_value());
+}
+
+TEST_P(StorageContract, ReadSeesOneSnapshotWhileWritesCommit) {
+    Seed();
+    Earn("p-1", 10, kNow + 100);
+    std::future<void> earning;
+    Status s = storage_->Read([&](ReadTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(int64_t first, txn.BalanceOf("1000000001", "pg_ekimae"));
+        // A write that commits while this read is open (where the backend lets a commit
+        // proceed beside an open read; otherwise it commits once the read ends).
+        earning = std::async(std::launch::async, [&] { Earn("p-2", 5, kNow + 100); });
+        (void)earning.wait_for(std::chrono::milliseconds(500));
+        KZ_ASSIGN_OR_RETURN(int64_t second, txn.BalanceOf("1000000001", "pg_ekimae"));
+        EXPECT_EQ(first, 10);
+        EXPECT_EQ(second, 10);
+        return Status::Ok();
+    });
+    KZ_ASSERT_OK(s);
+    earning.get();
+    auto balance = Get([](ReadTxn& t) { return t.BalanceOf("1000000001", "pg_ekimae"); });
+    KZ_ASSERT_OK(balance);
+    EXPECT_EQ(*balance, 15);
+}
+
+TEST_P(StorageContract, AcknowledgedWritesSurviveClosingAndReopening) {
+    if (!GetParam().persistent) GTEST_SKIP() << "an in-memory database ends with its storage";
+    Seed();
+    Earn("p-1", 25, kNow + 100);
+    Reopen();
+    Reopen();  // opening an up-to-date database again migrates nothing and loses nothing
+    auto purchase = Get([](ReadTxn& t) { return t.FindPurchase("p-1"); });
+    KZ_ASSERT_OK(purchase);
+    ASSERT_TRUE(purchase->has_value());
+    ExpectSamePurchase(**purchase,
+                       SamplePurchase("p-1", "1000000001", "st_shibuya", "pg_ekimae", kNow));
+    auto balance = Get([](ReadTxn& t) { return t.BalanceOf("1000000001", "pg_ekimae"); });
+    KZ_ASSERT_OK(balance);
+    EXPECT_EQ(*balance, 25);
+    auto problems = Get([](ReadTxn& t) { return t.CheckLedgerInvariants(); });
+    KZ_ASSERT_OK(problems);
+    EXPECT_TRUE(problems->empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageContract, ::testing::ValuesIn(Backends()),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                             return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace kizuna::storage

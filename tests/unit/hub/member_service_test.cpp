@@ -1,0 +1,248 @@
+#include <thread>
+
+#include "core/ids.hpp"
+#include "hub_fixture.hpp"
+
+namespace kizuna::hub::testing {
+namespace {
+
+using core::ErrorCode;
+using MemberTest = HubTest;
+
+NewMember ValidRequest() {
+    NewMember request;
+    request.password = "a long passphrase";
+    request.profile.name = "山田 花子";
+    request.profile.name_kana = "ヤマダ ハナコ";
+    request.profile.postal_code = "150-0002";
+    request.profile.address = "東京都渋谷区渋谷 1-2-3";
+    request.profile.phone = "03-1234-5678";
+    request.profile.birth_date = "1990-04-01";
+    request.profile.occupation = "会社員";
+    request.profile.email = "Hanako@Example.JP";
+    return request;
+}
+
+// Seed function (1), [0022] S100-S110.
+TEST_F(MemberTest, EnrollRegistersTheMemberAndIssuesGenerationOne) {
+    TestStore store = MakeStore("Shibuya Books");
+    auto enrolled = hub_->members().Enroll(store.caller, ValidRequest());
+    ASSERT_TRUE(enrolled.has_value()) << enrolled.error().message;
+    EXPECT_TRUE(core::IsValidMemberId(enrolled->member_id));
+    const core::Card& card = enrolled->card.card;
+    EXPECT_TRUE(core::IsValidCardNumber(card.card_number));
+    EXPECT_EQ(card.member_id, enrolled->member_id);
+    EXPECT_EQ(card.generation, 1);
+    EXPECT_EQ(card.status, core::CardStatus::kActive);
+    EXPECT_EQ(card.issued_by_store, store.store.store_id);
+    EXPECT_EQ(enrolled->card.record.rfind("KZ1.", 0), 0u);
+    // The password registered is the one that logs in, by the normalized email too.
+    EXPECT_TRUE(hub_->auth().Login({"hanako@example.jp", "a long passphrase", ""}).has_value());
+    EXPECT_EQ(hub_->members().MemberOfCard(card.card_number).value(), enrolled->member_id);
+}
+
+TEST_F(MemberTest, SelfServiceEnrollmentHasNoIssuingStore) {
+    auto enrolled = hub_->members().Enroll(Caller::Anonymous(), ValidRequest());
+    ASSERT_TRUE(enrolled.has_value());
+    EXPECT_TRUE(enrolled->card.card.issued_by_store.empty());
+}
+
+TEST_F(MemberTest, BadInputNamesTheFieldAndStoresNothing) {
+    struct Case {
+        void (*mutate)(NewMember&);
+        const char* field;
+    };
+    const Case cases[] = {
+        {[](NewMember& r) { r.profile.name = ""; }, "profile.name"},
+        {[](NewMember& r) { r.profile.email = "not-an-email"; }, "profile.email"},
+        {[](NewMember& r) { r.profile.phone = "12"; }, "profile.phone"},
+        {[](NewMember& r) { r.profile.birth_date = "1990-02-30"; }, "profile.birth_date"},
+        {[](NewMember& r) { r.profile.name = std::string("bad\x01name"); }, "profile.name"},
+        {[](NewMember& r) { r.password = "short"; }, "password"},
+        {[](NewMember& r) { r.password = "12345678901"; }, "password"},
+    };
+    for (const auto& c : cases) {
+        NewMember request = ValidRequest();
+        c.mutate(request);
+        auto r = hub_->members().Enroll(Caller::Anonymous(), request);
+        ASSERT_FALSE(r.has_value()) << c.field;
+        EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << c.field;
+        EXPECT_EQ(r.error().field, c.field);
+    }
+    // Nothing was stored: the valid request still enrolls with that email.
+    EXPECT_TRUE(hub_->members().Enroll(Caller::Anonymous(), ValidRequest()).has_value());
+}
+
+TEST_F(MemberTest, AnEmailRegisteredTwiceIsRefused) {
+    ASSERT_TRUE(hub_->members().Enroll(Caller::Anonymous(), ValidRequest()).has_value());
+    NewMember again = ValidRequest();
+    again.profile.email = "HANAKO@example.jp";
+    auto r = hub_->members().Enroll(Caller::Anonymous(), again);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::kAlreadyExists);
+    EXPECT_EQ(r.error().field, "profile.email");
+}
+
+TEST_F(MemberTest, OneEmailEnrolledFromManyPlacesAtOnceMakesOneMember) {
+    constexpr int kTries = 4;
+    std::atomic<int> enrolled{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kTries; ++i) {
+        threads.emplace_back([&] {
+            auto r = hub_->members().Enroll(Caller::Anonymous(), ValidRequest());
+            if (r.has_value()) {
+                ++enrolled;
+            } else if (r.error().code == ErrorCode::kAlreadyExists) {
+                ++refused;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(enrolled.load(), 1);
+    EXPECT_EQ(refused.load(), kTries - 1);
+}
+
+// Seed function (2), [0023] S112-S124.
+TEST_F(MemberTest, ReissueNeedsThePasswordRevokesTheOldCardAndKeepsTheBalance) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 5000);
+
+    auto wrong = hub_->members().ReissueCard(store.caller, m.member_id, "wrong password",
+                                             core::CardMedium::kChip);
+    ASSERT_FALSE(wrong.has_value());
+    EXPECT_EQ(wrong.error().code, ErrorCode::kWrongPassword);
+
+    auto issued =
+        hub_->members().ReissueCard(store.caller, m.member_id, m.password, core::CardMedium::kChip);
+    ASSERT_TRUE(issued.has_value()) << issued.error().message;
+    EXPECT_EQ(issued->card.generation, 2);
+    EXPECT_NE(issued->card.card_number, m.card_number);
+    EXPECT_EQ(issued->card.issued_by_store, store.store.store_id);
+
+    // The old card is refused everywhere, the new one works, the balance did not move.
+    EXPECT_EQ(hub_->members().MemberOfCard(m.card_number).error().code, ErrorCode::kCardRevoked);
+    PurchaseRequest by_old;
+    by_old.purchase_id = "p-2";
+    by_old.member.card_number = m.card_number;
+    by_old.lines.push_back({"Pen", "", "", 1, 300});
+    auto refused = hub_->points().RecordPurchase(store.caller, by_old);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, ErrorCode::kCardRevoked);
+    by_old.member.card_number = issued->card.card_number;
+    auto accepted = hub_->points().RecordPurchase(store.caller, by_old);
+    ASSERT_TRUE(accepted.has_value());
+    EXPECT_EQ(accepted->balance, 53);
+
+    // The member may reissue their own card; a third generation follows.
+    auto own =
+        hub_->members().ReissueCard(m.caller, m.member_id, m.password, core::CardMedium::kQr);
+    ASSERT_TRUE(own.has_value());
+    EXPECT_EQ(own->card.generation, 3);
+    EXPECT_TRUE(own->card.issued_by_store.empty());
+}
+
+TEST_F(MemberTest, AMemberCannotReissueAnothersCard) {
+    TestMember a = MakeMember("aki");
+    TestMember b = MakeMember("ben");
+    auto r = hub_->members().ReissueCard(a.caller, b.member_id, b.password, core::CardMedium::kQr);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::kForbidden);
+    auto missing = hub_->members().ReissueCard(MakeStore("S").caller, "1234567890", "x",
+                                               core::CardMedium::kQr);
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+// Seed function (4), [0025] S214-S226.
+TEST_F(MemberTest, UsageIsForTheMemberThemselfOrTheOperatorOnly) {
+    TestStore a = MakeStore("A");
+    TestStore b = MakeStore("B");
+    TestMember m = MakeMember("aki");
+    TestMember other = MakeMember("ben");
+    Buy(a, m, "p-1", 1000);
+    clock_.Advance(std::chrono::seconds(1));
+    Buy(b, m, "p-2", 2500);
+
+    auto usage = hub_->members().GetUsage(m.caller, m.member_id, 50);
+    ASSERT_TRUE(usage.has_value()) << usage.error().message;
+    EXPECT_EQ(usage->balances.size(), 2u);
+    ASSERT_EQ(usage->purchases.size(), 2u);
+    EXPECT_EQ(usage->purchases.front().purchase_id, "p-2");  // newest first
+    ASSERT_EQ(usage->entries.size(), 2u);
+    EXPECT_EQ(usage->entries.front().note,
+              "Purchase 2,500 JPY at B (1 point per 100 JPY, rule v1)");
+    EXPECT_TRUE(hub_->members().GetUsage(operator_, m.member_id, 50).has_value());
+
+    EXPECT_EQ(hub_->members().GetUsage(other.caller, m.member_id, 50).error().code,
+              ErrorCode::kForbidden);
+    EXPECT_EQ(hub_->members().GetUsage(a.caller, m.member_id, 50).error().code,
+              ErrorCode::kForbidden);
+    EXPECT_EQ(hub_->members().GetUsage(Caller::Anonymous(), m.member_id, 50).error().code,
+              ErrorCode::kUnauthenticated);
+}
+
+// Seed function (5), [0026] S228-S238, limited by invariant 6.
+TEST_F(MemberTest, StoreLookupShowsItsProgramOnlyAndTheProfileOnlyWithConsentAudited) {
+    TestStore a = MakeStore("A");
+    TestStore b = MakeStore("B");
+    TestMember shares = MakeMember("aki", /*share_profile=*/true);
+    TestMember keeps = MakeMember("ben", /*share_profile=*/false);
+    Buy(a, shares, "p-a", 1000);
+    Buy(b, shares, "p-b", 2000);
+
+    auto view = hub_->members().Lookup(a.caller, shares.member_id);
+    ASSERT_TRUE(view.has_value()) << view.error().message;
+    ASSERT_TRUE(view->profile.has_value());
+    EXPECT_EQ(view->profile->name, "Member aki");
+    ASSERT_EQ(view->purchases.size(), 1u);
+    EXPECT_EQ(view->purchases.front().purchase_id, "p-a");
+    ASSERT_EQ(view->balances.size(), 1u);
+    EXPECT_EQ(view->balances.front().program_id, a.store.program_id);
+    EXPECT_EQ(view->balances.front().points, 10);
+    auto audit = AuditOf(shares.member_id);
+    ASSERT_EQ(audit.size(), 1u);
+    EXPECT_EQ(audit.front().actor, "store:" + a.store.store_id);
+    EXPECT_EQ(audit.front().action, "profile_read");
+    EXPECT_EQ(audit.front().at, clock_.Now());
+
+    auto hidden = hub_->members().Lookup(a.caller, keeps.member_id);
+    ASSERT_TRUE(hidden.has_value());
+    EXPECT_FALSE(hidden->profile.has_value());
+    EXPECT_TRUE(AuditOf(keeps.member_id).empty());
+
+    EXPECT_EQ(hub_->members().Lookup(keeps.caller, shares.member_id).error().code,
+              ErrorCode::kForbidden);
+    EXPECT_EQ(hub_->members().Lookup(a.caller, "1234567890").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(MemberTest, SearchFindsByEmailOrPhoneAndShowsNamesOnlyWithConsent) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember shares = MakeMember("aki", true, "090-1111-2222");
+    TestMember keeps = MakeMember("ben", false, "090 1111 2222");
+
+    auto by_email = hub_->members().Search(store.caller, {"AKI@example.jp", ""});
+    ASSERT_TRUE(by_email.has_value()) << by_email.error().message;
+    ASSERT_EQ(by_email->size(), 1u);
+    EXPECT_EQ(by_email->front().member_id, shares.member_id);
+    EXPECT_EQ(by_email->front().name, "Member aki");
+
+    auto by_phone = hub_->members().Search(store.caller, {"", "09011112222"});
+    ASSERT_TRUE(by_phone.has_value());
+    ASSERT_EQ(by_phone->size(), 2u);
+    for (const auto& match : *by_phone) {
+        EXPECT_EQ(match.name.empty(), match.member_id == keeps.member_id);
+    }
+    EXPECT_FALSE(AuditOf(shares.member_id).empty());
+    EXPECT_TRUE(AuditOf(keeps.member_id).empty());
+
+    EXPECT_EQ(hub_->members().Search(store.caller, {"", ""}).error().code,
+              ErrorCode::kInvalidArgument);
+    EXPECT_EQ(hub_->members().Search(shares.caller, {"aki@example.jp", ""}).error().code,
+              ErrorCode::kForbidden);
+    EXPECT_TRUE(hub_->members().Search(store.caller, {"nobody@example.jp", ""})->empty());
+}
+
+}  // namespace
+}  // namespace kizuna::hub::testing

@@ -1,0 +1,418 @@
+#include <thread>
+
+#include "core/ids.hpp"
+#include "hub_fixture.hpp"
+
+namespace kizuna::hub::testing {
+namespace {
+
+using core::ErrorCode;
+using PointsTest = HubTest;
+
+PurchaseRequest BookPurchase(const std::string& id, const TestMember& m) {
+    PurchaseRequest r;
+    r.purchase_id = id;
+    r.member.card_number = m.card_number;
+    r.currency = "JPY";
+    r.lines.push_back({"Novel", "978-4-00-000001", "books", 2, 990});
+    r.lines.push_back({"Bookmark", "BM-1", "goods", 1, 300});
+    return r;
+}
+
+RedemptionRequest Redemption(const std::string& id, const TestMember& m, int64_t points) {
+    RedemptionRequest r;
+    r.redemption_id = id;
+    r.member.member_id = m.member_id;
+    r.points = points;
+    return r;
+}
+
+// Seed function (3), [0024] S200-S212.
+TEST_F(PointsTest, PurchaseEarnsPointsIntoALotWithAnEntryThatSaysWhy) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    auto receipt = hub_->points().RecordPurchase(store.caller, BookPurchase("p-1", m));
+    ASSERT_TRUE(receipt.has_value()) << receipt.error().message;
+    EXPECT_FALSE(receipt->replayed);
+    EXPECT_EQ(receipt->member_id, m.member_id);
+    EXPECT_EQ(receipt->total, 2280);
+    EXPECT_EQ(receipt->points_earned, 22);
+    EXPECT_EQ(receipt->balance, 22);
+    EXPECT_EQ(receipt->program_id, store.store.program_id);
+
+    auto entries = EntriesOf(m.member_id);
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].kind, core::EntryKind::kEarn);
+    EXPECT_EQ(entries[0].delta, 22);
+    EXPECT_EQ(entries[0].ref, "p-1");
+    EXPECT_EQ(entries[0].store_id, store.store.store_id);
+    EXPECT_EQ(entries[0].note,
+              "Purchase 2,280 JPY at Shibuya Books (1 point per 100 JPY, rule v1)");
+
+    std::vector<core::Lot> lots;
+    ASSERT_TRUE(hub_->storage()
+                    .Read([&](storage::ReadTxn& txn) -> core::Status {
+                        KZ_ASSIGN_OR_RETURN(lots,
+                                            txn.OpenLots(m.member_id, store.store.program_id));
+                        return core::Status::Ok();
+                    })
+                    .ok());
+    ASSERT_EQ(lots.size(), 1u);
+    EXPECT_EQ(lots[0].remaining, 22);
+    EXPECT_EQ(lots[0].expires_at, clock_.Now() + std::chrono::days(365));
+}
+
+TEST_F(PointsTest, SamePurchaseIdAgainReturnsTheFirstAnswerAndChangesNothing) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    PurchaseRequest request = BookPurchase("p-1", m);
+    request.currency.clear();  // defaults are filled in after the fingerprint
+    auto first = hub_->points().RecordPurchase(store.caller, request);
+    ASSERT_TRUE(first.has_value());
+    Buy(store, m, "p-2", 1000);
+    clock_.Advance(std::chrono::minutes(3));
+
+    auto again = hub_->points().RecordPurchase(store.caller, request);
+    ASSERT_TRUE(again.has_value()) << again.error().message;
+    EXPECT_TRUE(again->replayed);
+    EXPECT_EQ(again->points_earned, first->points_earned);
+    EXPECT_EQ(again->balance, first->balance);  // the first answer, not today's balance
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 32);
+    EXPECT_EQ(EntriesOf(m.member_id).size(), 2u);
+}
+
+TEST_F(PointsTest, SameIdWithAnotherBodyOrFromAnotherStoreIsAConflict) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestStore other = MakeStore("Other");
+    TestMember m = MakeMember("aki");
+    ASSERT_TRUE(hub_->points().RecordPurchase(store.caller, BookPurchase("p-1", m)).has_value());
+    PurchaseRequest changed = BookPurchase("p-1", m);
+    changed.lines[0].quantity = 3;
+    auto conflict = hub_->points().RecordPurchase(store.caller, changed);
+    ASSERT_FALSE(conflict.has_value());
+    EXPECT_EQ(conflict.error().code, ErrorCode::kIdempotencyConflict);
+    EXPECT_EQ(conflict.error().field, "purchase_id");
+    auto elsewhere = hub_->points().RecordPurchase(other.caller, BookPurchase("p-1", m));
+    ASSERT_FALSE(elsewhere.has_value());
+    EXPECT_EQ(elsewhere.error().code, ErrorCode::kIdempotencyConflict);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 22);
+    EXPECT_EQ(BalanceOf(m.member_id, other.store.program_id), 0);
+
+    ASSERT_TRUE(hub_->points().Redeem(store.caller, Redemption("r-1", m, 5)).has_value());
+    auto redeem_conflict = hub_->points().Redeem(store.caller, Redemption("r-1", m, 6));
+    ASSERT_FALSE(redeem_conflict.has_value());
+    EXPECT_EQ(redeem_conflict.error().code, ErrorCode::kIdempotencyConflict);
+    EXPECT_EQ(redeem_conflict.error().field, "redemption_id");
+}
+
+TEST_F(PointsTest, PurchaseInputIsCheckedBeforeStorage) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    PurchaseRequest both = BookPurchase("p-1", m);
+    both.member.member_id = m.member_id;
+    EXPECT_EQ(hub_->points().RecordPurchase(store.caller, both).error().code,
+              ErrorCode::kInvalidArgument);
+    PurchaseRequest neither = BookPurchase("p-1", m);
+    neither.member.card_number.clear();
+    EXPECT_EQ(hub_->points().RecordPurchase(store.caller, neither).error().field, "member_id");
+    PurchaseRequest typo = BookPurchase("p-1", m);
+    typo.member.card_number[15] = typo.member.card_number[15] == '0' ? '1' : '0';
+    EXPECT_EQ(hub_->points().RecordPurchase(store.caller, typo).error().field, "card_number");
+    PurchaseRequest bad_id = BookPurchase("p 1", m);
+    EXPECT_EQ(hub_->points().RecordPurchase(store.caller, bad_id).error().field, "purchase_id");
+    PurchaseRequest no_lines = BookPurchase("p-1", m);
+    no_lines.lines.clear();
+    EXPECT_EQ(hub_->points().RecordPurchase(store.caller, no_lines).error().code,
+              ErrorCode::kInvalidArgument);
+
+    PurchaseRequest future = BookPurchase("p-1", m);
+    future.occurred_at = clock_.Now() + std::chrono::minutes(6);
+    auto r = hub_->points().RecordPurchase(store.caller, future);
+    EXPECT_EQ(r.error().code, ErrorCode::kRuleViolation);
+    EXPECT_EQ(r.error().field, "occurred_at");
+    future.occurred_at = clock_.Now() + std::chrono::minutes(4);  // clock skew is tolerated
+    EXPECT_TRUE(hub_->points().RecordPurchase(store.caller, future).has_value());
+
+    PurchaseRequest dollars = BookPurchase("p-2", m);
+    dollars.currency = "USD";
+    auto wrong_currency = hub_->points().RecordPurchase(store.caller, dollars);
+    EXPECT_EQ(wrong_currency.error().code, ErrorCode::kRuleViolation);
+    EXPECT_EQ(wrong_currency.error().field, "currency");
+
+    PurchaseRequest stranger = BookPurchase("p-3", m);
+    stranger.member.card_number.clear();
+    stranger.member.member_id = "1234567890";
+    if (core::IsValidMemberId(stranger.member.member_id)) {
+        EXPECT_EQ(hub_->points().RecordPurchase(store.caller, stranger).error().code,
+                  ErrorCode::kNotFound);
+    }
+    EXPECT_EQ(hub_->points().RecordPurchase(m.caller, BookPurchase("p-4", m)).error().code,
+              ErrorCode::kForbidden);
+}
+
+TEST_F(PointsTest, RedeemSpendsAndRefusesMoreThanTheBalance) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 5000);
+    auto too_much = hub_->points().Redeem(store.caller, Redemption("r-1", m, 51));
+    ASSERT_FALSE(too_much.has_value());
+    EXPECT_EQ(too_much.error().code, ErrorCode::kInsufficientPoints);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 50);
+
+    auto ok = hub_->points().Redeem(store.caller, Redemption("r-1", m, 30));
+    ASSERT_TRUE(ok.has_value()) << ok.error().message;
+    EXPECT_EQ(ok->balance, 20);
+    auto replay = hub_->points().Redeem(store.caller, Redemption("r-1", m, 30));
+    ASSERT_TRUE(replay.has_value());
+    EXPECT_TRUE(replay->replayed);
+    EXPECT_EQ(replay->balance, 20);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 20);
+    auto entries = EntriesOf(m.member_id);
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[0].kind, core::EntryKind::kRedeem);
+    EXPECT_EQ(entries[0].delta, -30);
+    EXPECT_EQ(entries[0].note, "Redeemed 30 points at Shibuya Books");
+
+    // Another program's balance cannot be spent here.
+    TestStore other = MakeStore("Other");
+    EXPECT_EQ(hub_->points().Redeem(other.caller, Redemption("r-2", m, 1)).error().code,
+              ErrorCode::kInsufficientPoints);
+    EXPECT_EQ(hub_->points().Redeem(store.caller, Redemption("r-3", m, 0)).error().field, "points");
+}
+
+TEST_F(PointsTest, ConcurrentRedemptionsNeverOverdraw) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 10000);  // 100 points
+    constexpr int kThreads = 16;
+    constexpr int kPerThread = 10;
+    std::atomic<int> succeeded{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kPerThread; ++i) {
+                auto r = hub_->points().Redeem(
+                    store.caller,
+                    Redemption("r-" + std::to_string(t) + "-" + std::to_string(i), m, 3));
+                if (r.has_value()) {
+                    ++succeeded;
+                    EXPECT_GE(r->balance, 0);
+                } else {
+                    EXPECT_EQ(r.error().code, ErrorCode::kInsufficientPoints);
+                    ++refused;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(succeeded.load(), 33);  // 33 x 3 = 99 of 100
+    EXPECT_EQ(refused.load(), kThreads * kPerThread - 33);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 1);
+    int64_t sum = 0;
+    for (const auto& e : EntriesOf(m.member_id)) sum += e.delta;
+    EXPECT_EQ(sum, 1);
+}
+
+TEST_F(PointsTest, ConcurrentReplaysOfOneRedemptionApplyItOnce) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 10000);
+    std::vector<std::thread> threads;
+    std::atomic<int> fresh{0};
+    for (int t = 0; t < 16; ++t) {
+        threads.emplace_back([&] {
+            auto r = hub_->points().Redeem(store.caller, Redemption("r-once", m, 40));
+            ASSERT_TRUE(r.has_value()) << r.error().message;
+            EXPECT_EQ(r->balance, 60);
+            if (!r->replayed) ++fresh;
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(fresh.load(), 1);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 60);
+}
+
+TEST_F(PointsTest, ConcurrentPurchasesAndRedemptionsKeepTheLedgerConsistent) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    constexpr int kThreads = 8;
+    constexpr int kEach = 15;
+    std::atomic<int64_t> earned{0};
+    std::atomic<int64_t> spent{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                const std::string n = std::to_string(t) + "-" + std::to_string(i);
+                PurchaseRequest p;
+                p.purchase_id = "p-" + n;
+                p.member.member_id = m.member_id;
+                p.lines.push_back({"Item", "", "", 1, 500});
+                auto bought = hub_->points().RecordPurchase(store.caller, p);
+                ASSERT_TRUE(bought.has_value()) << bought.error().message;
+                earned += bought->points_earned;
+                auto used = hub_->points().Redeem(store.caller, Redemption("r-" + n, m, 7));
+                if (used.has_value()) {
+                    spent += 7;
+                } else {
+                    EXPECT_EQ(used.error().code, ErrorCode::kInsufficientPoints);
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(earned.load(), kThreads * kEach * 5);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), earned.load() - spent.load());
+}
+
+TEST_F(PointsTest, ExpiryPassWorksThroughMoreLotsThanOneBatch) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember a = MakeMember("aki");
+    TestMember b = MakeMember("ben");
+    constexpr int kPurchases = 150;  // 300 lots in all, more than one batch of 256
+    for (int i = 0; i < kPurchases; ++i) {
+        Buy(store, a, "pa-" + std::to_string(i), 100);
+        Buy(store, b, "pb-" + std::to_string(i), 200);
+    }
+    clock_.Advance(std::chrono::days(365));
+    auto expired = hub_->points().RunExpiry();
+    ASSERT_TRUE(expired.has_value()) << expired.error().message;
+    EXPECT_EQ(*expired, 2 * kPurchases);
+    EXPECT_EQ(BalanceOf(a.member_id, store.store.program_id), 0);
+    EXPECT_EQ(BalanceOf(b.member_id, store.store.program_id), 0);
+}
+
+TEST_F(PointsTest, ExpiryPassExpiresDueLotsOnceAndRedemptionSkipsThem) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    core::EarningRule short_rule;
+    short_rule.validity_days = 30;
+    clock_.Advance(std::chrono::seconds(1));
+    ASSERT_TRUE(hub_->rules().SetRule(store.caller, store.store.store_id, short_rule).has_value());
+    Buy(store, m, "p-old", 3000);  // 30 points, expire in 30 days
+    clock_.Advance(std::chrono::days(20));
+    Buy(store, m, "p-new", 2000);           // 20 points, expire in 50 days from start
+    clock_.Advance(std::chrono::days(10));  // p-old's lot is due now
+
+    // A redemption books the due expiry first and cannot spend the expired points.
+    auto r = hub_->points().Redeem(store.caller, Redemption("r-1", m, 25));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::kInsufficientPoints);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 50);  // nothing changed
+
+    auto expired = hub_->points().RunExpiry();
+    ASSERT_TRUE(expired.has_value()) << expired.error().message;
+    EXPECT_EQ(*expired, 1);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 20);
+    auto entries = EntriesOf(m.member_id);
+    ASSERT_FALSE(entries.empty());
+    EXPECT_EQ(entries[0].kind, core::EntryKind::kExpire);
+    EXPECT_EQ(entries[0].delta, -30);
+    EXPECT_NE(entries[0].note.find("p-old"), std::string::npos) << entries[0].note;
+    EXPECT_EQ(*hub_->points().RunExpiry(), 0);  // nothing expires twice
+
+    auto spend = hub_->points().Redeem(store.caller, Redemption("r-2", m, 20));
+    ASSERT_TRUE(spend.has_value());
+    EXPECT_EQ(spend->balance, 0);
+}
+
+TEST_F(PointsTest, RedeemSpendsTheSoonestExpiringLotFirst) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 1000);  // 10 points, expire first
+    clock_.Advance(std::chrono::days(1));
+    Buy(store, m, "p-2", 1000);
+    ASSERT_TRUE(hub_->points().Redeem(store.caller, Redemption("r-1", m, 10)).has_value());
+    clock_.Advance(std::chrono::days(364));  // p-1's lot would be due now, but it is spent
+    EXPECT_EQ(*hub_->points().RunExpiry(), 0);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 10);
+    clock_.Advance(std::chrono::days(1));
+    EXPECT_EQ(*hub_->points().RunExpiry(), 1);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 0);
+}
+
+TEST_F(PointsTest, RefundsReverseProportionallyAndNeverMoreThanBought) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    auto bought = hub_->points().RecordPurchase(store.caller, BookPurchase("p-1", m));
+    ASSERT_TRUE(bought.has_value());  // 2280 JPY, 22 points
+
+    RefundRequest one_novel{"rf-1", "p-1", std::nullopt, {}};
+    one_novel.lines.push_back({"", "978-4-00-000001", "", 1, 0});
+    auto first = hub_->points().Refund(store.caller, one_novel);
+    ASSERT_TRUE(first.has_value()) << first.error().message;
+    EXPECT_EQ(first->amount, 990);
+    EXPECT_EQ(first->points_reversed, 9);  // floor(22 x 990 / 2280)
+    EXPECT_EQ(first->points_unrecovered, 0);
+    EXPECT_EQ(first->balance, 13);
+
+    auto replay = hub_->points().Refund(store.caller, one_novel);
+    ASSERT_TRUE(replay.has_value());
+    EXPECT_TRUE(replay->replayed);
+    EXPECT_EQ(replay->balance, 13);
+
+    RefundRequest too_many{"rf-2", "p-1", std::nullopt, {}};
+    too_many.lines.push_back({"Bookmark", "", "", 2, 0});
+    auto refused = hub_->points().Refund(store.caller, too_many);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, ErrorCode::kRuleViolation);
+
+    RefundRequest unknown_item{"rf-2", "p-1", std::nullopt, {}};
+    unknown_item.lines.push_back({"", "NOPE", "", 1, 0});
+    EXPECT_EQ(hub_->points().Refund(store.caller, unknown_item).error().field, "lines[0].sku");
+
+    RefundRequest rest{"rf-3", "p-1", 1290, {}};
+    auto second = hub_->points().Refund(store.caller, rest);
+    ASSERT_TRUE(second.has_value()) << second.error().message;
+    EXPECT_EQ(second->points_reversed, 13);  // 22 in all for the whole purchase
+    EXPECT_EQ(second->balance, 0);
+
+    RefundRequest beyond{"rf-4", "p-1", 1, {}};
+    auto over = hub_->points().Refund(store.caller, beyond);
+    ASSERT_FALSE(over.has_value());
+    EXPECT_EQ(over.error().code, ErrorCode::kRuleViolation);
+    EXPECT_EQ(over.error().field, "amount");
+
+    auto entries = EntriesOf(m.member_id);
+    ASSERT_EQ(entries.size(), 3u);
+    EXPECT_EQ(entries[0].kind, core::EntryKind::kRefundReversal);
+    EXPECT_EQ(entries[0].ref, "rf-3");
+}
+
+TEST_F(PointsTest, RefundOfSpentPointsBooksTheRestAsUnrecovered) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 5000);  // 50 points
+    ASSERT_TRUE(hub_->points().Redeem(store.caller, Redemption("r-1", m, 45)).has_value());
+    auto refund = hub_->points().Refund(store.caller, {"rf-1", "p-1", 5000, {}});
+    ASSERT_TRUE(refund.has_value()) << refund.error().message;
+    EXPECT_EQ(refund->points_reversed, 5);
+    EXPECT_EQ(refund->points_unrecovered, 45);
+    EXPECT_EQ(refund->balance, 0);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 0);
+}
+
+TEST_F(PointsTest, AnotherProgramsPurchaseIsNotFoundForRefund) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestStore other = MakeStore("Other");
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 5000);
+    auto r = hub_->points().Refund(other.caller, {"rf-1", "p-1", 100, {}});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+    // Exactly what an unknown purchase id gets: the store learns nothing.
+    auto unknown = hub_->points().Refund(other.caller, {"rf-1", "p-x", 100, {}});
+    ASSERT_FALSE(unknown.has_value());
+    EXPECT_EQ(unknown.error().code, r.error().code);
+    EXPECT_EQ(unknown.error().field, r.error().field);
+    EXPECT_EQ(hub_->points()
+                  .Refund(store.caller, {"rf-1", "p-1", 100, {{"A", "", "", 1, 1}}})
+                  .error()
+                  .field,
+              "amount");
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 50);
+}
+
+}  // namespace
+}  // namespace kizuna::hub::testing
