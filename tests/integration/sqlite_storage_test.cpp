@@ -362,6 +362,22 @@ TEST(OpenStorage, OpensAbsoluteAndRelativePathsAndReportsAMissingDirectory) {
     EXPECT_EQ(missing.error().code, ErrorCode::kUnavailable);
 }
 
+TEST(OpenStorage, RefusesAFileThatIsNotADatabaseAsUnavailable) {
+    storage::testing::TempDir dir;
+    std::filesystem::path path = dir.path() / "notes.txt";
+    {
+        std::FILE* file = std::fopen(path.c_str(), "w");
+        ASSERT_NE(file, nullptr);
+        for (int i = 0; i < 200; ++i) std::fputs("these are not the pages of a database\n", file);
+        std::fclose(file);
+    }
+    auto opened = OpenStorage("sqlite://" + path.string());
+    ASSERT_FALSE(opened.has_value());
+    EXPECT_EQ(opened.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(opened.error().message.find("not a database"), std::string::npos)
+        << opened.error().message;
+}
+
 TEST(OpenStorage, EachMemoryDatabaseIsSeparateAndSharedByItsConnections) {
     auto a = OpenStorage("sqlite::memory:", StorageOptions{3, 16});
     auto b = OpenStorage("sqlite::memory:");
