@@ -71,6 +71,11 @@ def main(path):
     if "scale_rss" in results:
         rss = results["scale_rss"]["peak_rss_mb"]
         checks.append(("scale: hub peak RSS < 300 MB", rss < 300, f"{rss:.0f} MB"))
+    for name in ("probe_start", "probe_hub"):
+        if name in results:
+            p = results[name]
+            print(f"machine at {name[6:]}: {p['dsync_writes_per_s']} synchronous 8 KiB writes/s, "
+                  f"load average {p['load1']}")
     if "hub_rss" in results:
         print(f"hub peak RSS (VmHWM) over the scenarios: {results['hub_rss']['peak_rss_mb']:.0f} MB")
     if "seed_members" in results:

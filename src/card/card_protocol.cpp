@@ -79,15 +79,26 @@ core::Result<std::string> CardProtocol::ReadRecordNumber(std::size_t number) {
     return response.data;
 }
 
-core::Status CardProtocol::IssueCard(const core::CardRecord& record) {
-    KZ_ASSIGN_OR_RETURN(const std::string encoded, core::EncodeCardRecord(record));
-    ConnectionGuard guard(reader_);
-    KZ_ASSIGN_OR_RETURN(const Session session, Open());
+core::Status CardProtocol::RequireBlank(const Session& session) const {
     if (session.records > 0) {
         return MakeError(ErrorCode::kAlreadyExists,
                          "the card in " + reader_.Name() +
                              " is already issued and cards are write-once; use a blank card");
     }
+    return core::Status::Ok();
+}
+
+core::Status CardProtocol::CheckBlank() {
+    ConnectionGuard guard(reader_);
+    KZ_ASSIGN_OR_RETURN(const Session session, Open());
+    return RequireBlank(session);
+}
+
+core::Status CardProtocol::IssueCard(const core::CardRecord& record) {
+    KZ_ASSIGN_OR_RETURN(const std::string encoded, core::EncodeCardRecord(record));
+    ConnectionGuard guard(reader_);
+    KZ_ASSIGN_OR_RETURN(const Session session, Open());
+    KZ_RETURN_IF_ERROR(RequireBlank(session));
     KZ_ASSIGN_OR_RETURN(const ResponseApdu append,
                         reader_.Transmit(AppendRecord(encoded, kRecordFileSfi)));
     if (append.sw == sw::kNotEnoughMemory) {

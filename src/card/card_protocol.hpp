@@ -38,6 +38,9 @@ class CardProtocol {
 
     // Writes the signed record onto a blank card and reads it back to confirm it.
     core::Status IssueCard(const core::CardRecord& record);
+    // Succeeds when the reader holds a blank Kizuna card, ready for IssueCard: lets a caller
+    // check the card before it asks the hub to issue one.
+    core::Status CheckBlank();
     // The card's latest record, decoded (not yet verified).
     core::Result<core::CardRecord> ReadCard();
     // Raw contents of the card application.
@@ -47,6 +50,7 @@ class CardProtocol {
     struct Session;
     core::Result<Session> Open();
     core::Result<std::string> ReadRecordNumber(std::size_t number);
+    core::Status RequireBlank(const Session& session) const;
 
     CardReader& reader_;
 };

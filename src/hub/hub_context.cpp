@@ -7,6 +7,13 @@
 #include "crypto/crypto.hpp"
 
 namespace kizuna::hub {
+namespace {
+
+const core::Store* StoreIfFound(const std::optional<core::Store>& store) {
+    return store ? &*store : nullptr;
+}
+
+}  // namespace
 
 HubContext::HubContext(storage::Storage& storage, const core::Clock& clock, core::Random& random,
                        std::string operator_token_digest, std::string card_public_key,
@@ -54,67 +61,46 @@ core::Result<std::string> HubContext::SignCardRecord(const core::Card& card) {
     return core::CardRecordToText(record);
 }
 
-core::Result<std::optional<core::Store>> HubContext::StoreByKeyHash(const std::string& hash) {
-    uint64_t generation;
+template <typename Value, typename Found, typename ReadFn, typename PickFn>
+core::Result<Found> HubContext::CachedRead(std::unordered_map<std::string, Value>& cache,
+                                           const uint64_t& generation, const std::string& key,
+                                           ReadFn read, PickFn pick) {
+    uint64_t generation_before;
     {
         std::lock_guard lock(cache_mutex_);
-        if (auto it = stores_by_key_.find(hash); it != stores_by_key_.end()) {
-            return std::optional<core::Store>(it->second);
-        }
-        generation = store_generation_;
+        if (auto it = cache.find(key); it != cache.end()) return Found(it->second);
+        generation_before = generation;
     }
-    std::optional<core::Store> found;
+    Found found{};
     KZ_RETURN_IF_ERROR(storage_.Read([&](storage::ReadTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(found, txn.FindStoreByKeyHash(hash));
+        KZ_ASSIGN_OR_RETURN(found, read(txn));
         return core::Status::Ok();
     }));
-    if (found) {
+    if (const Value* value = pick(found)) {
         std::lock_guard lock(cache_mutex_);
-        if (generation == store_generation_) stores_by_key_.emplace(hash, *found);
+        // An invalidation since the read began means `found` may be stale: do not keep it.
+        if (generation == generation_before) cache.emplace(key, *value);
     }
     return found;
+}
+
+core::Result<std::optional<core::Store>> HubContext::StoreByKeyHash(const std::string& hash) {
+    return CachedRead<core::Store, std::optional<core::Store>>(
+        stores_by_key_, store_generation_, hash,
+        [&](storage::ReadTxn& txn) { return txn.FindStoreByKeyHash(hash); }, StoreIfFound);
 }
 
 core::Result<std::optional<core::Store>> HubContext::StoreById(const std::string& store_id) {
-    uint64_t generation;
-    {
-        std::lock_guard lock(cache_mutex_);
-        if (auto it = stores_by_id_.find(store_id); it != stores_by_id_.end()) {
-            return std::optional<core::Store>(it->second);
-        }
-        generation = store_generation_;
-    }
-    std::optional<core::Store> found;
-    KZ_RETURN_IF_ERROR(storage_.Read([&](storage::ReadTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(found, txn.FindStore(store_id));
-        return core::Status::Ok();
-    }));
-    if (found) {
-        std::lock_guard lock(cache_mutex_);
-        if (generation == store_generation_) stores_by_id_.emplace(store_id, *found);
-    }
-    return found;
+    return CachedRead<core::Store, std::optional<core::Store>>(
+        stores_by_id_, store_generation_, store_id,
+        [&](storage::ReadTxn& txn) { return txn.FindStore(store_id); }, StoreIfFound);
 }
 
 core::Result<std::vector<core::EarningRule>> HubContext::RulesOf(const std::string& store_id) {
-    uint64_t generation;
-    {
-        std::lock_guard lock(cache_mutex_);
-        if (auto it = rules_by_store_.find(store_id); it != rules_by_store_.end()) {
-            return it->second;
-        }
-        generation = rules_generation_;
-    }
-    std::vector<core::EarningRule> versions;
-    KZ_RETURN_IF_ERROR(storage_.Read([&](storage::ReadTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(versions, txn.RuleVersions(store_id));
-        return core::Status::Ok();
-    }));
-    if (!versions.empty()) {
-        std::lock_guard lock(cache_mutex_);
-        if (generation == rules_generation_) rules_by_store_.emplace(store_id, versions);
-    }
-    return versions;
+    return CachedRead<std::vector<core::EarningRule>, std::vector<core::EarningRule>>(
+        rules_by_store_, rules_generation_, store_id,
+        [&](storage::ReadTxn& txn) { return txn.RuleVersions(store_id); },
+        [](const std::vector<core::EarningRule>& v) { return v.empty() ? nullptr : &v; });
 }
 
 void HubContext::InvalidateStore(const std::string& store_id) {

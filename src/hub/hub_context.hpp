@@ -58,6 +58,14 @@ class HubContext {
     void InvalidateRules(const std::string& store_id);
 
   private:
+    // The cache protocol shared by the lookups above: a hit under the lock; on a miss `read`
+    // (ReadTxn& -> Result<Found>) on a snapshot, and what `pick` (const Found& -> const Value*,
+    // null for "do not cache") selects is kept unless `generation` moved meanwhile.
+    template <typename Value, typename Found, typename ReadFn, typename PickFn>
+    core::Result<Found> CachedRead(std::unordered_map<std::string, Value>& cache,
+                                   const uint64_t& generation, const std::string& key, ReadFn read,
+                                   PickFn pick);
+
     storage::Storage& storage_;
     const core::Clock& clock_;
     std::mutex random_mutex_;

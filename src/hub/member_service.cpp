@@ -20,22 +20,31 @@ using core::MakeError;
 constexpr int kIdAttempts = 16;
 constexpr int kMaxHistoryLimit = 1000;
 
-core::Result<std::string> UnusedMemberId(HubContext& context, storage::WriteTxn& txn) {
+// A fresh id from `generate` that `find` (id -> Result<optional<...>>) does not know.
+template <typename Generate, typename Find>
+core::Result<std::string> UnusedId(Generate generate, Find find, std::string_view what) {
     for (int i = 0; i < kIdAttempts; ++i) {
-        std::string id = context.NewMemberId();
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindMember(id));
+        std::string id = generate();
+        KZ_ASSIGN_OR_RETURN(auto existing, find(id));
         if (!existing) return id;
     }
-    return MakeError(ErrorCode::kInternal, "could not find an unused member id");
+    return MakeError(ErrorCode::kInternal, "could not find an unused " + std::string(what));
+}
+
+core::Result<std::string> UnusedMemberId(HubContext& context, storage::WriteTxn& txn) {
+    return UnusedId([&] { return context.NewMemberId(); },
+                    [&](const std::string& id) { return txn.FindMember(id); }, "member id");
 }
 
 core::Result<std::string> UnusedCardNumber(HubContext& context, storage::WriteTxn& txn) {
-    for (int i = 0; i < kIdAttempts; ++i) {
-        std::string number = context.NewCardNumber();
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindCard(number));
-        if (!existing) return number;
-    }
-    return MakeError(ErrorCode::kInternal, "could not find an unused card number");
+    return UnusedId([&] { return context.NewCardNumber(); },
+                    [&](const std::string& number) { return txn.FindCard(number); }, "card number");
+}
+
+core::Error EmailTaken() {
+    return MakeError(ErrorCode::kAlreadyExists,
+                     "this email is already registered; log in or reissue the card",
+                     "profile.email");
 }
 
 core::Error NoMember(const std::string& member_id) {
@@ -50,6 +59,15 @@ core::Result<Enrollment> MemberService::Enroll(const Caller& caller, const NewMe
     const core::Timestamp now = context_.Now();
     KZ_ASSIGN_OR_RETURN(core::Profile profile, core::ValidateProfile(request.profile, now));
     KZ_RETURN_IF_ERROR(core::ValidatePassword(request.password, profile));
+
+    // A cheap look first, so a registered email is refused before the costly hashing; the
+    // check inside the write below is the one that counts.
+    if (!profile.email.empty()) {
+        KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+            KZ_ASSIGN_OR_RETURN(auto existing, txn.FindMemberByEmail(profile.email));
+            return existing ? EmailTaken() : core::Status::Ok();
+        }));
+    }
 
     core::Member member;
     member.password_hash = auth_.HashPassword(request.password);
@@ -66,11 +84,7 @@ core::Result<Enrollment> MemberService::Enroll(const Caller& caller, const NewMe
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         if (!member.profile.email.empty()) {
             KZ_ASSIGN_OR_RETURN(auto existing, txn.FindMemberByEmail(member.profile.email));
-            if (existing) {
-                return MakeError(ErrorCode::kAlreadyExists,
-                                 "this email is already registered; log in or reissue the card",
-                                 "profile.email");
-            }
+            if (existing) return EmailTaken();
         }
         KZ_ASSIGN_OR_RETURN(member.member_id, UnusedMemberId(context_, txn));
         KZ_ASSIGN_OR_RETURN(card.card_number, UnusedCardNumber(context_, txn));

@@ -111,16 +111,17 @@ core::Result<std::vector<core::Lot>> BookDueExpiries(storage::WriteTxn& txn,
     for (const auto& draw : draws) {
         const core::Lot& lot = *by_id.at(draw.lot_id);
         KZ_RETURN_IF_ERROR(txn.DrawFromLot(draw));
-        core::LedgerEntry entry;
-        entry.member_id = member_id;
-        entry.program_id = program_id;
-        entry.delta = -draw.points;
-        entry.kind = core::EntryKind::kExpire;
-        entry.ref = std::to_string(lot.lot_id);
-        entry.occurred_at = now;
-        entry.note = "Expired: " + GroupThousands(draw.points) + " of " +
-                     GroupThousands(lot.earned) + " points earned on " + Day(lot.earned_at) +
-                     " (purchase " + lot.purchase_id + "), valid until " + Day(lot.expires_at);
+        core::LedgerEntry entry{.member_id = member_id,
+                                .program_id = program_id,
+                                .store_id = {},  // the hub's own doing, not a store's
+                                .delta = -draw.points,
+                                .kind = core::EntryKind::kExpire,
+                                .ref = std::to_string(lot.lot_id),
+                                .occurred_at = now,
+                                .note = "Expired: " + GroupThousands(draw.points) + " of " +
+                                        GroupThousands(lot.earned) + " points earned on " +
+                                        Day(lot.earned_at) + " (purchase " + lot.purchase_id +
+                                        "), valid until " + Day(lot.expires_at)};
         KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         if (expired_lots != nullptr) ++*expired_lots;
     }
@@ -264,17 +265,17 @@ core::Result<PurchaseReceipt> PointsService::RecordPurchase(const Caller& caller
             lot.expires_at = occurred_at + std::chrono::days(rule->validity_days);
             KZ_RETURN_IF_ERROR(txn.InsertLot(lot));
 
-            core::LedgerEntry entry;
-            entry.member_id = p.member_id;
-            entry.program_id = p.program_id;
-            entry.store_id = p.store_id;
-            entry.delta = p.points_earned;
-            entry.kind = core::EntryKind::kEarn;
-            entry.ref = p.purchase_id;
-            entry.occurred_at = occurred_at;
-            entry.note = "Purchase " + FormatMoney(p.total, p.currency) + " at " + store->name +
-                         " (1 point per " + FormatMoney(rule->amount_per_point, p.currency) +
-                         ", rule v" + std::to_string(rule->version) + ")";
+            core::LedgerEntry entry{.member_id = p.member_id,
+                                    .program_id = p.program_id,
+                                    .store_id = p.store_id,
+                                    .delta = p.points_earned,
+                                    .kind = core::EntryKind::kEarn,
+                                    .ref = p.purchase_id,
+                                    .occurred_at = occurred_at,
+                                    .note = "Purchase " + FormatMoney(p.total, p.currency) +
+                                            " at " + store->name + " (1 point per " +
+                                            FormatMoney(rule->amount_per_point, p.currency) +
+                                            ", rule v" + std::to_string(rule->version) + ")"};
             KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         }
         receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
@@ -330,15 +331,15 @@ core::Result<RedemptionReceipt> PointsService::Redeem(const Caller& caller,
                              "points");
         }
         KZ_RETURN_IF_ERROR(ApplyDraws(txn, *draws));
-        core::LedgerEntry entry;
-        entry.member_id = rd.member_id;
-        entry.program_id = rd.program_id;
-        entry.store_id = rd.store_id;
-        entry.delta = -rd.points;
-        entry.kind = core::EntryKind::kRedeem;
-        entry.ref = rd.redemption_id;
-        entry.occurred_at = now;
-        entry.note = "Redeemed " + GroupThousands(rd.points) + " points at " + store->name;
+        core::LedgerEntry entry{
+            .member_id = rd.member_id,
+            .program_id = rd.program_id,
+            .store_id = rd.store_id,
+            .delta = -rd.points,
+            .kind = core::EntryKind::kRedeem,
+            .ref = rd.redemption_id,
+            .occurred_at = now,
+            .note = "Redeemed " + GroupThousands(rd.points) + " points at " + store->name};
         KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         KZ_ASSIGN_OR_RETURN(rd.balance_after, txn.BalanceOf(rd.member_id, rd.program_id));
         KZ_RETURN_IF_ERROR(txn.InsertRedemption(rd));
@@ -430,16 +431,16 @@ core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const Re
         }
         KZ_RETURN_IF_ERROR(ApplyDraws(txn, plan->draws));
         if (plan->points_reversed > 0) {
-            core::LedgerEntry entry;
-            entry.member_id = purchase->member_id;
-            entry.program_id = purchase->program_id;
-            entry.store_id = rf.store_id;
-            entry.delta = -plan->points_reversed;
-            entry.kind = core::EntryKind::kRefundReversal;
-            entry.ref = rf.refund_id;
-            entry.occurred_at = now;
-            entry.note = "Refund of " + FormatMoney(rf.amount, purchase->currency) +
-                         " for purchase " + purchase->purchase_id + " at " + store->name;
+            core::LedgerEntry entry{
+                .member_id = purchase->member_id,
+                .program_id = purchase->program_id,
+                .store_id = rf.store_id,
+                .delta = -plan->points_reversed,
+                .kind = core::EntryKind::kRefundReversal,
+                .ref = rf.refund_id,
+                .occurred_at = now,
+                .note = "Refund of " + FormatMoney(rf.amount, purchase->currency) +
+                        " for purchase " + purchase->purchase_id + " at " + store->name};
             if (plan->points_unrecovered > 0) {
                 entry.note += "; " + GroupThousands(plan->points_unrecovered) +
                               " points owed were already spent";

@@ -90,7 +90,8 @@ class ReadTxn {
 
     // Purchases include their lines (fetched in one query, not one per purchase).
     virtual Result<std::optional<core::Purchase>> FindPurchase(std::string_view purchase_id) = 0;
-    // A member's purchases, newest first; restricted to one program when program_id is set.
+    // A member's purchases, newest occurred_at first (equal times: the later stored first);
+    // restricted to one program when program_id is set.
     virtual Result<std::vector<core::Purchase>> PurchasesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, int limit) = 0;
     virtual Result<std::optional<core::Redemption>> FindRedemption(std::string_view id) = 0;
@@ -168,6 +169,16 @@ class WriteTxn : public ReadTxn {
     virtual Status InsertAudit(const AuditRecord& record) = 0;
 };
 
+// Counters of the write path since the storage was opened, for /metrics and tests. With group
+// commit, commits < write_units shows units sharing transactions (and fsyncs).
+struct StorageStats {
+    uint64_t write_units = 0;         // units of work run by Write
+    uint64_t failed_write_units = 0;  // of which rolled back alone (their function failed)
+    uint64_t commits = 0;             // transactions committed
+    uint64_t failed_commits = 0;      // transactions lost whole (their units: kUnavailable)
+    uint64_t largest_batch = 0;       // most units in one transaction
+};
+
 class Storage {
   public:
     virtual ~Storage() = default;
@@ -181,6 +192,8 @@ class Storage {
 
     // "sqlite" or "postgresql".
     virtual std::string_view BackendName() const = 0;
+    // A snapshot of the counters; cheap, safe from any thread.
+    virtual StorageStats Stats() const = 0;
 };
 
 struct StorageOptions {

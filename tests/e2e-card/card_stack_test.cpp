@@ -2,25 +2,16 @@
 // the card, PcscCardReader + CardProtocol + CardVerifier as the store terminal.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "card/card_protocol.hpp"
 #include "card/card_verifier.hpp"
 #include "card/pcsc_card_reader.hpp"
-#include "core/ids.hpp"
-#include "crypto/crypto.hpp"
 #include "pcsc_stack.hpp"
+#include "test_records.hpp"
 
 namespace kizuna::card {
 namespace {
-
-std::string CardNumber(int n) {
-    std::string digits = std::to_string(n);
-    digits = std::string(core::kCardPrefix) + std::string(11 - digits.size(), '0') + digits;
-    return digits + core::LuhnCheckDigit(digits);
-}
 
 class CardStackTest : public ::testing::Test {
   protected:
@@ -28,38 +19,18 @@ class CardStackTest : public ::testing::Test {
         const std::string unsupported = testing::PcscStack::Unsupported();
         if (!unsupported.empty()) GTEST_SKIP() << unsupported;
         ASSERT_EQ(stack_.Start(), "");
-        crypto::InitCrypto();
-        keys_ = crypto::NewSigningKeyPair();
-        dir_ = std::filesystem::temp_directory_path() /
-               ("kizuna-card-stack-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(dir_);
     }
-    void TearDown() override {
-        std::error_code ignored;
-        if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
-    }
-
-    core::CardRecord Signed(const std::string& card_number, int generation) {
-        core::CardRecord record;
-        record.card_number = card_number;
-        record.member_id = "1234567890";
-        record.generation = generation;
-        record.issued_at = core::FromUnixSeconds(1795000000);
-        record.issuing_store = "st_shibuyabooks0001";
-        record.signature = crypto::Sign(*core::SignedPortion(record), keys_.secret_key);
-        return record;
-    }
-    std::string Image(const std::string& name) { return (dir_ / name).string(); }
+    std::string Image(const std::string& name) { return dir_.Path(name); }
 
     testing::PcscStack stack_{KIZUNA_CARD_SIM};
-    crypto::SigningKeyPair keys_;
-    std::filesystem::path dir_;
+    testing::TestHub hub_;
+    testing::TempDir dir_;
 };
 
 TEST_F(CardStackTest, IssueReadRefuseAndRemovalThroughPcscd) {
     PcscCardReader reader(stack_.reader_name());
     CardProtocol protocol(reader);
-    auto verifier = CardVerifier::Create(keys_.public_key);
+    auto verifier = CardVerifier::Create(hub_.keys.public_key);
     ASSERT_TRUE(verifier);
 
     // Empty reader: a clear error, not a hang.
@@ -71,14 +42,14 @@ TEST_F(CardStackTest, IssueReadRefuseAndRemovalThroughPcscd) {
     // A blank card is issued, read back and verified; a second issue is refused (write-once).
     ASSERT_EQ(stack_.RunSim({"format", Image("first.img")}), 0);
     ASSERT_EQ(stack_.Insert(Image("first.img")), "");
-    const core::CardRecord first = Signed(CardNumber(1), 1);
+    const core::CardRecord first = hub_.SignedRecord(testing::CardNumber(1), 1);
     auto issued = protocol.IssueCard(first);
     ASSERT_TRUE(issued) << issued.error().message;
     auto read = protocol.ReadCard();
     ASSERT_TRUE(read) << read.error().message;
     EXPECT_EQ(*read, first);
     EXPECT_TRUE(verifier->Verify(*read));
-    auto again = protocol.IssueCard(Signed(CardNumber(2), 2));
+    auto again = protocol.IssueCard(hub_.SignedRecord(testing::CardNumber(2), 2));
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, core::ErrorCode::kAlreadyExists);
     ASSERT_EQ(stack_.Remove(), "");
@@ -101,13 +72,8 @@ TEST_F(CardStackTest, IssueReadRefuseAndRemovalThroughPcscd) {
     ASSERT_EQ(stack_.Remove(), "");
 
     // A card whose record was altered (generation 1 -> 2) reads, and is refused offline.
-    std::ifstream in(Image("first.img"));
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string altered = text.str();
-    const auto at = altered.find("record ") + 7 + 2 * 14;
-    ASSERT_EQ(altered.substr(at, 4), "0001");
-    altered.replace(at, 4, "0002");
+    const std::string altered = testing::AlterGeneration(testing::ReadText(Image("first.img")));
+    ASSERT_FALSE(altered.empty());
     std::ofstream(Image("altered.img")) << altered;
     ASSERT_EQ(stack_.Insert(Image("altered.img")), "");
     auto tampered = protocol.ReadCard();
@@ -120,18 +86,16 @@ TEST_F(CardStackTest, IssueReadRefuseAndRemovalThroughPcscd) {
     // Pulled out after SELECT, in the middle of an issue: a clear error and nothing written.
     ASSERT_EQ(stack_.RunSim({"format", Image("second.img")}), 0);
     ASSERT_EQ(stack_.Insert(Image("second.img"), {"--remove-after-apdus", "1"}), "");
-    auto pulled = protocol.IssueCard(Signed(CardNumber(3), 2));
+    auto pulled = protocol.IssueCard(hub_.SignedRecord(testing::CardNumber(3), 2));
     ASSERT_FALSE(pulled);
     EXPECT_NE(pulled.error().message.find("removed"), std::string::npos) << pulled.error().message;
     ASSERT_EQ(stack_.WaitEmpty(), "");
-    std::ifstream second(Image("second.img"));
-    std::stringstream second_text;
-    second_text << second.rdbuf();
-    EXPECT_EQ(second_text.str().find("record "), std::string::npos) << "half-written card";
+    EXPECT_EQ(testing::ReadText(Image("second.img")).find("record "), std::string::npos)
+        << "half-written card";
 
     // The same blank card, put back properly, is issued as normal.
     ASSERT_EQ(stack_.Insert(Image("second.img")), "");
-    EXPECT_TRUE(protocol.IssueCard(Signed(CardNumber(3), 2)));
+    EXPECT_TRUE(protocol.IssueCard(hub_.SignedRecord(testing::CardNumber(3), 2)));
     ASSERT_EQ(stack_.Remove(), "");
 }
 

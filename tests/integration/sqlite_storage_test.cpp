@@ -5,10 +5,16 @@
 #include "storage/sqlite/sqlite_storage.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +35,7 @@ using storage::testing::SampleLot;
 using storage::testing::SampleMember;
 using storage::testing::SampleProgram;
 using storage::testing::SampleStore;
+using storage::testing::StatusOf;
 
 // A plain sqlite3 connection to the same file, for reaching past the backend.
 class RawDatabase {
@@ -86,11 +93,8 @@ class SqliteStorageTest : public ::testing::Test {
         return storage.Write([&](WriteTxn& txn) -> Status {
             KZ_RETURN_IF_ERROR(txn.InsertLot(
                 SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", points, kNow + 100)));
-            return txn.AppendEntry(SampleEntry("1000000001", "pg_ekimae", points,
-                                               core::EntryKind::kEarn, ref))
-                           .has_value()
-                       ? Status::Ok()
-                       : Status(core::MakeError(ErrorCode::kInternal, "append"));
+            return StatusOf(txn.AppendEntry(
+                SampleEntry("1000000001", "pg_ekimae", points, core::EntryKind::kEarn, ref)));
         });
     }
 
@@ -126,10 +130,10 @@ TEST_F(SqliteStorageTest, ConcurrentWritesShareCommits) {
     }
     for (auto& thread : threads) thread.join();
     EXPECT_EQ(failures.load(), 0);
-    GroupCommitStats stats = storage->group_commit_stats();
-    EXPECT_EQ(stats.units, 1u + kThreads * kWritesPerThread);
-    EXPECT_EQ(stats.failed_units, 0u);
-    EXPECT_LT(stats.commits, stats.units) << "no two units ever shared a commit";
+    StorageStats stats = storage->Stats();
+    EXPECT_EQ(stats.write_units, 1u + kThreads * kWritesPerThread);
+    EXPECT_EQ(stats.failed_write_units, 0u);
+    EXPECT_LT(stats.commits, stats.write_units) << "no two units ever shared a commit";
     EXPECT_GT(stats.largest_batch, 1u);
     EXPECT_TRUE(Problems(*storage).empty());
 }
@@ -147,9 +151,9 @@ TEST_F(SqliteStorageTest, MaxBatchBoundsTheUnitsOfOneTransaction) {
         });
     }
     for (auto& thread : threads) thread.join();
-    GroupCommitStats stats = storage->group_commit_stats();
+    StorageStats stats = storage->Stats();
     EXPECT_LE(stats.largest_batch, 3u);
-    EXPECT_GE(stats.commits, (stats.units + 2) / 3);
+    EXPECT_GE(stats.commits, (stats.write_units + 2) / 3);
 }
 
 TEST_F(SqliteStorageTest, BatchThatCannotStartFailsEveryUnitAsUnavailable) {
@@ -164,7 +168,7 @@ TEST_F(SqliteStorageTest, BatchThatCannotStartFailsEveryUnitAsUnavailable) {
         EXPECT_EQ(blocked.error().code, ErrorCode::kUnavailable) << blocked.error().message;
         raw.Exec("ROLLBACK");
     }
-    EXPECT_EQ(storage->group_commit_stats().failed_commits, 1u);
+    EXPECT_EQ(storage->Stats().failed_commits, 1u);
     Status after = Earn(*storage, 5, "after");
     EXPECT_TRUE(after.ok()) << Describe(after);
     Status read = storage->Read([](ReadTxn& txn) -> Status {
@@ -173,6 +177,68 @@ TEST_F(SqliteStorageTest, BatchThatCannotStartFailsEveryUnitAsUnavailable) {
         return Status::Ok();
     });
     EXPECT_TRUE(read.ok()) << Describe(read);
+}
+
+TEST_F(SqliteStorageTest, AcknowledgedWritesSurviveKillDashNine) {
+    {
+        auto storage = Open();
+        ASSERT_NE(storage, nullptr);
+        Seed(*storage);
+    }
+    int acks[2];
+    ASSERT_EQ(::pipe(acks), 0);
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // The child writes from several threads and reports each write once Write returned;
+        // it runs until it is killed. No gtest in here: only exit codes.
+        ::close(acks[0]);
+        auto opened = SqliteStorage::Open(DatabaseLocation{db_path().string()}, {});
+        if (!opened) ::_exit(2);
+        std::vector<std::thread> writers;
+        for (int t = 0; t < 8; ++t) {
+            writers.emplace_back([&, t] {
+                for (int i = 0;; ++i) {
+                    std::string ref = std::to_string(t) + "/" + std::to_string(i);
+                    if (!Earn(**opened, 1, ref).ok()) ::_exit(3);
+                    std::string line = ref + "\n";  // one write() below PIPE_BUF is atomic
+                    if (::write(acks[1], line.data(), line.size()) < 0) ::_exit(4);
+                }
+            });
+        }
+        for (auto& writer : writers) writer.join();
+        ::_exit(0);
+    }
+    ::close(acks[1]);
+    FILE* reports = ::fdopen(acks[0], "r");
+    ASSERT_NE(reports, nullptr);
+    std::set<std::string> acknowledged;
+    char line[64];
+    while (acknowledged.size() < 400 && std::fgets(line, sizeof line, reports) != nullptr) {
+        acknowledged.insert(std::string(line, std::strcspn(line, "\n")));
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    while (std::fgets(line, sizeof line, reports) != nullptr) {
+        acknowledged.insert(std::string(line, std::strcspn(line, "\n")));
+    }
+    std::fclose(reports);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped before it was killed: " << status;
+    ASSERT_GE(acknowledged.size(), 400u);
+
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    std::set<std::string> stored;
+    Status read = storage->Read([&](ReadTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(auto entries,
+                            txn.EntriesOf("1000000001", std::nullopt, Page{1'000'000, {}}));
+        for (const auto& entry : entries) stored.insert(entry.ref);
+        return Status::Ok();
+    });
+    ASSERT_TRUE(read.ok()) << Describe(read);
+    for (const std::string& ref : acknowledged) EXPECT_EQ(stored.count(ref), 1u) << ref;
+    EXPECT_TRUE(Problems(*storage).empty());
 }
 
 TEST_F(SqliteStorageTest, InvariantCheckFindsRowsBrokenBehindTheBackendsBack) {
@@ -240,12 +306,12 @@ TEST_F(SqliteStorageTest, ForeignKeysAreEnforced) {
     ASSERT_NE(storage, nullptr);
     Seed(*storage);
     Status orphan = storage->Write([](WriteTxn& txn) -> Status {
-        return txn.InsertLot(SampleLot("1000000099", "pg_ekimae", "st_shibuya", "", 1, kNow))
-                       .has_value()
-                   ? Status::Ok()
-                   : Status(core::MakeError(ErrorCode::kInternal, "lot refused"));
+        return StatusOf(
+            txn.InsertLot(SampleLot("1000000099", "pg_ekimae", "st_shibuya", "", 1, kNow)));
     });
-    EXPECT_FALSE(orphan.ok());
+    ASSERT_FALSE(orphan.ok());
+    EXPECT_EQ(orphan.error().code, ErrorCode::kInternal) << orphan.error().message;
+    EXPECT_NE(orphan.error().message.find("FOREIGN KEY"), std::string::npos);
 }
 
 TEST_F(SqliteStorageTest, ReadConnectionsRefuseWrites) {
@@ -294,6 +360,22 @@ TEST(OpenStorage, OpensAbsoluteAndRelativePathsAndReportsAMissingDirectory) {
     auto missing = OpenStorage("sqlite://" + (dir.path() / "no" / "such" / "k.db").string());
     ASSERT_FALSE(missing.has_value());
     EXPECT_EQ(missing.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(OpenStorage, RefusesAFileThatIsNotADatabaseAsUnavailable) {
+    storage::testing::TempDir dir;
+    std::filesystem::path path = dir.path() / "notes.txt";
+    {
+        std::FILE* file = std::fopen(path.c_str(), "w");
+        ASSERT_NE(file, nullptr);
+        for (int i = 0; i < 200; ++i) std::fputs("these are not the pages of a database\n", file);
+        std::fclose(file);
+    }
+    auto opened = OpenStorage("sqlite://" + path.string());
+    ASSERT_FALSE(opened.has_value());
+    EXPECT_EQ(opened.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(opened.error().message.find("not a database"), std::string::npos)
+        << opened.error().message;
 }
 
 TEST(OpenStorage, EachMemoryDatabaseIsSeparateAndSharedByItsConnections) {

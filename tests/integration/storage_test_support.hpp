@@ -137,6 +137,13 @@ inline core::LedgerEntry SampleEntry(std::string member_id, std::string program_
     return e;
 }
 
+// The Status of a Result, its value dropped: for units of work that end with a call that
+// returns one.
+template <typename T>
+core::Status StatusOf(const core::Result<T>& result) {
+    return result.has_value() ? core::Status::Ok() : core::Status(result.error());
+}
+
 inline std::string Describe(const core::Status& status) {
     if (status.ok()) return "ok";
     return std::string(core::ErrorCodeName(status.error().code)) + ": " + status.error().message;

@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "card/card_protocol.hpp"
 #include "card/card_verifier.hpp"
@@ -71,6 +70,15 @@ TEST_F(FileCardReaderTest, AnIssuedCardIsNeverIssuedAgain) {
     auto read = protocol_.ReadCard();
     ASSERT_TRUE(read);
     EXPECT_EQ(read->card_number, testing::CardNumber(1));
+}
+
+TEST_F(FileCardReaderTest, CheckBlankTellsABlankCardFromAnIssuedOne) {
+    InsertBlank();
+    EXPECT_TRUE(protocol_.CheckBlank());
+    ASSERT_TRUE(protocol_.IssueCard(hub_.SignedRecord()));
+    auto issued = protocol_.CheckBlank();
+    ASSERT_FALSE(issued);
+    EXPECT_EQ(issued.error().code, core::ErrorCode::kAlreadyExists);
 }
 
 TEST_F(FileCardReaderTest, RawAppendsFillTheCardThen6A84) {
@@ -143,15 +151,9 @@ TEST_F(FileCardReaderTest, ADifferentCardSwappedInMidSessionCountsAsRemoval) {
 TEST_F(FileCardReaderTest, AnAlteredRecordOnTheCardIsRefusedOffline) {
     InsertBlank();
     ASSERT_TRUE(protocol_.IssueCard(hub_.SignedRecord()));
-    // Edit the card image by hand: generation 1 becomes 2 (record bytes 14-15).
-    std::ifstream in(path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string image = text.str();
-    const auto at = image.find("record ") + 7 + 2 * 14;
-    ASSERT_EQ(image.substr(at, 4), "0001");
-    image.replace(at, 4, "0002");
-    std::ofstream(path_, std::ios::trunc) << image;
+    const std::string altered = testing::AlterGeneration(testing::ReadText(path_));
+    ASSERT_FALSE(altered.empty());
+    std::ofstream(path_, std::ios::trunc) << altered;
 
     auto read = protocol_.ReadCard();
     ASSERT_TRUE(read) << read.error().message;

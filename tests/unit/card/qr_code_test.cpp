@@ -4,9 +4,7 @@
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "card/card_pdf.hpp"
 #include "test_records.hpp"
@@ -21,13 +19,6 @@ std::string RunCommand(const std::string& command) {
     std::array<char, 512> buffer{};
     while (std::fgets(buffer.data(), buffer.size(), pipe.get()) != nullptr) out += buffer.data();
     return out;
-}
-
-std::string ReadFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 TEST(QrCode, PngDecodesBackToTheSameRecordText) {
@@ -74,7 +65,7 @@ TEST(CardPdf, PrintsAJapaneseNameWithACjkFont) {
     ASSERT_TRUE(text);
     const std::string pdf = dir.Path("card.pdf");
     ASSERT_TRUE(WriteCardPdf(pdf, CardFace{"山田 花子", testing::CardNumber(1), *text}));
-    const std::string bytes = ReadFile(pdf);
+    const std::string bytes = testing::ReadText(pdf);
     EXPECT_EQ(bytes.rfind("%PDF-", 0), 0u);
     // The name's glyphs come from an embedded Noto Sans CJK subset, not a fallback box font.
     EXPECT_NE(bytes.find("NotoSansCJK"), std::string::npos);

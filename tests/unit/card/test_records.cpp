@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "core/ids.hpp"
@@ -30,6 +32,22 @@ core::CardRecord TestHub::SignedRecord(const std::string& card_number, int gener
     if (!portion) throw std::runtime_error(portion.error().message);
     record.signature = crypto::Sign(*portion, keys.secret_key);
     return record;
+}
+
+std::string AlterGeneration(std::string image_text) {
+    const auto record = image_text.find("record ");
+    if (record == std::string::npos) return {};
+    const auto at = record + 7 + 2 * 14;
+    if (image_text.compare(at, 4, "0001") != 0) return {};
+    image_text.replace(at, 4, "0002");
+    return image_text;
+}
+
+std::string ReadText(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
 
 TempDir::TempDir() {

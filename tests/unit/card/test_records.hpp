@@ -19,6 +19,12 @@ struct TestHub {
                                   int generation = 1) const;
 };
 
+// A card image file's text with the generation of its first record changed from 1 to 2 (record
+// bytes 14-15): an altered card. Empty when the image holds no generation-1 record.
+std::string AlterGeneration(std::string image_text);
+// The whole content of a file; empty when it cannot be read.
+std::string ReadText(const std::string& path);
+
 // A temporary directory removed with its contents when the object dies.
 class TempDir {
   public:

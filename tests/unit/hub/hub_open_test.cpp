@@ -23,7 +23,15 @@ std::string ReadFile(const fs::path& path) {
     return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-using HubOpenTest = HubTest;
+class HubOpenTest : public HubTest {
+  protected:
+    HubOptions OptionsFor(const fs::path& dir) {
+        HubOptions options;
+        options.data_dir = dir;
+        options.clock = &clock_;
+        return options;
+    }
+};
 
 TEST_F(HubOpenTest, FirstStartCreatesPrivateDirectoryAndSecretFiles) {
     EXPECT_EQ(ModeOf(dir_), 0700u);
@@ -74,10 +82,7 @@ TEST_F(HubOpenTest, HubsStartingAtOnceOnANewDirectoryAgreeOnTheSecrets) {
     std::vector<std::thread> threads;
     for (int i = 0; i < kHubs; ++i) {
         threads.emplace_back([&, i] {
-            HubOptions options;
-            options.data_dir = fresh;
-            options.clock = &clock_;
-            auto hub = Hub::Open(options);
+            auto hub = Hub::Open(OptionsFor(fresh));
             ASSERT_TRUE(hub.has_value()) << hub.error().message;
             hubs[i] = std::move(*hub);
         });
@@ -100,10 +105,7 @@ TEST_F(HubOpenTest, RefusesToStartWithAMalformedCardKey) {
         std::ofstream out(dir_ / "card_signing.key", std::ios::trunc);
         out << "kizuna-card-signing-key-v1\nnot-a-key\n";
     }
-    HubOptions options;
-    options.data_dir = dir_;
-    options.clock = &clock_;
-    auto hub = Hub::Open(options);
+    auto hub = Hub::Open(OptionsFor(dir_));
     ASSERT_FALSE(hub.has_value());
     EXPECT_EQ(hub.error().code, core::ErrorCode::kInvalidArgument);
     EXPECT_NE(hub.error().message.find("card_signing.key"), std::string::npos);
@@ -112,10 +114,7 @@ TEST_F(HubOpenTest, RefusesToStartWithAMalformedCardKey) {
 TEST_F(HubOpenTest, RefusesToStartWithAnEmptyOperatorToken) {
     hub_.reset();
     { std::ofstream out(dir_ / "operator.token", std::ios::trunc); }
-    HubOptions options;
-    options.data_dir = dir_;
-    options.clock = &clock_;
-    auto hub = Hub::Open(options);
+    auto hub = Hub::Open(OptionsFor(dir_));
     ASSERT_FALSE(hub.has_value());
     EXPECT_EQ(hub.error().code, core::ErrorCode::kInvalidArgument);
 }

@@ -1,3 +1,5 @@
+#include <thread>
+
 #include "core/ids.hpp"
 #include "hub_fixture.hpp"
 
@@ -79,6 +81,26 @@ TEST_F(MemberTest, AnEmailRegisteredTwiceIsRefused) {
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, ErrorCode::kAlreadyExists);
     EXPECT_EQ(r.error().field, "profile.email");
+}
+
+TEST_F(MemberTest, OneEmailEnrolledFromManyPlacesAtOnceMakesOneMember) {
+    constexpr int kTries = 4;
+    std::atomic<int> enrolled{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kTries; ++i) {
+        threads.emplace_back([&] {
+            auto r = hub_->members().Enroll(Caller::Anonymous(), ValidRequest());
+            if (r.has_value()) {
+                ++enrolled;
+            } else if (r.error().code == ErrorCode::kAlreadyExists) {
+                ++refused;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(enrolled.load(), 1);
+    EXPECT_EQ(refused.load(), kTries - 1);
 }
 
 // Seed function (2), [0023] S112-S124.

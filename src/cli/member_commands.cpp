@@ -1,0 +1,322 @@
+#include "cli/member_commands.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+#include <memory>
+
+#include "cli/client_config.hpp"
+#include "cli/enrollment_form.hpp"
+#include "cli/output.hpp"
+
+namespace kizuna::cli {
+namespace {
+
+using nlohmann::json;
+
+struct MemberCommon {
+    std::string hub, session_path, ca_cert;
+    bool json = false;
+};
+
+void AddCommonFlags(CLI::App* command, MemberCommon& common) {
+    command->add_option("--hub", common.hub,
+                        "Hub URL (env KIZUNA_HUB; default: the session's, or "
+                        "http://127.0.0.1:8080)");
+    command->add_option("--session", common.session_path,
+                        "Session file (default $XDG_CONFIG_HOME/kizuna/member.json)");
+    AddCaCertFlag(command, common.ca_cert);
+    AddJsonFlag(command, common.json);
+}
+
+core::Result<std::filesystem::path> SessionPath(const MemberCommon& common) {
+    if (!common.session_path.empty()) return std::filesystem::path(common.session_path);
+    KZ_ASSIGN_OR_RETURN(auto dir, ConfigDirectory(ProcessEnvironment()));
+    return dir / "member.json";
+}
+
+std::unique_ptr<HubClient> MakeClient(const MemberCommon& common, const std::string& session_hub,
+                                      const std::string& session_ca, const std::string& token) {
+    const EnvLookup env = ProcessEnvironment();
+    const Setting hub =
+        ResolveSetting(common.hub, "--hub", env, kEnvHub, session_hub, "session", kDefaultHubUrl);
+    const Setting ca =
+        ResolveSetting(common.ca_cert, "--cacert", env, kEnvCaCert, session_ca, "session", "");
+    return std::make_unique<HubClient>(
+        HubClientOptions{.base_url = hub.value, .token = token, .ca_cert = ca.value});
+}
+
+// The logged-in member's session and a client carrying its token.
+struct LoggedIn {
+    MemberSession session;
+    std::unique_ptr<HubClient> client;
+    int exit_code = kExitOk;
+};
+
+LoggedIn RequireSession(const MemberCommon& common) {
+    LoggedIn result;
+    auto path = SessionPath(common);
+    if (!path) {
+        result.exit_code = ReportError(path.error(), kExitUsage, common.json);
+        return result;
+    }
+    auto session = LoadMemberSession(*path);
+    if (!session) {
+        if (session.error().code == core::ErrorCode::kNotFound) {
+            result.exit_code =
+                ReportError(core::MakeError(core::ErrorCode::kUnauthenticated,
+                                            "not logged in: run `kizuna member login --login ID`"),
+                            kExitUsage, common.json);
+        } else {
+            result.exit_code = ReportError(session.error(), kExitUsage, common.json);
+        }
+        return result;
+    }
+    result.session = std::move(session).value();
+    result.client =
+        MakeClient(common, result.session.hub_url, result.session.ca_cert, result.session.token);
+    return result;
+}
+
+// Adds a log-in hint to an authentication failure (the session expired or was revoked).
+int ReportMemberFailure(const HubFailure& failure, bool as_json) {
+    const int code = ReportFailure(failure, as_json);
+    if (failure.kind == FailureKind::kRefused && failure.status == 401 &&
+        failure.code == "unauthenticated") {
+        std::cerr << "The session has ended: log in again with `kizuna member login`.\n";
+    }
+    return code;
+}
+
+void AddEnroll(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        EnrollmentForm form;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand("enroll", "Become a member and get a card (self-service)");
+    AddEnrollmentFlags(cmd, o->form);
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member enroll --name '佐藤 花子' --kana 'サトウ ハナコ' "
+                      "--email hanako@example.jp --email-offers"});
+    OnRun(cmd, dispatcher, [o] {
+        auto client = MakeClient(o->common, "", "", "");
+        return RunEnrollment(*client, o->form, o->common.json);
+    });
+}
+
+void AddLogin(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::string login;
+        PasswordOptions password;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand("login", "Log in and save the session for later commands");
+    cmd->add_option("--login", o->login, "Member id, card number or email")->required();
+    AddPasswordFlags(cmd, o->password);
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member login --login 1234567890",
+                      "printf 'secret-pass\\n' | kizuna member login --login hanako@example.jp "
+                      "--password-stdin"});
+    OnRun(cmd, dispatcher, [o] {
+        const bool js = o->common.json;
+        auto path = SessionPath(o->common);
+        if (!path) return ReportError(path.error(), kExitUsage, js);
+        auto password = ObtainPassword(o->password, "Password", false);
+        if (!password) return ReportError(password.error(), kExitUsage, js);
+        auto client = MakeClient(o->common, "", "", "");
+        auto answer = client->Post("/v1/sessions", {{"login", o->login}, {"password", *password}});
+        if (!answer.ok) return ReportFailure(answer.failure, js);
+        MemberSession session{
+            client->base_url(), JsonString(answer.body, "token"),
+            JsonString(answer.body, "member_id"), JsonString(answer.body, "expires_at"),
+            o->common.ca_cert.empty() ? "" : std::filesystem::absolute(o->common.ca_cert).string()};
+        auto saved = SaveMemberSession(*path, session);
+        if (!saved) return ReportError(saved.error(), kExitUnreachable, js);
+        if (js) {
+            // The token stays in the session file; scripts get everything else.
+            json out = answer.body;
+            out.erase("token");
+            out["session_file"] = path->string();
+            PrintJson(std::cout, out);
+        } else {
+            std::cout << "Logged in.\n";
+            PrintSummary(std::cout, {{"member id", session.member_id},
+                                     {"session until", LocalTime(session.expires_at)},
+                                     {"session file", path->string()}});
+        }
+        return kExitOk;
+    });
+}
+
+void AddLogout(CLI::App& member, Dispatcher& dispatcher) {
+    auto o = std::make_shared<MemberCommon>();
+    auto* cmd = member.add_subcommand("logout", "Forget the saved session");
+    AddCommonFlags(cmd, *o);
+    AddExamples(cmd, {"kizuna member logout"});
+    OnRun(cmd, dispatcher, [o] {
+        auto path = SessionPath(*o);
+        if (!path) return ReportError(path.error(), kExitUsage, o->json);
+        const bool existed = ::unlink(path->c_str()) == 0;
+        if (!existed && errno != ENOENT) {
+            return ReportError(
+                core::MakeError(core::ErrorCode::kUnavailable, "cannot remove " + path->string()),
+                kExitUnreachable, o->json);
+        }
+        if (o->json)
+            PrintJson(std::cout, {{"logged_out", existed}});
+        else
+            std::cout << (existed ? "Logged out.\n" : "Not logged in.\n");
+        return kExitOk;
+    });
+}
+
+void AddReissue(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        PasswordOptions password;
+        std::string medium;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand(
+        "reissue", "Get a new card after a password check; the old card stops working");
+    cmd->add_option("--medium", o->medium, "Card medium: chip, qr or virtual")
+        ->check(CLI::IsMember({"chip", "qr", "virtual"}));
+    AddPasswordFlags(cmd, o->password);
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member reissue", "kizuna member reissue --medium qr"});
+    OnRun(cmd, dispatcher, [o] {
+        const bool js = o->common.json;
+        auto in = RequireSession(o->common);
+        if (!in.client) return in.exit_code;
+        auto password = ObtainPassword(o->password, "Password", false);
+        if (!password) return ReportError(password.error(), kExitUsage, js);
+        json body = {{"password", *password}};
+        if (!o->medium.empty()) body["medium"] = o->medium;
+        auto answer = in.client->Post(
+            "/v1/members/" + HubClient::Escape(in.session.member_id) + "/cards", body);
+        if (!answer.ok) return ReportMemberFailure(answer.failure, js);
+        return PrintAnswer(answer, js, [&](const json& reply) {
+            std::cout << "New card issued; the previous card no longer works.\n";
+            PrintIssuedCard(in.session.member_id, reply.value("card", json::object()));
+        });
+    });
+}
+
+void PrintUsage(const json& usage, const std::string& out) {
+    Table balances({"program", "points"});
+    balances.AlignRight(1);
+    for (const auto& b : usage.value("balances", json::array())) {
+        balances.AddRow({JsonString(b, "program_name", JsonString(b, "program_id")),
+                         GroupThousands(JsonInt(b, "points"))});
+    }
+    if (balances.empty())
+        std::cout << "No points yet.\n";
+    else
+        balances.Print(std::cout);
+
+    const json entries = usage.value("entries", json::array());
+    if (!entries.empty()) {
+        std::cout << "\nRecent points history:\n";
+        Table table({"when", "points", "kind", "why"});
+        table.AlignRight(1);
+        std::size_t shown = 0;
+        for (const auto& e : entries) {
+            if (++shown > 10) break;
+            const int64_t delta = JsonInt(e, "delta");
+            table.AddRow({LocalTime(JsonString(e, "occurred_at")),
+                          (delta > 0 ? "+" : "") + GroupThousands(delta), JsonString(e, "kind"),
+                          JsonString(e, "note")});
+        }
+        table.Print(std::cout);
+    }
+    std::cout << "\npurchases: " << usage.value("purchases", json::array()).size()
+              << ", points entries: " << entries.size() << "\n";
+    if (!out.empty()) std::cout << "usage record file: " << out << "\n";
+}
+
+void AddUsage(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::string out;
+        int limit = 100;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand(
+        "usage", "Balances and history, saved to a usage record file (seed (3))");
+    cmd->add_option("--out", o->out, "Usage record file to write (JSON)");
+    cmd->add_option("--limit", o->limit, "Most recent purchases and entries to fetch")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 500));
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member usage --out usage.json", "kizuna member usage --json"});
+    OnRun(cmd, dispatcher, [o] {
+        const bool js = o->common.json;
+        auto in = RequireSession(o->common);
+        if (!in.client) return in.exit_code;
+        auto answer = in.client->Get("/v1/members/" + HubClient::Escape(in.session.member_id) +
+                                     "/usage?limit=" + std::to_string(o->limit));
+        if (!answer.ok) return ReportMemberFailure(answer.failure, js);
+        if (!o->out.empty()) {
+            const int written = WriteRecordFile(o->out, answer.body, js);
+            if (written != kExitOk) return written;
+        }
+        return PrintAnswer(answer, js, [&](const json& reply) { PrintUsage(reply, o->out); });
+    });
+}
+
+void AddOffers(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::string out;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand(
+        "offers",
+        "Current offers of every store, saved to a service information record file "
+        "(seed (4))");
+    cmd->add_option("--out", o->out, "Service information record file to write (JSON)");
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member offers --out offers.json"});
+    OnRun(cmd, dispatcher, [o] {
+        const bool js = o->common.json;
+        auto in = RequireSession(o->common);
+        if (!in.client) return in.exit_code;
+        auto answer = in.client->Get("/v1/offers");
+        if (!answer.ok) return ReportMemberFailure(answer.failure, js);
+        if (!o->out.empty()) {
+            const int written = WriteRecordFile(o->out, answer.body, js);
+            if (written != kExitOk) return written;
+        }
+        return PrintAnswer(answer, js, [&](const json& reply) {
+            const json offers = reply.value("offers", json::array());
+            for (const auto& offer : offers) {
+                std::cout << "■ " << JsonString(offer, "title") << "  ("
+                          << JsonString(offer, "store_name", JsonString(offer, "store_id"))
+                          << ", until " << LocalTime(JsonString(offer, "valid_to")) << ")\n";
+                const std::string body = JsonString(offer, "body");
+                if (!body.empty()) std::cout << "  " << body << "\n";
+            }
+            std::cout << "offers: " << offers.size() << "\n";
+            if (!o->out.empty()) std::cout << "service information record file: " << o->out << "\n";
+        });
+    });
+}
+
+}  // namespace
+
+void AddMemberCommands(CLI::App& app, Dispatcher& dispatcher) {
+    auto* member =
+        app.add_subcommand("member", "User terminal: enrollment, log-in, points, offers");
+    member->require_subcommand(1);
+    AddEnroll(*member, dispatcher);
+    AddLogin(*member, dispatcher);
+    AddLogout(*member, dispatcher);
+    AddReissue(*member, dispatcher);
+    AddUsage(*member, dispatcher);
+    AddOffers(*member, dispatcher);
+}
+
+}  // namespace kizuna::cli
