@@ -212,10 +212,7 @@ void PrintUsage(const json& usage, const std::string& out) {
         balances.AddRow({JsonString(b, "program_name", JsonString(b, "program_id")),
                          GroupThousands(JsonInt(b, "points"))});
     }
-    if (balances.empty())
-        std::cout << "No points yet.\n";
-    else
-        balances.Print(std::cout);
+    balances.Print(std::cout, "No points yet.\n");
 
     const json entries = usage.value("entries", json::array());
     if (!entries.empty()) {

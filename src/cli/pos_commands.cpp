@@ -42,7 +42,7 @@ struct PosSession {
     int exit_code = kExitOk;
 };
 
-PosSession Connect(const PosCommon& common, bool need_key = true) {
+PosSession Connect(const PosCommon& common) {
     PosSession session;
     auto resolved = ResolvePosConnection(common.connection, ProcessEnvironment());
     if (!resolved) {
@@ -50,7 +50,7 @@ PosSession Connect(const PosCommon& common, bool need_key = true) {
         return session;
     }
     session.connection = std::move(resolved).value();
-    if (need_key && session.connection.api_key.empty()) {
+    if (session.connection.api_key.empty()) {
         session.exit_code = ReportError(
             core::MakeError(core::ErrorCode::kInvalidArgument,
                             "no store API key: pass --api-key, set KIZUNA_API_KEY or run "
@@ -202,6 +202,15 @@ json LineJson(const core::PurchaseLine& line) {
     return j;
 }
 
+// "Purchase recorded." or, for a replay of an id the hub already has, says that nothing changed.
+void PrintRecordedHeadline(const json& reply, const std::string& what) {
+    if (reply.value("replayed", false)) {
+        std::cout << what << " already recorded (same id); nothing changed.\n";
+    } else {
+        std::cout << what << " recorded.\n";
+    }
+}
+
 // Tells the operator how to retry safely after a failure that may have reached the hub.
 int ReportWithRetryHint(const HubFailure& failure, bool as_json, const std::string& option,
                         const std::string& id) {
@@ -273,10 +282,7 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
         auto answer = session.client->Post("/v1/purchases", body, /*attempts=*/3);
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--purchase-id", id);
         return PrintAnswer(answer, js, [&](const json& reply) {
-            std::cout << (reply.value("replayed", false)
-                              ? "Purchase already recorded (same id); nothing "
-                                "changed.\n"
-                              : "Purchase recorded.\n");
+            PrintRecordedHeadline(reply, "Purchase");
             std::vector<std::pair<std::string, std::string>> out = {
                 {"purchase id", JsonString(reply, "purchase_id", id)}};
             if (reply.contains("member_id"))
@@ -323,10 +329,7 @@ void AddRedeem(CLI::App& pos, Dispatcher& dispatcher) {
         auto answer = session.client->Post("/v1/redemptions", body, 3);
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--redemption-id", id);
         return PrintAnswer(answer, js, [&](const json& reply) {
-            std::cout << (reply.value("replayed", false)
-                              ? "Redemption already recorded (same id); nothing "
-                                "changed.\n"
-                              : "Points redeemed.\n");
+            PrintRecordedHeadline(reply, "Redemption");
             PrintSummary(std::cout,
                          {{"redemption id", JsonString(reply, "redemption_id", id)},
                           {"points spent", GroupThousands(JsonInt(reply, "points", o->points))},
@@ -411,10 +414,7 @@ void AddRefund(CLI::App& pos, Dispatcher& dispatcher) {
         }
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--refund-id", id);
         return PrintAnswer(answer, js, [&](const json& reply) {
-            std::cout << (reply.value("replayed", false)
-                              ? "Refund already recorded (same id); nothing "
-                                "changed.\n"
-                              : "Refund recorded.\n");
+            PrintRecordedHeadline(reply, "Refund");
             std::vector<std::pair<std::string, std::string>> out = {
                 {"refund id", JsonString(reply, "refund_id", id)}};
             if (reply.contains("amount"))
@@ -442,10 +442,7 @@ void PrintPurchases(const json& purchases) {
                       FormatMoney(JsonInt(p, "total"), JsonString(p, "currency")),
                       GroupThousands(JsonInt(p, "points_earned"))});
     }
-    if (table.empty())
-        std::cout << "No purchases.\n";
-    else
-        table.Print(std::cout);
+    table.Print(std::cout, "No purchases.\n");
 }
 
 void AddLookup(CLI::App& pos, Dispatcher& dispatcher) {
