@@ -68,7 +68,6 @@ core::Status ServerRunner::Run(const std::function<void(http::HubServer&)>& on_s
         spdlog::info("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     }
     server.Stop();
-    spdlog::info("stopped");
     return core::Status::Ok();
 }
 

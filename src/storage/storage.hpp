@@ -169,6 +169,16 @@ class WriteTxn : public ReadTxn {
     virtual Status InsertAudit(const AuditRecord& record) = 0;
 };
 
+// Counters of the write path since the storage was opened, for /metrics and tests. With group
+// commit, commits < write_units shows units sharing transactions (and fsyncs).
+struct StorageStats {
+    uint64_t write_units = 0;         // units of work run by Write
+    uint64_t failed_write_units = 0;  // of which rolled back alone (their function failed)
+    uint64_t commits = 0;             // transactions committed
+    uint64_t failed_commits = 0;      // transactions lost whole (their units: kUnavailable)
+    uint64_t largest_batch = 0;       // most units in one transaction
+};
+
 class Storage {
   public:
     virtual ~Storage() = default;
@@ -182,6 +192,8 @@ class Storage {
 
     // "sqlite" or "postgresql".
     virtual std::string_view BackendName() const = 0;
+    // A snapshot of the counters; cheap, safe from any thread.
+    virtual StorageStats Stats() const = 0;
 };
 
 struct StorageOptions {

@@ -130,10 +130,10 @@ TEST_F(SqliteStorageTest, ConcurrentWritesShareCommits) {
     }
     for (auto& thread : threads) thread.join();
     EXPECT_EQ(failures.load(), 0);
-    GroupCommitStats stats = storage->group_commit_stats();
-    EXPECT_EQ(stats.units, 1u + kThreads * kWritesPerThread);
-    EXPECT_EQ(stats.failed_units, 0u);
-    EXPECT_LT(stats.commits, stats.units) << "no two units ever shared a commit";
+    StorageStats stats = storage->Stats();
+    EXPECT_EQ(stats.write_units, 1u + kThreads * kWritesPerThread);
+    EXPECT_EQ(stats.failed_write_units, 0u);
+    EXPECT_LT(stats.commits, stats.write_units) << "no two units ever shared a commit";
     EXPECT_GT(stats.largest_batch, 1u);
     EXPECT_TRUE(Problems(*storage).empty());
 }
@@ -151,9 +151,9 @@ TEST_F(SqliteStorageTest, MaxBatchBoundsTheUnitsOfOneTransaction) {
         });
     }
     for (auto& thread : threads) thread.join();
-    GroupCommitStats stats = storage->group_commit_stats();
+    StorageStats stats = storage->Stats();
     EXPECT_LE(stats.largest_batch, 3u);
-    EXPECT_GE(stats.commits, (stats.units + 2) / 3);
+    EXPECT_GE(stats.commits, (stats.write_units + 2) / 3);
 }
 
 TEST_F(SqliteStorageTest, BatchThatCannotStartFailsEveryUnitAsUnavailable) {
@@ -168,7 +168,7 @@ TEST_F(SqliteStorageTest, BatchThatCannotStartFailsEveryUnitAsUnavailable) {
         EXPECT_EQ(blocked.error().code, ErrorCode::kUnavailable) << blocked.error().message;
         raw.Exec("ROLLBACK");
     }
-    EXPECT_EQ(storage->group_commit_stats().failed_commits, 1u);
+    EXPECT_EQ(storage->Stats().failed_commits, 1u);
     Status after = Earn(*storage, 5, "after");
     EXPECT_TRUE(after.ok()) << Describe(after);
     Status read = storage->Read([](ReadTxn& txn) -> Status {
@@ -360,6 +360,22 @@ TEST(OpenStorage, OpensAbsoluteAndRelativePathsAndReportsAMissingDirectory) {
     auto missing = OpenStorage("sqlite://" + (dir.path() / "no" / "such" / "k.db").string());
     ASSERT_FALSE(missing.has_value());
     EXPECT_EQ(missing.error().code, ErrorCode::kUnavailable);
+}
+
+TEST(OpenStorage, RefusesAFileThatIsNotADatabaseAsUnavailable) {
+    storage::testing::TempDir dir;
+    std::filesystem::path path = dir.path() / "notes.txt";
+    {
+        std::FILE* file = std::fopen(path.c_str(), "w");
+        ASSERT_NE(file, nullptr);
+        for (int i = 0; i < 200; ++i) std::fputs("these are not the pages of a database\n", file);
+        std::fclose(file);
+    }
+    auto opened = OpenStorage("sqlite://" + path.string());
+    ASSERT_FALSE(opened.has_value());
+    EXPECT_EQ(opened.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(opened.error().message.find("not a database"), std::string::npos)
+        << opened.error().message;
 }
 
 TEST(OpenStorage, EachMemoryDatabaseIsSeparateAndSharedByItsConnections) {

@@ -943,6 +943,13 @@ TEST_P(StorageContract, FailingUnitAmongConcurrentOnesLeavesTheOthersCommitted) 
     }
     for (auto& thread : threads) thread.join();
     EXPECT_EQ(unexpected.load(), 0);
+    uint64_t planned_failures = (kThreads * kWritesPerThread + 2) / 3;
+    StorageStats stats = storage_->Stats();
+    EXPECT_EQ(stats.write_units, 1u + kThreads * kWritesPerThread);  // with Seed()
+    EXPECT_EQ(stats.failed_write_units, planned_failures);
+    EXPECT_EQ(stats.failed_commits, 0u);
+    EXPECT_LE(stats.commits, stats.write_units);
+    EXPECT_GE(stats.largest_batch, 1u);
     for (int t = 0; t < kThreads; ++t) {
         for (int i = 0; i < kWritesPerThread; ++i) {
             bool failed = (t * kWritesPerThread + i) % 3 == 0;

@@ -39,7 +39,7 @@ int Run(int threads, int units_per_thread, const std::string& path) {
         std::fprintf(stderr, "seeding failed: %s\n", seeded.error().message.c_str());
         return 1;
     }
-    auto before = storage.group_commit_stats();
+    auto before = storage.Stats();
     std::atomic<int> failures{0};
     auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> workers;
@@ -70,8 +70,8 @@ int Run(int threads, int units_per_thread, const std::string& path) {
     for (auto& worker : workers) worker.join();
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    auto after = storage.group_commit_stats();
-    uint64_t units = after.units - before.units;
+    auto after = storage.Stats();
+    uint64_t units = after.write_units - before.write_units;
     uint64_t commits = after.commits - before.commits;
     std::printf(
         "threads=%d units=%llu failures=%d seconds=%.2f units/s=%.0f commits=%llu "

@@ -37,9 +37,13 @@ core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocatio
 
     // WAL lets readers run beside the writer, each on its own snapshot.
     {
-        KZ_ASSIGN_OR_RETURN(auto mode, connection->Prepare("PRAGMA journal_mode=WAL"));
-        KZ_ASSIGN_OR_RETURN(bool row, mode->Step());
-        if (!row || mode->Text(0) != "wal") {
+        // The first statement is where SQLite reads the file: a file that is not a database,
+        // or one locked by another process, fails here.
+        auto mode = connection->Prepare("PRAGMA journal_mode=WAL");
+        if (!mode) return OpenError(db, location, "read");
+        auto row = (*mode)->Step();
+        if (!row) return OpenError(db, location, "read");
+        if (!*row || (*mode)->Text(0) != "wal") {
             return core::MakeError(ErrorCode::kUnavailable,
                                    "cannot open SQLite database " + location.path +
                                        ": the file system does not support WAL mode");

@@ -270,10 +270,10 @@ Status SqliteStorage::Read(const std::function<Status(ReadTxn&)>& work) {
     return result;
 }
 
-GroupCommitStats SqliteStorage::group_commit_stats() const {
-    GroupCommitStats stats;
-    stats.units = units_.load(std::memory_order_relaxed);
-    stats.failed_units = failed_units_.load(std::memory_order_relaxed);
+StorageStats SqliteStorage::Stats() const {
+    StorageStats stats;
+    stats.write_units = units_.load(std::memory_order_relaxed);
+    stats.failed_write_units = failed_units_.load(std::memory_order_relaxed);
     stats.commits = commits_.load(std::memory_order_relaxed);
     stats.failed_commits = failed_commits_.load(std::memory_order_relaxed);
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);

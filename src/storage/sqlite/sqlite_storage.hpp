@@ -32,15 +32,6 @@
 
 namespace kizuna::storage::sqlite {
 
-// Counters of the group-commit writer since open, to observe batching.
-struct GroupCommitStats {
-    uint64_t units = 0;           // units of work run by the writer
-    uint64_t failed_units = 0;    // of which rolled back alone (their function failed)
-    uint64_t commits = 0;         // transactions committed: one fsync each
-    uint64_t failed_commits = 0;  // batches lost to a failed BEGIN/COMMIT (units: kUnavailable)
-    uint64_t largest_batch = 0;   // most units in one transaction
-};
-
 class SqliteStorage final : public Storage {
   public:
     // Opens (creating and migrating as needed) the database at `location`.
@@ -60,8 +51,8 @@ class SqliteStorage final : public Storage {
     Status Write(const std::function<Status(WriteTxn&)>& work) override;
     Status Read(const std::function<Status(ReadTxn&)>& work) override;
     std::string_view BackendName() const override { return "sqlite"; }
-
-    GroupCommitStats group_commit_stats() const;
+    // Each commit is one fsync of the WAL.
+    StorageStats Stats() const override;
 
   private:
     struct WriteUnit;

@@ -1,5 +1,6 @@
 #include <thread>
 
+#include "crypto/crypto.hpp"
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -144,6 +145,26 @@ TEST_F(AuthTest, SessionExpires) {
     auto expired = hub_->auth().Authenticate(session->token);
     ASSERT_FALSE(expired.has_value());
     EXPECT_EQ(expired.error().code, ErrorCode::kUnauthenticated);
+}
+
+TEST_F(AuthTest, OnlyDigestsOfTokensAreStored) {
+    TestStore store = MakeStore("Shibuya Books");
+    EXPECT_EQ(store.store.api_key_hash, crypto::Digest(store.api_key));
+    TestMember m = MakeMember("aki");
+    auto session = hub_->auth().Login({m.member_id, m.password, ""});
+    ASSERT_TRUE(session.has_value());
+    std::optional<storage::MemberSession> by_digest, by_token;
+    ASSERT_TRUE(hub_->storage()
+                    .Read([&](storage::ReadTxn& txn) -> core::Status {
+                        KZ_ASSIGN_OR_RETURN(by_digest,
+                                            txn.FindSession(crypto::Digest(session->token)));
+                        KZ_ASSIGN_OR_RETURN(by_token, txn.FindSession(session->token));
+                        return core::Status::Ok();
+                    })
+                    .ok());
+    ASSERT_TRUE(by_digest.has_value());
+    EXPECT_EQ(by_digest->member_id, m.member_id);
+    EXPECT_FALSE(by_token.has_value());
 }
 
 TEST_F(AuthTest, UnknownTokensAreRefused) {
