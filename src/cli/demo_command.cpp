@@ -79,17 +79,17 @@ json SummaryJson(const DemoSummary& s, const std::string& url, const std::string
               {"points_redeemed", s.points_redeemed}}}};
 }
 
-void PrintSummary(const DemoSummary& s, const std::string& url, const std::string& data_dir,
-                  const std::string& token, bool serving) {
+void PrintDemoSummary(const DemoSummary& s, const std::string& url, const std::string& data_dir,
+                      const std::string& token, bool serving) {
     std::cout << "\nKizuna demo hub\n";
-    cli::PrintSummary(std::cout, {{"URL", serving ? url : url + " (not serving: --seed-only)"},
-                                  {"data directory", data_dir},
-                                  {"operator token", token},
-                                  {"seeded", GroupThousands(s.members) + " members, " +
-                                                 GroupThousands(s.purchases) + " purchases, " +
-                                                 GroupThousands(s.redemptions) + " redemptions, " +
-                                                 GroupThousands(s.refunds) + " refunds, " +
-                                                 GroupThousands(s.offers) + " offers"}});
+    PrintSummary(std::cout, {{"URL", serving ? url : url + " (not serving: --seed-only)"},
+                             {"data directory", data_dir},
+                             {"operator token", token},
+                             {"seeded", GroupThousands(s.members) + " members, " +
+                                            GroupThousands(s.purchases) + " purchases, " +
+                                            GroupThousands(s.redemptions) + " redemptions, " +
+                                            GroupThousands(s.refunds) + " refunds, " +
+                                            GroupThousands(s.offers) + " offers"}});
 
     std::cout << "\nStores\n";
     Table stores({"store id", "kind", "api key", "name"});
@@ -183,7 +183,7 @@ int RunDemo(DemoOptions o) {
         if (o.json)
             PrintJson(std::cout, SummaryJson(*seeded, url, o.data_dir, token));
         else
-            PrintSummary(*seeded, url, o.data_dir, token, false);
+            PrintDemoSummary(*seeded, url, o.data_dir, token, false);
         return kExitOk;
     }
     http::ServerOptions server_options;
@@ -193,7 +193,7 @@ int RunDemo(DemoOptions o) {
         if (o.json)
             PrintJson(std::cout, SummaryJson(*seeded, server.BaseUrl(), o.data_dir, token));
         else
-            PrintSummary(*seeded, server.BaseUrl(), o.data_dir, token, true);
+            PrintDemoSummary(*seeded, server.BaseUrl(), o.data_dir, token, true);
         std::cout << std::flush;
     });
     if (!ran) {

@@ -53,7 +53,7 @@ struct DemoSummary {
 struct DemoSeedOptions {
     int members = 200;
     uint64_t seed = 1;
-    int days = 365;   // how far back the simulated history starts
+    int days = 365;    // how far back the simulated history starts
     int workers = 16;  // members seeded concurrently (the group commit batches their writes)
     const std::atomic<bool>* stop = nullptr;  // set and true: Run stops before the next day
 };

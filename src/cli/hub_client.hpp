@@ -12,14 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace kizuna::cli {
+#include "cli/exit_codes.hpp"
 
-// Process exit codes shared by every command.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitRefused = 1;        // the hub answered with an error
-inline constexpr int kExitUsage = 2;          // bad command line or input
-inline constexpr int kExitUnreachable = 3;    // no answer from the hub, or a local I/O error
-inline constexpr int kExitInterrupted = 130;  // Ctrl-C before the work was done (128 + SIGINT)
+namespace kizuna::cli {
 
 struct HubClientOptions {
     std::string base_url;  // "http://127.0.0.1:8080"; a trailing '/' is ignored

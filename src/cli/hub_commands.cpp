@@ -194,10 +194,7 @@ void AddPrograms(CLI::App& hub, Dispatcher& dispatcher) {
                 table.AddRow({JsonString(p, "program_id"), LocalTime(JsonString(p, "created_at")),
                               JsonString(p, "name")});
             }
-            if (table.empty())
-                std::cout << "No programs.\n";
-            else
-                table.Print(std::cout);
+            table.Print(std::cout, "No programs.\n");
         });
     });
 }
@@ -260,10 +257,7 @@ void AddStores(CLI::App& hub, Dispatcher& dispatcher) {
                               JsonString(s, "program_id"), JsonString(s, "currency"),
                               JsonString(s, "name")});
             }
-            if (table.empty())
-                std::cout << "No stores.\n";
-            else
-                table.Print(std::cout);
+            table.Print(std::cout, "No stores.\n");
         });
     });
 }

@@ -80,6 +80,13 @@ void Table::Print(std::ostream& out) const {
     for (const auto& row : rows_) print_row(row);
 }
 
+void Table::Print(std::ostream& out, std::string_view when_empty) const {
+    if (rows_.empty())
+        out << when_empty;
+    else
+        Print(out);
+}
+
 void PrintSummary(std::ostream& out,
                   const std::vector<std::pair<std::string, std::string>>& lines) {
     std::size_t width = 0;

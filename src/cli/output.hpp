@@ -29,6 +29,8 @@ class Table {
     void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
     bool empty() const { return rows_.empty(); }
     void Print(std::ostream& out) const;
+    // Prints `when_empty` instead of a table without rows.
+    void Print(std::ostream& out, std::string_view when_empty) const;
 
   private:
     std::vector<std::string> headers_;

@@ -78,7 +78,7 @@ core::Result<std::string> PromptPassword(const std::string& prompt, bool confirm
     }
     auto first = AskOnce(fd, prompt + ": ");
     if (first && confirm) {
-        auto second = AskOnce(fd, "Repeat " + prompt + ": ");
+        auto second = AskOnce(fd, prompt + " (again): ");
         if (!second) {
             first = second.error();
         } else if (*second != *first) {
