@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/card_support.hpp"
 #include "cli/output.hpp"
 
 namespace kizuna::cli {
@@ -60,18 +61,29 @@ void PrintIssuedCard(const std::string& member_id, const nlohmann::json& card) {
     PrintSummary(std::cout, lines);
 }
 
-int RunEnrollment(HubClient& client, const EnrollmentForm& form, bool json) {
-    auto password = ObtainPassword(form.password, "New password", /*confirm=*/true);
+int RunEnrollment(HubClient& client, const EnrollmentForm& form, bool json,
+                  const std::string& card_reader) {
+    EnrollmentForm request = form;
+    // Refuse a missing, foreign or already issued card before the member exists.
+    if (int code = PrepareCardIssue(card_reader, request.medium, json); code != kExitOk) {
+        return code;
+    }
+    auto password = ObtainPassword(request.password, "New password", /*confirm=*/true);
     if (!password) return ReportError(password.error(), kExitUsage, json);
-    const HubAnswer answer = client.Post("/v1/members", EnrollmentBody(form, *password));
+    const HubAnswer answer = client.Post("/v1/members", EnrollmentBody(request, *password));
     if (!answer.ok) return ReportFailure(answer.failure, json);
+    const std::string member_id = JsonString(answer.body, "member_id");
+    const nlohmann::json card = answer.body.value("card", nlohmann::json::object());
+    if (int code = FinishCardIssue(card_reader, member_id, card, json); code != kExitOk) {
+        return code;
+    }
     if (json) {
         PrintJson(std::cout, answer.body);
         return kExitOk;
     }
     std::cout << "Member enrolled.\n";
-    PrintIssuedCard(JsonString(answer.body, "member_id"),
-                    answer.body.value("card", nlohmann::json::object()));
+    PrintIssuedCard(member_id, card);
+    if (!card_reader.empty()) std::cout << "Card written in " << card_reader << ".\n";
     return kExitOk;
 }
 

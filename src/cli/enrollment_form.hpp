@@ -28,8 +28,11 @@ void AddEnrollmentFlags(CLI::App* command, EnrollmentForm& form);
 // The POST /v1/members body.
 nlohmann::json EnrollmentBody(const EnrollmentForm& form, const std::string& password);
 
-// Asks for the password (twice on a terminal), enrolls, prints the member id and card.
-int RunEnrollment(HubClient& client, const EnrollmentForm& form, bool json);
+// Asks for the password (twice on a terminal), enrolls, prints the member id and card. With a
+// `card_reader` ("pcsc", "file:PATH", …) the reader must hold a blank card, checked before the
+// hub is asked, and the new card is written onto it.
+int RunEnrollment(HubClient& client, const EnrollmentForm& form, bool json,
+                  const std::string& card_reader = "");
 
 // Prints an issued card ({"card_number","generation",...}) for people.
 void PrintIssuedCard(const std::string& member_id, const nlohmann::json& card);

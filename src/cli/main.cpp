@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/card_commands.hpp"
 #include "cli/command_support.hpp"
 #include "cli/demo_command.hpp"
 #include "cli/hub_commands.hpp"
@@ -32,6 +33,7 @@ int Run(int argc, char** argv) {
     AddHubCommands(app, dispatcher);
     AddPosCommands(app, dispatcher);
     AddMemberCommands(app, dispatcher);
+    AddCardCommands(app, dispatcher);  // after member: it adds `member card`
     AddDemoCommand(app, dispatcher);
 
     try {

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/card_support.hpp"
 #include "cli/client_config.hpp"
 #include "cli/enrollment_form.hpp"
 #include "cli/output.hpp"
@@ -178,29 +179,41 @@ void AddReissue(CLI::App& member, Dispatcher& dispatcher) {
         MemberCommon common;
         PasswordOptions password;
         std::string medium;
+        std::string card_reader;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = member.add_subcommand(
         "reissue", "Get a new card after a password check; the old card stops working");
+    AddCardReaderFlag(cmd, o->card_reader);
     cmd->add_option("--medium", o->medium, "Card medium: chip, qr or virtual")
         ->check(CLI::IsMember({"chip", "qr", "virtual"}));
     AddPasswordFlags(cmd, o->password);
     AddCommonFlags(cmd, o->common);
-    AddExamples(cmd, {"kizuna member reissue", "kizuna member reissue --medium qr"});
+    AddExamples(cmd, {"kizuna member reissue", "kizuna member reissue --medium qr",
+                      "kizuna member reissue --card-reader pcsc   # writes a blank card"});
     OnRun(cmd, dispatcher, [o] {
         const bool js = o->common.json;
         auto in = RequireSession(o->common);
         if (!in.client) return in.exit_code;
+        // The user terminal's optional card writer (seed [0035]).
+        const std::string reader = CardReaderSpec(o->card_reader);
+        std::string medium = o->medium;
+        if (int code = PrepareCardIssue(reader, medium, js); code != kExitOk) return code;
         auto password = ObtainPassword(o->password, "Password", false);
         if (!password) return ReportError(password.error(), kExitUsage, js);
         json body = {{"password", *password}};
-        if (!o->medium.empty()) body["medium"] = o->medium;
+        if (!medium.empty()) body["medium"] = medium;
         auto answer = in.client->Post(
             "/v1/members/" + HubClient::Escape(in.session.member_id) + "/cards", body);
         if (!answer.ok) return ReportMemberFailure(answer.failure, js);
+        const json card = answer.body.value("card", json::object());
+        if (int code = FinishCardIssue(reader, in.session.member_id, card, js); code != kExitOk) {
+            return code;
+        }
         return PrintAnswer(answer, js, [&](const json& reply) {
             std::cout << "New card issued; the previous card no longer works.\n";
             PrintIssuedCard(in.session.member_id, reply.value("card", json::object()));
+            if (!reader.empty()) std::cout << "Card written in " << reader << ".\n";
         });
     });
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/argument_parsers.hpp"
+#include "cli/card_support.hpp"
 #include "cli/client_config.hpp"
 #include "cli/enrollment_form.hpp"
 #include "cli/output.hpp"
@@ -76,28 +77,48 @@ core::Timestamp Now() {
     return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
-// --card N | --member ID, exactly one.
+// --card N | --member ID | --card-reader R (or KIZUNA_CARD_READER), exactly one.
 struct MemberChoice {
     std::string card;
     std::string member;
+    std::string card_reader;
 };
 
 void AddMemberChoice(CLI::App* command, MemberChoice& choice) {
-    auto* card = command->add_option("--card", choice.card, "The member's card number");
+    auto* card = command->add_option("--card", choice.card,
+                                     "The member's card number, or the scanned QR code");
     auto* member = command->add_option("--member", choice.member, "The member's id");
-    card->excludes(member);
-    member->excludes(card);
+    auto* reader = AddCardReaderFlag(command, choice.card_reader);
+    card->excludes(member)->excludes(reader);
+    member->excludes(card)->excludes(reader);
+    reader->excludes(card)->excludes(member);
 }
 
-// Puts card_number or member_id into `body`; false (after reporting) when neither was given.
-bool PutMember(const MemberChoice& choice, json& body, bool as_json, int& exit_code) {
+// Puts card_number or member_id into `body`; false (after reporting) when the member cannot be
+// named. A card read from the reader or scanned as a QR code is verified offline first.
+bool PutMember(const MemberChoice& choice, HubClient& client, json& body, bool as_json,
+               int& exit_code) {
+    const std::string reader =
+        choice.card.empty() && choice.member.empty() ? CardReaderSpec(choice.card_reader) : "";
     if (!choice.card.empty()) {
-        body["card_number"] = choice.card;
+        auto input = CardFromInput(choice.card, "--card", client);
+        if (!input) {
+            exit_code = ReportCardError(input.error(), as_json);
+            return false;
+        }
+        body["card_number"] = input->card_number;
     } else if (!choice.member.empty()) {
         body["member_id"] = choice.member;
+    } else if (!reader.empty()) {
+        auto record = ReadVerifiedCard(reader, client);
+        if (!record) {
+            exit_code = ReportCardError(record.error(), as_json);
+            return false;
+        }
+        body["card_number"] = record->card_number;
     } else {
-        exit_code =
-            UsageError("name the member with --card NUMBER or --member ID", "--card", as_json);
+        exit_code = UsageError("name the member with --card NUMBER, --member ID or --card-reader",
+                               "--card", as_json);
         return false;
     }
     return true;
@@ -144,19 +165,24 @@ void AddEnroll(CLI::App& pos, Dispatcher& dispatcher) {
     struct Options {
         PosCommon common;
         EnrollmentForm form;
+        std::string card_reader;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = pos.add_subcommand("enroll", "Enroll a new member and issue a card (seed (1))");
     AddEnrollmentFlags(cmd, o->form);
+    AddCardReaderFlag(cmd, o->card_reader);
     AddConnectionFlags(cmd, o->common);
-    AddExamples(cmd, {"kizuna pos enroll --name '山田 太郎' --kana 'ヤマダ タロウ' "
-                      "--email taro@example.jp --email-offers",
-                      "printf 'secret-pass\\n' | kizuna pos enroll --name 'Ann Lee' "
-                      "--password-stdin --json"});
+    AddExamples(cmd,
+                {"kizuna pos enroll --name '山田 太郎' --kana 'ヤマダ タロウ' "
+                 "--email taro@example.jp --email-offers",
+                 "printf 'secret-pass\\n' | kizuna pos enroll --name 'Ann Lee' "
+                 "--password-stdin --json",
+                 "kizuna pos enroll --name '山田 花子' --card-reader pcsc   # writes the card"});
     OnRun(cmd, dispatcher, [o] {
         auto session = Connect(o->common);
         if (!session.client) return session.exit_code;
-        return RunEnrollment(*session.client, o->form, o->common.json);
+        return RunEnrollment(*session.client, o->form, o->common.json,
+                             CardReaderSpec(o->card_reader));
     });
 }
 
@@ -166,29 +192,45 @@ void AddReissue(CLI::App& pos, Dispatcher& dispatcher) {
         std::string member_id;
         PasswordOptions password;
         std::string medium;
+        std::string card_reader;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = pos.add_subcommand(
         "reissue", "Issue a new card after the member's password check; the old card is revoked");
+    AddCardReaderFlag(cmd, o->card_reader);
     cmd->add_option("MEMBER_ID", o->member_id, "The member's id")->required();
     cmd->add_option("--medium", o->medium, "Card medium: chip, qr or virtual")
         ->check(CLI::IsMember({"chip", "qr", "virtual"}));
     AddPasswordFlags(cmd, o->password);
     AddConnectionFlags(cmd, o->common);
     AddExamples(cmd, {"kizuna pos reissue 1234567890",
-                      "printf 'secret-pass\\n' | kizuna pos reissue 1234567890 --password-stdin"});
+                      "printf 'secret-pass\\n' | kizuna pos reissue 1234567890 --password-stdin",
+                      "kizuna pos reissue 1234567890 --card-reader pcsc   # writes a blank card"});
     OnRun(cmd, dispatcher, [o] {
         auto session = Connect(o->common);
         if (!session.client) return session.exit_code;
+        const std::string reader = CardReaderSpec(o->card_reader);
+        std::string medium = o->medium;
+        if (int code = PrepareCardIssue(reader, medium, o->common.json); code != kExitOk) {
+            return code;
+        }
         auto password = ObtainPassword(o->password, "Member's password", false);
         if (!password) return ReportError(password.error(), kExitUsage, o->common.json);
         json body = {{"password", *password}};
-        if (!o->medium.empty()) body["medium"] = o->medium;
+        if (!medium.empty()) body["medium"] = medium;
         auto answer =
             session.client->Post("/v1/members/" + HubClient::Escape(o->member_id) + "/cards", body);
+        if (answer.ok) {
+            const json card = answer.body.value("card", json::object());
+            if (int code = FinishCardIssue(reader, o->member_id, card, o->common.json);
+                code != kExitOk) {
+                return code;
+            }
+        }
         return PrintAnswer(answer, o->common.json, [&](const json& reply) {
             std::cout << "New card issued; the previous card no longer works.\n";
             PrintIssuedCard(o->member_id, reply.value("card", json::object()));
+            if (!reader.empty()) std::cout << "Card written in " << reader << ".\n";
         });
     });
 }
@@ -246,7 +288,8 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
     AddExamples(cmd, {"kizuna pos sale --card 9810123456789012 --item '緑茶,drinks,150,2' "
                       "--item 'Notebook,stationery,480'",
                       "kizuna pos sale --member 1234567890 --items-file basket.csv "
-                      "--purchase-id 2026-11-22-0001"});
+                      "--purchase-id 2026-11-22-0001",
+                      "kizuna pos sale --card-reader pcsc --item 'Notebook,stationery,480'"});
     OnRun(cmd, dispatcher, [o] {
         const bool js = o->common.json;
         std::vector<core::PurchaseLine> lines;
@@ -264,9 +307,11 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
         }
         if (lines.empty())
             return UsageError("give at least one --item or --items-file", "--item", js);
+        auto session = Connect(o->common);
+        if (!session.client) return session.exit_code;
         json body = {{"purchase_id", o->purchase_id.empty() ? NewClientId() : o->purchase_id}};
         int code = kExitOk;
-        if (!PutMember(o->member, body, js, code)) return code;
+        if (!PutMember(o->member, *session.client, body, js, code)) return code;
         if (!o->at.empty()) {
             auto at = ParseTimeArgument(o->at, "--at", Now());
             if (!at) return ReportError(at.error(), kExitUsage, js);
@@ -276,8 +321,6 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
         body["lines"] = json::array();
         for (const auto& line : lines) body["lines"].push_back(LineJson(line));
 
-        auto session = Connect(o->common);
-        if (!session.client) return session.exit_code;
         const std::string id = body["purchase_id"];
         auto answer = session.client->Post("/v1/purchases", body, /*attempts=*/3);
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--purchase-id", id);
@@ -317,15 +360,16 @@ void AddRedeem(CLI::App& pos, Dispatcher& dispatcher) {
     cmd->add_option("--redemption-id", o->redemption_id,
                     "Id of this redemption; reuse it to retry safely (default: a new one)");
     AddConnectionFlags(cmd, o->common);
-    AddExamples(cmd, {"kizuna pos redeem --card 9810123456789012 --points 500"});
+    AddExamples(cmd, {"kizuna pos redeem --card 9810123456789012 --points 500",
+                      "kizuna pos redeem --card-reader pcsc --points 500"});
     OnRun(cmd, dispatcher, [o] {
         const bool js = o->common.json;
         const std::string id = o->redemption_id.empty() ? NewClientId() : o->redemption_id;
-        json body = {{"redemption_id", id}, {"points", o->points}};
-        int code = kExitOk;
-        if (!PutMember(o->member, body, js, code)) return code;
         auto session = Connect(o->common);
         if (!session.client) return session.exit_code;
+        json body = {{"redemption_id", id}, {"points", o->points}};
+        int code = kExitOk;
+        if (!PutMember(o->member, *session.client, body, js, code)) return code;
         auto answer = session.client->Post("/v1/redemptions", body, 3);
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--redemption-id", id);
         return PrintAnswer(answer, js, [&](const json& reply) {
@@ -448,19 +492,48 @@ void PrintPurchases(const json& purchases) {
 void AddLookup(CLI::App& pos, Dispatcher& dispatcher) {
     struct Options {
         PosCommon common;
-        std::string member_id, out;
+        std::string member_id, out, card, card_reader;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = pos.add_subcommand(
         "lookup", "Fetch a member's profile and purchases into a record file (seed (4))");
-    cmd->add_option("MEMBER_ID", o->member_id, "The member's id")->required();
+    auto* member = cmd->add_option("MEMBER_ID", o->member_id, "The member's id");
+    auto* card = cmd->add_option("--card", o->card, "The member's scanned QR code");
+    auto* reader = AddCardReaderFlag(cmd, o->card_reader);
+    member->excludes(card)->excludes(reader);
+    card->excludes(member)->excludes(reader);
+    reader->excludes(member)->excludes(card);
     cmd->add_option("--out", o->out, "Customer information record file to write (JSON)");
     AddConnectionFlags(cmd, o->common);
-    AddExamples(cmd, {"kizuna pos lookup 1234567890 --out customer-1234567890.json"});
+    AddExamples(cmd, {"kizuna pos lookup 1234567890 --out customer-1234567890.json",
+                      "kizuna pos lookup --card-reader pcsc"});
     OnRun(cmd, dispatcher, [o] {
         const bool js = o->common.json;
         auto session = Connect(o->common);
         if (!session.client) return session.exit_code;
+        // The card's signed record names the member: read it, check it offline.
+        const std::string reader = o->member_id.empty() && o->card.empty()
+                                       ? CardReaderSpec(o->card_reader)
+                                       : std::string();
+        if (!o->card.empty()) {
+            auto input = CardFromInput(o->card, "--card", *session.client);
+            if (!input) return ReportCardError(input.error(), js);
+            if (!input->record) {
+                return UsageError(
+                    "a typed card number does not name the member: give MEMBER_ID, "
+                    "the scanned QR code or --card-reader",
+                    "--card", js);
+            }
+            o->member_id = input->record->member_id;
+        } else if (!reader.empty()) {
+            auto record = ReadVerifiedCard(reader, *session.client);
+            if (!record) return ReportCardError(record.error(), js);
+            o->member_id = record->member_id;
+        }
+        if (o->member_id.empty()) {
+            return UsageError("name the member: MEMBER_ID, --card QR or --card-reader", "MEMBER_ID",
+                              js);
+        }
         auto answer = session.client->Get("/v1/members/" + HubClient::Escape(o->member_id));
         if (!answer.ok) return ReportFailure(answer.failure, js);
         if (!o->out.empty()) {

@@ -50,6 +50,16 @@ struct Redemption {
     std::string fingerprint;
 };
 
+// One purchase line taken back by a refund that named lines. Kept with the refund so later
+// refunds of the same line are checked against what was already returned.
+struct RefundedLine {
+    int purchase_line = 0;  // index into Purchase::lines (0-based, in the purchase's line order)
+    int64_t quantity = 0;   // 1..the line's quantity
+    int64_t amount = 0;     // quantity × the line's unit price, minor units
+
+    friend bool operator==(const RefundedLine&, const RefundedLine&) = default;
+};
+
 struct Refund {
     std::string refund_id;
     std::string purchase_id;
@@ -60,6 +70,9 @@ struct Refund {
     Timestamp occurred_at{};
     int64_t balance_after = 0;
     std::string fingerprint;
+    // The purchase lines returned, in request order; empty for a refund given as an amount only.
+    // Their amounts add up to `amount` when present.
+    std::vector<RefundedLine> lines;
 };
 
 // Ids chosen by clients: 1..64 characters of [A-Za-z0-9._:-].
@@ -73,8 +86,9 @@ int64_t TotalOf(const std::vector<PurchaseLine>& lines);
 // are length-prefixed, so no content can blur two fields together. Only what the client sends
 // counts: purchase id, member id, card number, store, occurred_at, currency and lines for a
 // purchase; id, member, store and points for a redemption; id, purchase, store, amount and the
-// refunded lines for a refund. Server-side values (times of recording, results) are left out,
-// so a replay computed at another moment still matches.
+// refunded lines for a refund (as the client named them, by sku or name and quantity, not the
+// purchase lines they resolved to, which are a result). Server-side values (times of recording,
+// results) are left out, so a replay computed at another moment still matches.
 std::string CanonicalPurchase(const Purchase& p);
 std::string CanonicalRedemption(const Redemption& r);
 std::string CanonicalRefund(const Refund& r, const std::vector<PurchaseLine>& refunded_lines);

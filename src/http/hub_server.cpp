@@ -284,7 +284,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     void CloseGracefully() {
         if constexpr (kTls) {
-            Tcp().expires_after(kHandshakeTimeout);
+            // close_notify both ways, but a peer that never answers it is not waited for long.
+            Tcp().expires_after(kLingerTimeout);
             stream_.async_shutdown(
                 [self = this->shared_from_this()](beast::error_code) { self->CloseNow(); });
         } else {

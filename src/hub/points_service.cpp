@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <set>
 #include <utility>
@@ -128,44 +129,83 @@ core::Result<std::vector<core::Lot>> BookDueExpiries(storage::WriteTxn& txn,
     return AfterDraws(std::move(lots), draws);
 }
 
-// Quantities refunded per purchase line index; fails naming the request line that does not
-// match or asks for more than was bought.
-core::Result<int64_t> AmountOfLines(const core::Purchase& purchase,
-                                    const std::vector<core::PurchaseLine>& requested) {
-    std::vector<int64_t> left(purchase.lines.size());
-    for (std::size_t i = 0; i < purchase.lines.size(); ++i) left[i] = purchase.lines[i].quantity;
-    int64_t amount = 0;
+// Resolves the lines a refund names to the purchase's lines, out of what earlier refunds left of
+// each. Fails naming the request line that matches no purchase line, or that asks for more than
+// remains refundable (bought, less earlier refunds and earlier lines of this request).
+core::Result<std::vector<core::RefundedLine>> ResolveRefundLines(
+    const core::Purchase& purchase, const std::vector<core::Refund>& earlier,
+    const std::vector<core::PurchaseLine>& requested) {
+    const std::size_t line_count = purchase.lines.size();
+    std::vector<int64_t> refunded_before(line_count, 0);
+    for (const core::Refund& refund : earlier) {
+        for (const core::RefundedLine& line : refund.lines) {
+            if (line.purchase_line < 0 ||
+                static_cast<std::size_t>(line.purchase_line) >= line_count) {
+                return MakeError(ErrorCode::kInternal,
+                                 "refund " + refund.refund_id + " names line " +
+                                     std::to_string(line.purchase_line) + ", which purchase " +
+                                     purchase.purchase_id + " does not have");
+            }
+            refunded_before[line.purchase_line] += line.quantity;
+        }
+    }
+    std::vector<int64_t> left(line_count);
+    for (std::size_t i = 0; i < line_count; ++i) {
+        left[i] = std::max<int64_t>(0, purchase.lines[i].quantity - refunded_before[i]);
+    }
+    std::vector<core::RefundedLine> taken;
     for (std::size_t r = 0; r < requested.size(); ++r) {
         const core::PurchaseLine& want = requested[r];
         const std::string field = "lines[" + std::to_string(r) + "]";
         auto matches = [&](const core::PurchaseLine& have) {
             return want.sku.empty() ? have.name == want.name : have.sku == want.sku;
         };
-        int64_t quantity = want.quantity;
-        bool any = false;
-        // Several purchase lines may share a SKU (at different prices): take them in order.
-        for (std::size_t i = 0; i < purchase.lines.size() && quantity > 0; ++i) {
+        int64_t bought = 0;
+        int64_t before = 0;
+        int64_t available = 0;
+        for (std::size_t i = 0; i < line_count; ++i) {
             if (!matches(purchase.lines[i])) continue;
-            any = true;
-            int64_t take = std::min(quantity, left[i]);
-            left[i] -= take;
-            quantity -= take;
-            amount += take * purchase.lines[i].unit_price;
+            bought += purchase.lines[i].quantity;
+            before += refunded_before[i];
+            available += left[i];
         }
-        if (!any) {
+        if (bought == 0) {
             return MakeError(ErrorCode::kInvalidArgument,
                              "purchase " + purchase.purchase_id + " has no line with this " +
                                  (want.sku.empty() ? "name" : "sku"),
                              field + (want.sku.empty() ? ".name" : ".sku"));
         }
-        if (quantity > 0) {
-            return MakeError(
-                ErrorCode::kRuleViolation,
-                "refunds more of this item than purchase " + purchase.purchase_id + " bought",
-                field + ".quantity");
+        if (want.quantity > available) {
+            const int64_t named_here = std::max<int64_t>(0, bought - before - available);
+            std::string message =
+                (available == 0 ? std::string("nothing") : "only " + GroupThousands(available)) +
+                " of this item remains refundable on purchase " + purchase.purchase_id + " (" +
+                GroupThousands(bought) + " bought, " + GroupThousands(before) + " refunded before";
+            if (named_here > 0) {
+                message += ", " + GroupThousands(named_here) + " named earlier in this refund";
+            }
+            message += ")";
+            return MakeError(ErrorCode::kRuleViolation, message, field + ".quantity");
+        }
+        // Several purchase lines may share a SKU (at different prices): take them in order.
+        int64_t quantity = want.quantity;
+        for (std::size_t i = 0; i < line_count && quantity > 0; ++i) {
+            if (!matches(purchase.lines[i]) || left[i] == 0) continue;
+            const int64_t take = std::min(quantity, left[i]);
+            left[i] -= take;
+            quantity -= take;
+            const int index = static_cast<int>(i);
+            auto same = std::find_if(taken.begin(), taken.end(),
+                                     [&](const auto& line) { return line.purchase_line == index; });
+            if (same == taken.end()) {
+                taken.push_back({.purchase_line = index, .quantity = 0, .amount = 0});
+                same = std::prev(taken.end());
+            }
+            same->quantity += take;
+            same->amount += take * purchase.lines[i].unit_price;
         }
     }
-    return amount;
+    return taken;
 }
 
 core::Status ValidateRefundLines(const std::vector<core::PurchaseLine>& lines) {
@@ -399,10 +439,14 @@ core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const Re
                              "no purchase " + rf.purchase_id + " in this store's program",
                              "purchase_id");
         }
-        if (!r.lines.empty()) {
-            KZ_ASSIGN_OR_RETURN(rf.amount, AmountOfLines(*purchase, r.lines));
-        }
+        // Read inside this write unit, so a concurrent refund of the same line cannot slip in
+        // between the check and the insert.
         KZ_ASSIGN_OR_RETURN(auto earlier, txn.RefundsOf(purchase->purchase_id));
+        if (!r.lines.empty()) {
+            KZ_ASSIGN_OR_RETURN(rf.lines, ResolveRefundLines(*purchase, earlier, r.lines));
+            rf.amount = 0;
+            for (const core::RefundedLine& line : rf.lines) rf.amount += line.amount;
+        }
         core::RefundInput input;
         input.purchase_total = purchase->total;
         input.purchase_points = purchase->points_earned;

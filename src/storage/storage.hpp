@@ -95,7 +95,9 @@ class ReadTxn {
     virtual Result<std::vector<core::Purchase>> PurchasesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, int limit) = 0;
     virtual Result<std::optional<core::Redemption>> FindRedemption(std::string_view id) = 0;
+    // Refunds come with their refunded lines, in the order they were inserted.
     virtual Result<std::optional<core::Refund>> FindRefund(std::string_view refund_id) = 0;
+    // Oldest first (occurred_at, then insertion order).
     virtual Result<std::vector<core::Refund>> RefundsOf(std::string_view purchase_id) = 0;
 
     // One per program the member has ledger entries in, ordered by program id.
@@ -151,6 +153,7 @@ class WriteTxn : public ReadTxn {
     // last line of defence against a race).
     virtual Status InsertPurchase(const core::Purchase& purchase) = 0;
     virtual Status InsertRedemption(const core::Redemption& redemption) = 0;
+    // Also stores refund.lines; each must name an existing line of the refunded purchase.
     virtual Status InsertRefund(const core::Refund& refund) = 0;
 
     // Returns the new lot's id.

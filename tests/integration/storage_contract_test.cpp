@@ -502,8 +502,11 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
     Seed();
     core::Redemption redemption{"r-1", "1000000001", "st_shibuya", "pg_ekimae",
                                 50,    At(kNow - 5), 81,           "sha256:aa"};
-    core::Refund late{"rf-2", "p-1", "st_shibuya", 300, 0, 2, At(kNow + 20), 79, "sha256:cc"};
-    core::Refund early{"rf-1", "p-1", "st_shibuya", 748, 5, 0, At(kNow + 10), 76, "sha256:bb"};
+    core::Refund late{"rf-2", "p-1", "st_shibuya", 300, 0, 2, At(kNow + 20), 79, "sha256:cc", {}};
+    core::Refund early{"rf-1", "p-1", "st_shibuya", 1198, 5, 0, At(kNow + 10), 76, "sha256:bb", {}};
+    // One unit each of the book (line 0) and the coffee (line 2); `late` names no lines.
+    early.lines = {{.purchase_line = 2, .quantity = 1, .amount = 450},
+                   {.purchase_line = 0, .quantity = 1, .amount = 748}};
     KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
         KZ_RETURN_IF_ERROR(txn.InsertPurchase(
             SamplePurchase("p-1", "1000000001", "st_shibuya", "pg_ekimae", kNow - 60)));
@@ -531,11 +534,27 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
             std::tie(want.refund_id, want.purchase_id, want.store_id, want.amount,
                      want.points_reversed, want.points_unrecovered, want.occurred_at,
                      want.balance_after, want.fingerprint));
+        EXPECT_EQ(got.lines, want.lines) << want.refund_id;
     }
     auto one = Get([](ReadTxn& t) { return t.FindRefund("rf-2"); });
     KZ_ASSERT_OK(one);
     ASSERT_TRUE(one->has_value());
     EXPECT_EQ((*one)->points_unrecovered, 2);
+    EXPECT_TRUE((*one)->lines.empty());
+    auto with_lines = Get([](ReadTxn& t) { return t.FindRefund("rf-1"); });
+    KZ_ASSERT_OK(with_lines);
+    ASSERT_TRUE(with_lines->has_value());
+    EXPECT_EQ((*with_lines)->amount, 1198);
+    EXPECT_EQ((*with_lines)->lines, early.lines);
+
+    // A refunded line must be a line of the purchase; nothing of the refund is kept otherwise.
+    core::Refund stray{"rf-3", "p-1", "st_shibuya", 100, 0, 0, At(kNow + 30), 79, "sha256:dd", {}};
+    stray.lines = {{.purchase_line = 3, .quantity = 1, .amount = 100}};
+    Status no_such_line = Put([&](WriteTxn& txn) { return txn.InsertRefund(stray); });
+    EXPECT_FALSE(no_such_line.ok());
+    auto after = Get([](ReadTxn& t) { return t.FindRefund("rf-3"); });
+    KZ_ASSERT_OK(after);
+    EXPECT_FALSE(after->has_value());
 
     Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertRedemption(redemption); });
     ASSERT_FALSE(duplicate.ok());

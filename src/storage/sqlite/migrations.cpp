@@ -226,8 +226,25 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_member ON audit_log (member_id, audit_id);
 )sql";
 
+// The purchase lines each refund took back, so a line cannot be refunded more times than it was
+// bought. Refunds recorded before this migration named no lines (their amounts still count
+// against the purchase total). purchase_line_no is purchase_lines.line_no (1-based).
+constexpr std::string_view kRefundLines = R"sql(
+CREATE TABLE refund_lines (
+    refund_id TEXT NOT NULL REFERENCES refunds (refund_id),
+    line_no INTEGER NOT NULL CHECK (line_no >= 1),
+    purchase_id TEXT NOT NULL,
+    purchase_line_no INTEGER NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity >= 1),
+    amount INTEGER NOT NULL CHECK (amount >= 0),
+    PRIMARY KEY (refund_id, line_no),
+    FOREIGN KEY (purchase_id, purchase_line_no) REFERENCES purchase_lines (purchase_id, line_no)
+) STRICT, WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
+    {2, "refund lines", kRefundLines},
 };
 
 core::Result<int> CurrentVersion(Connection& connection) {

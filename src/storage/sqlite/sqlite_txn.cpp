@@ -162,22 +162,41 @@ Result<core::Redemption> ReadRedemption(Statement& s) {
     return r;
 }
 
-#define KZ_REFUND_COLUMNS                                                             \
-    "refund_id, purchase_id, store_id, amount, points_reversed, points_unrecovered, " \
-    "occurred_at, balance_after, fingerprint"
+// The refund columns prefixed with `r.`, then its lines (NULL for a refund without lines), for
+// a `refunds r LEFT JOIN refund_lines l` ordered by refund then l.line_no.
+#define KZ_REFUND_LINE_COLUMNS                                                                  \
+    "r.refund_id, r.purchase_id, r.store_id, r.amount, r.points_reversed, "                     \
+    "r.points_unrecovered, r.occurred_at, r.balance_after, r.fingerprint, l.purchase_line_no, " \
+    "l.quantity, l.amount"
 
-Result<core::Refund> ReadRefund(Statement& s) {
-    core::Refund r;
-    r.refund_id = s.Text(0);
-    r.purchase_id = s.Text(1);
-    r.store_id = s.Text(2);
-    r.amount = s.Int(3);
-    r.points_reversed = s.Int(4);
-    r.points_unrecovered = s.Int(5);
-    r.occurred_at = s.Time(6);
-    r.balance_after = s.Int(7);
-    r.fingerprint = s.Text(8);
-    return r;
+// Groups the joined rows of KZ_REFUND_LINE_COLUMNS into refunds, keeping the query's order.
+Result<std::vector<core::Refund>> CollectRefunds(StatementLease& statement) {
+    std::vector<core::Refund> refunds;
+    while (true) {
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        if (!row) return refunds;
+        Statement& s = *statement;
+        std::string refund_id = s.Text(0);
+        if (refunds.empty() || refunds.back().refund_id != refund_id) {
+            core::Refund r;
+            r.refund_id = std::move(refund_id);
+            r.purchase_id = s.Text(1);
+            r.store_id = s.Text(2);
+            r.amount = s.Int(3);
+            r.points_reversed = s.Int(4);
+            r.points_unrecovered = s.Int(5);
+            r.occurred_at = s.Time(6);
+            r.balance_after = s.Int(7);
+            r.fingerprint = s.Text(8);
+            refunds.push_back(std::move(r));
+        }
+        if (!s.IsNull(9)) {
+            refunds.back().lines.push_back(
+                core::RefundedLine{.purchase_line = static_cast<int>(s.Int(9) - 1),
+                                   .quantity = s.Int(10),
+                                   .amount = s.Int(11)});
+        }
+    }
 }
 
 #define KZ_ENTRY_COLUMNS \
@@ -630,28 +649,52 @@ Status SqliteTxn::InsertRedemption(const core::Redemption& r) {
 }
 
 Result<std::optional<core::Refund>> SqliteTxn::FindRefund(std::string_view refund_id) {
-    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_REFUND_COLUMNS
-                                                            " FROM refunds WHERE refund_id = ?1"));
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_REFUND_LINE_COLUMNS
+                                            " FROM refunds r LEFT JOIN refund_lines l"
+                                            " ON l.refund_id = r.refund_id"
+                                            " WHERE r.refund_id = ?1 ORDER BY l.line_no"));
     statement->Bind(1, refund_id);
-    KZ_ASSIGN_OR_RETURN(auto rows, Collect<core::Refund>(statement, ReadRefund));
+    KZ_ASSIGN_OR_RETURN(auto rows, CollectRefunds(statement));
     return FirstOf(std::move(rows));
 }
 
 Result<std::vector<core::Refund>> SqliteTxn::RefundsOf(std::string_view purchase_id) {
-    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_REFUND_COLUMNS
-                                                            " FROM refunds WHERE purchase_id = ?1"
-                                                            " ORDER BY occurred_at, rowid"));
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_REFUND_LINE_COLUMNS
+                                            " FROM refunds r LEFT JOIN refund_lines l"
+                                            " ON l.refund_id = r.refund_id"
+                                            " WHERE r.purchase_id = ?1"
+                                            " ORDER BY r.occurred_at, r.rowid, l.line_no"));
     statement->Bind(1, purchase_id);
-    return Collect<core::Refund>(statement, ReadRefund);
+    return CollectRefunds(statement);
 }
 
 Status SqliteTxn::InsertRefund(const core::Refund& r) {
-    KZ_ASSIGN_OR_RETURN(auto statement,
-                        connection_.Prepare("INSERT INTO refunds (" KZ_REFUND_COLUMNS
-                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
-    statement->BindAll(r.refund_id, r.purchase_id, r.store_id, r.amount, r.points_reversed,
-                       r.points_unrecovered, r.occurred_at, r.balance_after, r.fingerprint);
-    return InContext(statement->Run(), "inserting refund " + r.refund_id);
+    std::string what = "inserting refund " + r.refund_id;
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("INSERT INTO refunds (refund_id, purchase_id, store_id, amount, "
+                                "points_reversed, points_unrecovered, occurred_at, "
+                                "balance_after, fingerprint) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+        statement->BindAll(r.refund_id, r.purchase_id, r.store_id, r.amount, r.points_reversed,
+                           r.points_unrecovered, r.occurred_at, r.balance_after, r.fingerprint);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    int line_no = 0;
+    for (const core::RefundedLine& line : r.lines) {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("INSERT INTO refund_lines (refund_id, line_no, purchase_id, "
+                                "purchase_line_no, quantity, amount) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+        statement->BindAll(r.refund_id, ++line_no, r.purchase_id, line.purchase_line + 1,
+                           line.quantity, line.amount);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------

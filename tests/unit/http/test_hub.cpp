@@ -55,18 +55,12 @@ TestHub::~TestHub() {
     client_.reset();
     server_.reset();
     hub_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
 }
 
 void TestHub::Start() {
     crypto::InitCrypto();
-    std::string pattern = (std::filesystem::temp_directory_path() / "kizuna-http-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = pattern;
-
     hub::HubOptions options;
-    options.data_dir = dir_ / "data";
+    options.data_dir = dir_.path() / "data";
     auto hub = hub::Hub::Open(options);
     if (!hub) throw std::runtime_error("Hub::Open: " + hub.error().message);
     hub_ = std::move(*hub);

@@ -13,6 +13,17 @@
 
 namespace kizuna::http::testing {
 
+// A fresh temporary directory, removed by the destructor.
+class TempDir {
+  public:
+    TempDir();
+    ~TempDir();
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
 struct Actor {
     std::string store_id;
     std::string program_id;
@@ -28,7 +39,6 @@ class TestHub {
     static constexpr std::size_t kBodyLimit = 64 * 1024;
 
     hub::Hub& hub() { return *hub_; }
-    const std::filesystem::path& dir() const { return dir_; }
     std::string base_url() const { return server_->BaseUrl(); }
     TestClient& client() { return *client_; }
 
@@ -52,21 +62,10 @@ class TestHub {
     void Start();
     Actor MakeStore(const std::string& name);
 
-    std::filesystem::path dir_;
+    TempDir dir_;  // declared first: removed after everything in it is closed
     std::unique_ptr<hub::Hub> hub_;
     std::unique_ptr<HubServer> server_;
     std::unique_ptr<TestClient> client_;
-};
-
-// A fresh temporary directory, removed by the destructor.
-class TempDir {
-  public:
-    TempDir();
-    ~TempDir();
-    const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
 };
 
 }  // namespace kizuna::http::testing
