@@ -18,6 +18,8 @@ using core::MakeError;
 
 // Beyond this many tracked logins, entries whose window and lockout have passed are dropped.
 constexpr std::size_t kMaxTrackedLogins = 100000;
+// Bound on cached live sessions (~200 bytes each, so ~20 MB at most).
+constexpr std::size_t kMaxCachedSessions = 100000;
 
 std::ptrdiff_t HashingSlots() {
     unsigned cores = std::thread::hardware_concurrency();
@@ -53,15 +55,23 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
         return caller;
     }
     if (bearer_token.starts_with(kSessionTokenPrefix)) {
+        const core::Timestamp now = context_.Now();
+        if (auto member_id = CachedSessionMember(digest, now)) {
+            Caller caller;
+            caller.role = Role::kMember;
+            caller.member_id = std::move(*member_id);
+            return caller;
+        }
         std::optional<storage::MemberSession> session;
         KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
             KZ_ASSIGN_OR_RETURN(session, txn.FindSession(digest));
             return core::Status::Ok();
         }));
         if (!session) return MakeError(ErrorCode::kUnauthenticated, "unknown session token");
-        if (session->expires_at <= context_.Now()) {
+        if (session->expires_at <= now) {
             return MakeError(ErrorCode::kUnauthenticated, "the session has expired; log in again");
         }
+        CacheSession(digest, *session, now);
         Caller caller;
         caller.role = Role::kMember;
         caller.member_id = session->member_id;
@@ -72,6 +82,31 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
         return Caller::Operator();
     }
     return MakeError(ErrorCode::kUnauthenticated, "unknown token");
+}
+
+std::optional<std::string> AuthService::CachedSessionMember(const std::string& digest,
+                                                            core::Timestamp now) {
+    std::lock_guard lock(sessions_mutex_);
+    auto it = sessions_.find(digest);
+    if (it == sessions_.end()) return std::nullopt;
+    if (it->second.expires_at <= now) {
+        // Expired: the caller looks it up in storage, which answers "expired" (or "unknown" once
+        // it is deleted there).
+        sessions_.erase(it);
+        return std::nullopt;
+    }
+    return it->second.member_id;
+}
+
+void AuthService::CacheSession(const std::string& digest, const storage::MemberSession& session,
+                               core::Timestamp now) {
+    std::lock_guard lock(sessions_mutex_);
+    if (sessions_.size() >= kMaxCachedSessions) {
+        std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires_at <= now; });
+        // Still full of live sessions: start over rather than grow; they are reloaded on use.
+        if (sessions_.size() >= kMaxCachedSessions) sessions_.clear();
+    }
+    sessions_.insert_or_assign(digest, CachedSession{session.member_id, session.expires_at});
 }
 
 core::Result<SessionIssued> AuthService::Login(const LoginRequest& request) {

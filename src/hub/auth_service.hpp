@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <semaphore>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include "core/result.hpp"
 #include "core/time.hpp"
 #include "hub/caller.hpp"
+#include "storage/storage.hpp"
 
 namespace kizuna::hub {
 
@@ -88,8 +90,22 @@ class AuthService {
     bool VerifyPassword(std::string_view hash, std::string_view password);
     const std::string& DummyHash();
 
+    struct CachedSession {
+        std::string member_id;
+        core::Timestamp expires_at{};
+    };
+    // A live session found earlier, if any and still unexpired at `now`; drops an expired one.
+    std::optional<std::string> CachedSessionMember(const std::string& digest, core::Timestamp now);
+    void CacheSession(const std::string& digest, const storage::MemberSession& session,
+                      core::Timestamp now);
+
     HubContext& context_;
     int session_ttl_seconds_;
+    // Token digest -> live member session, so that an authenticated member request costs no
+    // storage read of its own. Sound because a stored session never changes and is only ever
+    // deleted once expired; every hit is checked against the clock like a stored one.
+    std::mutex sessions_mutex_;
+    std::unordered_map<std::string, CachedSession> sessions_;
     std::mutex attempts_mutex_;
     std::unordered_map<std::string, Attempts> attempts_;
     std::counting_semaphore<> hashing_slots_;

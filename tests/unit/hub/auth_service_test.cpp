@@ -139,12 +139,37 @@ TEST_F(AuthTest, SessionExpires) {
     TestMember m = MakeMember("aki");
     auto session = hub_->auth().Login({m.member_id, m.password, ""});
     ASSERT_TRUE(session.has_value());
+    // The first use loads the session into AuthService's cache; the later ones are answered
+    // from it, and must still see the expiry.
+    auto first = hub_->auth().Authenticate(session->token);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_EQ(first->member_id, m.member_id);
     clock_.Advance(std::chrono::hours(1) - std::chrono::seconds(1));
-    EXPECT_TRUE(hub_->auth().Authenticate(session->token).has_value());
+    auto cached = hub_->auth().Authenticate(session->token);
+    ASSERT_TRUE(cached.has_value());
+    EXPECT_EQ(cached->member_id, m.member_id);
     clock_.Advance(std::chrono::seconds(1));
-    auto expired = hub_->auth().Authenticate(session->token);
-    ASSERT_FALSE(expired.has_value());
-    EXPECT_EQ(expired.error().code, ErrorCode::kUnauthenticated);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto expired = hub_->auth().Authenticate(session->token);
+        ASSERT_FALSE(expired.has_value());
+        EXPECT_EQ(expired.error().code, ErrorCode::kUnauthenticated);
+    }
+}
+
+TEST_F(AuthTest, CachedSessionsStayPerToken) {
+    TestMember aki = MakeMember("aki");
+    TestMember ben = MakeMember("ben");
+    auto a = hub_->auth().Login({aki.member_id, aki.password, ""});
+    auto b = hub_->auth().Login({ben.member_id, ben.password, ""});
+    ASSERT_TRUE(a.has_value());
+    ASSERT_TRUE(b.has_value());
+    for (int round = 0; round < 2; ++round) {
+        EXPECT_EQ(hub_->auth().Authenticate(a->token)->member_id, aki.member_id);
+        EXPECT_EQ(hub_->auth().Authenticate(b->token)->member_id, ben.member_id);
+        auto forged = hub_->auth().Authenticate(std::string(kSessionTokenPrefix) + "forged");
+        ASSERT_FALSE(forged.has_value());
+        EXPECT_EQ(forged.error().code, ErrorCode::kUnauthenticated);
+    }
 }
 
 TEST_F(AuthTest, OnlyDigestsOfTokensAreStored) {
