@@ -735,16 +735,19 @@ void PrintRule(const json& rule) {
     PrintSummary(std::cout, out);
 }
 
-// The store whose rule is meant: --store-id, KIZUNA_STORE_ID or the config's store_id.
+// The store whose rule is meant: --store-id, KIZUNA_STORE_ID or the config's store_id; without
+// any of them, the store the API key belongs to (GET /v1/stores/me).
 bool StorePath(const PosSession& session, bool js, std::string& path, int& code) {
+    std::string store_id = session.connection.store_id.value;
     if (session.connection.store_id.empty()) {
-        code = UsageError(
-            "the store id is not known: pass --store-id, set KIZUNA_STORE_ID or "
-            "run `kizuna pos configure ... --store-id ID`",
-            "--store-id", js);
-        return false;
+        auto me = session.client->Get("/v1/stores/me");
+        if (!me.ok) {
+            code = ReportFailure(me.failure, js);
+            return false;
+        }
+        store_id = me.body.value("store_id", std::string());
     }
-    path = "/v1/stores/" + HubClient::Escape(session.connection.store_id.value) + "/rule";
+    path = "/v1/stores/" + HubClient::Escape(store_id) + "/rule";
     return true;
 }
 

@@ -38,6 +38,12 @@ HttpResponse CreateStore(const RequestContext& ctx) {
     return JsonResponse(201, json);
 }
 
+HttpResponse CurrentStore(const RequestContext& ctx) {
+    auto store = ctx.hub.admin().CurrentStore(ctx.caller);
+    if (!store) return ErrorResponse(store.error());
+    return JsonResponse(200, StoreToJson(*store));
+}
+
 HttpResponse ListStores(const RequestContext& ctx) {
     auto stores = ctx.hub.admin().ListStores(ctx.caller);
     if (!stores) return ErrorResponse(stores.error());
@@ -102,6 +108,7 @@ HttpResponse GetRule(const RequestContext& ctx) {
 void AddStoreRoutes(Router& router) {
     router.Add({"POST", "/v1/stores", Access::Roles({Role::kOperator}), CreateStore});
     router.Add({"GET", "/v1/stores", Access::Roles({Role::kOperator}), ListStores});
+    router.Add({"GET", "/v1/stores/me", Access::Roles({Role::kStore}), CurrentStore});
     router.Add(
         {"PUT", "/v1/stores/{id}/rule", Access::Roles({Role::kOperator, Role::kStore}), PutRule});
     router.Add({"GET", "/v1/stores/{id}/rule",

@@ -79,6 +79,13 @@ core::Result<std::vector<core::Store>> AdminService::ListStores(const Caller& ca
     return stores;
 }
 
+core::Result<core::Store> AdminService::CurrentStore(const Caller& caller) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "look up the calling store"));
+    KZ_ASSIGN_OR_RETURN(std::optional<core::Store> store, context_.StoreById(caller.store_id));
+    if (!store) return core::MakeError(core::ErrorCode::kNotFound, "the calling store is gone");
+    return *store;
+}
+
 core::Result<std::vector<core::Program>> AdminService::ListPrograms(const Caller& caller) {
     KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kOperator}, "list programs"));
     std::vector<core::Program> programs;

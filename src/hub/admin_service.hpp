@@ -35,6 +35,9 @@ class AdminService {
     // program named after it. Errors: kNotFound for an unknown program_id.
     core::Result<StoreCreated> CreateStore(const Caller& caller, const NewStore& request);
     core::Result<std::vector<core::Store>> ListStores(const Caller& caller);
+    // A store caller's own store, so a terminal holding only its API key can learn its id.
+    // Errors: kForbidden for any other role.
+    core::Result<core::Store> CurrentStore(const Caller& caller);
     core::Result<std::vector<core::Program>> ListPrograms(const Caller& caller);
 
   private:

@@ -200,7 +200,6 @@ class SeedFlows(unittest.TestCase):
 
     def test_offers_registered_by_a_store_reach_members(self):
         pos = self.pos_ebisu
-        pos.env["KIZUNA_STORE_ID"] = self.ebisu["store_id"]
         pos.run("pos", "offer", "add", "--title", "秋の読書フェア", "--body", "文庫本ポイント2倍",
                 "--category", "books", "--days", "30")
         pos.run("pos", "rule", "set", "--amount-per-point", "100", "--multiplier", "books=2")

@@ -102,6 +102,17 @@ TEST_F(HubServerTest, OperatorCreatesAndListsProgramsAndStores) {
     EXPECT_TRUE(found);
 }
 
+TEST_F(HubServerTest, StoreLearnsItsOwnIdFromItsApiKey) {
+    Reply reply = client_.Get("/v1/stores/me", t_.store.api_key);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(reply.Json()["store_id"], t_.store.store_id);
+    EXPECT_EQ(reply.Json()["program_id"], t_.store.program_id);
+    EXPECT_FALSE(reply.Json().contains("api_key"));
+    EXPECT_EQ(client_.Get("/v1/stores/me", t_.operator_token).status, 403);
+    EXPECT_EQ(client_.Get("/v1/stores/me", t_.member_token).status, 403);
+    EXPECT_EQ(client_.Get("/v1/stores/me").status, 401);
+}
+
 TEST_F(HubServerTest, StoreSetsAndReadsItsRule) {
     const std::string path = "/v1/stores/" + t_.other_store.store_id + "/rule";
     Reply reply = client_.Get(path, t_.member_token);
