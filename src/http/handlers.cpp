@@ -12,6 +12,10 @@ HttpResponse JsonResponse(int status, const Json& body) {
     return response;
 }
 
+HttpResponse IdempotentWriteResponse(bool replayed, const Json& body) {
+    return JsonResponse(replayed ? 200 : 201, body);
+}
+
 HttpResponse NotFound(std::string_view what, std::string_view id) {
     std::string message(what);
     message += " ";

@@ -26,6 +26,9 @@ void AddSystemRoutes(Router& router, std::function<std::string()> render_metrics
 
 // A JSON answer with `status`.
 HttpResponse JsonResponse(int status, const Json& body);
+// The answer to an idempotent write (purchase, redemption, refund): 201 the first time, 200 with
+// the first answer again when the same id is replayed.
+HttpResponse IdempotentWriteResponse(bool replayed, const Json& body);
 // 404 naming what was not found, e.g. NotFound("member", "123").
 HttpResponse NotFound(std::string_view what, std::string_view id);
 // The member id in the path, if it is well-formed (10 digits, valid check digit); a malformed

@@ -30,7 +30,7 @@ HttpResponse RecordPurchase(const RequestContext& ctx) {
     json["points_earned"] = receipt->points_earned;
     json["balance"] = receipt->balance;
     json["replayed"] = receipt->replayed;
-    return JsonResponse(receipt->replayed ? 200 : 201, json);
+    return IdempotentWriteResponse(receipt->replayed, json);
 }
 
 // Refund lines name a line of the purchase (sku or name) and a quantity; the price comes from
@@ -82,7 +82,7 @@ HttpResponse Refund(const RequestContext& ctx) {
     json["points_unrecovered"] = receipt->points_unrecovered;
     json["balance"] = receipt->balance;
     json["replayed"] = receipt->replayed;
-    return JsonResponse(receipt->replayed ? 200 : 201, json);
+    return IdempotentWriteResponse(receipt->replayed, json);
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ HttpResponse Redeem(const RequestContext& ctx) {
     json["points"] = receipt->points;
     json["balance"] = receipt->balance;
     json["replayed"] = receipt->replayed;
-    return JsonResponse(receipt->replayed ? 200 : 201, json);
+    return IdempotentWriteResponse(receipt->replayed, json);
 }
 
 }  // namespace
