@@ -1,5 +1,6 @@
 #include "storage/sqlite/sqlite_storage.hpp"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -123,8 +124,19 @@ SqliteStorage::SqliteStorage(std::unique_ptr<Connection> writer,
     for (auto& reader : readers_) free_readers_.push_back(reader.get());
     // Replaces SQLite's auto-checkpoint on the writer (a hook of our own turns it off).
     sqlite3_wal_hook(writer_->handle(), &SqliteStorage::OnWalCommit, this);
-    checkpointer_thread_ = std::thread([this] { CheckpointerLoop(); });
-    writer_thread_ = std::thread([this] { WriterLoop(); });
+    // Named, so that top -H and profiles tell them apart from the server's threads.
+    checkpointer_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "kz-checkpoint");
+        CheckpointerLoop();
+    });
+    answerer_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "kz-answer");
+        AnswererLoop();
+    });
+    writer_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "kz-writer");
+        WriterLoop();
+    });
 }
 
 SqliteStorage::~SqliteStorage() {
@@ -134,6 +146,12 @@ SqliteStorage::~SqliteStorage() {
     }
     queue_ready_.notify_all();
     writer_thread_.join();
+    {
+        std::lock_guard lock(answers_mutex_);
+        answerer_stopping_ = true;
+    }
+    answers_ready_.notify_all();
+    answerer_thread_.join();
     {
         std::lock_guard lock(checkpoint_mutex_);
         checkpointer_stopping_ = true;
@@ -195,10 +213,49 @@ void SqliteStorage::Enqueue(WriteUnit unit) {
 void SqliteStorage::Answer(WriteUnit& unit, Status status) {
     if (unit.answered) return;
     unit.answered = true;
+    Call(unit.done, std::move(status));
+}
+
+void SqliteStorage::Call(WriteDone& done, Status status) {
     try {
-        unit.done(std::move(status));
+        done(std::move(status));
     } catch (...) {
         // A completion that throws has lost its own answer; the batch-mates still get theirs.
+    }
+}
+
+void SqliteStorage::Settle(WriteUnit& unit, Status status) {
+    if (unit.answered) return;
+    unit.answered = true;
+    settled_.push_back({std::move(unit.done), std::move(status)});
+}
+
+void SqliteStorage::HandOffSettled() {
+    if (settled_.empty()) return;
+    {
+        std::lock_guard lock(answers_mutex_);
+        if (answers_.empty()) {
+            answers_.swap(settled_);
+        } else {
+            for (Settled& answer : settled_) answers_.push_back(std::move(answer));
+        }
+    }
+    settled_.clear();
+    answers_ready_.notify_one();
+}
+
+void SqliteStorage::AnswererLoop() {
+    std::vector<Settled> answering;
+    while (true) {
+        {
+            std::unique_lock lock(answers_mutex_);
+            answers_ready_.wait(lock, [this] { return answerer_stopping_ || !answers_.empty(); });
+            // Stopping still answers everything handed over.
+            if (answers_.empty()) return;
+            answering.swap(answers_);
+        }
+        for (Settled& answer : answering) Call(answer.done, std::move(answer.status));
+        answering.clear();
     }
 }
 
@@ -224,10 +281,11 @@ void SqliteStorage::WriterLoop() {
             // the batch may be reported as done, so roll back and fail whoever is unanswered.
             if (writer_->InTransaction()) (void)writer_->Run("ROLLBACK");
             for (WriteUnit& unit : batch) {
-                Answer(unit, MakeError(ErrorCode::kInternal,
+                Settle(unit, MakeError(ErrorCode::kInternal,
                                        std::string("storage writer failed: ") + e.what()));
             }
         }
+        HandOffSettled();
         batch.clear();
         // Between batches no frame is being added: the moment to let a long log restart.
         bool reset_due = false;
@@ -334,7 +392,7 @@ void SqliteStorage::RunBatch(std::vector<WriteUnit>& batch) {
     if (transaction.ok()) {
         commits_.fetch_add(1, std::memory_order_relaxed);
         RaiseToAtLeast(largest_batch_, batch.size());
-        for (std::size_t i = 0; i < batch.size(); ++i) Answer(batch[i], std::move(results[i]));
+        for (std::size_t i = 0; i < batch.size(); ++i) Settle(batch[i], std::move(results[i]));
         return;
     }
     // Nothing of this batch is on disk: every unit fails, whatever its own result was.
@@ -344,7 +402,7 @@ void SqliteStorage::RunBatch(std::vector<WriteUnit>& batch) {
         error = MakeError(ErrorCode::kUnavailable,
                           "the write could not be committed: " + error.message);
     }
-    for (WriteUnit& unit : batch) Answer(unit, error);
+    for (WriteUnit& unit : batch) Settle(unit, error);
 }
 
 Connection* SqliteStorage::AcquireReader() {

@@ -75,8 +75,15 @@ class SqliteStorage final : public Storage {
     void WriterLoop();
     // Runs one batch in one transaction and answers every unit of it.
     void RunBatch(std::vector<WriteUnit>& batch);
-    // Calls the unit's `done` once; a `done` that throws cannot take the writer down.
+    // Calls the unit's `done` once, on this thread; a `done` that throws is contained.
     static void Answer(WriteUnit& unit, Status status);
+    static void Call(WriteDone& done, Status status);
+    // The writer's way to answer: the unit's outcome is set aside (once) and the batch's
+    // outcomes go to the answerer thread together, so that waking callers (a futex or a
+    // server's event loop each) never delays the next batch.
+    void Settle(WriteUnit& unit, Status status);
+    void HandOffSettled();
+    void AnswererLoop();
 
     // Called by SQLite on the writer thread after each commit with the log's size in pages.
     static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
@@ -99,6 +106,17 @@ class SqliteStorage final : public Storage {
     std::deque<WriteUnit> queue_;
     bool stopping_ = false;
     std::thread writer_thread_;
+
+    struct Settled {
+        WriteDone done;
+        Status status;
+    };
+    std::vector<Settled> settled_;  // writer thread only
+    std::mutex answers_mutex_;
+    std::condition_variable answers_ready_;
+    std::vector<Settled> answers_;  // guarded by answers_mutex_
+    bool answerer_stopping_ = false;
+    std::thread answerer_thread_;
 
     std::unique_ptr<Connection> checkpointer_;  // used by the checkpointer thread only
     std::mutex checkpoint_mutex_;
