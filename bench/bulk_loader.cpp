@@ -52,6 +52,8 @@ core::Result<std::unique_ptr<BulkLoader>> BulkLoader::Open(const std::string& db
     storage::sqlite::DatabaseLocation location;
     location.path = db_path;
     location.durable = false;  // synchronous=OFF; Finish syncs once
+    // Nobody else should have the file: do not wait long for someone who does.
+    location.busy_timeout_ms = 500;
     KZ_ASSIGN_OR_RETURN(auto connection, Connection::Open(location, Connection::Role::kWriter));
     // No journal: a failed seed is seeded again. SQLite refuses to leave WAL while another
     // connection (a running hub) has the file open.
