@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <exception>
+#include <future>
+#include <memory>
 
 #include "http/error_mapping.hpp"
 #include "http/handlers.hpp"
@@ -41,7 +44,9 @@ std::vector<Metrics::Label> LabelsOf(const Router& router) {
 }  // namespace
 
 Api::Api(hub::Hub& hub) : hub_(hub) {
-    AddSystemRoutes(router_, [this] { return metrics_->Render(); });
+    AddSystemRoutes(router_, [this] {
+        return metrics_->Render() + Metrics::RenderStorage(hub_.storage().Stats());
+    });
     AddProgramRoutes(router_);
     AddStoreRoutes(router_);
     AddMemberRoutes(router_);
@@ -53,9 +58,30 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }
 
-bool Api::RunsInline(const HttpRequest& request) const {
+Api::Mode Api::ModeOf(const HttpRequest& request) const {
     RouteMatch match = router_.Match(request.method, request.path);
-    return match.kind == RouteMatch::Kind::kFound && router_.route(match.route_index).runs_inline;
+    if (match.kind != RouteMatch::Kind::kFound) return Mode::kInline;
+    const Route& route = router_.route(match.route_index);
+    if (route.async_handler) return Mode::kAsync;
+    return route.runs_inline ? Mode::kInline : Mode::kWorker;
+}
+
+void Api::HandleAsync(const HttpRequest& request, Respond respond, Defer defer) {
+    RouteMatch match = router_.Match(request.method, request.path);
+    if (match.kind != RouteMatch::Kind::kFound || !router_.route(match.route_index).async_handler) {
+        respond(Handle(request));
+        return;
+    }
+    const std::size_t slot = match.route_index;
+    RunAsync(
+        router_.route(slot), match.params, request,
+        [this, slot, received_at = request.received_at,
+         respond = std::move(respond)](HttpResponse response) {
+            metrics_->RequestFinished(slot, response.status,
+                                      std::chrono::steady_clock::now() - received_at);
+            respond(std::move(response));
+        },
+        std::move(defer));
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
@@ -92,37 +118,78 @@ HttpResponse Api::Reject(const core::Error& error,
     return response;
 }
 
-HttpResponse Api::Run(const Route& route, const PathParams& params, const HttpRequest& request) {
-    try {
-        hub::Caller caller = hub::Caller::Anonymous();
-        if (route.access.authenticates()) {
-            auto token = BearerToken(request.authorization);
-            if (!token) return ErrorResponse(token.error());
-            if (!token->empty()) {
-                auto authenticated = hub_.auth().Authenticate(*token);
-                if (!authenticated) return ErrorResponse(authenticated.error());
-                caller = std::move(*authenticated);
-            }
-            if (!route.access.Allows(caller.role)) {
-                if (caller.role == hub::Role::kAnonymous) {
-                    return ErrorResponse(core::MakeError(
-                        core::ErrorCode::kUnauthenticated,
-                        "this call needs an \"Authorization: Bearer <token>\" header"));
-                }
-                return ErrorResponse(
-                    core::MakeError(core::ErrorCode::kForbidden,
-                                    fmt::format("{} may not call {} {}", caller.Describe(),
-                                                route.method, route.pattern)));
-            }
-        }
-        return route.handler(RequestContext{request, params, caller, hub_});
-    } catch (const std::exception& e) {
-        spdlog::error("{} {} failed: {}", route.method, request.path, e.what());
-    } catch (...) {
-        spdlog::error("{} {} failed with an unknown exception", route.method, request.path);
+std::variant<hub::Caller, HttpResponse> Api::Admit(const Route& route, const HttpRequest& request) {
+    hub::Caller caller = hub::Caller::Anonymous();
+    if (!route.access.authenticates()) return caller;
+    auto token = BearerToken(request.authorization);
+    if (!token) return ErrorResponse(token.error());
+    if (!token->empty()) {
+        auto authenticated = hub_.auth().Authenticate(*token);
+        if (!authenticated) return ErrorResponse(authenticated.error());
+        caller = std::move(*authenticated);
     }
+    if (!route.access.Allows(caller.role)) {
+        if (caller.role == hub::Role::kAnonymous) {
+            return ErrorResponse(
+                core::MakeError(core::ErrorCode::kUnauthenticated,
+                                "this call needs an \"Authorization: Bearer <token>\" header"));
+        }
+        return ErrorResponse(core::MakeError(
+            core::ErrorCode::kForbidden,
+            fmt::format("{} may not call {} {}", caller.Describe(), route.method, route.pattern)));
+    }
+    return caller;
+}
+
+namespace {
+
+HttpResponse InternalError(const Route& route, const HttpRequest& request, const char* what) {
+    spdlog::error("{} {} failed: {}", route.method, request.path, what);
     return ErrorResponse(500, core::ErrorCodeName(core::ErrorCode::kInternal),
                          "internal error; the hub's log has the details");
+}
+
+}  // namespace
+
+HttpResponse Api::Run(const Route& route, const PathParams& params, const HttpRequest& request) {
+    if (route.async_handler) {
+        // A caller that can wait (tests, tools): wait for the async handler's answer here.
+        std::promise<HttpResponse> answer;
+        std::future<HttpResponse> answered = answer.get_future();
+        RunAsync(
+            route, params, request,
+            [&answer](HttpResponse response) { answer.set_value(std::move(response)); }, nullptr);
+        return answered.get();
+    }
+    try {
+        auto admitted = Admit(route, request);
+        if (auto* refusal = std::get_if<HttpResponse>(&admitted)) return std::move(*refusal);
+        const hub::Caller& caller = std::get<hub::Caller>(admitted);
+        return route.handler(RequestContext{request, params, caller, hub_});
+    } catch (const std::exception& e) {
+        return InternalError(route, request, e.what());
+    } catch (...) {
+        return InternalError(route, request, "unknown exception");
+    }
+}
+
+void Api::RunAsync(const Route& route, const PathParams& params, const HttpRequest& request,
+                   Respond respond, Defer defer) {
+    // Whatever the handler throws, the request gets exactly one answer.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    Respond once = [answered, respond = std::move(respond)](HttpResponse response) {
+        if (!answered->exchange(true)) respond(std::move(response));
+    };
+    try {
+        auto admitted = Admit(route, request);
+        if (auto* refusal = std::get_if<HttpResponse>(&admitted)) return once(std::move(*refusal));
+        const hub::Caller& caller = std::get<hub::Caller>(admitted);
+        route.async_handler(RequestContext{request, params, caller, hub_, std::move(defer)}, once);
+    } catch (const std::exception& e) {
+        once(InternalError(route, request, e.what()));
+    } catch (...) {
+        once(InternalError(route, request, "unknown exception"));
+    }
 }
 
 }  // namespace kizuna::http

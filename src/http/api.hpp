@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <variant>
 
 #include "core/result.hpp"
 #include "http/http_message.hpp"
@@ -24,12 +25,21 @@ class Api {
     // `hub` must outlive the Api.
     explicit Api(hub::Hub& hub);
 
-    // True when the request's route is cheap and never blocks, so the server may answer it on
-    // the I/O thread instead of the worker pool.
-    bool RunsInline(const HttpRequest& request) const;
+    // How the server should run a request: kInline for a route that is cheap and never blocks
+    // (answer with Handle on the I/O thread), kAsync for one that answers later without
+    // blocking (HandleAsync on the I/O thread), kWorker for the rest (Handle on a worker
+    // thread, since it may block: password hashing, reads of any size). Unknown routes are
+    // kInline: their answer is an error made on the spot.
+    enum class Mode { kInline, kAsync, kWorker };
+    Mode ModeOf(const HttpRequest& request) const;
     // Called once per request read, before Handle or Reject.
     void RequestStarted() { metrics_->RequestStarted(); }
+    // Answers the request on the calling thread (an async route is waited for).
     HttpResponse Handle(const HttpRequest& request);
+    // Answers the request through `respond`, called exactly once: now, or later from another
+    // thread for an async route. `request` need not outlive the call. `defer` runs a task on
+    // the connection's thread: completions finish there (see RequestContext::defer).
+    void HandleAsync(const HttpRequest& request, Respond respond, Defer defer);
     // The answer to a request refused before routing (body too large, malformed HTTP).
     HttpResponse Reject(const core::Error& error,
                         std::chrono::steady_clock::time_point received_at);
@@ -38,7 +48,12 @@ class Api {
     const Metrics& metrics() const { return *metrics_; }
 
   private:
+    // Authenticates the caller and checks the route's roles: the caller, or the response that
+    // refuses the request.
+    std::variant<hub::Caller, HttpResponse> Admit(const Route& route, const HttpRequest& request);
     HttpResponse Run(const Route& route, const PathParams& params, const HttpRequest& request);
+    void RunAsync(const Route& route, const PathParams& params, const HttpRequest& request,
+                  Respond respond, Defer defer);
 
     hub::Hub& hub_;
     Router router_;

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -246,7 +248,26 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         request.received_at = std::chrono::steady_clock::now();
         shared_.api.RequestStarted();
 
-        if (shared_.api.RunsInline(request)) return Write(shared_.api.Handle(request));
+        switch (shared_.api.ModeOf(request)) {
+            case Api::Mode::kInline:
+                return Write(shared_.api.Handle(request));
+            case Api::Mode::kAsync: {
+                // Completions come from other threads (the storage's writer): they finish on
+                // this connection's strand, and the answer is written there.
+                auto executor = stream_.get_executor();
+                return shared_.api.HandleAsync(
+                    request,
+                    [self = this->shared_from_this(), executor](HttpResponse response) mutable {
+                        net::dispatch(executor, [self = std::move(self),
+                                                 response = std::move(response)]() mutable {
+                            self->Write(std::move(response));
+                        });
+                    },
+                    [executor](Task task) { net::post(executor, std::move(task)); });
+            }
+            case Api::Mode::kWorker:
+                break;
+        }
         net::post(shared_.workers, [self = this->shared_from_this(),
                                     request = std::move(request)]() mutable {
             HttpResponse response = self->shared_.api.Handle(request);
@@ -444,7 +465,12 @@ class HubServer::Impl {
         work_.emplace(ioc_.get_executor());
         Accept();
         int threads = std::max(1, options.io_threads);
-        for (int i = 0; i < threads; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+        for (int i = 0; i < threads; ++i) {
+            io_threads_.emplace_back([this] {
+                pthread_setname_np(pthread_self(), "kz-io");
+                ioc_.run();
+            });
+        }
         spdlog::info("hub listening on {}", BaseUrl());
         return core::Status::Ok();
     }

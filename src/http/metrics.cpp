@@ -84,4 +84,28 @@ std::string Metrics::Render() const {
     return fmt::to_string(out);
 }
 
+std::string Metrics::RenderStorage(const storage::StorageStats& stats) {
+    fmt::memory_buffer out;
+    auto counter = [&out](std::string_view name, std::string_view help, uint64_t value) {
+        fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n",
+                       name, help, value);
+    };
+    counter("kizuna_storage_write_units_total", "Units of work run by the group-commit writer.",
+            stats.write_units);
+    counter("kizuna_storage_failed_write_units_total",
+            "Units of work rolled back alone (their own error).", stats.failed_write_units);
+    counter("kizuna_storage_commits_total",
+            "Write transactions committed (one fsync each); units / commits is the batch size.",
+            stats.commits);
+    counter("kizuna_storage_failed_commits_total", "Write transactions lost whole.",
+            stats.failed_commits);
+    counter("kizuna_storage_checkpoints_total", "Write-ahead log checkpoints completed.",
+            stats.checkpoints);
+    fmt::format_to(std::back_inserter(out),
+                   "# HELP kizuna_storage_largest_batch Most units in one transaction so far.\n"
+                   "# TYPE kizuna_storage_largest_batch gauge\nkizuna_storage_largest_batch {}\n",
+                   stats.largest_batch);
+    return fmt::to_string(out);
+}
+
 }  // namespace kizuna::http

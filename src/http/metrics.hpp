@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/storage.hpp"
+
 namespace kizuna::http {
 
 class Metrics {
@@ -31,6 +33,8 @@ class Metrics {
     void RequestFinished(std::size_t slot, int status, std::chrono::steady_clock::duration latency);
 
     std::string Render() const;
+    // The storage's counters in the same format (group commit: units per commit, checkpoints).
+    static std::string RenderStorage(const storage::StorageStats& stats);
 
     // Upper bounds of the latency buckets, in seconds (+Inf is implicit).
     static constexpr std::array<double, 13> kBuckets = {

@@ -10,7 +10,7 @@ namespace {
 
 using hub::Role;
 
-HttpResponse RecordPurchase(const RequestContext& ctx) {
+void RecordPurchase(const RequestContext& ctx, Respond respond) {
     JsonReader body = JsonReader::ParseBody(ctx.request.body);
     hub::PurchaseRequest request;
     request.purchase_id = body.RequiredString("purchase_id");
@@ -18,19 +18,33 @@ HttpResponse RecordPurchase(const RequestContext& ctx) {
     request.occurred_at = body.OptionalTime("occurred_at");
     request.currency = body.OptionalString("currency").value_or("");
     request.lines = ReadPurchaseLines(body, "lines");
-    if (!body.ok()) return ErrorResponse(body.error());
+    if (!body.ok()) return respond(ErrorResponse(body.error()));
 
-    auto receipt = ctx.hub.points().RecordPurchase(ctx.caller, request);
-    if (!receipt) return ErrorResponse(receipt.error());
-    Json json = Json::object();
-    json["purchase_id"] = receipt->purchase_id;
-    json["member_id"] = receipt->member_id;
-    json["program_id"] = receipt->program_id;
-    json["total"] = receipt->total;
-    json["points_earned"] = receipt->points_earned;
-    json["balance"] = receipt->balance;
-    json["replayed"] = receipt->replayed;
-    return IdempotentWriteResponse(receipt->replayed, json);
+    // Answered when the purchase is durable, without a thread waiting for it.
+    ctx.hub.points().RecordPurchaseAsync(
+        ctx.caller, request,
+        [later = ctx.defer,
+         respond = std::move(respond)](core::Result<hub::PurchaseReceipt> outcome) mutable {
+            // Called on the storage's writer thread: the answer is built elsewhere.
+            Task answer = [respond = std::move(respond), outcome = std::move(outcome)] {
+                if (!outcome) return respond(ErrorResponse(outcome.error()));
+                const hub::PurchaseReceipt& receipt = *outcome;
+                Json json = Json::object();
+                json["purchase_id"] = receipt.purchase_id;
+                json["member_id"] = receipt.member_id;
+                json["program_id"] = receipt.program_id;
+                json["total"] = receipt.total;
+                json["points_earned"] = receipt.points_earned;
+                json["balance"] = receipt.balance;
+                json["replayed"] = receipt.replayed;
+                respond(IdempotentWriteResponse(receipt.replayed, json));
+            };
+            if (later) {
+                later(std::move(answer));
+            } else {
+                answer();
+            }
+        });
 }
 
 // Refund lines name a line of the purchase (sku or name) and a quantity; the price comes from
@@ -88,7 +102,8 @@ HttpResponse Refund(const RequestContext& ctx) {
 }  // namespace
 
 void AddPurchaseRoutes(Router& router) {
-    router.Add({"POST", "/v1/purchases", Access::Roles({Role::kStore}), RecordPurchase});
+    router.Add({"POST", "/v1/purchases", Access::Roles({Role::kStore}), nullptr,
+                /*runs_inline=*/false, RecordPurchase});
     router.Add({"POST", "/v1/purchases/{id}/refunds", Access::Roles({Role::kStore}), Refund});
 }
 

@@ -27,18 +27,40 @@ namespace kizuna::http {
 // Path parameters by name, percent-decoded.
 using PathParams = std::vector<std::pair<std::string, std::string>>;
 
+// Runs a task later on the thread that serves the request's connection.
+using Task = std::function<void()>;
+using Defer = std::function<void(Task)>;
+
 // What a handler gets: the request, its path parameters, who is calling, and the hub.
 struct RequestContext {
     const HttpRequest& request;
     const PathParams& params;
     const hub::Caller& caller;
     hub::Hub& hub;
+    // For async handlers: where to finish the work a completion brings (building the answer),
+    // so that it does not run on the thread that completed (the storage's writer). Unset: the
+    // task runs at once on the completing thread.
+    Defer defer{};
+
+    void Later(Task task) const {
+        if (defer) {
+            defer(std::move(task));
+        } else {
+            task();
+        }
+    }
 
     // The value of a path parameter; empty if the pattern has no such name.
     const std::string& Param(std::string_view name) const;
 };
 
 using Handler = std::function<HttpResponse(const RequestContext&)>;
+// Hands a response to whoever waits for it; callable from any thread, exactly once.
+using Respond = std::function<void(HttpResponse)>;
+// A handler that answers later, without holding a thread while it waits (a durable write): it
+// runs on the I/O thread, must not block, must copy what it needs from the context (which
+// lives only for the call) and must call `respond` exactly once, now or from another thread.
+using AsyncHandler = std::function<void(const RequestContext&, Respond)>;
 
 // Who may call a route. The role check happens before the handler reads the body, so a caller
 // without the right role gets 401/403 whatever it sent; services check entitlement again.
@@ -67,8 +89,9 @@ struct Route {
     std::string method;   // "GET", "POST", "PUT", ...
     std::string pattern;  // "/v1/members/{id}"
     Access access;
-    Handler handler;
-    bool runs_inline = false;  // cheap and never blocks: answered on the I/O thread
+    Handler handler;               // unset when async_handler is set
+    bool runs_inline = false;      // cheap and never blocks: answered on the I/O thread
+    AsyncHandler async_handler{};  // answers later (see AsyncHandler); replaces handler
 };
 
 struct RouteMatch {

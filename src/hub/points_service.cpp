@@ -226,8 +226,51 @@ core::Status ValidateRefundLines(const std::vector<core::PurchaseLine>& lines) {
 
 }  // namespace
 
-core::Result<PurchaseReceipt> PointsService::RecordPurchase(const Caller& caller,
-                                                            const PurchaseRequest& r) {
+// A purchase ready to be written: what the request says, the points it earns, the lot and the
+// ledger entry it books; only the member's id (when named by card), the balance and the check
+// against an earlier purchase of the same id need the ledger, in Apply.
+struct PointsService::PurchasePlan {
+    MemberRef member;
+    core::Purchase purchase;
+    core::Lot lot;
+    core::LedgerEntry entry;
+    PurchaseReceipt receipt;
+
+    // The unit of work: runs on the storage's writer (see Storage::Write).
+    core::Status Apply(storage::WriteTxn& txn) {
+        core::Purchase& p = purchase;
+        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindPurchase(p.purchase_id));
+        if (existing) {
+            if (existing->store_id != p.store_id || existing->fingerprint != p.fingerprint) {
+                return IdConflict("purchase_id", p.purchase_id);
+            }
+            receipt = {existing->purchase_id,
+                       existing->member_id,
+                       existing->total,
+                       existing->points_earned,
+                       existing->balance_after,
+                       existing->program_id,
+                       true};
+            return core::Status::Ok();
+        }
+        KZ_ASSIGN_OR_RETURN(p.member_id, ResolveMember(txn, member));
+        KZ_ASSIGN_OR_RETURN(int64_t before, txn.BalanceOf(p.member_id, p.program_id));
+        p.balance_after = before + p.points_earned;
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(p));
+        if (p.points_earned > 0) {
+            lot.member_id = p.member_id;
+            KZ_RETURN_IF_ERROR(txn.InsertLot(lot));
+            entry.member_id = p.member_id;
+            KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
+        }
+        receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
+                   p.balance_after, p.program_id, false};
+        return core::Status::Ok();
+    }
+};
+
+core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPurchase(
+    const Caller& caller, const PurchaseRequest& r) {
     KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "record purchases"));
     KZ_RETURN_IF_ERROR(core::ValidateClientId(r.purchase_id, "purchase_id"));
     KZ_RETURN_IF_ERROR(ValidateMemberRef(r.member));
@@ -253,9 +296,11 @@ core::Result<PurchaseReceipt> PointsService::RecordPurchase(const Caller& caller
         return MakeError(ErrorCode::kInternal, "store " + store->store_id + " has no earning rule");
     }
 
+    auto plan = std::make_shared<PurchasePlan>();
+    plan->member = r.member;
     // The fingerprint covers the request as sent (no defaults filled in), so that a replay of
     // a request without occurred_at is still the same request a minute later.
-    core::Purchase p;
+    core::Purchase& p = plan->purchase;
     p.purchase_id = r.purchase_id;
     p.member_id = r.member.member_id;
     p.card_number = r.member.card_number;
@@ -273,39 +318,15 @@ core::Result<PurchaseReceipt> PointsService::RecordPurchase(const Caller& caller
     p.points_earned = core::ComputePoints(*rule, p.lines, occurred_at);
     p.rule_version = rule->version;
 
-    PurchaseReceipt receipt;
-    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindPurchase(p.purchase_id));
-        if (existing) {
-            if (existing->store_id != p.store_id || existing->fingerprint != p.fingerprint) {
-                return IdConflict("purchase_id", p.purchase_id);
-            }
-            receipt = {existing->purchase_id,
-                       existing->member_id,
-                       existing->total,
-                       existing->points_earned,
-                       existing->balance_after,
-                       existing->program_id,
-                       true};
-            return core::Status::Ok();
-        }
-        KZ_ASSIGN_OR_RETURN(p.member_id, ResolveMember(txn, r.member));
-        KZ_ASSIGN_OR_RETURN(int64_t before, txn.BalanceOf(p.member_id, p.program_id));
-        p.balance_after = before + p.points_earned;
-        KZ_RETURN_IF_ERROR(txn.InsertPurchase(p));
-        if (p.points_earned > 0) {
-            core::Lot lot;
-            lot.member_id = p.member_id;
-            lot.program_id = p.program_id;
-            lot.store_id = p.store_id;
-            lot.purchase_id = p.purchase_id;
-            lot.earned = p.points_earned;
-            lot.remaining = p.points_earned;
-            lot.earned_at = occurred_at;
-            lot.expires_at = occurred_at + std::chrono::days(rule->validity_days);
-            KZ_RETURN_IF_ERROR(txn.InsertLot(lot));
-
-            core::LedgerEntry entry{.member_id = p.member_id,
+    // The member's id is filled in by Apply (a card names its member only in the ledger).
+    plan->lot.program_id = p.program_id;
+    plan->lot.store_id = p.store_id;
+    plan->lot.purchase_id = p.purchase_id;
+    plan->lot.earned = p.points_earned;
+    plan->lot.remaining = p.points_earned;
+    plan->lot.earned_at = occurred_at;
+    plan->lot.expires_at = occurred_at + std::chrono::days(rule->validity_days);
+    plan->entry = core::LedgerEntry{.member_id = {},
                                     .program_id = p.program_id,
                                     .store_id = p.store_id,
                                     .delta = p.points_earned,
@@ -316,13 +337,27 @@ core::Result<PurchaseReceipt> PointsService::RecordPurchase(const Caller& caller
                                             " at " + store->name + " (1 point per " +
                                             FormatMoney(rule->amount_per_point, p.currency) +
                                             ", rule v" + std::to_string(rule->version) + ")"};
-            KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
-        }
-        receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
-                   p.balance_after, p.program_id, false};
-        return core::Status::Ok();
-    }));
-    return receipt;
+    return plan;
+}
+
+core::Result<PurchaseReceipt> PointsService::RecordPurchase(const Caller& caller,
+                                                            const PurchaseRequest& r) {
+    KZ_ASSIGN_OR_RETURN(auto plan, PlanPurchase(caller, r));
+    KZ_RETURN_IF_ERROR(
+        context_.storage().Write([&](storage::WriteTxn& txn) { return plan->Apply(txn); }));
+    return plan->receipt;
+}
+
+void PointsService::RecordPurchaseAsync(const Caller& caller, const PurchaseRequest& r,
+                                        PurchaseDone done) {
+    auto planned = PlanPurchase(caller, r);
+    if (!planned) return done(planned.error());
+    std::shared_ptr<PurchasePlan> plan = std::move(*planned);
+    context_.storage().WriteAsync([plan](storage::WriteTxn& txn) { return plan->Apply(txn); },
+                                  [plan, done = std::move(done)](core::Status status) {
+                                      if (!status.ok()) return done(status.error());
+                                      done(plan->receipt);
+                                  });
 }
 
 core::Result<RedemptionReceipt> PointsService::Redeem(const Caller& caller,

@@ -4,6 +4,8 @@
 // with `replayed` set and changes nothing; a replay with another body is kIdempotencyConflict.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,6 +83,11 @@ class PointsService {
     // validity_days later. Errors: kInvalidArgument, kNotFound (member/card), kCardRevoked,
     // kIdempotencyConflict, kRuleViolation (currency mismatch, occurred_at in the future).
     core::Result<PurchaseReceipt> RecordPurchase(const Caller& caller, const PurchaseRequest& r);
+    // RecordPurchase without blocking: validates and computes on the calling thread, queues the
+    // write and returns; `done` gets the outcome once the write is durable (or at once when the
+    // request is refused before any write), possibly on a storage thread, so it must be quick.
+    using PurchaseDone = std::function<void(core::Result<PurchaseReceipt>)>;
+    void RecordPurchaseAsync(const Caller& caller, const PurchaseRequest& r, PurchaseDone done);
     // Stores only. Books due expiries first, then spends the soonest-expiring lots.
     // Errors: kInsufficientPoints (balance unchanged), and as above.
     core::Result<RedemptionReceipt> Redeem(const Caller& caller, const RedemptionRequest& r);
@@ -91,6 +98,11 @@ class PointsService {
     core::Result<int64_t> RunExpiry();
 
   private:
+    struct PurchasePlan;
+    // Everything about a purchase that needs no lock on the ledger: checks, points, texts.
+    core::Result<std::shared_ptr<PurchasePlan>> PlanPurchase(const Caller& caller,
+                                                             const PurchaseRequest& r);
+
     HubContext& context_;
 };
 

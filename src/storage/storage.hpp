@@ -180,7 +180,11 @@ struct StorageStats {
     uint64_t commits = 0;             // transactions committed
     uint64_t failed_commits = 0;      // transactions lost whole (their units: kUnavailable)
     uint64_t largest_batch = 0;       // most units in one transaction
+    uint64_t checkpoints = 0;         // write-ahead log checkpoints completed (SQLite)
 };
+
+// What WriteAsync calls with the unit's outcome (what Write would have returned).
+using WriteDone = std::function<void(Status)>;
 
 class Storage {
   public:
@@ -190,6 +194,14 @@ class Storage {
     // failed (its writes rolled back), kUnavailable if the commit failed, else Ok after the
     // commit is on disk. Calling Write from inside a unit of work fails with kInternal.
     virtual Status Write(const std::function<Status(WriteTxn&)>& work) = 0;
+    // Write without blocking the caller: queues `work` and returns at once; `done` is called
+    // with the same outcome Write would return, after the commit, once, on a storage thread.
+    // `done` must be quick and must not block or call Write (it delays the next batch): hand the
+    // outcome to the caller's own executor. This is how a server answers many writes without a
+    // thread parked per write. Backends without a queue run the unit and call `done` inline.
+    virtual void WriteAsync(std::function<Status(WriteTxn&)> work, WriteDone done) {
+        done(Write(work));
+    }
     // Runs `work` on a consistent snapshot. Never waits for the writer.
     virtual Status Read(const std::function<Status(ReadTxn&)>& work) = 0;
 

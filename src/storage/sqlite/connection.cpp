@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "storage/sqlite/wal_write_buffer.hpp"
+
 namespace kizuna::storage::sqlite {
 
 using core::ErrorCode;
@@ -25,7 +27,7 @@ core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocatio
     if (role == Role::kWriter) flags |= SQLITE_OPEN_CREATE;
 
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(location.path.c_str(), &db, flags, nullptr);
+    int rc = sqlite3_open_v2(location.path.c_str(), &db, flags, WalWriteBufferVfs());
     if (rc != SQLITE_OK) {
         core::Error error = OpenError(db, location, "open");
         sqlite3_close_v2(db);
@@ -51,12 +53,16 @@ core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocatio
     }
     // FULL syncs the WAL at every commit: an acknowledged write survives a crash (invariant 4).
     std::string pragmas = location.durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;";
-    pragmas += role == Role::kWriter ? "PRAGMA foreign_keys=ON;" : "PRAGMA query_only=ON;";
+    if (role == Role::kWriter) pragmas += "PRAGMA foreign_keys=ON;";
+    if (role == Role::kReader) pragmas += "PRAGMA query_only=ON;";
     // SQLite's default page cache (2 MiB) made the group-commit writer re-read index pages from
     // the file for nearly every purchase (bench/README.md, "Profiles"). The writer gets 64 MiB;
     // each reader 16 MiB, so four readers and the writer stay near 128 MiB of cache, well under
     // the hub's 300 MB RSS budget. No mmap: mapped file pages would count in that RSS as well.
-    pragmas += role == Role::kWriter ? "PRAGMA cache_size=-65536;" : "PRAGMA cache_size=-16384;";
+    // The checkpointer reads log frames and writes them through; it needs no cache of its own.
+    pragmas += role == Role::kWriter   ? "PRAGMA cache_size=-65536;"
+               : role == Role::kReader ? "PRAGMA cache_size=-16384;"
+                                       : "PRAGMA cache_size=-1024;";
     pragmas += "PRAGMA temp_store=MEMORY;";
     if (auto status = connection->ExecScript(pragmas); !status.ok()) {
         return OpenError(db, location, "configure");

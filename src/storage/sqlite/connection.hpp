@@ -30,8 +30,9 @@ struct DatabaseLocation {
 class Connection {
   public:
     enum class Role {
-        kWriter,  // applies migrations and writes; foreign keys enforced
-        kReader,  // PRAGMA query_only: any write attempt fails
+        kWriter,        // applies migrations and writes; foreign keys enforced
+        kReader,        // PRAGMA query_only: any write attempt fails
+        kCheckpointer,  // copies the write-ahead log into the database file; no statements
     };
 
     // Opens and configures a connection (WAL, synchronous, foreign keys, busy timeout). Errors:

@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_storage.hpp"
 
+#include <pthread.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,8 +22,9 @@ using core::ErrorCode;
 using core::MakeError;
 
 struct SqliteStorage::WriteUnit {
-    const std::function<Status(WriteTxn&)>* work;
-    std::promise<Status> done;
+    std::function<Status(WriteTxn&)> work;
+    WriteDone done;
+    bool answered = false;
 };
 
 namespace {
@@ -39,6 +42,13 @@ Status RunGuarded(Txn& txn, const Work& work) {
         return MakeError(ErrorCode::kInternal, "storage unit of work threw an unknown exception");
     }
 }
+
+// The checkpointer starts copying the log into the database at this many pages (4 MiB at the
+// default page size, SQLite's own auto-checkpoint point)...
+constexpr int kCheckpointPages = 1000;
+// ...and once the log has grown past this many pages the writer completes a checkpoint itself
+// between two batches, when no new frames can arrive, so that the log restarts from its start.
+constexpr int kResetPages = 16000;
 
 void RaiseToAtLeast(std::atomic<uint64_t>& value, uint64_t candidate) {
     uint64_t current = value.load(std::memory_order_relaxed);
@@ -93,22 +103,40 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
     auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     KZ_RETURN_IF_ERROR(Migrate(*writer, now));
 
+    KZ_ASSIGN_OR_RETURN(auto checkpointer,
+                        Connection::Open(location, Connection::Role::kCheckpointer));
     std::vector<std::unique_ptr<Connection>> readers;
     for (int i = 0; i < options.read_connections; ++i) {
         KZ_ASSIGN_OR_RETURN(auto reader, Connection::Open(location, Connection::Role::kReader));
         readers.push_back(std::move(reader));
     }
-    return std::unique_ptr<SqliteStorage>(
-        new SqliteStorage(std::move(writer), std::move(readers), options.max_batch));
+    return std::unique_ptr<SqliteStorage>(new SqliteStorage(
+        std::move(writer), std::move(checkpointer), std::move(readers), options.max_batch));
 }
 
 SqliteStorage::SqliteStorage(std::unique_ptr<Connection> writer,
+                             std::unique_ptr<Connection> checkpointer,
                              std::vector<std::unique_ptr<Connection>> readers, int max_batch)
     : max_batch_(static_cast<std::size_t>(max_batch)),
       writer_(std::move(writer)),
+      checkpointer_(std::move(checkpointer)),
       readers_(std::move(readers)) {
     for (auto& reader : readers_) free_readers_.push_back(reader.get());
-    writer_thread_ = std::thread([this] { WriterLoop(); });
+    // Replaces SQLite's auto-checkpoint on the writer (a hook of our own turns it off).
+    sqlite3_wal_hook(writer_->handle(), &SqliteStorage::OnWalCommit, this);
+    // Named, so that top -H and profiles tell them apart from the server's threads.
+    checkpointer_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "kz-checkpoint");
+        CheckpointerLoop();
+    });
+    answerer_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "kz-answer");
+        AnswererLoop();
+    });
+    writer_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "kz-writer");
+        WriterLoop();
+    });
 }
 
 SqliteStorage::~SqliteStorage() {
@@ -118,6 +146,21 @@ SqliteStorage::~SqliteStorage() {
     }
     queue_ready_.notify_all();
     writer_thread_.join();
+    {
+        std::lock_guard lock(answers_mutex_);
+        answerer_stopping_ = true;
+    }
+    answers_ready_.notify_all();
+    answerer_thread_.join();
+    {
+        std::lock_guard lock(checkpoint_mutex_);
+        checkpointer_stopping_ = true;
+    }
+    checkpoint_wanted_.notify_all();
+    checkpointer_thread_.join();
+    // Leave the database whole in its main file, as SQLite's own last close would.
+    (void)sqlite3_wal_checkpoint_v2(writer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                    nullptr);
     if (temporary_directory_.empty()) return;
     // Close every connection before the files go.
     free_readers_.clear();
@@ -134,21 +177,90 @@ Status SqliteStorage::Write(const std::function<Status(WriteTxn&)>& work) {
                          "Storage::Write called from inside a unit of work; do all of its writes "
                          "through the WriteTxn it was given");
     }
-    WriteUnit unit{&work, {}};
-    std::future<Status> result = unit.done.get_future();
-    {
-        std::lock_guard lock(queue_mutex_);
-        if (stopping_) {
-            return MakeError(ErrorCode::kUnavailable, "storage is shutting down");
-        }
-        queue_.push_back(&unit);
-    }
-    queue_ready_.notify_one();
+    std::promise<Status> outcome;
+    std::future<Status> result = outcome.get_future();
+    // `work` outlives the unit: this thread waits below until the unit has been answered.
+    Enqueue({[&work](WriteTxn& txn) { return work(txn); },
+             [&outcome](Status status) { outcome.set_value(std::move(status)); }});
     return result.get();
 }
 
+void SqliteStorage::WriteAsync(std::function<Status(WriteTxn&)> work, WriteDone done) {
+    if (std::this_thread::get_id() == writer_thread_.get_id()) {
+        done(MakeError(ErrorCode::kInternal,
+                       "Storage::WriteAsync called from inside a unit of work or a completion"));
+        return;
+    }
+    Enqueue({std::move(work), std::move(done)});
+}
+
+void SqliteStorage::Enqueue(WriteUnit unit) {
+    bool queued = false;
+    {
+        std::lock_guard lock(queue_mutex_);
+        if (!stopping_) {
+            queue_.push_back(std::move(unit));
+            queued = true;
+        }
+    }
+    if (!queued) {
+        Answer(unit, MakeError(ErrorCode::kUnavailable, "storage is shutting down"));
+        return;
+    }
+    queue_ready_.notify_one();
+}
+
+void SqliteStorage::Answer(WriteUnit& unit, Status status) {
+    if (unit.answered) return;
+    unit.answered = true;
+    Call(unit.done, std::move(status));
+}
+
+void SqliteStorage::Call(WriteDone& done, Status status) {
+    try {
+        done(std::move(status));
+    } catch (...) {
+        // A completion that throws has lost its own answer; the batch-mates still get theirs.
+    }
+}
+
+void SqliteStorage::Settle(WriteUnit& unit, Status status) {
+    if (unit.answered) return;
+    unit.answered = true;
+    settled_.push_back({std::move(unit.done), std::move(status)});
+}
+
+void SqliteStorage::HandOffSettled() {
+    if (settled_.empty()) return;
+    {
+        std::lock_guard lock(answers_mutex_);
+        if (answers_.empty()) {
+            answers_.swap(settled_);
+        } else {
+            for (Settled& answer : settled_) answers_.push_back(std::move(answer));
+        }
+    }
+    settled_.clear();
+    answers_ready_.notify_one();
+}
+
+void SqliteStorage::AnswererLoop() {
+    std::vector<Settled> answering;
+    while (true) {
+        {
+            std::unique_lock lock(answers_mutex_);
+            answers_ready_.wait(lock, [this] { return answerer_stopping_ || !answers_.empty(); });
+            // Stopping still answers everything handed over.
+            if (answers_.empty()) return;
+            answering.swap(answers_);
+        }
+        for (Settled& answer : answering) Call(answer.done, std::move(answer.status));
+        answering.clear();
+    }
+}
+
 void SqliteStorage::WriterLoop() {
-    std::vector<WriteUnit*> batch;
+    std::vector<WriteUnit> batch;
     batch.reserve(max_batch_);
     while (true) {
         {
@@ -158,7 +270,7 @@ void SqliteStorage::WriterLoop() {
             if (queue_.empty()) return;
             // Take what is waiting and go: waiting for a fuller batch would add latency.
             while (!queue_.empty() && batch.size() < max_batch_) {
-                batch.push_back(queue_.front());
+                batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
         }
@@ -168,23 +280,81 @@ void SqliteStorage::WriterLoop() {
             // Only this backend's own bookkeeping can get here (allocation failure): nothing of
             // the batch may be reported as done, so roll back and fail whoever is unanswered.
             if (writer_->InTransaction()) (void)writer_->Run("ROLLBACK");
-            for (WriteUnit* unit : batch) {
-                try {
-                    unit->done.set_value(MakeError(
-                        ErrorCode::kInternal, std::string("storage writer failed: ") + e.what()));
-                } catch (const std::future_error&) {
-                    // already answered
-                }
+            for (WriteUnit& unit : batch) {
+                Settle(unit, MakeError(ErrorCode::kInternal,
+                                       std::string("storage writer failed: ") + e.what()));
             }
         }
+        HandOffSettled();
         batch.clear();
+        // Between batches no frame is being added: the moment to let a long log restart.
+        bool reset_due = false;
+        {
+            std::lock_guard lock(checkpoint_mutex_);
+            reset_due = wal_pages_ >= kResetPages;
+        }
+        if (reset_due) {
+            int log_pages = 0;
+            int copied = 0;
+            if (sqlite3_wal_checkpoint_v2(writer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                          &log_pages, &copied) == SQLITE_OK &&
+                log_pages == copied) {
+                checkpoints_.fetch_add(1, std::memory_order_relaxed);
+                std::lock_guard lock(checkpoint_mutex_);
+                wal_pages_ = 0;
+                checkpointed_at_ = 0;
+            }
+        }
+    }
+}
+
+bool SqliteStorage::CheckpointDue() const {
+    // Another kCheckpointPages since the last checkpoint, or a log that restarted since.
+    return wal_pages_ >= kCheckpointPages &&
+           (wal_pages_ < checkpointed_at_ || wal_pages_ - checkpointed_at_ >= kCheckpointPages);
+}
+
+int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
+    auto* storage = static_cast<SqliteStorage*>(self);
+    bool wake = false;
+    {
+        std::lock_guard lock(storage->checkpoint_mutex_);
+        storage->wal_pages_ = pages;
+        wake = storage->CheckpointDue();
+    }
+    if (wake) storage->checkpoint_wanted_.notify_one();
+    return SQLITE_OK;
+}
+
+void SqliteStorage::CheckpointerLoop() {
+    while (true) {
+        {
+            std::unique_lock lock(checkpoint_mutex_);
+            checkpoint_wanted_.wait(lock,
+                                    [&] { return checkpointer_stopping_ || CheckpointDue(); });
+            if (checkpointer_stopping_) return;
+        }
+        // PASSIVE: copies what it can without waiting for the writer or readers; the frames
+        // the writer appends meanwhile are left for the next round. A busy result (the writer
+        // is finishing a checkpoint itself) is simply retried at the next commit.
+        int log_pages = 0;
+        int copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(checkpointer_->handle(), nullptr,
+                                           SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+        if (rc == SQLITE_OK) checkpoints_.fetch_add(1, std::memory_order_relaxed);
+        std::unique_lock lock(checkpoint_mutex_);
+        checkpointed_at_ = wal_pages_;
+        if (rc != SQLITE_OK) {
+            // Do not spin on a persistent failure: wait for the next commit to try again.
+            checkpoint_wanted_.wait_for(lock, std::chrono::milliseconds(50));
+        }
     }
 }
 
 Status SqliteStorage::RunUnit(WriteUnit& unit, bool& transaction_broken) {
     KZ_RETURN_IF_ERROR(writer_->Run("SAVEPOINT unit"));
     SqliteTxn txn(*writer_);
-    Status result = RunGuarded(txn, *unit.work);
+    Status result = RunGuarded(txn, unit.work);
     if (!writer_->InTransaction()) {
         // SQLite rolled the whole transaction back by itself (I/O error, disk full): the
         // batch-mates' work is gone too.
@@ -198,14 +368,14 @@ Status SqliteStorage::RunUnit(WriteUnit& unit, bool& transaction_broken) {
     return result;
 }
 
-void SqliteStorage::RunBatch(const std::vector<WriteUnit*>& batch) {
+void SqliteStorage::RunBatch(std::vector<WriteUnit>& batch) {
     std::vector<Status> results(batch.size());
     Status transaction = writer_->Run("BEGIN IMMEDIATE");
     if (transaction.ok()) {
         bool broken = false;
         uint64_t failed = 0;
         for (std::size_t i = 0; i < batch.size() && !broken; ++i) {
-            results[i] = RunUnit(*batch[i], broken);
+            results[i] = RunUnit(batch[i], broken);
             if (!results[i].ok()) ++failed;
             if (!writer_->InTransaction()) broken = true;
         }
@@ -222,9 +392,7 @@ void SqliteStorage::RunBatch(const std::vector<WriteUnit*>& batch) {
     if (transaction.ok()) {
         commits_.fetch_add(1, std::memory_order_relaxed);
         RaiseToAtLeast(largest_batch_, batch.size());
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            batch[i]->done.set_value(std::move(results[i]));
-        }
+        for (std::size_t i = 0; i < batch.size(); ++i) Settle(batch[i], std::move(results[i]));
         return;
     }
     // Nothing of this batch is on disk: every unit fails, whatever its own result was.
@@ -234,7 +402,7 @@ void SqliteStorage::RunBatch(const std::vector<WriteUnit*>& batch) {
         error = MakeError(ErrorCode::kUnavailable,
                           "the write could not be committed: " + error.message);
     }
-    for (WriteUnit* unit : batch) unit->done.set_value(error);
+    for (WriteUnit& unit : batch) Settle(unit, error);
 }
 
 Connection* SqliteStorage::AcquireReader() {
@@ -277,6 +445,7 @@ StorageStats SqliteStorage::Stats() const {
     stats.commits = commits_.load(std::memory_order_relaxed);
     stats.failed_commits = failed_commits_.load(std::memory_order_relaxed);
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
+    stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
     return stats;
 }
 

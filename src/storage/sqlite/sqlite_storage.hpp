@@ -6,7 +6,13 @@
 // writer thread takes every unit waiting (up to StorageOptions::max_batch; it never waits for
 // more), opens one transaction, runs each unit inside its own savepoint (a failing unit is
 // rolled back alone) and commits once: one fsync for the whole batch. Only then is any caller
-// answered. If the commit fails, every unit of the batch fails with kUnavailable.
+// answered. If the commit fails, every unit of the batch fails with kUnavailable. WriteAsync
+// queues the same way and calls back on the writer thread instead of blocking a thread.
+// Checkpoints: the writer does not copy the write-ahead log back into the database itself
+// (SQLite's auto-checkpoint would, at a commit, on the write path). A checkpointer thread with
+// its own connection does it beside the writer once the log holds kCheckpointPages pages; the
+// writer only finishes the last few frames itself when the log has grown past kResetPages, so
+// that the log can restart from its beginning instead of growing without end.
 // Reads: Read() leases one of StorageOptions::read_connections connections (waiting if all are
 // busy) and runs its function in a read transaction; in WAL mode readers never wait for the
 // writer.
@@ -19,6 +25,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -49,6 +56,7 @@ class SqliteStorage final : public Storage {
     ~SqliteStorage() override;
 
     Status Write(const std::function<Status(WriteTxn&)>& work) override;
+    void WriteAsync(std::function<Status(WriteTxn&)> work, WriteDone done) override;
     Status Read(const std::function<Status(ReadTxn&)>& work) override;
     std::string_view BackendName() const override { return "sqlite"; }
     // Each commit is one fsync of the WAL.
@@ -57,14 +65,30 @@ class SqliteStorage final : public Storage {
   private:
     struct WriteUnit;
 
-    SqliteStorage(std::unique_ptr<Connection> writer,
+    SqliteStorage(std::unique_ptr<Connection> writer, std::unique_ptr<Connection> checkpointer,
                   std::vector<std::unique_ptr<Connection>> readers, int max_batch);
     static Result<std::unique_ptr<SqliteStorage>> OpenConnections(const DatabaseLocation& location,
                                                                   const StorageOptions& options);
 
+    // Queues a unit for the writer; answers it at once with kUnavailable when stopping.
+    void Enqueue(WriteUnit unit);
     void WriterLoop();
     // Runs one batch in one transaction and answers every unit of it.
-    void RunBatch(const std::vector<WriteUnit*>& batch);
+    void RunBatch(std::vector<WriteUnit>& batch);
+    // Calls the unit's `done` once, on this thread; a `done` that throws is contained.
+    static void Answer(WriteUnit& unit, Status status);
+    static void Call(WriteDone& done, Status status);
+    // The writer's way to answer: the unit's outcome is set aside (once) and the batch's
+    // outcomes go to the answerer thread together, so that waking callers (a futex or a
+    // server's event loop each) never delays the next batch.
+    void Settle(WriteUnit& unit, Status status);
+    void HandOffSettled();
+    void AnswererLoop();
+
+    // Called by SQLite on the writer thread after each commit with the log's size in pages.
+    static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
+    void CheckpointerLoop();
+    bool CheckpointDue() const;  // with checkpoint_mutex_ held
     // Runs one unit inside a savepoint. Sets `transaction_broken` when the enclosing
     // transaction can no longer be trusted (a savepoint could not be rolled back or released,
     // or SQLite rolled the whole transaction back after an I/O error).
@@ -79,9 +103,30 @@ class SqliteStorage final : public Storage {
     std::unique_ptr<Connection> writer_;  // used by the writer thread only
     std::mutex queue_mutex_;
     std::condition_variable queue_ready_;
-    std::deque<WriteUnit*> queue_;
+    std::deque<WriteUnit> queue_;
     bool stopping_ = false;
     std::thread writer_thread_;
+
+    struct Settled {
+        WriteDone done;
+        Status status;
+    };
+    std::vector<Settled> settled_;  // writer thread only
+    std::mutex answers_mutex_;
+    std::condition_variable answers_ready_;
+    std::vector<Settled> answers_;  // guarded by answers_mutex_
+    bool answerer_stopping_ = false;
+    std::thread answerer_thread_;
+
+    std::unique_ptr<Connection> checkpointer_;  // used by the checkpointer thread only
+    std::mutex checkpoint_mutex_;
+    std::condition_variable checkpoint_wanted_;
+    // Guarded by checkpoint_mutex_: the log's size at the last commit, and at the end of the
+    // last checkpoint.
+    int wal_pages_ = 0;
+    int checkpointed_at_ = 0;
+    bool checkpointer_stopping_ = false;
+    std::thread checkpointer_thread_;
 
     std::vector<std::unique_ptr<Connection>> readers_;
     std::mutex readers_mutex_;
@@ -93,6 +138,7 @@ class SqliteStorage final : public Storage {
     std::atomic<uint64_t> commits_{0};
     std::atomic<uint64_t> failed_commits_{0};
     std::atomic<uint64_t> largest_batch_{0};
+    std::atomic<uint64_t> checkpoints_{0};
 };
 
 }  // namespace kizuna::storage::sqlite
