@@ -1,30 +1,35 @@
 // bench/seed: fills a hub's data directory with stores, members (each with a card), member
 // sessions and, for the scale test, ledger history — fast, and as far as speed allows through
-// the hub's own code: stores through AdminService (API keys and rules exactly as the API makes
-// them), members, cards and sessions through Storage::Write units of thousands of rows each
-// (the real group-commit path, one fsync per unit). Ledger history (10M entries for the scale
-// test) goes through LedgerBulkLoader straight into the file, because through Storage::Write it
-// takes minutes. Then writes the seed file bench/loadgen reads.
+// the hub's own code:
+//   1. stores through AdminService (API keys and rules exactly as the API makes them), and the
+//      first member, its card and history through Storage::Write (AppendEntry, InsertLot);
+//   2. every other member and card through BulkLoader: the hub's row code (SqliteTxn) on one
+//      private connection in one transaction without journal or fsync, ledger history generated
+//      by INSERT ... SELECT, each table compared column by column with the first member's rows
+//      (the group-commit path took 28 s of the 107 s that 1M members + 10M entries took on
+//      the loaded bench machine; the target is under 60 s), then one fsync;
+//   3. sessions through Storage::Write again, once the hub has reopened the loaded file.
+// Then writes the seed file bench/loadgen reads.
 //
 //   seed --data DIR [--members 100000] [--stores 4] [--sessions 1000]
 //        [--entries-per-member 0] --out seed.txt
 //
-// Run it while no hub serves DIR (it opens the storage itself). Every member's password is
-// kBenchPassword (hashed once: Argon2id per member would take hours for a million).
+// Run it on a fresh directory while no hub serves DIR (it opens the storage itself). A seed
+// that fails or crashes leaves DIR unusable: seed a fresh directory again. Every member's
+// password is kBenchPassword (hashed once: Argon2id per member would take hours for a million).
 
+#include <sqlite3.h>
 #include <CLI/CLI.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "bulk_loader.hpp"
 #include "core/ids.hpp"
 #include "core/ledger.hpp"
 #include "core/member.hpp"
@@ -34,7 +39,6 @@
 #include "hub/auth_service.hpp"
 #include "hub/caller.hpp"
 #include "hub/hub.hpp"
-#include "ledger_bulk_loader.hpp"
 #include "seed_file.hpp"
 #include "storage/storage.hpp"
 
@@ -44,8 +48,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kBenchPassword = "bench-password-1";
-constexpr int kMembersPerUnit = 2000;
-constexpr int kUnitsInFlight = 2;  // producers: one builds rows while the writer commits
 
 struct Options {
     std::string data_dir;
@@ -87,6 +89,122 @@ class IdSequence {
     uint64_t card_base_ = 0;
 };
 
+constexpr const char* kMemberNamePrefix = "Bench Member ";
+
+core::Member MakeMember(const SeedMember& sm, int i, const std::string& password_hash,
+                        core::Timestamp now) {
+    core::Member m;
+    m.member_id = sm.member_id;
+    m.password_hash = password_hash;
+    m.profile.name = kMemberNamePrefix + std::to_string(i + 1);
+    m.created_at = now;
+    return m;
+}
+
+core::Card MakeCard(const SeedMember& sm, core::Timestamp now) {
+    core::Card card;
+    card.card_number = sm.card_number;
+    card.member_id = sm.member_id;
+    card.issued_at = now;
+    return card;
+}
+
+// The first member, its card and its history, written by the hub itself (Storage::Write,
+// AppendEntry, InsertLot): the reference the bulk-loaded rows are compared with.
+core::Status WriteReferenceMember(storage::Storage& storage, const core::Member& member,
+                                  const core::Card& card, const core::Store& home,
+                                  const History& history) {
+    return storage.Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(member));
+        KZ_RETURN_IF_ERROR(txn.InsertCard(card));
+        int64_t total = 0;
+        for (int n = 1; n <= history.entries; ++n) {
+            core::LedgerEntry entry;
+            entry.member_id = member.member_id;
+            entry.program_id = home.program_id;
+            entry.store_id = home.store_id;
+            entry.delta = History::Delta(0, n);
+            entry.kind = core::EntryKind::kAdjustment;
+            entry.ref = History::Ref(n);
+            entry.occurred_at = history.OccurredAt(n);
+            entry.note = History::kNote;
+            KZ_ASSIGN_OR_RETURN(int64_t entry_id, txn.AppendEntry(entry));
+            (void)entry_id;
+            total += entry.delta;
+        }
+        if (history.entries == 0) return core::Status::Ok();
+        core::Lot lot;
+        lot.member_id = member.member_id;
+        lot.program_id = home.program_id;
+        lot.store_id = home.store_id;
+        lot.earned = total;
+        lot.remaining = total;
+        lot.earned_at = history.now;
+        lot.expires_at = history.ExpiresAt();
+        KZ_ASSIGN_OR_RETURN(int64_t lot_id, txn.InsertLot(lot));
+        (void)lot_id;
+        return core::Status::Ok();
+    });
+}
+
+// Members 2..N (with their cards and, for the scale test, their history) through BulkLoader,
+// each table checked against the reference member's rows.
+core::Status BulkLoad(const std::filesystem::path& db_path, const SeedFile& seed,
+                      const std::vector<core::Store>& stores, const std::string& password_hash,
+                      const History& history, Clock::time_point start) {
+    KZ_ASSIGN_OR_RETURN(auto loader, BulkLoader::Open(db_path.string()));
+    const size_t members = seed.members.size();
+    BulkMembers bulk_members;
+    bulk_members.ids = &seed.members;
+    bulk_members.name_prefix = kMemberNamePrefix;
+    if (members > 1) {
+        bulk_members.like = MakeMember(seed.members[1], 1, password_hash, history.now);
+        bulk_members.card_like = MakeCard(seed.members[1], history.now);
+    }
+    const auto members_start = Clock::now();
+    constexpr size_t kReportEvery = 100000;
+    for (size_t from = 1; from < members;) {
+        const size_t to = std::min(members, (from / kReportEvery + 1) * kReportEvery);
+        KZ_RETURN_IF_ERROR(loader->InsertMembers(bulk_members, from, to));
+        std::printf("seed: %zu members (%.1f s)\n", to, SecondsSince(members_start));
+        std::fflush(stdout);
+        from = to;
+    }
+    if (members > 1) {
+        const std::string& reference = seed.members[0].member_id;
+        const std::string& bulk = seed.members[1].member_id;
+        KZ_RETURN_IF_ERROR(
+            loader->CheckLikeReference("members", "rowid", reference, bulk, {"member_id", "name"}));
+        KZ_RETURN_IF_ERROR(loader->CheckLikeReference("cards", "rowid", reference, bulk,
+                                                      {"card_number", "member_id"}));
+        if (history.entries > 0) {
+            const auto ledger_start = Clock::now();
+            std::vector<BulkStore> homes;
+            for (const core::Store& store : stores) {
+                homes.push_back({store.store_id, store.program_id});
+            }
+            KZ_ASSIGN_OR_RETURN(int64_t first_rowid, loader->MemberRowId(bulk));
+            KZ_RETURN_IF_ERROR(loader->LoadLedger(homes, first_rowid, history));
+            std::printf("seed: %lld ledger entries, %zu lots and balances (%.1f s)\n",
+                        static_cast<long long>(members) * history.entries, members,
+                        SecondsSince(ledger_start));
+            KZ_RETURN_IF_ERROR(loader->CheckLikeReference(
+                "ledger_entries", "entry_id", reference, bulk,
+                {"entry_id", "member_id", "program_id", "store_id", "delta"}));
+            KZ_RETURN_IF_ERROR(loader->CheckLikeReference(
+                "lots", "lot_id", reference, bulk,
+                {"lot_id", "member_id", "program_id", "store_id", "earned", "remaining"}));
+            KZ_RETURN_IF_ERROR(loader->CheckLikeReference("balances", "program_id", reference, bulk,
+                                                          {"member_id", "program_id", "points"}));
+        }
+    }
+    const auto commit_start = Clock::now();
+    KZ_RETURN_IF_ERROR(loader->Finish());
+    std::printf("seed: committed and synced (%.1f s; %.1f s in all)\n", SecondsSince(commit_start),
+                SecondsSince(start));
+    return core::Status::Ok();
+}
+
 int Run(const Options& o) {
     const auto start = Clock::now();
     crypto::InitCrypto();
@@ -100,15 +218,13 @@ int Run(const Options& o) {
                   << '\n';
         return 1;
     }
-    hub::Hub& hub = **opened;
-    storage::Storage& storage = hub.storage();
 
     SeedFile seed;
     {
-        std::ifstream token_file(hub.operator_token_path());
+        std::ifstream token_file((*opened)->operator_token_path());
         std::getline(token_file, seed.operator_token);
         if (seed.operator_token.empty()) {
-            std::cerr << "seed: cannot read " << hub.operator_token_path() << '\n';
+            std::cerr << "seed: cannot read " << (*opened)->operator_token_path() << '\n';
             return 1;
         }
     }
@@ -117,7 +233,7 @@ int Run(const Options& o) {
     for (int s = 0; s < o.stores; ++s) {
         hub::NewStore request;
         request.name = "Bench Store " + std::to_string(s + 1);
-        auto created = hub.admin().CreateStore(hub::Caller::Operator(), request);
+        auto created = (*opened)->admin().CreateStore(hub::Caller::Operator(), request);
         if (!created) {
             std::cerr << "seed: creating a store failed: " << created.error().message << '\n';
             return 1;
@@ -131,66 +247,40 @@ int Run(const Options& o) {
     const IdSequence ids(random, o.members);
     const core::Timestamp now =
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    const History history{o.entries_per_member, now};
 
     seed.members.reserve(static_cast<size_t>(o.members));
     for (int i = 0; i < o.members; ++i)
         seed.members.push_back({ids.MemberId(i), ids.CardNumber(i)});
 
-    // Members (with their card and, for the scale test, their ledger history) in units of
-    // kMembersPerUnit, from a few threads so building rows overlaps committing them.
-    const int units = (o.members + kMembersPerUnit - 1) / kMembersPerUnit;
-    std::atomic<int> next_unit{0};
-    std::atomic<int> members_done{0};
-    std::atomic<bool> failed{false};
-    std::mutex report_mutex;
-    const auto members_start = Clock::now();
-    auto producer = [&] {
-        while (!failed) {
-            const int unit = next_unit++;
-            if (unit >= units) return;
-            const int from = unit * kMembersPerUnit;
-            const int to = std::min(o.members, from + kMembersPerUnit);
-            auto status = storage.Write([&](storage::WriteTxn& txn) -> core::Status {
-                for (int i = from; i < to; ++i) {
-                    const SeedMember& sm = seed.members[static_cast<size_t>(i)];
-                    core::Member m;
-                    m.member_id = sm.member_id;
-                    m.password_hash = password_hash;
-                    m.profile.name = "Bench Member " + std::to_string(i + 1);
-                    m.created_at = now;
-                    KZ_RETURN_IF_ERROR(txn.InsertMember(m));
-                    core::Card card;
-                    card.card_number = sm.card_number;
-                    card.member_id = sm.member_id;
-                    card.issued_at = now;
-                    KZ_RETURN_IF_ERROR(txn.InsertCard(card));
-                }
-                return core::Status::Ok();
-            });
-            if (!status.ok()) {
-                std::lock_guard lock(report_mutex);
-                std::cerr << "seed: writing members " << from << ".." << to - 1
-                          << " failed: " << status.error().message << '\n';
-                failed = true;
-                return;
-            }
-            const int done = members_done += (to - from);
-            if (done / 100000 != (done - (to - from)) / 100000 || done == o.members) {
-                std::lock_guard lock(report_mutex);
-                std::printf("seed: %d members (%.1f s)\n", done, SecondsSince(members_start));
-                std::fflush(stdout);
-            }
-        }
-    };
-    std::vector<std::thread> producers;
-    for (int t = 0; t < kUnitsInFlight; ++t) producers.emplace_back(producer);
-    for (auto& t : producers) t.join();
-    if (failed) return 1;
+    auto status = WriteReferenceMember((*opened)->storage(),
+                                       MakeMember(seed.members[0], 0, password_hash, now),
+                                       MakeCard(seed.members[0], now), stores[0], history);
+    if (!status.ok()) {
+        std::cerr << "seed: writing the first member failed: " << status.error().message << '\n';
+        return 1;
+    }
+    opened->reset();  // the bulk load needs the file to itself
+
+    const std::filesystem::path db_path = std::filesystem::path(o.data_dir) / "kizuna.db";
+    status = BulkLoad(db_path, seed, stores, password_hash, history, start);
+    if (!status.ok()) {
+        std::cerr << "seed: bulk loading " << db_path.string() << " failed (seed a fresh directory"
+                  << " again): " << status.error().message << '\n';
+        return 1;
+    }
 
     // Sessions as AuthService::Login makes them (a digest of a prefixed secret), without the
-    // Argon2id check per member that a log-in costs.
+    // Argon2id check per member that a log-in costs, through the hub again: it must open the
+    // bulk-loaded file like any other.
+    opened = hub::Hub::Open(hub_options);
+    if (!opened) {
+        std::cerr << "seed: the hub cannot open the seeded " << o.data_dir << ": "
+                  << opened.error().message << '\n';
+        return 1;
+    }
     const int sessions = std::min(o.sessions, o.members);
-    auto status = storage.Write([&](storage::WriteTxn& txn) -> core::Status {
+    status = (*opened)->storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         for (int i = 0; i < sessions; ++i) {
             std::string token = std::string(hub::kSessionTokenPrefix) + crypto::NewSecretToken();
             storage::MemberSession session;
@@ -207,23 +297,9 @@ int Run(const Options& o) {
         std::cerr << "seed: writing sessions failed: " << status.error().message << '\n';
         return 1;
     }
-
-    // History for the scale test, straight into the file once the hub has closed it.
-    if (o.entries_per_member > 0) {
-        const std::filesystem::path db_path = std::filesystem::path(o.data_dir) / "kizuna.db";
-        opened->reset();
-        const auto ledger_start = Clock::now();
-        std::vector<BulkStore> homes;
-        for (const core::Store& store : stores) homes.push_back({store.store_id, store.program_id});
-        LedgerBulkLoader loader(db_path.string());
-        if (!loader.Load(homes, o.entries_per_member, core::ToUnixSeconds(now))) {
-            std::cerr << "seed: loading ledger history failed: " << loader.error() << '\n';
-            return 1;
-        }
-        std::printf("seed: %lld ledger entries, %d lots and balances (%.1f s)\n",
-                    static_cast<long long>(o.members) * o.entries_per_member, o.members,
-                    SecondsSince(ledger_start));
-    }
+    opened->reset();
+    std::printf("seed: %d sessions through the hub (%.1f s in all)\n", sessions,
+                SecondsSince(start));
 
     std::string error;
     if (!seed.Save(o.out, error)) {
@@ -241,8 +317,15 @@ int Run(const Options& o) {
 }  // namespace kizuna::bench
 
 int main(int argc, char** argv) {
+    // SQLite's allocation statistics take a global mutex on every malloc and free: 14 % of the
+    // seed's CPU time went to locking. Nothing here reads the statistics. Must precede the first
+    // use of SQLite; it changes nothing else.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     kizuna::bench::Options o;
-    CLI::App app{"Seeds a hub data directory with stores, members and history for benchmarks"};
+    CLI::App app{
+        "Seeds a fresh hub data directory with stores, members (each with a card), sessions and\n"
+        "ledger history for benchmarks, then writes the seed file bench/loadgen reads. Run it\n"
+        "while no hub serves the directory; a seed that fails leaves it unusable."};
     app.add_option("--data", o.data_dir, "the hub's data directory (created if missing)")
         ->required();
     app.add_option("--out", o.out, "seed file for bench/loadgen")->required();
