@@ -73,6 +73,7 @@ void Api::HandleAsync(const HttpRequest& request, Respond respond, Defer defer) 
         return;
     }
     const std::size_t slot = match.route_index;
+    async_in_flight_.fetch_add(1, std::memory_order_acq_rel);
     RunAsync(
         router_.route(slot), match.params, request,
         [this, slot, received_at = request.received_at,
@@ -80,6 +81,7 @@ void Api::HandleAsync(const HttpRequest& request, Respond respond, Defer defer) 
             metrics_->RequestFinished(slot, response.status,
                                       std::chrono::steady_clock::now() - received_at);
             respond(std::move(response));
+            async_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
         },
         std::move(defer));
 }

@@ -5,6 +5,7 @@
 // exception reaches the client.
 // Thread-safety: Handle and Reject are safe from any number of threads at once.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <variant>
@@ -44,6 +45,10 @@ class Api {
     HttpResponse Reject(const core::Error& error,
                         std::chrono::steady_clock::time_point received_at);
 
+    // Async requests whose answer has not been handed to the server yet (durable writes the
+    // storage has not answered): the server waits for them before tearing down its threads.
+    int AsyncInFlight() const { return async_in_flight_.load(std::memory_order_acquire); }
+
     const Router& router() const { return router_; }
     const Metrics& metrics() const { return *metrics_; }
 
@@ -58,6 +63,7 @@ class Api {
     hub::Hub& hub_;
     Router router_;
     std::unique_ptr<Metrics> metrics_;
+    std::atomic<int> async_in_flight_{0};
 };
 
 }  // namespace kizuna::http

@@ -486,9 +486,19 @@ class HubServer::Impl {
         });
         for (auto& session : registry_.Live()) session->Shutdown();
         if (!registry_.WaitUntilEmpty(kStopGrace)) {
-            spdlog::warn("stopping with requests still in flight after {} s",
-                         std::chrono::seconds(kStopGrace).count());
-            shared_.workers.stop();
+            // A durable write in flight is always answered by the storage (it drains its queue
+            // and never drops a unit): wait for those answers, however slow the disk, since the
+            // answers are delivered on this server's threads.
+            if (shared_.api.AsyncInFlight() > 0) {
+                spdlog::warn("waiting for {} write(s) in flight to be answered",
+                             shared_.api.AsyncInFlight());
+                while (shared_.api.AsyncInFlight() > 0) std::this_thread::sleep_for(10ms);
+            }
+            if (!registry_.WaitUntilEmpty(kStopGrace)) {
+                spdlog::warn("stopping with requests still in flight after {} s",
+                             std::chrono::seconds(2 * kStopGrace).count());
+                shared_.workers.stop();
+            }
         }
         shared_.workers.join();
         work_.reset();

@@ -214,6 +214,12 @@ class Storage {
 struct StorageOptions {
     int read_connections = 4;
     int max_batch = 512;  // most write units in one group-commit transaction
+    // SQLite: copy the write-ahead log back into the database every this many new pages
+    // (4 KiB each), beside the writer; rounds far apart copy a hot page once for many commits.
+    int checkpoint_pages = 8000;
+    // SQLite: past this many pages the writer finishes a checkpoint itself between batches so
+    // that the log restarts from its beginning (bounds the log file, 128 MiB by default).
+    int log_restart_pages = 32000;
 };
 
 // Opens (creating and migrating as needed) the storage named by `url`:

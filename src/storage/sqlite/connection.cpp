@@ -18,6 +18,17 @@ core::Error OpenError(sqlite3* db, const DatabaseLocation& location, std::string
                                                         ": " + std::string(what) + ": " + detail);
 }
 
+// Process-wide settings, before SQLite initializes (later calls are refused and harmless):
+// no memory statistics, which would take a global mutex around every allocation SQLite makes
+// (3% of the group-commit writer's time in profiles), then the log-write-buffering VFS.
+const char* ConfigureSqliteOnce() {
+    static const char* const vfs = [] {
+        (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        return WalWriteBufferVfs();
+    }();
+    return vfs;
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocation& location,
@@ -27,7 +38,7 @@ core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocatio
     if (role == Role::kWriter) flags |= SQLITE_OPEN_CREATE;
 
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(location.path.c_str(), &db, flags, WalWriteBufferVfs());
+    int rc = sqlite3_open_v2(location.path.c_str(), &db, flags, ConfigureSqliteOnce());
     if (rc != SQLITE_OK) {
         core::Error error = OpenError(db, location, "open");
         sqlite3_close_v2(db);

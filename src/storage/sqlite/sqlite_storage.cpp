@@ -43,13 +43,6 @@ Status RunGuarded(Txn& txn, const Work& work) {
     }
 }
 
-// The checkpointer starts copying the log into the database at this many pages (4 MiB at the
-// default page size, SQLite's own auto-checkpoint point)...
-constexpr int kCheckpointPages = 1000;
-// ...and once the log has grown past this many pages the writer completes a checkpoint itself
-// between two batches, when no new frames can arrive, so that the log restarts from its start.
-constexpr int kResetPages = 16000;
-
 void RaiseToAtLeast(std::atomic<uint64_t>& value, uint64_t candidate) {
     uint64_t current = value.load(std::memory_order_relaxed);
     while (current < candidate &&
@@ -95,6 +88,11 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
                          "read_connections must be between 1 and 64, not " +
                              std::to_string(options.read_connections));
     }
+    if (options.checkpoint_pages < 1 || options.log_restart_pages < options.checkpoint_pages) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "checkpoint_pages must be at least 1 and log_restart_pages at least "
+                         "checkpoint_pages");
+    }
     if (options.max_batch < 1) {
         return MakeError(ErrorCode::kInvalidArgument,
                          "max_batch must be at least 1, not " + std::to_string(options.max_batch));
@@ -110,14 +108,17 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
         KZ_ASSIGN_OR_RETURN(auto reader, Connection::Open(location, Connection::Role::kReader));
         readers.push_back(std::move(reader));
     }
-    return std::unique_ptr<SqliteStorage>(new SqliteStorage(
-        std::move(writer), std::move(checkpointer), std::move(readers), options.max_batch));
+    return std::unique_ptr<SqliteStorage>(
+        new SqliteStorage(std::move(writer), std::move(checkpointer), std::move(readers), options));
 }
 
 SqliteStorage::SqliteStorage(std::unique_ptr<Connection> writer,
                              std::unique_ptr<Connection> checkpointer,
-                             std::vector<std::unique_ptr<Connection>> readers, int max_batch)
-    : max_batch_(static_cast<std::size_t>(max_batch)),
+                             std::vector<std::unique_ptr<Connection>> readers,
+                             const StorageOptions& options)
+    : max_batch_(static_cast<std::size_t>(options.max_batch)),
+      checkpoint_pages_(options.checkpoint_pages),
+      log_restart_pages_(options.log_restart_pages),
       writer_(std::move(writer)),
       checkpointer_(std::move(checkpointer)),
       readers_(std::move(readers)) {
@@ -291,7 +292,7 @@ void SqliteStorage::WriterLoop() {
         bool reset_due = false;
         {
             std::lock_guard lock(checkpoint_mutex_);
-            reset_due = wal_pages_ >= kResetPages;
+            reset_due = wal_pages_ >= log_restart_pages_;
         }
         if (reset_due) {
             int log_pages = 0;
@@ -309,9 +310,9 @@ void SqliteStorage::WriterLoop() {
 }
 
 bool SqliteStorage::CheckpointDue() const {
-    // Another kCheckpointPages since the last checkpoint, or a log that restarted since.
-    return wal_pages_ >= kCheckpointPages &&
-           (wal_pages_ < checkpointed_at_ || wal_pages_ - checkpointed_at_ >= kCheckpointPages);
+    // Another checkpoint_pages_ since the last checkpoint, or a log that restarted since.
+    return wal_pages_ >= checkpoint_pages_ &&
+           (wal_pages_ < checkpointed_at_ || wal_pages_ - checkpointed_at_ >= checkpoint_pages_);
 }
 
 int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {

@@ -10,9 +10,9 @@
 // queues the same way and calls back on the writer thread instead of blocking a thread.
 // Checkpoints: the writer does not copy the write-ahead log back into the database itself
 // (SQLite's auto-checkpoint would, at a commit, on the write path). A checkpointer thread with
-// its own connection does it beside the writer once the log holds kCheckpointPages pages; the
-// writer only finishes the last few frames itself when the log has grown past kResetPages, so
-// that the log can restart from its beginning instead of growing without end.
+// its own connection does it beside the writer every StorageOptions::checkpoint_pages pages of log;
+// the writer only finishes the last few frames itself when the log has grown past
+// log_restart_pages, so that the log can restart from its beginning instead of growing without end.
 // Reads: Read() leases one of StorageOptions::read_connections connections (waiting if all are
 // busy) and runs its function in a read transaction; in WAL mode readers never wait for the
 // writer.
@@ -66,7 +66,7 @@ class SqliteStorage final : public Storage {
     struct WriteUnit;
 
     SqliteStorage(std::unique_ptr<Connection> writer, std::unique_ptr<Connection> checkpointer,
-                  std::vector<std::unique_ptr<Connection>> readers, int max_batch);
+                  std::vector<std::unique_ptr<Connection>> readers, const StorageOptions& options);
     static Result<std::unique_ptr<SqliteStorage>> OpenConnections(const DatabaseLocation& location,
                                                                   const StorageOptions& options);
 
@@ -98,6 +98,8 @@ class SqliteStorage final : public Storage {
     void ReleaseReader(Connection* connection);
 
     const std::size_t max_batch_;
+    const int checkpoint_pages_;
+    const int log_restart_pages_;
     std::filesystem::path temporary_directory_;  // removed on destruction when set
 
     std::unique_ptr<Connection> writer_;  // used by the writer thread only
