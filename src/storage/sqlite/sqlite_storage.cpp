@@ -43,6 +43,9 @@ Status RunGuarded(Txn& txn, const Work& work) {
     }
 }
 
+// The most log pages the writer copies itself to let the log restart (8 MiB: a few ms).
+constexpr int kWriterCheckpointPages = 2000;
+
 void RaiseToAtLeast(std::atomic<uint64_t>& value, uint64_t candidate) {
     uint64_t current = value.load(std::memory_order_relaxed);
     while (current < candidate &&
@@ -288,31 +291,34 @@ void SqliteStorage::WriterLoop() {
         }
         HandOffSettled();
         batch.clear();
-        // Between batches no frame is being added: the moment to let a long log restart.
-        bool reset_due = false;
+        // Between batches no frame is being added: the moment to let a long log restart. The
+        // writer copies only the last stretch the checkpointer has not reached yet; until the
+        // checkpointer is close, the writer keeps writing (a long copy here would stall every
+        // purchase waiting for the next batch).
+        bool restart_due = false;
         {
             std::lock_guard lock(checkpoint_mutex_);
-            reset_due = wal_pages_ >= log_restart_pages_;
+            restart_due = wal_pages_ >= log_restart_pages_ &&
+                          wal_pages_ - backfilled_ <= kWriterCheckpointPages;
         }
-        if (reset_due) {
+        if (restart_due) {
             int log_pages = 0;
             int copied = 0;
             if (sqlite3_wal_checkpoint_v2(writer_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                           &log_pages, &copied) == SQLITE_OK &&
                 log_pages == copied) {
                 checkpoints_.fetch_add(1, std::memory_order_relaxed);
-                std::lock_guard lock(checkpoint_mutex_);
-                wal_pages_ = 0;
-                checkpointed_at_ = 0;
             }
         }
     }
 }
 
 bool SqliteStorage::CheckpointDue() const {
-    // Another checkpoint_pages_ since the last checkpoint, or a log that restarted since.
-    return wal_pages_ >= checkpoint_pages_ &&
-           (wal_pages_ < checkpointed_at_ || wal_pages_ - checkpointed_at_ >= checkpoint_pages_);
+    if (wal_pages_ < checkpoint_pages_) return false;
+    // Another checkpoint_pages_ since the last round...
+    if (wal_pages_ - checkpointed_at_ >= checkpoint_pages_) return true;
+    // ...or, once the log should restart, every commit until the writer can finish the copy.
+    return wal_pages_ >= log_restart_pages_ && wal_pages_ != checkpointed_at_;
 }
 
 int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
@@ -320,6 +326,11 @@ int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
     bool wake = false;
     {
         std::lock_guard lock(storage->checkpoint_mutex_);
+        if (pages < storage->wal_pages_) {
+            // The log restarted from its beginning: nothing of the new one is copied yet.
+            storage->checkpointed_at_ = 0;
+            storage->backfilled_ = 0;
+        }
         storage->wal_pages_ = pages;
         wake = storage->CheckpointDue();
     }
@@ -345,6 +356,9 @@ void SqliteStorage::CheckpointerLoop() {
         if (rc == SQLITE_OK) checkpoints_.fetch_add(1, std::memory_order_relaxed);
         std::unique_lock lock(checkpoint_mutex_);
         checkpointed_at_ = wal_pages_;
+        // `copied` counts frames of the log as it was when the round started; if the log
+        // restarted meanwhile (wal_pages_ dropped) the count belongs to the old log.
+        if (rc == SQLITE_OK && log_pages <= wal_pages_) backfilled_ = copied;
         if (rc != SQLITE_OK) {
             // Do not spin on a persistent failure: wait for the next commit to try again.
             checkpoint_wanted_.wait_for(lock, std::chrono::milliseconds(50));

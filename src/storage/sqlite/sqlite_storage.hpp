@@ -127,6 +127,7 @@ class SqliteStorage final : public Storage {
     // last checkpoint.
     int wal_pages_ = 0;
     int checkpointed_at_ = 0;
+    int backfilled_ = 0;  // log pages copied into the database, as of the last round
     bool checkpointer_stopping_ = false;
     std::thread checkpointer_thread_;
 
