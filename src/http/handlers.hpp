@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/result.hpp"
+#include "http/error_mapping.hpp"
 #include "http/http_message.hpp"
 #include "http/json.hpp"
 #include "http/router.hpp"
@@ -29,6 +30,27 @@ HttpResponse JsonResponse(int status, const Json& body);
 // The answer to an idempotent write (purchase, redemption, refund): 201 the first time, 200 with
 // the first answer again when the same id is replayed.
 HttpResponse IdempotentWriteResponse(bool replayed, const Json& body);
+// The completion of an async idempotent write (purchase, redemption, refund): takes the
+// service's outcome on whatever thread it arrives (the storage's), and builds and sends the
+// answer on the connection's thread (ctx.defer): an error as ErrorResponse, a receipt as
+// IdempotentWriteResponse(receipt.replayed, to_json(receipt)).
+template <typename Receipt, typename ToJson>
+std::function<void(core::Result<Receipt>)> AnswerWhenDurable(const RequestContext& ctx,
+                                                             Respond respond, ToJson to_json) {
+    return [later = ctx.defer, respond = std::move(respond),
+            to_json = std::move(to_json)](core::Result<Receipt> outcome) mutable {
+        Task answer = [respond = std::move(respond), to_json = std::move(to_json),
+                       outcome = std::move(outcome)] {
+            if (!outcome) return respond(ErrorResponse(outcome.error()));
+            respond(IdempotentWriteResponse(outcome->replayed, to_json(*outcome)));
+        };
+        if (later) {
+            later(std::move(answer));
+        } else {
+            answer();
+        }
+    };
+}
 // 404 naming what was not found, e.g. NotFound("member", "123").
 HttpResponse NotFound(std::string_view what, std::string_view id);
 // The member id in the path, if it is well-formed (10 digits, valid check digit); a malformed

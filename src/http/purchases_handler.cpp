@@ -23,28 +23,18 @@ void RecordPurchase(const RequestContext& ctx, Respond respond) {
     // Answered when the purchase is durable, without a thread waiting for it.
     ctx.hub.points().RecordPurchaseAsync(
         ctx.caller, request,
-        [later = ctx.defer,
-         respond = std::move(respond)](core::Result<hub::PurchaseReceipt> outcome) mutable {
-            // Called on the storage's writer thread: the answer is built elsewhere.
-            Task answer = [respond = std::move(respond), outcome = std::move(outcome)] {
-                if (!outcome) return respond(ErrorResponse(outcome.error()));
-                const hub::PurchaseReceipt& receipt = *outcome;
-                Json json = Json::object();
-                json["purchase_id"] = receipt.purchase_id;
-                json["member_id"] = receipt.member_id;
-                json["program_id"] = receipt.program_id;
-                json["total"] = receipt.total;
-                json["points_earned"] = receipt.points_earned;
-                json["balance"] = receipt.balance;
-                json["replayed"] = receipt.replayed;
-                respond(IdempotentWriteResponse(receipt.replayed, json));
-            };
-            if (later) {
-                later(std::move(answer));
-            } else {
-                answer();
-            }
-        });
+        AnswerWhenDurable<hub::PurchaseReceipt>(ctx, std::move(respond),
+                                                [](const hub::PurchaseReceipt& receipt) {
+                                                    Json json = Json::object();
+                                                    json["purchase_id"] = receipt.purchase_id;
+                                                    json["member_id"] = receipt.member_id;
+                                                    json["program_id"] = receipt.program_id;
+                                                    json["total"] = receipt.total;
+                                                    json["points_earned"] = receipt.points_earned;
+                                                    json["balance"] = receipt.balance;
+                                                    json["replayed"] = receipt.replayed;
+                                                    return json;
+                                                }));
 }
 
 // Refund lines name a line of the purchase (sku or name) and a quantity; the price comes from
@@ -67,10 +57,10 @@ std::vector<core::PurchaseLine> ReadRefundLines(JsonReader& body) {
     return lines;
 }
 
-HttpResponse Refund(const RequestContext& ctx) {
+void Refund(const RequestContext& ctx, Respond respond) {
     const std::string& purchase_id = ctx.Param("id");
     if (!core::ValidateClientId(purchase_id, "purchase_id").ok()) {
-        return NotFound("purchase", purchase_id);
+        return respond(NotFound("purchase", purchase_id));
     }
     JsonReader body = JsonReader::ParseBody(ctx.request.body);
     hub::RefundRequest request;
@@ -84,19 +74,22 @@ HttpResponse Refund(const RequestContext& ctx) {
     }
     if (has_amount) request.amount = body.OptionalInt("amount");
     if (has_lines) request.lines = ReadRefundLines(body);
-    if (!body.ok()) return ErrorResponse(body.error());
+    if (!body.ok()) return respond(ErrorResponse(body.error()));
 
-    auto receipt = ctx.hub.points().Refund(ctx.caller, request);
-    if (!receipt) return ErrorResponse(receipt.error());
-    Json json = Json::object();
-    json["refund_id"] = receipt->refund_id;
-    json["purchase_id"] = receipt->purchase_id;
-    json["amount"] = receipt->amount;
-    json["points_reversed"] = receipt->points_reversed;
-    json["points_unrecovered"] = receipt->points_unrecovered;
-    json["balance"] = receipt->balance;
-    json["replayed"] = receipt->replayed;
-    return IdempotentWriteResponse(receipt->replayed, json);
+    ctx.hub.points().RefundAsync(
+        ctx.caller, request,
+        AnswerWhenDurable<hub::RefundReceipt>(
+            ctx, std::move(respond), [](const hub::RefundReceipt& receipt) {
+                Json json = Json::object();
+                json["refund_id"] = receipt.refund_id;
+                json["purchase_id"] = receipt.purchase_id;
+                json["amount"] = receipt.amount;
+                json["points_reversed"] = receipt.points_reversed;
+                json["points_unrecovered"] = receipt.points_unrecovered;
+                json["balance"] = receipt.balance;
+                json["replayed"] = receipt.replayed;
+                return json;
+            }));
 }
 
 }  // namespace
@@ -104,7 +97,8 @@ HttpResponse Refund(const RequestContext& ctx) {
 void AddPurchaseRoutes(Router& router) {
     router.Add({"POST", "/v1/purchases", Access::Roles({Role::kStore}), nullptr,
                 /*runs_inline=*/false, RecordPurchase});
-    router.Add({"POST", "/v1/purchases/{id}/refunds", Access::Roles({Role::kStore}), Refund});
+    router.Add({"POST", "/v1/purchases/{id}/refunds", Access::Roles({Role::kStore}), nullptr,
+                /*runs_inline=*/false, Refund});
 }
 
 }  // namespace kizuna::http

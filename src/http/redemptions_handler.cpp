@@ -10,31 +10,36 @@ namespace {
 
 using hub::Role;
 
-HttpResponse Redeem(const RequestContext& ctx) {
+void Redeem(const RequestContext& ctx, Respond respond) {
     JsonReader body = JsonReader::ParseBody(ctx.request.body);
     hub::RedemptionRequest request;
     request.redemption_id = body.RequiredString("redemption_id");
     if (body.ok()) request.member = ReadMemberRef(body);
     request.points = body.RequiredInt("points");
     if (body.ok() && request.points <= 0) body.Fail("points", "points must be at least 1");
-    if (!body.ok()) return ErrorResponse(body.error());
+    if (!body.ok()) return respond(ErrorResponse(body.error()));
 
-    auto receipt = ctx.hub.points().Redeem(ctx.caller, request);
-    if (!receipt) return ErrorResponse(receipt.error());
-    Json json = Json::object();
-    json["redemption_id"] = receipt->redemption_id;
-    json["member_id"] = receipt->member_id;
-    json["program_id"] = receipt->program_id;
-    json["points"] = receipt->points;
-    json["balance"] = receipt->balance;
-    json["replayed"] = receipt->replayed;
-    return IdempotentWriteResponse(receipt->replayed, json);
+    // Answered when the redemption is durable, without a thread waiting for it.
+    ctx.hub.points().RedeemAsync(
+        ctx.caller, request,
+        AnswerWhenDurable<hub::RedemptionReceipt>(ctx, std::move(respond),
+                                                  [](const hub::RedemptionReceipt& receipt) {
+                                                      Json json = Json::object();
+                                                      json["redemption_id"] = receipt.redemption_id;
+                                                      json["member_id"] = receipt.member_id;
+                                                      json["program_id"] = receipt.program_id;
+                                                      json["points"] = receipt.points;
+                                                      json["balance"] = receipt.balance;
+                                                      json["replayed"] = receipt.replayed;
+                                                      return json;
+                                                  }));
 }
 
 }  // namespace
 
 void AddRedemptionRoutes(Router& router) {
-    router.Add({"POST", "/v1/redemptions", Access::Roles({Role::kStore}), Redeem});
+    router.Add({"POST", "/v1/redemptions", Access::Roles({Role::kStore}), nullptr,
+                /*runs_inline=*/false, Redeem});
 }
 
 }  // namespace kizuna::http

@@ -224,6 +224,18 @@ core::Status ValidateRefundLines(const std::vector<core::PurchaseLine>& lines) {
     return core::Status::Ok();
 }
 
+// Queues a plan's unit of work and hands `done` the receipt the unit left in the plan once it
+// is durable (or the unit's error). The plan lives until both have run.
+template <typename Plan, typename Receipt>
+void WriteThenAnswer(storage::Storage& storage, std::shared_ptr<Plan> plan,
+                     std::function<void(core::Result<Receipt>)> done) {
+    storage.WriteAsync([plan](storage::WriteTxn& txn) { return plan->Apply(txn); },
+                       [plan, done = std::move(done)](core::Status status) {
+                           if (!status.ok()) return done(status.error());
+                           done(plan->receipt);
+                       });
+}
+
 }  // namespace
 
 // A purchase ready to be written: what the request says, the points it earns, the lot and the
@@ -352,38 +364,19 @@ void PointsService::RecordPurchaseAsync(const Caller& caller, const PurchaseRequ
                                         PurchaseDone done) {
     auto planned = PlanPurchase(caller, r);
     if (!planned) return done(planned.error());
-    std::shared_ptr<PurchasePlan> plan = std::move(*planned);
-    context_.storage().WriteAsync([plan](storage::WriteTxn& txn) { return plan->Apply(txn); },
-                                  [plan, done = std::move(done)](core::Status status) {
-                                      if (!status.ok()) return done(status.error());
-                                      done(plan->receipt);
-                                  });
+    WriteThenAnswer(context_.storage(), std::move(*planned), std::move(done));
 }
 
-core::Result<RedemptionReceipt> PointsService::Redeem(const Caller& caller,
-                                                      const RedemptionRequest& r) {
-    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "redeem points"));
-    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.redemption_id, "redemption_id"));
-    KZ_RETURN_IF_ERROR(ValidateMemberRef(r.member));
-    if (r.points <= 0 || r.points > kMaxRedeemPoints) {
-        return MakeError(ErrorCode::kInvalidArgument, "points must be a positive whole number",
-                         "points");
-    }
-    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
-    if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
-
-    const core::Timestamp now = context_.Now();
+// A redemption ready to be written: checked, fingerprinted; the lots it draws on are found in
+// Apply, under the writer.
+struct PointsService::RedemptionPlan {
+    MemberRef member;
     core::Redemption rd;
-    rd.redemption_id = r.redemption_id;
-    rd.member_id = MemberRefText(r.member);
-    rd.store_id = store->store_id;
-    rd.program_id = store->program_id;
-    rd.points = r.points;
-    rd.fingerprint = crypto::Digest(core::CanonicalRedemption(rd));
-    rd.occurred_at = now;
-
+    std::string store_name;
+    core::Timestamp now{};
     RedemptionReceipt receipt;
-    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+
+    core::Status Apply(storage::WriteTxn& txn) {
         KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRedemption(rd.redemption_id));
         if (existing) {
             if (existing->store_id != rd.store_id || existing->fingerprint != rd.fingerprint) {
@@ -393,7 +386,7 @@ core::Result<RedemptionReceipt> PointsService::Redeem(const Caller& caller,
                        existing->balance_after, existing->program_id, true};
             return core::Status::Ok();
         }
-        KZ_ASSIGN_OR_RETURN(rd.member_id, ResolveMember(txn, r.member));
+        KZ_ASSIGN_OR_RETURN(rd.member_id, ResolveMember(txn, member));
         KZ_ASSIGN_OR_RETURN(auto lots, BookDueExpiries(txn, rd.member_id, rd.program_id, now));
         auto draws = core::PlanRedemption(lots, rd.points, now);
         if (!draws) {
@@ -414,43 +407,69 @@ core::Result<RedemptionReceipt> PointsService::Redeem(const Caller& caller,
             .kind = core::EntryKind::kRedeem,
             .ref = rd.redemption_id,
             .occurred_at = now,
-            .note = "Redeemed " + GroupThousands(rd.points) + " points at " + store->name};
+            .note = "Redeemed " + GroupThousands(rd.points) + " points at " + store_name};
         KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         KZ_ASSIGN_OR_RETURN(rd.balance_after, txn.BalanceOf(rd.member_id, rd.program_id));
         KZ_RETURN_IF_ERROR(txn.InsertRedemption(rd));
         receipt = {rd.redemption_id, rd.member_id,  rd.points,
                    rd.balance_after, rd.program_id, false};
         return core::Status::Ok();
-    }));
-    return receipt;
-}
+    }
+};
 
-core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const RefundRequest& r) {
-    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "refund purchases"));
-    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.refund_id, "refund_id"));
-    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.purchase_id, "purchase_id"));
-    if (r.amount.has_value() == !r.lines.empty()) {
-        return MakeError(ErrorCode::kInvalidArgument, "give exactly one of amount and lines",
-                         "amount");
+core::Result<std::shared_ptr<PointsService::RedemptionPlan>> PointsService::PlanRedemption(
+    const Caller& caller, const RedemptionRequest& r) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "redeem points"));
+    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.redemption_id, "redemption_id"));
+    KZ_RETURN_IF_ERROR(ValidateMemberRef(r.member));
+    if (r.points <= 0 || r.points > kMaxRedeemPoints) {
+        return MakeError(ErrorCode::kInvalidArgument, "points must be a positive whole number",
+                         "points");
     }
-    if (r.amount && *r.amount <= 0) {
-        return MakeError(ErrorCode::kInvalidArgument, "amount must be positive", "amount");
-    }
-    KZ_RETURN_IF_ERROR(ValidateRefundLines(r.lines));
     KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
     if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
 
-    const core::Timestamp now = context_.Now();
-    core::Refund rf;
-    rf.refund_id = r.refund_id;
-    rf.purchase_id = r.purchase_id;
-    rf.store_id = store->store_id;
-    rf.amount = r.amount.value_or(0);
-    rf.fingerprint = crypto::Digest(core::CanonicalRefund(rf, r.lines));
-    rf.occurred_at = now;
+    auto plan = std::make_shared<RedemptionPlan>();
+    plan->member = r.member;
+    plan->store_name = store->name;
+    plan->now = context_.Now();
+    core::Redemption& rd = plan->rd;
+    rd.redemption_id = r.redemption_id;
+    rd.member_id = MemberRefText(r.member);
+    rd.store_id = store->store_id;
+    rd.program_id = store->program_id;
+    rd.points = r.points;
+    rd.fingerprint = crypto::Digest(core::CanonicalRedemption(rd));
+    rd.occurred_at = plan->now;
+    return plan;
+}
 
+core::Result<RedemptionReceipt> PointsService::Redeem(const Caller& caller,
+                                                      const RedemptionRequest& r) {
+    KZ_ASSIGN_OR_RETURN(auto plan, PlanRedemption(caller, r));
+    KZ_RETURN_IF_ERROR(
+        context_.storage().Write([&](storage::WriteTxn& txn) { return plan->Apply(txn); }));
+    return plan->receipt;
+}
+
+void PointsService::RedeemAsync(const Caller& caller, const RedemptionRequest& r,
+                                RedemptionDone done) {
+    auto planned = PlanRedemption(caller, r);
+    if (!planned) return done(planned.error());
+    WriteThenAnswer(context_.storage(), std::move(*planned), std::move(done));
+}
+
+// A refund ready to be written: checked and fingerprinted; the purchase, its earlier refunds
+// and the lots are read in Apply, under the writer, so two refunds of one line cannot both pass.
+struct PointsService::RefundPlan {
+    std::vector<core::PurchaseLine> lines;  // as requested; empty for a refund by amount
+    core::Refund rf;
+    std::string program_id;  // the calling store's
+    std::string store_name;
+    core::Timestamp now{};
     RefundReceipt receipt;
-    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+
+    core::Status Apply(storage::WriteTxn& txn) {
         KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRefund(rf.refund_id));
         if (existing) {
             if (existing->store_id != rf.store_id || existing->fingerprint != rf.fingerprint) {
@@ -469,7 +488,7 @@ core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const Re
         // Another program's purchase is reported as missing, not forbidden: purchase ids are
         // chosen by clients and often guessable, and a store must not learn that another
         // program's purchase exists.
-        if (!purchase || purchase->program_id != store->program_id) {
+        if (!purchase || purchase->program_id != program_id) {
             return MakeError(ErrorCode::kNotFound,
                              "no purchase " + rf.purchase_id + " in this store's program",
                              "purchase_id");
@@ -477,8 +496,8 @@ core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const Re
         // Read inside this write unit, so a concurrent refund of the same line cannot slip in
         // between the check and the insert.
         KZ_ASSIGN_OR_RETURN(auto earlier, txn.RefundsOf(purchase->purchase_id));
-        if (!r.lines.empty()) {
-            KZ_ASSIGN_OR_RETURN(rf.lines, ResolveRefundLines(*purchase, earlier, r.lines));
+        if (!lines.empty()) {
+            KZ_ASSIGN_OR_RETURN(rf.lines, ResolveRefundLines(*purchase, earlier, lines));
             rf.amount = 0;
             for (const core::RefundedLine& line : rf.lines) rf.amount += line.amount;
         }
@@ -496,46 +515,89 @@ core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const Re
         for (const auto& lot : input.lots) {
             if (lot.purchase_id == purchase->purchase_id) input.own_lot_id = lot.lot_id;
         }
-        auto plan = core::PlanRefund(input);
-        if (!plan) {
-            core::Error error = plan.error();
+        auto reversal = core::PlanRefund(input);
+        if (!reversal) {
+            core::Error error = reversal.error();
             if (error.code == ErrorCode::kRuleViolation) {
                 error.message = "refunds would total more than purchase " + purchase->purchase_id +
                                 " (" + FormatMoney(purchase->total, purchase->currency) + "); " +
                                 FormatMoney(input.refunded_before, purchase->currency) +
                                 " was refunded before";
-                error.field = r.lines.empty() ? "amount" : "lines";
+                error.field = lines.empty() ? "amount" : "lines";
             }
             return error;
         }
-        KZ_RETURN_IF_ERROR(ApplyDraws(txn, plan->draws));
-        if (plan->points_reversed > 0) {
+        KZ_RETURN_IF_ERROR(ApplyDraws(txn, reversal->draws));
+        if (reversal->points_reversed > 0) {
             core::LedgerEntry entry{
                 .member_id = purchase->member_id,
                 .program_id = purchase->program_id,
                 .store_id = rf.store_id,
-                .delta = -plan->points_reversed,
+                .delta = -reversal->points_reversed,
                 .kind = core::EntryKind::kRefundReversal,
                 .ref = rf.refund_id,
                 .occurred_at = now,
                 .note = "Refund of " + FormatMoney(rf.amount, purchase->currency) +
-                        " for purchase " + purchase->purchase_id + " at " + store->name};
-            if (plan->points_unrecovered > 0) {
-                entry.note += "; " + GroupThousands(plan->points_unrecovered) +
+                        " for purchase " + purchase->purchase_id + " at " + store_name};
+            if (reversal->points_unrecovered > 0) {
+                entry.note += "; " + GroupThousands(reversal->points_unrecovered) +
                               " points owed were already spent";
             }
             KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         }
-        rf.points_reversed = plan->points_reversed;
-        rf.points_unrecovered = plan->points_unrecovered;
+        rf.points_reversed = reversal->points_reversed;
+        rf.points_unrecovered = reversal->points_unrecovered;
         KZ_ASSIGN_OR_RETURN(rf.balance_after,
                             txn.BalanceOf(purchase->member_id, purchase->program_id));
         KZ_RETURN_IF_ERROR(txn.InsertRefund(rf));
         receipt = {rf.refund_id,          rf.purchase_id,   rf.amount, rf.points_reversed,
                    rf.points_unrecovered, rf.balance_after, false};
         return core::Status::Ok();
-    }));
-    return receipt;
+    }
+};
+
+core::Result<std::shared_ptr<PointsService::RefundPlan>> PointsService::PlanRefund(
+    const Caller& caller, const RefundRequest& r) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "refund purchases"));
+    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.refund_id, "refund_id"));
+    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.purchase_id, "purchase_id"));
+    if (r.amount.has_value() == !r.lines.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "give exactly one of amount and lines",
+                         "amount");
+    }
+    if (r.amount && *r.amount <= 0) {
+        return MakeError(ErrorCode::kInvalidArgument, "amount must be positive", "amount");
+    }
+    KZ_RETURN_IF_ERROR(ValidateRefundLines(r.lines));
+    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
+    if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
+
+    auto plan = std::make_shared<RefundPlan>();
+    plan->lines = r.lines;
+    plan->program_id = store->program_id;
+    plan->store_name = store->name;
+    plan->now = context_.Now();
+    core::Refund& rf = plan->rf;
+    rf.refund_id = r.refund_id;
+    rf.purchase_id = r.purchase_id;
+    rf.store_id = store->store_id;
+    rf.amount = r.amount.value_or(0);
+    rf.fingerprint = crypto::Digest(core::CanonicalRefund(rf, r.lines));
+    rf.occurred_at = plan->now;
+    return plan;
+}
+
+core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const RefundRequest& r) {
+    KZ_ASSIGN_OR_RETURN(auto plan, PlanRefund(caller, r));
+    KZ_RETURN_IF_ERROR(
+        context_.storage().Write([&](storage::WriteTxn& txn) { return plan->Apply(txn); }));
+    return plan->receipt;
+}
+
+void PointsService::RefundAsync(const Caller& caller, const RefundRequest& r, RefundDone done) {
+    auto planned = PlanRefund(caller, r);
+    if (!planned) return done(planned.error());
+    WriteThenAnswer(context_.storage(), std::move(*planned), std::move(done));
 }
 
 core::Result<int64_t> PointsService::RunExpiry() {

@@ -91,17 +91,30 @@ class PointsService {
     // Stores only. Books due expiries first, then spends the soonest-expiring lots.
     // Errors: kInsufficientPoints (balance unchanged), and as above.
     core::Result<RedemptionReceipt> Redeem(const Caller& caller, const RedemptionRequest& r);
+    // Redeem without blocking, as RecordPurchaseAsync.
+    using RedemptionDone = std::function<void(core::Result<RedemptionReceipt>)>;
+    void RedeemAsync(const Caller& caller, const RedemptionRequest& r, RedemptionDone done);
     // Stores of the purchase's program only. See the refund policy in core/ledger.hpp.
     // Errors: kNotFound (purchase), kRuleViolation (more than was bought), and as above.
     core::Result<RefundReceipt> Refund(const Caller& caller, const RefundRequest& r);
+    // Refund without blocking, as RecordPurchaseAsync.
+    using RefundDone = std::function<void(core::Result<RefundReceipt>)>;
+    void RefundAsync(const Caller& caller, const RefundRequest& r, RefundDone done);
     // Books `expire` entries for every lot due at now. Returns how many lots expired.
     core::Result<int64_t> RunExpiry();
 
   private:
+    // Each write is planned first (everything that needs no lock on the ledger: checks,
+    // points, fingerprints, texts), on the caller's thread; its Apply is the unit of work.
     struct PurchasePlan;
-    // Everything about a purchase that needs no lock on the ledger: checks, points, texts.
+    struct RedemptionPlan;
+    struct RefundPlan;
     core::Result<std::shared_ptr<PurchasePlan>> PlanPurchase(const Caller& caller,
                                                              const PurchaseRequest& r);
+    core::Result<std::shared_ptr<RedemptionPlan>> PlanRedemption(const Caller& caller,
+                                                                 const RedemptionRequest& r);
+    core::Result<std::shared_ptr<RefundPlan>> PlanRefund(const Caller& caller,
+                                                         const RefundRequest& r);
 
     HubContext& context_;
 };
