@@ -1,10 +1,12 @@
 // The only translation unit that knows Boost.Beast: connections, TLS, reading requests into
 // HttpRequest and writing HttpResponse back. Everything about the API itself is in Api.
 //
-// Threads: `io_threads` run the io_context; each connection lives on its own strand. A request
-// whose route may block (every service call: it can wait for the storage group commit) is
-// handed to the worker pool, and its response is posted back to the connection's strand.
-// Cheap routes (health, public key, API document) are answered on the strand directly.
+// Threads: each of the `io_threads` runs its own io_context (event loop); connections are dealt
+// to them in turn and each lives on its own strand. A request whose route may block (password
+// hashing, most service calls) is handed to the worker pool, and its response is posted back to
+// the connection's strand. Cheap routes (health, public key, API document, usage) are answered
+// on the strand directly; durable writes (purchases, redemptions, refunds) are queued from it
+// and answered there when the storage calls back.
 #include "http/hub_server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -23,6 +25,7 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -462,13 +465,21 @@ class HubServer::Impl {
         port_ = acceptor_.local_endpoint().port();
 
         running_ = true;
-        work_.emplace(ioc_.get_executor());
+        // One event loop per I/O thread, each run by its one thread: connections are spread
+        // over them and never share a scheduler, so no lock is contended and no thread is woken
+        // for another's work. The accepting loop is the first one.
+        const int threads = std::max(1, options.io_threads);
+        loops_.push_back(&ioc_);
+        for (int i = 1; i < threads; ++i) {
+            extra_loops_.push_back(std::make_unique<net::io_context>(1));
+            loops_.push_back(extra_loops_.back().get());
+        }
+        for (net::io_context* loop : loops_) work_.emplace_back(loop->get_executor());
         Accept();
-        int threads = std::max(1, options.io_threads);
-        for (int i = 0; i < threads; ++i) {
-            io_threads_.emplace_back([this] {
+        for (net::io_context* loop : loops_) {
+            io_threads_.emplace_back([loop] {
                 pthread_setname_np(pthread_self(), "kz-io");
-                ioc_.run();
+                loop->run();
             });
         }
         spdlog::info("hub listening on {}", BaseUrl());
@@ -501,8 +512,8 @@ class HubServer::Impl {
             }
         }
         shared_.workers.join();
-        work_.reset();
-        ioc_.stop();
+        work_.clear();
+        for (net::io_context* loop : loops_) loop->stop();
         for (std::thread& t : io_threads_) t.join();
         io_threads_.clear();
         stopped_ = true;
@@ -524,8 +535,10 @@ class HubServer::Impl {
 
   private:
     void Accept() {
+        // Each new connection goes to the next event loop in turn.
+        net::io_context& loop = *loops_[next_loop_++ % loops_.size()];
         acceptor_.async_accept(
-            net::make_strand(ioc_),
+            net::make_strand(loop),
             [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
     }
 
@@ -566,8 +579,11 @@ class HubServer::Impl {
     bool running_ = false;
     bool stopped_ = false;
 
-    net::io_context ioc_;
-    std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+    net::io_context ioc_{1};  // the first event loop; it also accepts
+    std::vector<std::unique_ptr<net::io_context>> extra_loops_;
+    std::vector<net::io_context*> loops_;  // ioc_ and the extra ones
+    std::size_t next_loop_ = 0;            // used by the accepting loop only
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
     tcp::acceptor acceptor_{net::make_strand(ioc_)};
     std::vector<std::thread> io_threads_;
 };
