@@ -224,11 +224,22 @@ core::Status ValidateRefundLines(const std::vector<core::PurchaseLine>& lines) {
     return core::Status::Ok();
 }
 
-// Queues a plan's unit of work and hands `done` the receipt the unit left in the plan once it
-// is durable (or the unit's error). The plan lives until both have run.
+// Every write is a plan (checked and computed on the caller's thread) whose Apply is the unit
+// of work and leaves a receipt in the plan. WriteNow waits for it to be durable; WriteLater
+// queues it and hands `done` the receipt (or the error) once it is.
+template <typename Plan>
+auto WriteNow(storage::Storage& storage, core::Result<std::shared_ptr<Plan>> planned)
+    -> core::Result<decltype(Plan::receipt)> {
+    KZ_ASSIGN_OR_RETURN(std::shared_ptr<Plan> plan, std::move(planned));
+    KZ_RETURN_IF_ERROR(storage.Write([&](storage::WriteTxn& txn) { return plan->Apply(txn); }));
+    return plan->receipt;
+}
+
 template <typename Plan, typename Receipt>
-void WriteThenAnswer(storage::Storage& storage, std::shared_ptr<Plan> plan,
-                     std::function<void(core::Result<Receipt>)> done) {
+void WriteLater(storage::Storage& storage, core::Result<std::shared_ptr<Plan>> planned,
+                std::function<void(core::Result<Receipt>)> done) {
+    if (!planned) return done(planned.error());
+    std::shared_ptr<Plan> plan = std::move(*planned);
     storage.WriteAsync([plan](storage::WriteTxn& txn) { return plan->Apply(txn); },
                        [plan, done = std::move(done)](core::Status status) {
                            if (!status.ok()) return done(status.error());
@@ -354,17 +365,12 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
 
 core::Result<PurchaseReceipt> PointsService::RecordPurchase(const Caller& caller,
                                                             const PurchaseRequest& r) {
-    KZ_ASSIGN_OR_RETURN(auto plan, PlanPurchase(caller, r));
-    KZ_RETURN_IF_ERROR(
-        context_.storage().Write([&](storage::WriteTxn& txn) { return plan->Apply(txn); }));
-    return plan->receipt;
+    return WriteNow(context_.storage(), PlanPurchase(caller, r));
 }
 
 void PointsService::RecordPurchaseAsync(const Caller& caller, const PurchaseRequest& r,
                                         PurchaseDone done) {
-    auto planned = PlanPurchase(caller, r);
-    if (!planned) return done(planned.error());
-    WriteThenAnswer(context_.storage(), std::move(*planned), std::move(done));
+    WriteLater(context_.storage(), PlanPurchase(caller, r), std::move(done));
 }
 
 // A redemption ready to be written: checked, fingerprinted; the lots it draws on are found in
@@ -446,17 +452,12 @@ core::Result<std::shared_ptr<PointsService::RedemptionPlan>> PointsService::Plan
 
 core::Result<RedemptionReceipt> PointsService::Redeem(const Caller& caller,
                                                       const RedemptionRequest& r) {
-    KZ_ASSIGN_OR_RETURN(auto plan, PlanRedemption(caller, r));
-    KZ_RETURN_IF_ERROR(
-        context_.storage().Write([&](storage::WriteTxn& txn) { return plan->Apply(txn); }));
-    return plan->receipt;
+    return WriteNow(context_.storage(), PlanRedemption(caller, r));
 }
 
 void PointsService::RedeemAsync(const Caller& caller, const RedemptionRequest& r,
                                 RedemptionDone done) {
-    auto planned = PlanRedemption(caller, r);
-    if (!planned) return done(planned.error());
-    WriteThenAnswer(context_.storage(), std::move(*planned), std::move(done));
+    WriteLater(context_.storage(), PlanRedemption(caller, r), std::move(done));
 }
 
 // A refund ready to be written: checked and fingerprinted; the purchase, its earlier refunds
@@ -588,16 +589,11 @@ core::Result<std::shared_ptr<PointsService::RefundPlan>> PointsService::PlanRefu
 }
 
 core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const RefundRequest& r) {
-    KZ_ASSIGN_OR_RETURN(auto plan, PlanRefund(caller, r));
-    KZ_RETURN_IF_ERROR(
-        context_.storage().Write([&](storage::WriteTxn& txn) { return plan->Apply(txn); }));
-    return plan->receipt;
+    return WriteNow(context_.storage(), PlanRefund(caller, r));
 }
 
 void PointsService::RefundAsync(const Caller& caller, const RefundRequest& r, RefundDone done) {
-    auto planned = PlanRefund(caller, r);
-    if (!planned) return done(planned.error());
-    WriteThenAnswer(context_.storage(), std::move(*planned), std::move(done));
+    WriteLater(context_.storage(), PlanRefund(caller, r), std::move(done));
 }
 
 core::Result<int64_t> PointsService::RunExpiry() {

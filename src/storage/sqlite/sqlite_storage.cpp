@@ -169,6 +169,7 @@ SqliteStorage::~SqliteStorage() {
     // Close every connection before the files go.
     free_readers_.clear();
     readers_.clear();
+    checkpointer_.reset();
     writer_.reset();
     std::error_code ignored;
     std::filesystem::remove_all(temporary_directory_, ignored);
