@@ -58,18 +58,21 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }
 
-Api::Mode Api::ModeOf(const HttpRequest& request) const {
-    RouteMatch match = router_.Match(request.method, request.path);
-    if (match.kind != RouteMatch::Kind::kFound) return Mode::kInline;
-    const Route& route = router_.route(match.route_index);
-    if (route.async_handler) return Mode::kAsync;
-    return route.runs_inline ? Mode::kInline : Mode::kWorker;
+Api::Routed Api::RouteRequest(const HttpRequest& request) const {
+    Routed routed;
+    routed.match = router_.Match(request.method, request.path);
+    if (routed.match.kind != RouteMatch::Kind::kFound) return routed;  // an error, made inline
+    const Route& route = router_.route(routed.match.route_index);
+    routed.mode = route.async_handler ? Mode::kAsync
+                  : route.runs_inline ? Mode::kInline
+                                      : Mode::kWorker;
+    return routed;
 }
 
-void Api::HandleAsync(const HttpRequest& request, Respond respond, Defer defer) {
-    RouteMatch match = router_.Match(request.method, request.path);
+void Api::HandleAsync(const HttpRequest& request, const RouteMatch& match, Respond respond,
+                      Defer defer) {
     if (match.kind != RouteMatch::Kind::kFound || !router_.route(match.route_index).async_handler) {
-        respond(Handle(request));
+        respond(Handle(request, match));
         return;
     }
     const std::size_t slot = match.route_index;
@@ -87,7 +90,10 @@ void Api::HandleAsync(const HttpRequest& request, Respond respond, Defer defer) 
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
-    RouteMatch match = router_.Match(request.method, request.path);
+    return Handle(request, router_.Match(request.method, request.path));
+}
+
+HttpResponse Api::Handle(const HttpRequest& request, const RouteMatch& match) {
     std::size_t slot = metrics_->unmatched_slot();
     HttpResponse response;
     switch (match.kind) {

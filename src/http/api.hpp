@@ -32,15 +32,23 @@ class Api {
     // thread, since it may block: password hashing, reads of any size). Unknown routes are
     // kInline: their answer is an error made on the spot.
     enum class Mode { kInline, kAsync, kWorker };
-    Mode ModeOf(const HttpRequest& request) const;
+    // A request matched once against the routes: how to run it, and the match to run it with
+    // (so that Handle and HandleAsync do not match it again).
+    struct Routed {
+        Mode mode = Mode::kInline;
+        RouteMatch match;
+    };
+    Routed RouteRequest(const HttpRequest& request) const;
     // Called once per request read, before Handle or Reject.
     void RequestStarted() { metrics_->RequestStarted(); }
     // Answers the request on the calling thread (an async route is waited for).
     HttpResponse Handle(const HttpRequest& request);
-    // Answers the request through `respond`, called exactly once: now, or later from another
-    // thread for an async route. `request` need not outlive the call. `defer` runs a task on
-    // the connection's thread: completions finish there (see RequestContext::defer).
-    void HandleAsync(const HttpRequest& request, Respond respond, Defer defer);
+    HttpResponse Handle(const HttpRequest& request, const RouteMatch& match);
+    // Answers a request routed kAsync through `respond`, called exactly once: now, or later
+    // from another thread. `request` need not outlive the call. `defer` runs a task on the
+    // connection's thread: completions finish there (see RequestContext::defer).
+    void HandleAsync(const HttpRequest& request, const RouteMatch& match, Respond respond,
+                     Defer defer);
     // The answer to a request refused before routing (body too large, malformed HTTP).
     HttpResponse Reject(const core::Error& error,
                         std::chrono::steady_clock::time_point received_at);

@@ -251,15 +251,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         request.received_at = std::chrono::steady_clock::now();
         shared_.api.RequestStarted();
 
-        switch (shared_.api.ModeOf(request)) {
+        Api::Routed routed = shared_.api.RouteRequest(request);
+        switch (routed.mode) {
             case Api::Mode::kInline:
-                return Write(shared_.api.Handle(request));
+                return Write(shared_.api.Handle(request, routed.match));
             case Api::Mode::kAsync: {
                 // Completions come from other threads (the storage's writer): they finish on
                 // this connection's strand, and the answer is written there.
                 auto executor = stream_.get_executor();
                 return shared_.api.HandleAsync(
-                    request,
+                    request, routed.match,
                     [self = this->shared_from_this(), executor](HttpResponse response) mutable {
                         net::dispatch(executor, [self = std::move(self),
                                                  response = std::move(response)]() mutable {
@@ -271,9 +272,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             case Api::Mode::kWorker:
                 break;
         }
-        net::post(shared_.workers, [self = this->shared_from_this(),
-                                    request = std::move(request)]() mutable {
-            HttpResponse response = self->shared_.api.Handle(request);
+        net::post(shared_.workers, [self = this->shared_from_this(), request = std::move(request),
+                                    match = std::move(routed.match)]() mutable {
+            HttpResponse response = self->shared_.api.Handle(request, match);
             auto executor = self->stream_.get_executor();
             net::post(executor, [self = std::move(self), response = std::move(response)]() mutable {
                 self->Write(std::move(response));
