@@ -190,8 +190,8 @@ core::Result<Usage> MemberService::GetUsage(const Caller& caller, const std::str
     limit = std::clamp(limit, 1, kMaxHistoryLimit);
     Usage usage;
     KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(auto member, txn.FindMember(member_id));
-        if (!member) return NoMember(member_id);
+        KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(member_id));
+        if (!exists) return NoMember(member_id);
         KZ_ASSIGN_OR_RETURN(usage.balances, txn.BalancesOf(member_id));
         KZ_ASSIGN_OR_RETURN(usage.purchases, txn.PurchasesOf(member_id, std::nullopt, limit));
         storage::Page page;

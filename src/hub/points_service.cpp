@@ -67,9 +67,9 @@ core::Result<std::string> ResolveMember(storage::ReadTxn& txn, const MemberRef& 
         }
         return card->member_id;
     }
-    KZ_ASSIGN_OR_RETURN(auto member, txn.FindMember(ref.member_id));
-    if (!member) return MakeError(ErrorCode::kNotFound, "no member " + ref.member_id, "member_id");
-    return member->member_id;
+    KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(ref.member_id));
+    if (!exists) return MakeError(ErrorCode::kNotFound, "no member " + ref.member_id, "member_id");
+    return ref.member_id;
 }
 
 core::Error IdConflict(std::string_view field, std::string_view id) {

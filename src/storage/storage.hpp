@@ -69,6 +69,9 @@ class ReadTxn {
     virtual ~ReadTxn() = default;
 
     virtual Result<std::optional<core::Member>> FindMember(std::string_view member_id) = 0;
+    // Whether a member record exists (open or closed): for the hot paths that only need to
+    // know, without reading and copying the whole profile.
+    virtual Result<bool> MemberExists(std::string_view member_id) = 0;
     // Emails compare ignoring ASCII case; an empty email finds nobody.
     virtual Result<std::optional<core::Member>> FindMemberByEmail(std::string_view email) = 0;
     // Phones compare in core::NormalizePhone form, so any formatting of the same number

@@ -254,6 +254,23 @@ class SeedFlows(unittest.TestCase):
         self.assertEqual(down.returncode, 3, down)
 
 
+class DataDirectory(unittest.TestCase):
+    """The hub holds its database exclusively: a second hub on the same directory is refused."""
+
+    def test_second_hub_on_the_same_directory_is_refused_clearly(self):
+        first = Hub().start()
+        try:
+            second = Hub(data_dir=first.data_dir)
+            second.log_path = os.path.join(first.data_dir, "second.log")
+            with self.assertRaises(RuntimeError) as refused:
+                second.start()
+            self.assertIn("another process has it open", str(refused.exception))
+            self.assertNotEqual(second.proc.returncode, 0)
+            self.assertEqual(first.call("GET", "/healthz").status, 200)
+        finally:
+            first.stop()
+
+
 class CrashSafety(unittest.TestCase):
     """Invariant 4: an acknowledged purchase survives kill -9 of the hub."""
 

@@ -204,6 +204,28 @@ TEST_P(StorageContract, MemberRoundTripsEveryFieldIncludingJapaneseText) {
     EXPECT_FALSE(missing->has_value());
 }
 
+TEST_P(StorageContract, MemberExistsForOpenAndClosedMembersOnly) {
+    Seed();
+    core::Member closed = SampleMember("1000000009", "", "");
+    closed.status = core::MemberStatus::kClosed;
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.InsertMember(closed); }));
+    for (auto [member_id, expected] : {std::pair{"1000000001", true},
+                                       {"1000000009", true},
+                                       {"1000000002", false},
+                                       {"", false}}) {
+        auto exists = Get([&](ReadTxn& t) { return t.MemberExists(member_id); });
+        KZ_ASSERT_OK(exists);
+        EXPECT_EQ(*exists, expected) << member_id;
+    }
+    // Inside a write transaction too, seeing the transaction's own insert.
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> core::Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember("1000000017", "", "")));
+        KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists("1000000017"));
+        if (!exists) return core::MakeError(core::ErrorCode::kInternal, "own insert not seen");
+        return core::Status::Ok();
+    }));
+}
+
 TEST_P(StorageContract, ClosedMemberWithOtherConsentsRoundTrips) {
     Seed();
     core::Member m = SampleMember("1000000009", "", "");

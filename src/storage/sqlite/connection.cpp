@@ -18,6 +18,18 @@ core::Error OpenError(sqlite3* db, const DatabaseLocation& location, std::string
                                                         ": " + std::string(what) + ": " + detail);
 }
 
+// The database file is held exclusively by the process that opened it (see ConfigureSqliteOnce),
+// so "busy" at open means another process has it: say so plainly.
+core::Error InUseOrOpenError(sqlite3* db, const DatabaseLocation& location) {
+    if (db != nullptr && (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY) {
+        return core::MakeError(ErrorCode::kUnavailable,
+                               "cannot open SQLite database " + location.path +
+                                   ": another process has it open (is a hub already running "
+                                   "on this data directory?)");
+    }
+    return OpenError(db, location, "read");
+}
+
 // Process-wide settings, before SQLite initializes (later calls are refused and harmless):
 // no memory statistics, which would take a global mutex around every allocation SQLite makes
 // (3% of the group-commit writer's time in profiles), then the log-write-buffering VFS.
@@ -53,9 +65,9 @@ core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocatio
         // The first statement is where SQLite reads the file: a file that is not a database,
         // or one locked by another process, fails here.
         auto mode = connection->Prepare("PRAGMA journal_mode=WAL");
-        if (!mode) return OpenError(db, location, "read");
+        if (!mode) return InUseOrOpenError(db, location);
         auto row = (*mode)->Step();
-        if (!row) return OpenError(db, location, "read");
+        if (!row) return InUseOrOpenError(db, location);
         if (!*row || (*mode)->Text(0) != "wal") {
             return core::MakeError(ErrorCode::kUnavailable,
                                    "cannot open SQLite database " + location.path +

@@ -293,6 +293,13 @@ Result<std::optional<core::Member>> SqliteTxn::FindMember(std::string_view membe
     return FirstOf(std::move(members));
 }
 
+Result<bool> SqliteTxn::MemberExists(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT 1 FROM members WHERE member_id = ?1"));
+    statement->Bind(1, member_id);
+    return statement->Step();
+}
+
 Result<std::optional<core::Member>> SqliteTxn::FindMemberByEmail(std::string_view email) {
     if (email.empty()) return std::optional<core::Member>();
     // The column compares case-insensitively (COLLATE NOCASE), like the unique index.

@@ -21,6 +21,7 @@ class SqliteTxn final : public WriteTxn {
     explicit SqliteTxn(Connection& connection) : connection_(connection) {}
 
     Result<std::optional<core::Member>> FindMember(std::string_view member_id) override;
+    Result<bool> MemberExists(std::string_view member_id) override;
     Result<std::optional<core::Member>> FindMemberByEmail(std::string_view email) override;
     Result<std::vector<core::Member>> FindMembersByPhone(std::string_view phone) override;
 

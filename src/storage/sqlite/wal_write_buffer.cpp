@@ -221,7 +221,8 @@ int CurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
 }
 
 const char* Register() {
-    g_base = sqlite3_vfs_find(nullptr);
+    g_base = sqlite3_vfs_find("unix-excl");
+    if (g_base == nullptr) g_base = sqlite3_vfs_find(nullptr);
     if (g_base == nullptr || g_base->iVersion < 2 || g_base->xCurrentTimeInt64 == nullptr) {
         return nullptr;
     }

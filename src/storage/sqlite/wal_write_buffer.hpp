@@ -7,7 +7,14 @@
 // project's virtual machines a system call costs microseconds of exit overhead: the profile of
 // the group-commit writer showed half of its time in those pwrites (bench/README.md).
 //
-// How: every file goes through the default VFS unchanged, except the log files (opened with
+// Over "unix-excl": the process that opens a database holds it with one exclusive lock, its
+// connections coordinate in memory and the log's index lives on the heap. A read transaction
+// then costs no fcntl system call (it took one or two, and the writer's commits more; figures
+// in bench/README.md, "unix-excl"). The price: no
+// other process can open the database while the hub has it, which also stops a second hub
+// on the same data directory. Where "unix-excl" is missing, the default VFS is used.
+//
+// How: every file goes through the base VFS unchanged, except the log files (opened with
 // SQLITE_OPEN_WAL). On those, contiguous writes collect in a buffer that goes to the file in
 // one pwrite when the next operation is anything but a contiguous write (a read, a sync, a
 // truncate, a size query, a file control, close), when the buffer is full, and right after
