@@ -78,6 +78,8 @@ Result<T> StoredEnum(Result<T> parsed, std::string_view column, const std::strin
     "occupation, email, consent_email_offers, consent_postal_offers, consent_share_profile, " \
     "status, created_at"
 
+constexpr const char kMemberExistsSql[] = "SELECT 1 FROM members WHERE member_id = ?1";
+
 Result<core::Member> ReadMember(Statement& s) {
     core::Member m;
     m.member_id = s.Text(0);
@@ -272,8 +274,8 @@ Result<core::Lot> ReadLot(Statement& s) {
 }  // namespace
 
 std::vector<std::string_view> SqliteTxn::UsageQueries() {
-    return {kMemberBalancesSql, kMemberPurchasesSql, kMemberProgramPurchasesSql, kMemberEntriesSql,
-            kMemberProgramEntriesSql};
+    return {kMemberExistsSql,           kMemberBalancesSql, kMemberPurchasesSql,
+            kMemberProgramPurchasesSql, kMemberEntriesSql,  kMemberProgramEntriesSql};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,8 +296,7 @@ Result<std::optional<core::Member>> SqliteTxn::FindMember(std::string_view membe
 }
 
 Result<bool> SqliteTxn::MemberExists(std::string_view member_id) {
-    KZ_ASSIGN_OR_RETURN(auto statement,
-                        connection_.Prepare("SELECT 1 FROM members WHERE member_id = ?1"));
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare(kMemberExistsSql));
     statement->Bind(1, member_id);
     return statement->Step();
 }
