@@ -145,6 +145,77 @@ Json BalanceToJson(const storage::Balance& balance) {
     return json;
 }
 
+void WritePurchase(JsonWriter& out, const core::Purchase& purchase) {
+    out.BeginObject();
+    out.Field("purchase_id", purchase.purchase_id);
+    out.Field("member_id", purchase.member_id);
+    if (!purchase.card_number.empty()) out.Field("card_number", purchase.card_number);
+    out.Field("store_id", purchase.store_id);
+    out.Field("program_id", purchase.program_id);
+    out.Field("occurred_at", core::FormatRfc3339(purchase.occurred_at));
+    out.Field("recorded_at", core::FormatRfc3339(purchase.recorded_at));
+    out.Field("currency", purchase.currency);
+    out.Key("lines");
+    out.BeginArray();
+    for (const core::PurchaseLine& line : purchase.lines) {
+        out.BeginObject();
+        out.Field("name", line.name);
+        out.Field("sku", line.sku);
+        out.Field("category", line.category);
+        out.Field("quantity", line.quantity);
+        out.Field("unit_price", line.unit_price);
+        out.Field("amount", line.Amount());
+        out.EndObject();
+    }
+    out.EndArray();
+    out.Field("total", purchase.total);
+    out.Field("points_earned", purchase.points_earned);
+    out.Field("rule_version", purchase.rule_version);
+    out.EndObject();
+}
+
+void WriteEntry(JsonWriter& out, const core::LedgerEntry& entry) {
+    out.BeginObject();
+    out.Field("entry_id", entry.entry_id);
+    out.Field("program_id", entry.program_id);
+    out.Field("store_id", entry.store_id);
+    out.Field("delta", entry.delta);
+    out.Field("kind", core::EntryKindName(entry.kind));
+    out.Field("ref", entry.ref);
+    out.Field("occurred_at", core::FormatRfc3339(entry.occurred_at));
+    out.Field("note", entry.note);
+    out.EndObject();
+}
+
+void WriteBalance(JsonWriter& out, const storage::Balance& balance) {
+    out.BeginObject();
+    out.Field("program_id", balance.program_id);
+    out.Field("points", balance.points);
+    out.EndObject();
+}
+
+std::string UsageJsonText(std::string_view member_id, const hub::Usage& usage) {
+    // A guess at the length that avoids most reallocations (a purchase with a few lines is
+    // about 500 bytes, an entry about 250).
+    JsonWriter out(128 + 640 * usage.purchases.size() + 320 * usage.entries.size());
+    out.BeginObject();
+    out.Field("member_id", member_id);
+    out.Key("balances");
+    out.BeginArray();
+    for (const storage::Balance& balance : usage.balances) WriteBalance(out, balance);
+    out.EndArray();
+    out.Key("purchases");
+    out.BeginArray();
+    for (const core::Purchase& purchase : usage.purchases) WritePurchase(out, purchase);
+    out.EndArray();
+    out.Key("entries");
+    out.BeginArray();
+    for (const core::LedgerEntry& entry : usage.entries) WriteEntry(out, entry);
+    out.EndArray();
+    out.EndObject();
+    return out.Take();
+}
+
 Json OfferToJson(const core::Offer& offer) {
     Json json = Json::object();
     json["offer_id"] = offer.offer_id;

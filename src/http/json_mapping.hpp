@@ -4,6 +4,8 @@
 // Thread-safety: pure functions.
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/card.hpp"
@@ -15,6 +17,7 @@
 #include "core/store.hpp"
 #include "http/json.hpp"
 #include "http/json_reader.hpp"
+#include "http/json_writer.hpp"
 #include "hub/member_service.hpp"
 #include "hub/points_service.hpp"
 #include "storage/storage.hpp"
@@ -38,6 +41,15 @@ Json PurchaseToJson(const core::Purchase& purchase);
 Json EntryToJson(const core::LedgerEntry& entry);
 Json BalanceToJson(const storage::Balance& balance);
 Json OfferToJson(const core::Offer& offer);
+
+// The same documents as PurchaseToJson, EntryToJson and BalanceToJson written straight as text,
+// byte for byte what DumpJson gives for those, for the member usage answer (the hub's most
+// frequent read), which skips building a DOM.
+void WritePurchase(JsonWriter& out, const core::Purchase& purchase);
+void WriteEntry(JsonWriter& out, const core::LedgerEntry& entry);
+void WriteBalance(JsonWriter& out, const storage::Balance& balance);
+// The member usage answer: {"member_id","balances":[...],"purchases":[...],"entries":[...]}.
+std::string UsageJsonText(std::string_view member_id, const hub::Usage& usage);
 
 // "member_id" or "card_number", exactly one, checked for their check digits.
 hub::MemberRef ReadMemberRef(JsonReader& reader);

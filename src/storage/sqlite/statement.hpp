@@ -62,6 +62,8 @@ class Statement {
     int64_t Int(int column) const;
     bool Bool(int column) const { return Int(column) != 0; }
     std::string Text(int column) const;
+    // The text without a copy; valid until the next Step or Reset.
+    std::string_view TextView(int column) const;
     core::Timestamp Time(int column) const;
     std::optional<core::Timestamp> OptionalTime(int column) const;
     bool IsNull(int column) const;
