@@ -281,6 +281,7 @@ int Run(const Options& o) {
     }
     const int sessions = std::min(o.sessions, o.members);
     status = (*opened)->storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        seed.sessions.clear();  // a unit of work may run more than once (storage.hpp)
         for (int i = 0; i < sessions; ++i) {
             std::string token = std::string(hub::kSessionTokenPrefix) + crypto::NewSecretToken();
             storage::MemberSession session;

@@ -5,8 +5,10 @@
 // Unit of work: a service hands Storage::Write a function that reads and writes through a
 // WriteTxn. The backend runs it atomically and returns only after it is durable. Backends may
 // run several callers' functions in one database transaction (group commit): each function is
-// isolated by a savepoint, so a function that returns an error is rolled back alone and its
-// batch-mates still commit. A function must therefore do all of its writes through the txn,
+// isolated, so a function that returns an error is rolled back alone and its batch-mates still
+// commit. To get there a backend may run a function more than once (SQLite does when a
+// batch-mate fails after writing); only the last run counts. A function must therefore do all
+// of its writes through the txn, set (never accumulate) whatever it leaves outside the txn,
 // must not block on anything else, and may be run on another thread than the caller's.
 //
 // Thread-safety: Storage is safe to use from many threads at once. Txn objects belong to the
@@ -184,6 +186,7 @@ struct StorageStats {
     uint64_t failed_commits = 0;      // transactions lost whole (their units: kUnavailable)
     uint64_t largest_batch = 0;       // most units in one transaction
     uint64_t checkpoints = 0;         // write-ahead log checkpoints completed (SQLite)
+    uint64_t rerun_batches = 0;       // batches run again because a unit failed after writing
 };
 
 // What WriteAsync calls with the unit's outcome (what Write would have returned).

@@ -19,10 +19,13 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/sqlite_txn.hpp"
 #include "storage/storage.hpp"
@@ -334,6 +337,66 @@ TEST_F(SqliteStorageTest, RefusesADatabaseMigratedByANewerKizuna) {
         << opened.error().message;
 }
 
+// Migration 4 rebuilds ledger_entries without AUTOINCREMENT: every entry keeps its id, and new
+// entries still get ids above every earlier one.
+TEST_F(SqliteStorageTest, LedgerRebuiltWithoutAutoincrementKeepsEntryIds) {
+    {
+        DatabaseLocation location{db_path().string(), false};
+        auto writer = Connection::Open(location, Connection::Role::kWriter);
+        ASSERT_TRUE(writer.has_value()) << writer.error().message;
+        Connection& connection = **writer;
+        ASSERT_TRUE(MigrateTo(connection, At(kNow), 3).ok());
+        ASSERT_TRUE(connection.Run("BEGIN").ok());
+        SqliteTxn txn(connection);
+        ASSERT_TRUE(txn.InsertProgram(SampleProgram("pg_ekimae")).ok());
+        ASSERT_TRUE(txn.InsertStore(SampleStore("st_shibuya", "pg_ekimae", "h1")).ok());
+        ASSERT_TRUE(txn.InsertMember(SampleMember("1000000001")).ok());
+        for (int i = 1; i <= 3; ++i) {
+            ASSERT_TRUE(
+                txn.InsertLot(SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", 5, kNow + 100))
+                    .has_value());
+            auto id = txn.AppendEntry(SampleEntry("1000000001", "pg_ekimae", 5,
+                                                  core::EntryKind::kEarn, "e" + std::to_string(i)));
+            ASSERT_TRUE(id.has_value()) << id.error().message;
+            EXPECT_EQ(*id, i);
+        }
+        ASSERT_TRUE(connection.Run("COMMIT").ok());
+    }
+    {
+        // An id above the others, as AUTOINCREMENT allowed: sqlite_sequence follows it.
+        RawDatabase raw(db_path());
+        raw.Exec(
+            "INSERT INTO ledger_entries (entry_id, member_id, program_id, store_id, delta, kind, "
+            "ref, occurred_at, note) VALUES (10, '1000000001', 'pg_ekimae', NULL, 0, "
+            "'adjustment', 'gap', 0, '')");
+        EXPECT_EQ(raw.Text("SELECT seq FROM sqlite_sequence WHERE name = 'ledger_entries'"), "10");
+    }
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    ASSERT_TRUE(Earn(*storage, 1, "after").ok());
+    std::vector<std::pair<int64_t, std::string>> entries;
+    Status read = storage->Read([&](ReadTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(auto stored, txn.EntriesOf("1000000001", std::nullopt, Page{}));
+        for (const auto& e : stored) entries.emplace_back(e.entry_id, e.ref);
+        return Status::Ok();
+    });
+    ASSERT_TRUE(read.ok()) << Describe(read);
+    const std::vector<std::pair<int64_t, std::string>> expected = {
+        {11, "after"}, {10, "gap"}, {3, "e3"}, {2, "e2"}, {1, "e1"}};
+    EXPECT_EQ(entries, expected);
+    EXPECT_TRUE(Problems(*storage).empty());
+    storage.reset();
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"), "4");
+    EXPECT_EQ(raw.Text("SELECT sql LIKE '%AUTOINCREMENT%' FROM sqlite_master"
+                       " WHERE name = 'ledger_entries'"),
+              "0");
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'ledger_entries'"), "0");
+    EXPECT_EQ(raw.Text("SELECT tbl_name FROM sqlite_master WHERE name = 'ledger_member'"),
+              "ledger_entries");
+    EXPECT_EQ(raw.Text("PRAGMA foreign_key_check"), "");
+}
+
 TEST_F(SqliteStorageTest, ForeignKeysAreEnforced) {
     auto storage = Open();
     ASSERT_NE(storage, nullptr);
@@ -590,6 +653,97 @@ TEST_F(SqliteStorageTest, WriteAsyncAnswersEachUnitOnceWithItsOwnOutcome) {
         return Status::Ok();
     });
     EXPECT_TRUE(read.ok()) << Describe(read);
+    EXPECT_TRUE(Problems(*storage).empty());
+    // The overdrafts failed before writing anything: no batch had to run again.
+    EXPECT_EQ(storage->Stats().rerun_batches, 0u);
+}
+
+// Units run without a savepoint each; a unit that fails after writing sends its batch round
+// again, isolated. Its batch-mates still commit with their own outcomes, and nothing it wrote
+// stays, whether it returned an error, hit a constraint or threw.
+TEST_F(SqliteStorageTest, UnitFailingAfterItWroteFailsAloneInItsBatch) {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    Seed(*storage);
+    // The writer is held inside a first unit until every other unit is queued behind it, so
+    // that those all share the next batch.
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool holding = false;
+    bool release = false;
+    storage->WriteAsync(
+        [&](WriteTxn&) -> Status {
+            std::unique_lock lock(mutex);
+            holding = true;
+            changed.notify_all();
+            changed.wait(lock, [&] { return release; });
+            return Status::Ok();
+        },
+        [](Status) {});
+    {
+        std::unique_lock lock(mutex);
+        ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(30), [&] { return holding; }));
+    }
+    constexpr int kUnits = 30;
+    std::vector<std::optional<Status>> outcomes(kUnits);
+    int answered = 0;
+    auto earn = [](WriteTxn& txn, const std::string& ref) -> Status {
+        KZ_RETURN_IF_ERROR(
+            txn.InsertLot(SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", 1, kNow + 100)));
+        return StatusOf(txn.AppendEntry(
+            SampleEntry("1000000001", "pg_ekimae", 1, core::EntryKind::kEarn, ref)));
+    };
+    for (int i = 0; i < kUnits; ++i) {
+        const std::string ref = (i % 3 == 1 ? "bad/" : "good/") + std::to_string(i);
+        storage->WriteAsync(
+            [i, ref, earn](WriteTxn& txn) -> Status {
+                KZ_RETURN_IF_ERROR(earn(txn, ref));
+                if (i % 3 != 1) return Status::Ok();
+                // Each failure comes after the unit's own lot, entry and balance were written.
+                if (i % 9 == 1) {
+                    return core::MakeError(ErrorCode::kRuleViolation, "refused after writing");
+                }
+                if (i % 9 == 4) throw std::runtime_error("thrown after writing");
+                return StatusOf(txn.InsertLot(
+                    SampleLot("1000000001", "pg_nowhere", "st_shibuya", "", 1, kNow + 100)));
+            },
+            [&, i](Status status) {
+                std::lock_guard lock(mutex);
+                outcomes[i] = std::move(status);
+                if (++answered == kUnits) changed.notify_all();
+            });
+    }
+    {
+        std::unique_lock lock(mutex);
+        release = true;
+        changed.notify_all();
+        ASSERT_TRUE(
+            changed.wait_for(lock, std::chrono::seconds(30), [&] { return answered == kUnits; }));
+    }
+    StorageStats stats = storage->Stats();
+    EXPECT_EQ(stats.largest_batch, static_cast<uint64_t>(kUnits));
+    EXPECT_EQ(stats.rerun_batches, 1u);
+    EXPECT_EQ(stats.failed_write_units, static_cast<uint64_t>(kUnits / 3));
+    int good = 0;
+    for (int i = 0; i < kUnits; ++i) {
+        ASSERT_TRUE(outcomes[i].has_value()) << "unit " << i;
+        const Status& status = *outcomes[i];
+        if (i % 3 != 1) {
+            EXPECT_TRUE(status.ok()) << "unit " << i << ": " << Describe(status);
+            ++good;
+            continue;
+        }
+        ASSERT_FALSE(status.ok()) << "unit " << i;
+        const ErrorCode expected = i % 9 == 1 ? ErrorCode::kRuleViolation : ErrorCode::kInternal;
+        EXPECT_EQ(status.error().code, expected) << "unit " << i << ": " << status.error().message;
+    }
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM ledger_entries WHERE ref LIKE 'good/%'"),
+              std::to_string(good));
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM ledger_entries WHERE ref LIKE 'bad/%'"), "0");
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM lots"), std::to_string(good));
+    EXPECT_EQ(raw.Text("SELECT points FROM balances WHERE member_id = '1000000001'"),
+              std::to_string(good));
     EXPECT_TRUE(Problems(*storage).empty());
 }
 

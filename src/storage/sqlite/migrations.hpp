@@ -17,5 +17,7 @@ int LatestSchemaVersion();
 // `now` is recorded as each migration's applied_at.
 // Errors: kUnavailable when the database is newer than this binary or cannot be written.
 core::Status Migrate(Connection& connection, core::Timestamp now);
+// The same, stopping at `version`: for tests that need a database as an older Kizuna left it.
+core::Status MigrateTo(Connection& connection, core::Timestamp now, int version);
 
 }  // namespace kizuna::storage::sqlite

@@ -4,9 +4,10 @@
 //
 // Writes: Write() queues its unit of work and blocks until the unit's fate is durable. The
 // writer thread takes every unit waiting (up to StorageOptions::max_batch; it never waits for
-// more), opens one transaction, runs each unit inside its own savepoint (a failing unit is
-// rolled back alone) and commits once: one fsync for the whole batch. Only then is any caller
-// answered. If the commit fails, every unit of the batch fails with kUnavailable. WriteAsync
+// more), opens one transaction, runs each unit and commits once: one fsync for the whole batch.
+// A failing unit is rolled back alone: units run without savepoints, and when one fails after
+// writing, the batch is rolled back and run again with a savepoint per unit. Only then is any
+// caller answered. If the commit fails, every unit of the batch fails with kUnavailable. WriteAsync
 // queues the same way and calls back on the writer thread instead of blocking a thread.
 // Checkpoints: the writer does not copy the write-ahead log back into the database itself
 // (SQLite's auto-checkpoint would, at a commit, on the write path). A checkpointer thread with
@@ -89,6 +90,16 @@ class SqliteStorage final : public Storage {
     static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
     void CheckpointerLoop();
     bool CheckpointDue() const;  // with checkpoint_mutex_ held
+    // One run of a batch's units in one transaction: its outcome (the commit's, or why the
+    // transaction could not start or was lost), or `rerun` when a unit failed after writing
+    // without a savepoint to undo it alone (the transaction is then rolled back).
+    struct Pass {
+        Status status;
+        bool rerun = false;
+    };
+    // Runs every unit of `batch` (outcomes into `results`) in one transaction and commits it;
+    // with `isolate_units`, each unit inside its own savepoint.
+    Pass RunPass(std::vector<WriteUnit>& batch, std::vector<Status>& results, bool isolate_units);
     // Runs one unit inside a savepoint. Sets `transaction_broken` when the enclosing
     // transaction can no longer be trusted (a savepoint could not be rolled back or released,
     // or SQLite rolled the whole transaction back after an I/O error).
@@ -142,6 +153,7 @@ class SqliteStorage final : public Storage {
     std::atomic<uint64_t> failed_commits_{0};
     std::atomic<uint64_t> largest_batch_{0};
     std::atomic<uint64_t> checkpoints_{0};
+    std::atomic<uint64_t> rerun_batches_{0};
 };
 
 }  // namespace kizuna::storage::sqlite

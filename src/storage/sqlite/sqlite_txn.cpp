@@ -1,5 +1,6 @@
 #include "storage/sqlite/sqlite_txn.hpp"
 
+#include <concepts>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -41,6 +42,14 @@ std::optional<T> FirstOf(std::vector<T>&& rows) {
 Status InContext(Status status, std::string_view what) {
     if (status.ok()) return status;
     return MakeError(status.error().code, std::string(what) + ": " + status.error().message);
+}
+
+// The same with the words built by `what()` only on failure: the writes of every purchase
+// would otherwise allocate a message that is almost never read.
+template <std::invocable Describe>
+Status InContext(Status status, Describe&& what) {
+    if (status.ok()) return status;
+    return MakeError(status.error().code, what() + ": " + status.error().message);
 }
 
 core::Error Corrupt(std::string_view column, std::string_view value) {
@@ -637,7 +646,7 @@ Result<std::vector<core::Purchase>> SqliteTxn::PurchasesOf(
 }
 
 Status SqliteTxn::InsertPurchase(const core::Purchase& p) {
-    std::string what = "inserting purchase " + p.purchase_id;
+    auto what = [&] { return "inserting purchase " + p.purchase_id; };
     {
         KZ_ASSIGN_OR_RETURN(
             auto statement,
@@ -680,7 +689,7 @@ Status SqliteTxn::InsertRedemption(const core::Redemption& r) {
                                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     statement->BindAll(r.redemption_id, r.member_id, r.store_id, r.program_id, r.points,
                        r.occurred_at, r.balance_after, r.fingerprint);
-    return InContext(statement->Run(), "inserting redemption " + r.redemption_id);
+    return InContext(statement->Run(), [&] { return "inserting redemption " + r.redemption_id; });
 }
 
 Result<std::optional<core::Refund>> SqliteTxn::FindRefund(std::string_view refund_id) {
@@ -706,7 +715,7 @@ Result<std::vector<core::Refund>> SqliteTxn::RefundsOf(std::string_view purchase
 }
 
 Status SqliteTxn::InsertRefund(const core::Refund& r) {
-    std::string what = "inserting refund " + r.refund_id;
+    auto what = [&] { return "inserting refund " + r.refund_id; };
     {
         KZ_ASSIGN_OR_RETURN(
             auto statement,
@@ -764,8 +773,9 @@ Result<std::vector<core::LedgerEntry>> SqliteTxn::EntriesOf(
 }
 
 Result<int64_t> SqliteTxn::AppendEntry(const core::LedgerEntry& e) {
-    std::string what =
-        "appending a ledger entry for member " + e.member_id + " in program " + e.program_id;
+    auto what = [&] {
+        return "appending a ledger entry for member " + e.member_id + " in program " + e.program_id;
+    };
     // The balance moves first, guarded so it cannot go below zero; when the guard refuses,
     // nothing has been written.
     {
@@ -834,15 +844,18 @@ Result<int64_t> SqliteTxn::InsertLot(const core::Lot& lot) {
     statement->BindAll(lot.member_id, lot.program_id, NullIfEmpty{lot.store_id},
                        NullIfEmpty{lot.purchase_id}, lot.earned, lot.remaining, lot.earned_at,
                        lot.expires_at);
-    KZ_RETURN_IF_ERROR(InContext(statement->Run(), "inserting a lot for member " + lot.member_id +
-                                                       " in program " + lot.program_id));
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), [&] {
+        return "inserting a lot for member " + lot.member_id + " in program " + lot.program_id;
+    }));
     return connection_.LastInsertRowId();
 }
 
 Status SqliteTxn::DrawFromLot(const core::LotDraw& draw) {
-    std::string what = "drawing " + std::to_string(draw.points) + " points from lot " +
-                       std::to_string(draw.lot_id);
-    if (draw.points < 0) return MakeError(ErrorCode::kInternal, what + ": negative draw");
+    auto what = [&] {
+        return "drawing " + std::to_string(draw.points) + " points from lot " +
+               std::to_string(draw.lot_id);
+    };
+    if (draw.points < 0) return MakeError(ErrorCode::kInternal, what() + ": negative draw");
     {
         KZ_ASSIGN_OR_RETURN(auto statement,
                             connection_.Prepare("UPDATE lots SET remaining = remaining - ?2"
@@ -855,9 +868,9 @@ Status SqliteTxn::DrawFromLot(const core::LotDraw& draw) {
                         connection_.Prepare("SELECT remaining FROM lots WHERE lot_id = ?1"));
     statement->Bind(1, draw.lot_id);
     KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
-    if (!row) return MakeError(ErrorCode::kNotFound, what + ": no such lot");
+    if (!row) return MakeError(ErrorCode::kNotFound, what() + ": no such lot");
     return MakeError(ErrorCode::kInternal,
-                     what + ": it holds only " + std::to_string(statement->Int(0)));
+                     what() + ": it holds only " + std::to_string(statement->Int(0)));
 }
 
 Result<std::vector<std::string>> SqliteTxn::CheckLedgerInvariants() {
