@@ -106,8 +106,8 @@ HttpResponse Usage(const RequestContext& ctx) {
 
     auto usage = ctx.hub.members().GetUsage(ctx.caller, member_id, limit);
     if (!usage) return ErrorResponse(usage.error());
-    // Written straight as text, without building an nlohmann DOM first (14 % of the
-    // I/O thread's time per usage request in profiles); same bytes (json_writer_test.cpp).
+    // Written straight as text: building and dumping an nlohmann DOM took 13 µs per answer of
+    // the bench data, the writer takes 4, for the same bytes (json_writer_test.cpp).
     HttpResponse response;
     response.status = 200;
     response.body = UsageJsonText(member_id, *usage);

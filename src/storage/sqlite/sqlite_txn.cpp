@@ -161,9 +161,9 @@ Result<core::Store> ReadStore(Statement& s) {
 // come straight from the indexes (purchases_member holds (member_id, occurred_at, rowid), the
 // lines' primary key (purchase_id, line_no)), so SQLite walks them without sorting. There is no
 // LIMIT: it would count lines, not purchases, and limiting purchases in a subquery made SQLite
-// sort the joined rows in a temporary B-tree (a fifth of the usage read). The reader stops
-// stepping after the purchases it wants instead. The program filter is a residual test on the
-// member's few rows, which keeps the same order.
+// sort the joined rows in a temporary B-tree (the query took 10 µs instead of 6 for a member of
+// the bench data). The reader stops stepping after the purchases it wants instead. The program
+// filter is a residual test on the member's few rows, which keeps the same order.
 #define KZ_MEMBER_PURCHASES_SQL(filter)                                             \
     "SELECT " KZ_PURCHASE_LINE_COLUMNS                                              \
     " FROM purchases p LEFT JOIN purchase_lines l ON l.purchase_id = p.purchase_id" \
