@@ -101,6 +101,9 @@ std::string Metrics::RenderStorage(const storage::StorageStats& stats) {
             stats.failed_commits);
     counter("kizuna_storage_checkpoints_total", "Write-ahead log checkpoints completed.",
             stats.checkpoints);
+    counter("kizuna_storage_rerun_batches_total",
+            "Batches run again, one savepoint per unit, because a unit failed after writing.",
+            stats.rerun_batches);
     fmt::format_to(std::back_inserter(out),
                    "# HELP kizuna_storage_largest_batch Most units in one transaction so far.\n"
                    "# TYPE kizuna_storage_largest_batch gauge\nkizuna_storage_largest_batch {}\n",

@@ -504,6 +504,13 @@ TEST_F(HubServerTest, MetricsCountRequestsByRouteAndStatusClass) {
               std::string::npos);
     // The metrics request itself is in flight while it renders.
     EXPECT_NE(text.find("kizuna_http_requests_in_flight "), std::string::npos);
+    // The storage's group-commit counters (values depend on what earlier tests wrote).
+    for (const char* counter :
+         {"kizuna_storage_write_units_total ", "kizuna_storage_failed_write_units_total ",
+          "kizuna_storage_commits_total ", "kizuna_storage_checkpoints_total ",
+          "kizuna_storage_rerun_batches_total ", "kizuna_storage_largest_batch "}) {
+        EXPECT_NE(text.find(counter), std::string::npos) << counter;
+    }
 }
 
 TEST_F(HubServerTest, OpenApiDocumentsExactlyTheRoutesTheRouterKnows) {
