@@ -145,6 +145,41 @@ Json BalanceToJson(const storage::Balance& balance) {
     return json;
 }
 
+Json PurchaseReceiptToJson(const hub::PurchaseReceipt& receipt) {
+    Json json = Json::object();
+    json["purchase_id"] = receipt.purchase_id;
+    json["member_id"] = receipt.member_id;
+    json["program_id"] = receipt.program_id;
+    json["total"] = receipt.total;
+    json["points_earned"] = receipt.points_earned;
+    json["balance"] = receipt.balance;
+    json["replayed"] = receipt.replayed;
+    return json;
+}
+
+Json RedemptionReceiptToJson(const hub::RedemptionReceipt& receipt) {
+    Json json = Json::object();
+    json["redemption_id"] = receipt.redemption_id;
+    json["member_id"] = receipt.member_id;
+    json["program_id"] = receipt.program_id;
+    json["points"] = receipt.points;
+    json["balance"] = receipt.balance;
+    json["replayed"] = receipt.replayed;
+    return json;
+}
+
+Json RefundReceiptToJson(const hub::RefundReceipt& receipt) {
+    Json json = Json::object();
+    json["refund_id"] = receipt.refund_id;
+    json["purchase_id"] = receipt.purchase_id;
+    json["amount"] = receipt.amount;
+    json["points_reversed"] = receipt.points_reversed;
+    json["points_unrecovered"] = receipt.points_unrecovered;
+    json["balance"] = receipt.balance;
+    json["replayed"] = receipt.replayed;
+    return json;
+}
+
 void WritePurchase(JsonWriter& out, const core::Purchase& purchase) {
     out.BeginObject();
     out.Field("purchase_id", purchase.purchase_id);

@@ -40,6 +40,10 @@ Json PurchaseLineToJson(const core::PurchaseLine& line);
 Json PurchaseToJson(const core::Purchase& purchase);
 Json EntryToJson(const core::LedgerEntry& entry);
 Json BalanceToJson(const storage::Balance& balance);
+// The answers to durable writes (POST /v1/purchases, /v1/redemptions, .../refunds).
+Json PurchaseReceiptToJson(const hub::PurchaseReceipt& receipt);
+Json RedemptionReceiptToJson(const hub::RedemptionReceipt& receipt);
+Json RefundReceiptToJson(const hub::RefundReceipt& receipt);
 Json OfferToJson(const core::Offer& offer);
 
 // The same documents as PurchaseToJson, EntryToJson and BalanceToJson written straight as text,

@@ -23,18 +23,7 @@ void RecordPurchase(const RequestContext& ctx, Respond respond) {
     // Answered when the purchase is durable, without a thread waiting for it.
     ctx.hub.points().RecordPurchaseAsync(
         ctx.caller, request,
-        AnswerWhenDurable<hub::PurchaseReceipt>(ctx, std::move(respond),
-                                                [](const hub::PurchaseReceipt& receipt) {
-                                                    Json json = Json::object();
-                                                    json["purchase_id"] = receipt.purchase_id;
-                                                    json["member_id"] = receipt.member_id;
-                                                    json["program_id"] = receipt.program_id;
-                                                    json["total"] = receipt.total;
-                                                    json["points_earned"] = receipt.points_earned;
-                                                    json["balance"] = receipt.balance;
-                                                    json["replayed"] = receipt.replayed;
-                                                    return json;
-                                                }));
+        AnswerWhenDurable<hub::PurchaseReceipt>(ctx, std::move(respond), PurchaseReceiptToJson));
 }
 
 // Refund lines name a line of the purchase (sku or name) and a quantity; the price comes from
@@ -78,18 +67,7 @@ void Refund(const RequestContext& ctx, Respond respond) {
 
     ctx.hub.points().RefundAsync(
         ctx.caller, request,
-        AnswerWhenDurable<hub::RefundReceipt>(
-            ctx, std::move(respond), [](const hub::RefundReceipt& receipt) {
-                Json json = Json::object();
-                json["refund_id"] = receipt.refund_id;
-                json["purchase_id"] = receipt.purchase_id;
-                json["amount"] = receipt.amount;
-                json["points_reversed"] = receipt.points_reversed;
-                json["points_unrecovered"] = receipt.points_unrecovered;
-                json["balance"] = receipt.balance;
-                json["replayed"] = receipt.replayed;
-                return json;
-            }));
+        AnswerWhenDurable<hub::RefundReceipt>(ctx, std::move(respond), RefundReceiptToJson));
 }
 
 }  // namespace

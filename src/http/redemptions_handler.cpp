@@ -20,19 +20,9 @@ void Redeem(const RequestContext& ctx, Respond respond) {
     if (!body.ok()) return respond(ErrorResponse(body.error()));
 
     // Answered when the redemption is durable, without a thread waiting for it.
-    ctx.hub.points().RedeemAsync(
-        ctx.caller, request,
-        AnswerWhenDurable<hub::RedemptionReceipt>(ctx, std::move(respond),
-                                                  [](const hub::RedemptionReceipt& receipt) {
-                                                      Json json = Json::object();
-                                                      json["redemption_id"] = receipt.redemption_id;
-                                                      json["member_id"] = receipt.member_id;
-                                                      json["program_id"] = receipt.program_id;
-                                                      json["points"] = receipt.points;
-                                                      json["balance"] = receipt.balance;
-                                                      json["replayed"] = receipt.replayed;
-                                                      return json;
-                                                  }));
+    ctx.hub.points().RedeemAsync(ctx.caller, request,
+                                 AnswerWhenDurable<hub::RedemptionReceipt>(
+                                     ctx, std::move(respond), RedemptionReceiptToJson));
 }
 
 }  // namespace
