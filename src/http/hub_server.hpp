@@ -4,6 +4,7 @@
 // blocks. Keep-alive, a request body limit, optional TLS.
 // Thread-safety: Start/Stop/Wait from one controlling thread.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,6 +23,11 @@ struct ServerOptions {
     std::string tls_cert_file;         // both set: HTTPS only
     std::string tls_key_file;
     std::string web_root;  // static portal/POS pages; empty: none (later issue)
+    // A connection is closed when a request's header, then its body, takes longer than
+    // read_timeout to arrive, or when it waits longer than idle_timeout for its next request
+    // after an answer. Both are honoured to within a tenth (at most half a second).
+    std::chrono::milliseconds read_timeout{30'000};
+    std::chrono::milliseconds idle_timeout{75'000};
 };
 
 class HubServer {

@@ -671,6 +671,50 @@ TEST(HubServerStop, FinishesInFlightRequestsClosesIdleOnesAndRefusesNewOnes) {
     server.reset();  // a second Stop (from the destructor) is harmless
 }
 
+// A connection that goes quiet is closed: half way through a request's header (the read
+// timeout) or, kept alive, between requests (the idle timeout). One that keeps asking is not.
+TEST(HubServerTimeouts, QuietConnectionsAreClosedBusyOnesKept) {
+    using std::chrono::milliseconds;
+    TestHub& t = TestHub::Get();
+    ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.read_timeout = milliseconds(300);
+    options.idle_timeout = milliseconds(600);
+    HubServer server(t.hub(), options);
+    ASSERT_TRUE(server.Start().ok());
+
+    // RawExchange gives up after 5 s: a connection left open shows as a long wait.
+    auto start = std::chrono::steady_clock::now();
+    std::string answer = RawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost:");
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(answer, "");
+    EXPECT_GE(took, milliseconds(300));
+    EXPECT_LT(took, milliseconds(2000));
+
+    start = std::chrono::steady_clock::now();
+    answer = RawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+    EXPECT_GE(took, milliseconds(600));
+    EXPECT_LT(took, milliseconds(2500));
+
+    // Each request starts the idle time again: 2 s of requests 200 ms apart on one connection.
+    TestClient busy(server.BaseUrl());
+    ASSERT_EQ(busy.Get("/healthz").status, 200);
+    for (int i = 0; i < 10; ++i) {
+        std::this_thread::sleep_for(milliseconds(200));
+        Reply reply = busy.Get("/healthz");
+        ASSERT_EQ(reply.status, 200) << i;
+        EXPECT_EQ(reply.new_connections, 0) << "request " << i << " needed a new connection";
+    }
+    // And a connection closed for idleness is simply reopened by the client.
+    std::this_thread::sleep_for(milliseconds(1500));
+    Reply after = busy.Get("/healthz");
+    EXPECT_EQ(after.status, 200);
+    EXPECT_EQ(after.new_connections, 1);
+    server.Stop();
+}
+
 TEST(HubServerStop, WaitReturnsOnceStopped) {
     TestHub& t = TestHub::Get();
     ServerOptions options;
