@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "storage/sqlite/page_cache.hpp"
 #include "storage/sqlite/wal_write_buffer.hpp"
 
 namespace kizuna::storage::sqlite {
@@ -32,10 +33,12 @@ core::Error InUseOrOpenError(sqlite3* db, const DatabaseLocation& location) {
 
 // Process-wide settings, before SQLite initializes (later calls are refused and harmless):
 // no memory statistics, which would take a global mutex around every allocation SQLite makes
-// (3% of the group-commit writer's time in profiles), then the log-write-buffering VFS.
+// (3% of the group-commit writer's time in profiles), a page cache whose commits do not sweep
+// it (page_cache.hpp), then the log-write-buffering VFS.
 const char* ConfigureSqliteOnce() {
     static const char* const vfs = [] {
         (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        (void)InstallPageCache();
         return WalWriteBufferVfs();
     }();
     return vfs;
