@@ -104,6 +104,9 @@ std::string Metrics::RenderStorage(const storage::StorageStats& stats) {
     counter("kizuna_storage_rerun_batches_total",
             "Batches run again, one savepoint per unit, because a unit failed after writing.",
             stats.rerun_batches);
+    counter("kizuna_storage_log_syncs_total",
+            "Syncs of the write-ahead log beside the writer; each covers every commit before it.",
+            stats.log_syncs);
     fmt::format_to(std::back_inserter(out),
                    "# HELP kizuna_storage_largest_batch Most units in one transaction so far.\n"
                    "# TYPE kizuna_storage_largest_batch gauge\nkizuna_storage_largest_batch {}\n",

@@ -187,6 +187,9 @@ struct StorageStats {
     uint64_t largest_batch = 0;       // most units in one transaction
     uint64_t checkpoints = 0;         // write-ahead log checkpoints completed (SQLite)
     uint64_t rerun_batches = 0;       // batches run again because a unit failed after writing
+    // SQLite: fdatasyncs of the log made beside the writer; each covers every commit handed over
+    // since the previous one, so log_syncs < commits shows commits sharing a sync.
+    uint64_t log_syncs = 0;
 };
 
 // What WriteAsync calls with the unit's outcome (what Write would have returned).

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -28,6 +29,7 @@
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/sqlite_txn.hpp"
+#include "storage/sqlite/wal_write_buffer.hpp"
 #include "storage/storage.hpp"
 #include "storage_test_support.hpp"
 
@@ -112,6 +114,12 @@ class SqliteStorageTest : public ::testing::Test {
     std::unique_ptr<SqliteStorage> Open(StorageOptions options = {}, int busy_timeout_ms = 5000) {
         DatabaseLocation location{db_path().string(), false, busy_timeout_ms};
         auto opened = SqliteStorage::Open(location, options);
+        EXPECT_TRUE(opened.has_value()) << opened.error().message;
+        return opened.has_value() ? std::move(opened).value() : nullptr;
+    }
+    // With synchronous=FULL: commits sync the log (Open's databases skip syncs, for speed).
+    std::unique_ptr<SqliteStorage> OpenDurable() {
+        auto opened = SqliteStorage::Open(DatabaseLocation{db_path().string()}, {});
         EXPECT_TRUE(opened.has_value()) << opened.error().message;
         return opened.has_value() ? std::move(opened).value() : nullptr;
     }
@@ -917,6 +925,121 @@ TEST_F(SqliteStorageTest, WriteAsyncUnitsQueuedAtShutdownAreAnswered) {
     }
     storage.reset();  // destructor drains the queue and the answers
     EXPECT_EQ(answered.load(), 200);
+}
+
+// A log sync the test holds back until it lets go, counting the syncs made.
+struct HeldSync {
+    static inline std::mutex mutex;
+    static inline std::condition_variable changed;
+    static inline bool held = true;
+    static inline int started = 0;
+    static int Hook(int) {
+        std::unique_lock lock(mutex);
+        ++started;
+        changed.notify_all();
+        changed.wait(lock, [] { return !held; });
+        return 0;
+    }
+    static bool WaitForStarted(int count) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, std::chrono::seconds(10), [&] { return started >= count; });
+    }
+    static void Release() {
+        std::lock_guard lock(mutex);
+        held = false;
+        changed.notify_all();
+    }
+};
+
+// Pipelined commit: while the log sync of one batch is under way, the writer already runs the
+// next units, keeping their batch open until the sync ends; no unit is answered before a sync
+// that began after its commit has finished.
+TEST_F(SqliteStorageTest, WritesAreAnsweredOnlyAfterTheLogSyncThatFollowsTheirCommit) {
+    auto storage = OpenDurable();
+    ASSERT_NE(storage, nullptr);
+    Seed(*storage);
+    const uint64_t syncs_before = storage->Stats().log_syncs;
+    const uint64_t commits_before = storage->Stats().commits;
+    SetLogSyncHookForTesting(&HeldSync::Hook);
+    std::atomic<int> ran{0};
+    std::atomic<int> answered{0};
+    auto earn = [&ran](std::string ref) {
+        return [&ran, ref](WriteTxn& txn) -> Status {
+            ++ran;
+            KZ_RETURN_IF_ERROR(txn.InsertLot(
+                SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", 1, kNow + 100)));
+            return StatusOf(txn.AppendEntry(
+                SampleEntry("1000000001", "pg_ekimae", 1, core::EntryKind::kEarn, ref)));
+        };
+    };
+    auto count = [&](Status status) {
+        EXPECT_TRUE(status.ok()) << Describe(status);
+        ++answered;
+    };
+    auto balance = [&] {
+        int64_t points = -1;
+        Status read = storage->Read([&](ReadTxn& txn) -> Status {
+            KZ_ASSIGN_OR_RETURN(points, txn.BalanceOf("1000000001", "pg_ekimae"));
+            return Status::Ok();
+        });
+        EXPECT_TRUE(read.ok()) << Describe(read);
+        return points;
+    };
+    storage->WriteAsync(earn("first"), count);
+    ASSERT_TRUE(HeldSync::WaitForStarted(1));  // the first batch is committed, its sync held
+    EXPECT_EQ(balance(), 1);                   // (visible to readers before it is durable)
+    storage->WriteAsync(earn("second"), count);
+    storage->WriteAsync(earn("third"), count);
+    // The next units run while the sync is held, in a batch kept open...
+    for (int i = 0; i < 1000 && ran.load() < 3; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(ran.load(), 3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(balance(), 1);
+    // ...and nothing is answered before its sync has finished.
+    EXPECT_EQ(answered.load(), 0);
+    HeldSync::Release();
+    for (int i = 0; i < 1000 && answered.load() < 3; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(answered.load(), 3);
+    EXPECT_EQ(balance(), 3);
+    // The second and third units shared a commit, made when the log was free, and its sync.
+    EXPECT_EQ(HeldSync::started, 2);
+    EXPECT_EQ(storage->Stats().log_syncs, syncs_before + 2);
+    EXPECT_EQ(storage->Stats().commits, commits_before + 2);
+    storage.reset();
+    SetLogSyncHookForTesting(nullptr);
+}
+
+int FailingSync(int) { return EIO; }
+
+// After a log sync fails, the operating system may have dropped frames: nothing written
+// before or after may be acknowledged, and writes are refused until the storage is reopened.
+TEST_F(SqliteStorageTest, FailedLogSyncFailsTheWriteAndRefusesLaterOnes) {
+    {
+        auto storage = OpenDurable();
+        ASSERT_NE(storage, nullptr);
+        Seed(*storage);
+        SetLogSyncHookForTesting(&FailingSync);
+        Status first = Earn(*storage, 5, "lost?");
+        SetLogSyncHookForTesting(nullptr);
+        ASSERT_FALSE(first.ok());
+        EXPECT_EQ(first.error().code, ErrorCode::kUnavailable);
+        EXPECT_NE(first.error().message.find("fdatasync"), std::string::npos)
+            << first.error().message;
+        EXPECT_NE(first.error().message.find("restarted"), std::string::npos);
+        Status later = Earn(*storage, 1, "later");
+        ASSERT_FALSE(later.ok());
+        EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
+        // Reads go on.
+        EXPECT_TRUE(Problems(*storage).empty());
+    }
+    auto reopened = OpenDurable();
+    ASSERT_NE(reopened, nullptr);
+    EXPECT_TRUE(Earn(*reopened, 1, "after restart").ok());
+    EXPECT_TRUE(Problems(*reopened).empty());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <exception>
 #include <future>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "storage/sqlite/migrations.hpp"
@@ -237,6 +238,11 @@ void SqliteStorage::Settle(WriteUnit& unit, Status status) {
 
 void SqliteStorage::HandOffSettled() {
     if (settled_.empty()) return;
+    uint64_t sync_number = 0;
+    if (settled_sync_ != nullptr) {
+        std::lock_guard lock(queue_mutex_);
+        sync_number = ++syncs_handed_;
+    }
     {
         std::lock_guard lock(answers_mutex_);
         if (answers_.empty()) {
@@ -244,13 +250,29 @@ void SqliteStorage::HandOffSettled() {
         } else {
             for (Settled& answer : settled_) answers_.push_back(std::move(answer));
         }
+        // One sync of the log covers every commit written to it before the sync starts.
+        if (settled_sync_ != nullptr) {
+            answers_sync_ = std::move(settled_sync_);
+            answers_sync_number_ = sync_number;
+        }
     }
     settled_.clear();
+    settled_sync_.reset();
     answers_ready_.notify_one();
+}
+
+Status SqliteStorage::LogSyncFailure() const {
+    return MakeError(
+        ErrorCode::kUnavailable,
+        "the write-ahead log could not be made durable (fdatasync: " +
+            std::error_code(log_sync_errno_.load(), std::generic_category()).message() +
+            "); this hub accepts no more writes until it is restarted");
 }
 
 void SqliteStorage::AnswererLoop() {
     std::vector<Settled> answering;
+    std::shared_ptr<const LogSync> sync;
+    uint64_t sync_number = 0;
     while (true) {
         {
             std::unique_lock lock(answers_mutex_);
@@ -258,40 +280,78 @@ void SqliteStorage::AnswererLoop() {
             // Stopping still answers everything handed over.
             if (answers_.empty()) return;
             answering.swap(answers_);
+            sync = std::move(answers_sync_);
+            answers_sync_.reset();
+            sync_number = answers_sync_number_;
         }
-        for (Settled& answer : answering) Call(answer.done, std::move(answer.status));
+        // Every answer taken waits for this sync, even one whose own batch wrote nothing: its
+        // outcome (a replayed receipt, a refusal) may rest on a commit the sync makes durable.
+        if (sync != nullptr) {
+            if (!log_sync_failed_.load()) {
+                log_syncs_.fetch_add(1, std::memory_order_relaxed);
+                if (const int error = sync->Sync(); error != 0) {
+                    log_sync_errno_.store(error);
+                    log_sync_failed_.store(true);
+                }
+            }
+            sync.reset();
+            {
+                std::lock_guard lock(queue_mutex_);
+                syncs_done_ = sync_number;
+            }
+            // The writer commits the batch it holds open as soon as the log is free.
+            queue_ready_.notify_one();
+        }
+        const bool failed = log_sync_failed_.load();
+        for (Settled& answer : answering) {
+            if (failed && answer.status.ok()) answer.status = LogSyncFailure();
+            Call(answer.done, std::move(answer.status));
+        }
         answering.clear();
     }
 }
 
 void SqliteStorage::WriterLoop() {
-    std::vector<WriteUnit> batch;
-    batch.reserve(max_batch_);
+    std::vector<WriteUnit> incoming;
+    incoming.reserve(max_batch_);
     while (true) {
+        bool stopping = false;
+        bool log_free = false;
         {
             std::unique_lock lock(queue_mutex_);
-            queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            // With a batch open and the log still syncing, wait for more units or for the
+            // sync to end, whichever comes first.
+            queue_ready_.wait(lock, [this] {
+                return stopping_ || !queue_.empty() || (!batch_.empty() && LogFree());
+            });
             // Stopping still drains what was queued, so no caller is left without an answer.
-            if (queue_.empty()) return;
-            // Take what is waiting and go: waiting for a fuller batch would add latency.
-            while (!queue_.empty() && batch.size() < max_batch_) {
-                batch.push_back(std::move(queue_.front()));
+            if (queue_.empty() && batch_.empty()) return;
+            stopping = stopping_;
+            while (!queue_.empty() && batch_.size() + incoming.size() < max_batch_) {
+                incoming.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            log_free = LogFree();
         }
         try {
-            RunBatch(batch);
+            if (!incoming.empty()) ApplyUnits(incoming);
+            // A batch's answers wait for a sync of the log that starts after its commit, and
+            // only one sync runs at a time. So while one is under way, the writer keeps the
+            // batch open and runs the units that arrive; it commits when the log is free. The
+            // batch grows as large as the disk is slow, and one commit (its hot pages written
+            // once) serves it, without adding latency: committing earlier would not answer sooner.
+            if (!batch_.empty() && (log_free || stopping || batch_.size() >= max_batch_)) {
+                CommitBatch();
+            }
         } catch (const std::exception& e) {
             // Only this backend's own bookkeeping can get here (allocation failure): nothing of
             // the batch may be reported as done, so roll back and fail whoever is unanswered.
-            if (writer_->InTransaction()) (void)writer_->Run("ROLLBACK");
-            for (WriteUnit& unit : batch) {
-                Settle(unit, MakeError(ErrorCode::kInternal,
-                                       std::string("storage writer failed: ") + e.what()));
-            }
+            FailBatch(
+                MakeError(ErrorCode::kInternal, std::string("storage writer failed: ") + e.what()));
         }
+        incoming.clear();
+        if (!batch_.empty()) continue;
         HandOffSettled();
-        batch.clear();
         // Between batches no frame is being added: the moment to let a long log restart. The
         // writer copies only the last stretch the checkpointer has not reached yet; until the
         // checkpointer is close, the writer keeps writing (a long copy here would stall every
@@ -384,70 +444,101 @@ Status SqliteStorage::RunUnit(WriteUnit& unit, bool& transaction_broken) {
     return result;
 }
 
-SqliteStorage::Pass SqliteStorage::RunPass(std::vector<WriteUnit>& batch,
-                                           std::vector<Status>& results, bool isolate_units) {
-    Status begun = writer_->Run("BEGIN IMMEDIATE");
-    if (!begun.ok()) return {std::move(begun), false};
+SqliteStorage::Run SqliteStorage::RunUnits(std::size_t first) {
     sqlite3* db = writer_->handle();
-    bool broken = false;
-    uint64_t failed = 0;
-    for (std::size_t i = 0; i < batch.size() && !broken; ++i) {
-        if (isolate_units) {
-            results[i] = RunUnit(batch[i], broken);
+    for (std::size_t i = first; i < batch_.size(); ++i) {
+        bool broken = false;
+        if (batch_isolated_) {
+            batch_results_[i] = RunUnit(batch_[i], broken);
         } else {
             // Every write a unit can make through its WriteTxn is an INSERT, UPDATE or DELETE,
             // all counted here; a statement that fails is undone by SQLite and not counted. So
             // a unit that fails with the count unmoved has nothing left to undo.
             const int64_t changes_before = sqlite3_total_changes64(db);
             SqliteTxn txn(*writer_);
-            results[i] = RunGuarded(txn, batch[i].work);
-            if (!results[i].ok() && writer_->InTransaction() &&
+            batch_results_[i] = RunGuarded(txn, batch_[i].work);
+            if (!batch_results_[i].ok() && writer_->InTransaction() &&
                 sqlite3_total_changes64(db) != changes_before) {
-                // Its writes cannot be undone alone: the batch starts over, isolated.
-                (void)writer_->Run("ROLLBACK");
-                return {Status::Ok(), true};
+                return Run::kRerunIsolated;  // its writes cannot be undone alone
             }
         }
-        if (!results[i].ok()) ++failed;
-        if (!writer_->InTransaction()) broken = true;
+        if (broken || !writer_->InTransaction()) return Run::kBroken;
     }
-    units_.fetch_add(batch.size(), std::memory_order_relaxed);
-    failed_units_.fetch_add(failed, std::memory_order_relaxed);
-    if (broken) {
-        return {MakeError(ErrorCode::kUnavailable, "the write transaction was lost; retry later"),
-                false};
-    }
-    return {writer_->Run("COMMIT"), false};
+    return Run::kDone;
 }
 
-void SqliteStorage::RunBatch(std::vector<WriteUnit>& batch) {
-    std::vector<Status> results(batch.size());
-    // A savepoint per unit costs the writer about 8 us a purchase (every page a unit dirties is
-    // copied to the statement journal first), and nearly every unit either succeeds or fails
-    // before it writes. So a batch first runs without savepoints; only when a unit fails after
-    // writing is the batch rolled back and run again with one savepoint per unit, so that each
-    // unit's outcome is still its own (a unit may therefore run twice; see storage.hpp).
-    Pass pass = RunPass(batch, results, /*isolate_units=*/false);
-    if (pass.rerun) {
-        rerun_batches_.fetch_add(1, std::memory_order_relaxed);
-        pass = RunPass(batch, results, /*isolate_units=*/true);
-    }
-    Status transaction = std::move(pass.status);
-    if (!transaction.ok() && writer_->InTransaction()) (void)writer_->Run("ROLLBACK");
-    if (transaction.ok()) {
-        commits_.fetch_add(1, std::memory_order_relaxed);
-        RaiseToAtLeast(largest_batch_, batch.size());
-        for (std::size_t i = 0; i < batch.size(); ++i) Settle(batch[i], std::move(results[i]));
+void SqliteStorage::ApplyUnits(std::vector<WriteUnit>& incoming) {
+    if (log_sync_failed_.load()) {
+        for (WriteUnit& unit : incoming) Settle(unit, LogSyncFailure());
         return;
     }
+    const std::size_t first = batch_.size();
+    for (WriteUnit& unit : incoming) batch_.push_back(std::move(unit));
+    batch_results_.resize(batch_.size());
+    if (first == 0) {
+        // A savepoint per unit costs the writer about 8 us a purchase (every page a unit
+        // dirties is copied to the statement journal first), and nearly every unit either
+        // succeeds or fails before it writes. So units run without savepoints until one fails
+        // after writing; then the batch is rolled back and run again from its start with one
+        // savepoint per unit, so that each unit's outcome is still its own (a unit may
+        // therefore run twice; see storage.hpp).
+        batch_isolated_ = false;
+        if (Status begun = writer_->Run("BEGIN IMMEDIATE"); !begun.ok()) {
+            return FailBatch(std::move(begun));
+        }
+    }
+    Run run = RunUnits(first);
+    if (run == Run::kRerunIsolated) {
+        rerun_batches_.fetch_add(1, std::memory_order_relaxed);
+        (void)writer_->Run("ROLLBACK");
+        batch_isolated_ = true;
+        if (Status begun = writer_->Run("BEGIN IMMEDIATE"); !begun.ok()) {
+            return FailBatch(std::move(begun));
+        }
+        run = RunUnits(0);
+    }
+    if (run == Run::kBroken) {
+        FailBatch(
+            MakeError(ErrorCode::kUnavailable, "the write transaction was lost; retry later"));
+    }
+}
+
+void SqliteStorage::CommitBatch() {
+    Status committed;
+    {
+        // The commit's log sync, deferred: the answerer thread makes it (see the header).
+        DeferLogSyncs deferral;
+        committed = writer_->Run("COMMIT");
+        settled_sync_ = committed.ok() ? deferral.owed() : nullptr;
+    }
+    if (!committed.ok()) return FailBatch(std::move(committed));
+    uint64_t failed = 0;
+    for (const Status& result : batch_results_) failed += result.ok() ? 0 : 1;
+    units_.fetch_add(batch_.size(), std::memory_order_relaxed);
+    failed_units_.fetch_add(failed, std::memory_order_relaxed);
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    RaiseToAtLeast(largest_batch_, batch_.size());
+    for (std::size_t i = 0; i < batch_.size(); ++i) Settle(batch_[i], std::move(batch_results_[i]));
+    batch_.clear();
+    batch_results_.clear();
+}
+
+void SqliteStorage::FailBatch(Status why) {
+    if (writer_->InTransaction()) (void)writer_->Run("ROLLBACK");
     // Nothing of this batch is on disk: every unit fails, whatever its own result was.
     failed_commits_.fetch_add(1, std::memory_order_relaxed);
-    core::Error error = transaction.error();
+    uint64_t failed = 0;
+    for (const Status& result : batch_results_) failed += result.ok() ? 0 : 1;
+    units_.fetch_add(batch_.size(), std::memory_order_relaxed);
+    failed_units_.fetch_add(failed, std::memory_order_relaxed);
+    core::Error error = why.ok() ? MakeError(ErrorCode::kInternal, "unknown failure") : why.error();
     if (error.code != ErrorCode::kUnavailable) {
         error = MakeError(ErrorCode::kUnavailable,
                           "the write could not be committed: " + error.message);
     }
-    for (WriteUnit& unit : batch) Settle(unit, error);
+    for (WriteUnit& unit : batch_) Settle(unit, error);
+    batch_.clear();
+    batch_results_.clear();
 }
 
 Connection* SqliteStorage::AcquireReader() {
@@ -492,6 +583,7 @@ StorageStats SqliteStorage::Stats() const {
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
     stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
     stats.rerun_batches = rerun_batches_.load(std::memory_order_relaxed);
+    stats.log_syncs = log_syncs_.load(std::memory_order_relaxed);
     return stats;
 }
 

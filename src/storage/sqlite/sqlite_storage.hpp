@@ -3,12 +3,20 @@
 // writer thread that group-commits, and a pool of read-only connections.
 //
 // Writes: Write() queues its unit of work and blocks until the unit's fate is durable. The
-// writer thread takes every unit waiting (up to StorageOptions::max_batch; it never waits for
-// more), opens one transaction, runs each unit and commits once: one fsync for the whole batch.
+// writer thread runs the units waiting in one transaction as they come (at most
+// StorageOptions::max_batch in one) and commits: one commit and one log sync for the whole batch.
 // A failing unit is rolled back alone: units run without savepoints, and when one fails after
-// writing, the batch is rolled back and run again with a savepoint per unit. Only then is any
-// caller answered. If the commit fails, every unit of the batch fails with kUnavailable. WriteAsync
-// queues the same way and calls back on the writer thread instead of blocking a thread.
+// writing, the batch is rolled back and run again with a savepoint per unit. If the commit
+// fails, every unit of the batch fails with kUnavailable. WriteAsync queues the same way and
+// calls back on the answerer thread instead of blocking a thread.
+// Pipelined commit: the log's fdatasync is not waited for on the writer thread (see
+// wal_write_buffer.hpp). The writer hands each committed batch's outcomes to the answerer thread,
+// which syncs the log once for all it has been handed and only then answers them. While a sync
+// is under way, the writer keeps its next batch open and runs the units that arrive; it commits
+// when the sync ends (or at max_batch), so a slow disk makes batches larger, not more frequent,
+// and an idle one commits at once. A failed sync fails every unit not yet answered and every
+// later write with kUnavailable until the storage is reopened: after such a failure the
+// operating system may have dropped frames, and nothing built on them may be acknowledged.
 // Checkpoints: the writer does not copy the write-ahead log back into the database itself
 // (SQLite's auto-checkpoint would, at a commit, on the write path). A checkpointer thread with
 // its own connection does it beside the writer every StorageOptions::checkpoint_pages pages of log;
@@ -36,6 +44,7 @@
 #include <vector>
 
 #include "storage/sqlite/connection.hpp"
+#include "storage/sqlite/wal_write_buffer.hpp"
 #include "storage/storage.hpp"
 
 namespace kizuna::storage::sqlite {
@@ -74,8 +83,6 @@ class SqliteStorage final : public Storage {
     // Queues a unit for the writer; answers it at once with kUnavailable when stopping.
     void Enqueue(WriteUnit unit);
     void WriterLoop();
-    // Runs one batch in one transaction and answers every unit of it.
-    void RunBatch(std::vector<WriteUnit>& batch);
     // Calls the unit's `done` once, on this thread; a `done` that throws is contained.
     static void Answer(WriteUnit& unit, Status status);
     static void Call(WriteDone& done, Status status);
@@ -85,21 +92,30 @@ class SqliteStorage final : public Storage {
     void Settle(WriteUnit& unit, Status status);
     void HandOffSettled();
     void AnswererLoop();
+    // What every write gets once a deferred log sync has failed.
+    Status LogSyncFailure() const;
+    // With queue_mutex_ held: no log sync handed to the answerer is still to finish.
+    bool LogFree() const { return syncs_done_ == syncs_handed_; }
 
     // Called by SQLite on the writer thread after each commit with the log's size in pages.
     static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
     void CheckpointerLoop();
     bool CheckpointDue() const;  // with checkpoint_mutex_ held
-    // One run of a batch's units in one transaction: its outcome (the commit's, or why the
-    // transaction could not start or was lost), or `rerun` when a unit failed after writing
-    // without a savepoint to undo it alone (the transaction is then rolled back).
-    struct Pass {
-        Status status;
-        bool rerun = false;
+
+    // The open batch (writer thread). ApplyUnits adds `incoming` to it and runs them in its
+    // transaction, beginning one for a new batch; CommitBatch commits it and settles each
+    // unit with its own outcome; FailBatch rolls it back and fails every unit with
+    // kUnavailable (`why` says what went wrong).
+    void ApplyUnits(std::vector<WriteUnit>& incoming);
+    void CommitBatch();
+    void FailBatch(Status why);
+    enum class Run {
+        kDone,
+        kRerunIsolated,  // a unit failed after writing, with no savepoint to undo it alone
+        kBroken,         // the transaction can no longer be trusted or was lost
     };
-    // Runs every unit of `batch` (outcomes into `results`) in one transaction and commits it;
-    // with `isolate_units`, each unit inside its own savepoint.
-    Pass RunPass(std::vector<WriteUnit>& batch, std::vector<Status>& results, bool isolate_units);
+    // Runs the batch's units from `first` on, each in a savepoint if batch_isolated_.
+    Run RunUnits(std::size_t first);
     // Runs one unit inside a savepoint. Sets `transaction_broken` when the enclosing
     // transaction can no longer be trusted (a savepoint could not be rolled back or released,
     // or SQLite rolled the whole transaction back after an I/O error).
@@ -118,16 +134,29 @@ class SqliteStorage final : public Storage {
     std::condition_variable queue_ready_;
     std::deque<WriteUnit> queue_;
     bool stopping_ = false;
+    // Log syncs handed to the answerer, and the last it finished (guarded by queue_mutex_).
+    uint64_t syncs_handed_ = 0;
+    uint64_t syncs_done_ = 0;
     std::thread writer_thread_;
+    // The open batch: its units, their outcomes so far, and whether each runs in a savepoint.
+    std::vector<WriteUnit> batch_;
+    std::vector<Status> batch_results_;
+    bool batch_isolated_ = false;
 
     struct Settled {
         WriteDone done;
         Status status;
     };
-    std::vector<Settled> settled_;  // writer thread only
+    std::vector<Settled> settled_;                 // writer thread only
+    std::shared_ptr<const LogSync> settled_sync_;  // writer thread only: owed for settled_
     std::mutex answers_mutex_;
     std::condition_variable answers_ready_;
-    std::vector<Settled> answers_;  // guarded by answers_mutex_
+    std::vector<Settled> answers_;                 // guarded by answers_mutex_
+    std::shared_ptr<const LogSync> answers_sync_;  // guarded by answers_mutex_: owed for answers_
+    uint64_t answers_sync_number_ = 0;             // guarded by answers_mutex_
+    // Set once a deferred log sync failed: nothing more may be acknowledged (see the top).
+    std::atomic<bool> log_sync_failed_{false};
+    std::atomic<int> log_sync_errno_{0};
     bool answerer_stopping_ = false;
     std::thread answerer_thread_;
 
@@ -154,6 +183,7 @@ class SqliteStorage final : public Storage {
     std::atomic<uint64_t> largest_batch_{0};
     std::atomic<uint64_t> checkpoints_{0};
     std::atomic<uint64_t> rerun_batches_{0};
+    std::atomic<uint64_t> log_syncs_{0};
 };
 
 }  // namespace kizuna::storage::sqlite

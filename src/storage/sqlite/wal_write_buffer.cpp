@@ -1,11 +1,16 @@
 #include "storage/sqlite/wal_write_buffer.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 
 namespace kizuna::storage::sqlite {
 namespace {
@@ -23,6 +28,9 @@ constexpr int kWalHeaderBytes = 32;
 constexpr int kWriteChunkBytes = 128 * 1024 - 4096;
 constexpr int kFrameHeaderBytes = 24;
 
+thread_local DeferLogSyncs* t_deferral = nullptr;
+std::atomic<int (*)(int)> g_sync_hook{nullptr};
+
 sqlite3_vfs* g_base = nullptr;  // the default VFS, which does the real I/O
 sqlite3_vfs g_vfs;              // ours: the base's functions, our xOpen and file size
 
@@ -36,6 +44,10 @@ struct BufferedFile {
     int used;              // bytes in buffer
     bool is_log;           // a write-ahead log: writes are buffered
     bool commit_frame;     // the last write was a commit frame's header: flush after its page
+    bool synced_once;      // a sync has reached the disk (the first also syncs the directory)
+    // Logs only: our own descriptor of the file, for syncs deferred to another thread; nullptr
+    // if it could not be opened (every sync then waits for the disk). Allocated in Open.
+    std::shared_ptr<const LogSync>* deferred_sync;
 };
 constexpr int kFileBytes = (sizeof(BufferedFile) + 15) / 16 * 16;
 
@@ -58,6 +70,8 @@ int Close(sqlite3_file* file) {
     const int closed = f->real->pMethods->xClose(f->real);
     std::free(f->buffer);
     f->buffer = nullptr;
+    delete f->deferred_sync;
+    f->deferred_sync = nullptr;
     return flushed != SQLITE_OK ? flushed : closed;
 }
 
@@ -102,8 +116,16 @@ int Truncate(sqlite3_file* file, sqlite3_int64 size) {
 }
 
 int Sync(sqlite3_file* file, int flags) {
-    if (int rc = Flush(file); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xSync(Real(file), flags);
+    auto* f = reinterpret_cast<BufferedFile*>(file);
+    if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+    if (t_deferral != nullptr && f->synced_once && f->deferred_sync != nullptr) {
+        // The frames are in the file; the thread that acknowledges them syncs it.
+        t_deferral->Owe(*f->deferred_sync);
+        return SQLITE_OK;
+    }
+    const int rc = f->real->pMethods->xSync(f->real, flags);
+    if (rc == SQLITE_OK) f->synced_once = true;
+    return rc;
 }
 
 int FileSize(sqlite3_file* file, sqlite3_int64* size) {
@@ -191,6 +213,24 @@ int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out
     const int version = f->real->pMethods->iVersion;
     f->base.pMethods = &kMethods[version >= 3 ? 2 : version < 1 ? 0 : version - 1];
     f->is_log = (flags & SQLITE_OPEN_WAL) != 0;
+    if (f->is_log && name != nullptr) {
+        // A second descriptor of the same file: fdatasync through it covers what the
+        // connection's own descriptor wrote. Logs carry no locks (those are on the database
+        // file), so this descriptor's close cannot release any.
+        // Without it (or without memory for it), every sync of this file simply waits.
+        const int fd = ::open(name, O_RDONLY | O_CLOEXEC);
+        std::shared_ptr<const LogSync> sync;
+        if (fd >= 0) {
+            try {
+                sync = std::make_shared<const LogSync>(fd);
+            } catch (const std::bad_alloc&) {
+                ::close(fd);
+            }
+        }
+        if (sync != nullptr) {
+            f->deferred_sync = new (std::nothrow) std::shared_ptr<const LogSync>(std::move(sync));
+        }
+    }
     return SQLITE_OK;
 }
 
@@ -254,5 +294,20 @@ const char* WalWriteBufferVfs() {
     static const char* const name = Register();
     return name;
 }
+
+LogSync::~LogSync() { ::close(fd_); }
+
+int LogSync::Sync() const {
+    if (auto hook = g_sync_hook.load(); hook != nullptr) return hook(fd_);
+    while (::fdatasync(fd_) != 0) {
+        if (errno != EINTR) return errno;
+    }
+    return 0;
+}
+
+DeferLogSyncs::DeferLogSyncs() { t_deferral = this; }
+DeferLogSyncs::~DeferLogSyncs() { t_deferral = nullptr; }
+
+void SetLogSyncHookForTesting(int (*hook)(int fd)) { g_sync_hook.store(hook); }
 
 }  // namespace kizuna::storage::sqlite

@@ -508,7 +508,8 @@ TEST_F(HubServerTest, MetricsCountRequestsByRouteAndStatusClass) {
     for (const char* counter :
          {"kizuna_storage_write_units_total ", "kizuna_storage_failed_write_units_total ",
           "kizuna_storage_commits_total ", "kizuna_storage_checkpoints_total ",
-          "kizuna_storage_rerun_batches_total ", "kizuna_storage_largest_batch "}) {
+          "kizuna_storage_rerun_batches_total ", "kizuna_storage_log_syncs_total ",
+          "kizuna_storage_largest_batch "}) {
         EXPECT_NE(text.find(counter), std::string::npos) << counter;
     }
 }
