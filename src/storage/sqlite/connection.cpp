@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "storage/sqlite/page_cache.hpp"
 #include "storage/sqlite/wal_write_buffer.hpp"
 
 namespace kizuna::storage::sqlite {
@@ -32,10 +33,12 @@ core::Error InUseOrOpenError(sqlite3* db, const DatabaseLocation& location) {
 
 // Process-wide settings, before SQLite initializes (later calls are refused and harmless):
 // no memory statistics, which would take a global mutex around every allocation SQLite makes
-// (3% of the group-commit writer's time in profiles), then the log-write-buffering VFS.
+// (3% of the group-commit writer's time in profiles), a page cache whose commits do not sweep
+// it (page_cache.hpp), then the log-write-buffering VFS.
 const char* ConfigureSqliteOnce() {
     static const char* const vfs = [] {
         (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        (void)InstallPageCache();
         return WalWriteBufferVfs();
     }();
     return vfs;
@@ -79,12 +82,15 @@ core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocatio
     if (role == Role::kWriter) pragmas += "PRAGMA foreign_keys=ON;";
     if (role == Role::kReader) pragmas += "PRAGMA query_only=ON;";
     // SQLite's default page cache (2 MiB) made the group-commit writer re-read index pages from
-    // the file for nearly every purchase (bench/README.md, "Profiles"). The writer gets 64 MiB;
-    // each reader 16 MiB, so four readers and the writer stay near 128 MiB of cache, well under
-    // the hub's 300 MB RSS budget. No mmap: mapped file pages would count in that RSS as well.
+    // the file for nearly every purchase (bench/README.md, "Profiles"). The writer gets 64 MiB,
+    // each reader 32 MiB: after the benchmark's purchases (a 170 MB database) a reader with 16
+    // MiB read 1.5-2 pages per usage answer from the file, and the I/O thread spent 62-67 us per
+    // answer instead of 45-47 (bench/README.md, Run 7). Four readers and the writer stay under
+    // 200 MiB of cache, within the hub's 300 MB RSS budget. No mmap: mapped file pages count in
+    // that RSS as well (a 256 MiB map took the hub to 347 MB).
     // The checkpointer reads log frames and writes them through; it needs no cache of its own.
     pragmas += role == Role::kWriter   ? "PRAGMA cache_size=-65536;"
-               : role == Role::kReader ? "PRAGMA cache_size=-16384;"
+               : role == Role::kReader ? "PRAGMA cache_size=-32768;"
                                        : "PRAGMA cache_size=-1024;";
     pragmas += "PRAGMA temp_store=MEMORY;";
     if (auto status = connection->ExecScript(pragmas); !status.ok()) {
