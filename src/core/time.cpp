@@ -43,13 +43,31 @@ std::string FormatRfc3339(Timestamp t) {
     const auto day = chr::floor<chr::days>(t);
     const chr::year_month_day date{day};
     const chr::hh_mm_ss<chr::seconds> time{t - day};
-    char buffer[48];
-    std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02dZ",
-                  static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                  static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
-                  static_cast<int>(time.minutes().count()),
-                  static_cast<int>(time.seconds().count()));
-    return buffer;
+    const int year = static_cast<int>(date.year());
+    if (year < 0 || year > 9999) {
+        // Outside four digits: printf's widening and sign, as before.
+        char buffer[48];
+        std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02dZ", year,
+                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                      static_cast<int>(time.hours().count()),
+                      static_cast<int>(time.minutes().count()),
+                      static_cast<int>(time.seconds().count()));
+        return buffer;
+    }
+    // Digits placed by hand: snprintf took 170 ns a call, and a usage answer formats several.
+    std::string text = "0000-00-00T00:00:00Z";
+    auto two_digits = [&text](std::size_t at, long value) {
+        text[at] = static_cast<char>('0' + value / 10);
+        text[at + 1] = static_cast<char>('0' + value % 10);
+    };
+    two_digits(0, year / 100);
+    two_digits(2, year % 100);
+    two_digits(5, static_cast<unsigned>(date.month()));
+    two_digits(8, static_cast<unsigned>(date.day()));
+    two_digits(11, time.hours().count());
+    two_digits(14, time.minutes().count());
+    two_digits(17, time.seconds().count());
+    return text;
 }
 
 Result<Timestamp> ParseRfc3339(std::string_view text, std::string_view field) {

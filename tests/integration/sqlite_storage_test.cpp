@@ -395,7 +395,7 @@ TEST_F(SqliteStorageTest, LedgerRebuiltWithoutAutoincrementKeepsEntryIds) {
     EXPECT_TRUE(Problems(*storage).empty());
     storage.reset();
     RawDatabase raw(db_path());
-    EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"), "4");
+    EXPECT_EQ(raw.Text("SELECT MIN(version) FROM schema_migrations WHERE version >= 4"), "4");
     EXPECT_EQ(raw.Text("SELECT sql LIKE '%AUTOINCREMENT%' FROM sqlite_master"
                        " WHERE name = 'ledger_entries'"),
               "0");
@@ -403,6 +403,157 @@ TEST_F(SqliteStorageTest, LedgerRebuiltWithoutAutoincrementKeepsEntryIds) {
     EXPECT_EQ(raw.Text("SELECT tbl_name FROM sqlite_master WHERE name = 'ledger_member'"),
               "ledger_entries");
     EXPECT_EQ(raw.Text("PRAGMA foreign_key_check"), "");
+}
+
+// A database at schema version 4 with program pg_ekimae, store st_shibuya and member 1000000001,
+// and `purchases` (id, occurred_at) stored in that order through raw SQL, as Kizuna wrote them
+// before migration 5, each with one line.
+void CreateVersion4(const std::filesystem::path& path,
+                    const std::vector<std::pair<std::string, int64_t>>& purchases) {
+    {
+        DatabaseLocation location{path.string(), false};
+        auto writer = Connection::Open(location, Connection::Role::kWriter);
+        ASSERT_TRUE(writer.has_value()) << writer.error().message;
+        Connection& connection = **writer;
+        ASSERT_TRUE(MigrateTo(connection, At(kNow), 4).ok());
+        ASSERT_TRUE(connection.Run("BEGIN").ok());
+        SqliteTxn txn(connection);
+        ASSERT_TRUE(txn.InsertProgram(SampleProgram("pg_ekimae")).ok());
+        ASSERT_TRUE(txn.InsertStore(SampleStore("st_shibuya", "pg_ekimae", "h1")).ok());
+        ASSERT_TRUE(txn.InsertMember(SampleMember("1000000001")).ok());
+        ASSERT_TRUE(connection.Run("COMMIT").ok());
+    }
+    RawDatabase raw(path);
+    for (const auto& [id, occurred_at] : purchases) {
+        raw.Exec(
+            "INSERT INTO purchases (purchase_id, member_id, card_number, store_id, program_id,"
+            " occurred_at, recorded_at, currency, total, points_earned, rule_version,"
+            " balance_after, fingerprint) VALUES ('" +
+            id + "', '1000000001', '9810123456789012', 'st_shibuya', 'pg_ekimae', " +
+            std::to_string(occurred_at) + ", " + std::to_string(occurred_at + 3) +
+            ", 'JPY', 450, 0, 1, 0, 'sha256:" + id + "')");
+        raw.Exec("INSERT INTO purchase_lines VALUES ('" + id +
+                 "', 1, 'Coffee', 'CF-01', 'drinks', 1, 450)");
+    }
+}
+
+// Migration 5 keys purchase lines (and the refund lines naming them) by purchase_no: every
+// purchase, line and refund line is kept, each purchase's number is the rowid it had (so a
+// member's purchases at the same time are still listed the later stored first), and purchases
+// stored after the migration, their lines and refunds work as before.
+TEST_F(SqliteStorageTest, PurchaseLinesKeyedByPurchaseNumberKeepRowsAndOrder) {
+    // Ids out of storage order, so an order by id would show.
+    ASSERT_NO_FATAL_FAILURE(CreateVersion4(
+        db_path(), {{"p-z", kNow - 60}, {"p-b", kNow}, {"p-c", kNow}, {"p-a", kNow}}));
+    {
+        RawDatabase raw(db_path());
+        raw.Exec("INSERT INTO refunds VALUES ('rf-1', 'p-c', 'st_shibuya', 450, 0, 0, " +
+                 std::to_string(kNow + 5) + ", 0, 'sha256:rf')");
+        raw.Exec("INSERT INTO refund_lines VALUES ('rf-1', 1, 'p-c', 1, 1, 450)");
+        raw.Exec(
+            "INSERT INTO lots (member_id, program_id, store_id, purchase_id, earned,"
+            " remaining, earned_at, expires_at) VALUES ('1000000001', 'pg_ekimae',"
+            " 'st_shibuya', 'p-b', 0, 0, 0, 0)");
+    }
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    Status wrote = storage->Write([](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(storage::testing::SamplePurchase(
+            "p-0", "1000000001", "st_shibuya", "pg_ekimae", kNow)));
+        return txn.InsertRefund(core::Refund{"rf-2",
+                                             "p-0",
+                                             "st_shibuya",
+                                             300,
+                                             0,
+                                             0,
+                                             At(kNow + 9),
+                                             0,
+                                             "sha256:rf2",
+                                             {{.purchase_line = 1, .quantity = 1, .amount = 300}}});
+    });
+    ASSERT_TRUE(wrote.ok()) << Describe(wrote);
+    const std::vector<std::string> expected = {"p-0", "p-a", "p-c", "p-b", "p-z"};
+    for (std::optional<std::string_view> program :
+         {std::optional<std::string_view>(), std::optional<std::string_view>("pg_ekimae")}) {
+        std::vector<std::string> ids;
+        std::vector<std::size_t> lines;
+        Status read = storage->Read([&](ReadTxn& txn) -> Status {
+            KZ_ASSIGN_OR_RETURN(auto purchases, txn.PurchasesOf("1000000001", program, 10));
+            for (const auto& p : purchases) {
+                ids.push_back(p.purchase_id);
+                lines.push_back(p.lines.size());
+            }
+            return Status::Ok();
+        });
+        ASSERT_TRUE(read.ok()) << Describe(read);
+        EXPECT_EQ(ids, expected);
+        EXPECT_EQ(lines, (std::vector<std::size_t>{3, 1, 1, 1, 1}));
+    }
+    Status found = storage->Read([](ReadTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(auto p, txn.FindPurchase("p-c"));
+        EXPECT_TRUE(p.has_value());
+        if (!p) return Status::Ok();
+        EXPECT_EQ(p->fingerprint, "sha256:p-c");
+        EXPECT_EQ(p->occurred_at, At(kNow));
+        EXPECT_EQ(p->lines.size(), 1u);
+        for (const char* id : {"p-c", "p-0"}) {
+            KZ_ASSIGN_OR_RETURN(auto refunds, txn.RefundsOf(id));
+            EXPECT_EQ(refunds.size(), 1u) << id;
+            if (refunds.size() != 1) continue;
+            EXPECT_EQ(refunds[0].lines.size(), 1u) << id;
+            if (refunds[0].lines.empty()) continue;
+            EXPECT_EQ(refunds[0].lines[0].purchase_line, id == std::string("p-c") ? 0 : 1);
+        }
+        return Status::Ok();
+    });
+    ASSERT_TRUE(found.ok()) << Describe(found);
+    // Foreign keys are on again after the migration.
+    Status orphan = storage->Write([](WriteTxn& txn) -> Status {
+        return StatusOf(txn.InsertLot(
+            SampleLot("1000000001", "pg_ekimae", "st_shibuya", "p-missing", 1, kNow + 100)));
+    });
+    ASSERT_FALSE(orphan.ok());
+    EXPECT_NE(orphan.error().message.find("FOREIGN KEY"), std::string::npos);
+    storage.reset();
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"), "5");
+    EXPECT_EQ(raw.Column("SELECT purchase_id FROM purchases ORDER BY purchase_no", 0),
+              (std::vector<std::string>{"p-z", "p-b", "p-c", "p-a", "p-0"}));
+    EXPECT_EQ(raw.Text("SELECT group_concat(name) FROM pragma_table_info('purchase_lines')"
+                       " WHERE pk > 0"),
+              "purchase_no,line_no");
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM purchase_lines"), "7");
+    EXPECT_EQ(raw.Text("SELECT group_concat(purchase_no) FROM refund_lines"), "3,5");
+    EXPECT_EQ(raw.Text("PRAGMA foreign_key_check"), "");
+}
+
+// The rebuild keeps every row or none, and every reference it computes anew holds: a line of a
+// missing purchase, or a refund line naming a line its purchase does not have (left by an older
+// Kizuna, or by hand), stops the migration, and the database stays at version 4 as it was.
+TEST_F(SqliteStorageTest, PurchaseLinesMigrationRefusesRowsOfMissingPurchases) {
+    const std::vector<std::pair<std::string, std::string>> damages = {
+        {"INSERT INTO purchase_lines VALUES ('p-gone', 1, 'Coffee', '', '', 1, 450)",
+         "NOT NULL constraint failed: purchase_lines_rebuilt.purchase_no"},
+        {"INSERT INTO refunds VALUES ('rf-1', 'p-1', 'st_shibuya', 450, 0, 0, 0, 0, 'sha256:rf');"
+         "INSERT INTO refund_lines VALUES ('rf-1', 1, 'p-1', 2, 1, 450)",
+         "a row of refund_lines refers to a missing row of purchase_lines"},
+    };
+    for (const auto& [damage, why] : damages) {
+        std::filesystem::remove(db_path());
+        ASSERT_NO_FATAL_FAILURE(CreateVersion4(db_path(), {{"p-1", kNow}}));
+        { RawDatabase(db_path()).Exec(damage); }
+        auto opened = SqliteStorage::Open(DatabaseLocation{db_path().string(), false}, {});
+        ASSERT_FALSE(opened.has_value()) << damage;
+        EXPECT_NE(opened.error().message.find("schema migration 5"), std::string::npos)
+            << opened.error().message;
+        EXPECT_NE(opened.error().message.find(why), std::string::npos) << opened.error().message;
+        RawDatabase raw(db_path());
+        EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"), "4");
+        EXPECT_EQ(raw.Text("SELECT group_concat(name) FROM pragma_table_info('purchase_lines')"
+                           " WHERE pk > 0"),
+                  "purchase_id,line_no");
+        EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM purchase_lines WHERE purchase_id = 'p-1'"), "1");
+    }
 }
 
 TEST_F(SqliteStorageTest, ForeignKeysAreEnforced) {

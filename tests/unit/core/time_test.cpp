@@ -15,6 +15,12 @@ Timestamp Utc(int y, unsigned m, unsigned d, int hh, int mm, int ss) {
 TEST(Time, FormatsUtcWithSecondsAndZ) {
     EXPECT_EQ(FormatRfc3339(Utc(2026, 11, 22, 15, 4, 5)), "2026-11-22T15:04:05Z");
     EXPECT_EQ(FormatRfc3339(FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+    EXPECT_EQ(FormatRfc3339(Utc(2024, 2, 29, 23, 59, 59)), "2024-02-29T23:59:59Z");
+    // The ends of four-digit years, and beyond them, as printf's %04d writes the year.
+    EXPECT_EQ(FormatRfc3339(Utc(0, 1, 1, 0, 0, 0)), "0000-01-01T00:00:00Z");
+    EXPECT_EQ(FormatRfc3339(Utc(9999, 12, 31, 23, 59, 59)), "9999-12-31T23:59:59Z");
+    EXPECT_EQ(FormatRfc3339(Utc(10000, 1, 1, 0, 0, 0)), "10000-01-01T00:00:00Z");
+    EXPECT_EQ(FormatRfc3339(Utc(-1, 12, 31, 23, 59, 59)), "-001-12-31T23:59:59Z");
 }
 
 TEST(Time, ParsesZuluTime) {
