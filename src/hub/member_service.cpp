@@ -190,9 +190,13 @@ core::Result<Usage> MemberService::GetUsage(const Caller& caller, const std::str
     limit = std::clamp(limit, 1, kMaxHistoryLimit);
     Usage usage;
     KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(member_id));
-        if (!exists) return NoMember(member_id);
         KZ_ASSIGN_OR_RETURN(usage.balances, txn.BalancesOf(member_id));
+        // A balance row belongs to an existing member (a foreign key): only a member without
+        // one costs the extra lookup.
+        if (usage.balances.empty()) {
+            KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(member_id));
+            if (!exists) return NoMember(member_id);
+        }
         KZ_ASSIGN_OR_RETURN(usage.purchases, txn.PurchasesOf(member_id, std::nullopt, limit));
         storage::Page page;
         page.limit = limit;
