@@ -640,14 +640,30 @@ TEST(HubServerStop, FinishesInFlightRequestsClosesIdleOnesAndRefusesNewOnes) {
     constexpr int kLogins = 6;
     std::vector<Reply> replies(kLogins);
     std::vector<std::thread> threads;
+    std::atomic<int> finished{0};
     for (int i = 0; i < kLogins; ++i) {
         threads.emplace_back([&, i] {
             TestClient client(base_url);
             replies[i] = client.Post("/v1/sessions",
                                      {{"login", t.member_email}, {"password", t.member_password}});
+            ++finished;
         });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Stop once every log-in has reached the server (read whole and in flight there) or been
+    // answered. A fixed pause was not always enough on a loaded machine: a client that had not
+    // sent its request yet was closed with nothing, as it should be, and the test failed.
+    auto started_at_server = [&] {
+        Reply metrics = TestClient(base_url).Get("/metrics", t.operator_token);
+        const std::string name = "\nkizuna_http_requests_in_flight ";
+        const auto at = metrics.body.find(name);
+        if (at == std::string::npos) return 0;
+        return std::atoi(metrics.body.c_str() + at + name.size()) - 1;  // minus this request
+    };
+    for (auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         started_at_server() + finished.load() < kLogins &&
+         std::chrono::steady_clock::now() < give_up;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     auto before = std::chrono::steady_clock::now();
     server->Stop();
     auto took = std::chrono::steady_clock::now() - before;
