@@ -70,6 +70,14 @@ constexpr std::string_view kServerName = "kizuna";
 
 std::string_view ToStd(beast::string_view s) { return std::string_view(s.data(), s.size()); }
 
+template <typename Integer>
+void AppendDecimal(std::string& out, Integer value) {
+    char digits[24];  // any 64-bit integer, sign included
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+    (void)ec;  // cannot overflow 24 characters
+    out.append(digits, end);
+}
+
 // What every connection shares with the server.
 struct Shared {
     explicit Shared(hub::Hub& hub, ServerOptions opts)
@@ -385,11 +393,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         head_ += '.';
         head_ += static_cast<char>('0' + version_ % 10);
         head_ += ' ';
-        char number[24];
-        auto [status_end, status_ec] =
-            std::to_chars(number, number + sizeof number, response.status);
-        (void)status_ec;  // 24 characters hold any int
-        head_.append(number, status_end);
+        AppendDecimal(head_, response.status);
         head_ += ' ';
         head_ += ToStd(wire::obsolete_reason(static_cast<wire::status>(response.status)));
         head_ += "\r\nServer: ";
@@ -408,11 +412,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         if (version_ >= 11 && !keep_alive) head_ += "Connection: close\r\n";
         if (version_ < 11 && keep_alive) head_ += "Connection: keep-alive\r\n";
         if (HasPayload(response.status)) {
-            auto [length_end, length_ec] =
-                std::to_chars(number, number + sizeof number, response_body_.size());
-            (void)length_ec;  // 24 characters hold any size_t
             head_ += "Content-Length: ";
-            head_.append(number, length_end);
+            AppendDecimal(head_, response_body_.size());
             head_ += "\r\n";
         }
         head_ += "\r\n";

@@ -257,7 +257,6 @@ void SqliteStorage::HandOffSettled() {
         }
     }
     settled_.clear();
-    settled_sync_.reset();
     answers_ready_.notify_one();
 }
 
@@ -280,19 +279,15 @@ void SqliteStorage::AnswererLoop() {
             // Stopping still answers everything handed over.
             if (answers_.empty()) return;
             answering.swap(answers_);
-            sync = std::move(answers_sync_);
-            answers_sync_.reset();
+            sync = std::move(answers_sync_);  // leaves it empty
             sync_number = answers_sync_number_;
         }
         // Every answer taken waits for this sync, even one whose own batch wrote nothing: its
         // outcome (a replayed receipt, a refusal) may rest on a commit the sync makes durable.
         if (sync != nullptr) {
-            if (!log_sync_failed_.load()) {
+            if (!LogSyncFailed()) {
                 log_syncs_.fetch_add(1, std::memory_order_relaxed);
-                if (const int error = sync->Sync(); error != 0) {
-                    log_sync_errno_.store(error);
-                    log_sync_failed_.store(true);
-                }
+                if (const int error = sync->Sync(); error != 0) log_sync_errno_.store(error);
             }
             sync.reset();
             {
@@ -302,7 +297,7 @@ void SqliteStorage::AnswererLoop() {
             // The writer commits the batch it holds open as soon as the log is free.
             queue_ready_.notify_one();
         }
-        const bool failed = log_sync_failed_.load();
+        const bool failed = LogSyncFailed();
         for (Settled& answer : answering) {
             if (failed && answer.status.ok()) answer.status = LogSyncFailure();
             Call(answer.done, std::move(answer.status));
@@ -468,7 +463,7 @@ SqliteStorage::Run SqliteStorage::RunUnits(std::size_t first) {
 }
 
 void SqliteStorage::ApplyUnits(std::vector<WriteUnit>& incoming) {
-    if (log_sync_failed_.load()) {
+    if (LogSyncFailed()) {
         for (WriteUnit& unit : incoming) Settle(unit, LogSyncFailure());
         return;
     }
@@ -482,19 +477,13 @@ void SqliteStorage::ApplyUnits(std::vector<WriteUnit>& incoming) {
         // after writing; then the batch is rolled back and run again from its start with one
         // savepoint per unit, so that each unit's outcome is still its own (a unit may
         // therefore run twice; see storage.hpp).
-        batch_isolated_ = false;
-        if (Status begun = writer_->Run("BEGIN IMMEDIATE"); !begun.ok()) {
-            return FailBatch(std::move(begun));
-        }
+        if (!BeginBatch(/*isolated=*/false)) return;
     }
     Run run = RunUnits(first);
     if (run == Run::kRerunIsolated) {
         rerun_batches_.fetch_add(1, std::memory_order_relaxed);
         (void)writer_->Run("ROLLBACK");
-        batch_isolated_ = true;
-        if (Status begun = writer_->Run("BEGIN IMMEDIATE"); !begun.ok()) {
-            return FailBatch(std::move(begun));
-        }
+        if (!BeginBatch(/*isolated=*/true)) return;
         run = RunUnits(0);
     }
     if (run == Run::kBroken) {
@@ -512,13 +501,28 @@ void SqliteStorage::CommitBatch() {
         settled_sync_ = committed.ok() ? deferral.owed() : nullptr;
     }
     if (!committed.ok()) return FailBatch(std::move(committed));
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    RaiseToAtLeast(largest_batch_, batch_.size());
+    EndBatch(nullptr);
+}
+
+bool SqliteStorage::BeginBatch(bool isolated) {
+    batch_isolated_ = isolated;
+    Status begun = writer_->Run("BEGIN IMMEDIATE");
+    if (begun.ok()) return true;
+    FailBatch(std::move(begun));
+    return false;
+}
+
+void SqliteStorage::EndBatch(const core::Error* batch_error) {
     uint64_t failed = 0;
     for (const Status& result : batch_results_) failed += result.ok() ? 0 : 1;
     units_.fetch_add(batch_.size(), std::memory_order_relaxed);
     failed_units_.fetch_add(failed, std::memory_order_relaxed);
-    commits_.fetch_add(1, std::memory_order_relaxed);
-    RaiseToAtLeast(largest_batch_, batch_.size());
-    for (std::size_t i = 0; i < batch_.size(); ++i) Settle(batch_[i], std::move(batch_results_[i]));
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+        Settle(batch_[i],
+               batch_error != nullptr ? Status(*batch_error) : std::move(batch_results_[i]));
+    }
     batch_.clear();
     batch_results_.clear();
 }
@@ -527,18 +531,12 @@ void SqliteStorage::FailBatch(Status why) {
     if (writer_->InTransaction()) (void)writer_->Run("ROLLBACK");
     // Nothing of this batch is on disk: every unit fails, whatever its own result was.
     failed_commits_.fetch_add(1, std::memory_order_relaxed);
-    uint64_t failed = 0;
-    for (const Status& result : batch_results_) failed += result.ok() ? 0 : 1;
-    units_.fetch_add(batch_.size(), std::memory_order_relaxed);
-    failed_units_.fetch_add(failed, std::memory_order_relaxed);
     core::Error error = why.ok() ? MakeError(ErrorCode::kInternal, "unknown failure") : why.error();
     if (error.code != ErrorCode::kUnavailable) {
         error = MakeError(ErrorCode::kUnavailable,
                           "the write could not be committed: " + error.message);
     }
-    for (WriteUnit& unit : batch_) Settle(unit, error);
-    batch_.clear();
-    batch_results_.clear();
+    EndBatch(&error);
 }
 
 Connection* SqliteStorage::AcquireReader() {

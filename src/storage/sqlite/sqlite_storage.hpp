@@ -92,6 +92,7 @@ class SqliteStorage final : public Storage {
     void Settle(WriteUnit& unit, Status status);
     void HandOffSettled();
     void AnswererLoop();
+    bool LogSyncFailed() const { return log_sync_errno_.load() != 0; }
     // What every write gets once a deferred log sync has failed.
     Status LogSyncFailure() const;
     // With queue_mutex_ held: no log sync handed to the answerer is still to finish.
@@ -109,6 +110,12 @@ class SqliteStorage final : public Storage {
     void ApplyUnits(std::vector<WriteUnit>& incoming);
     void CommitBatch();
     void FailBatch(Status why);
+    // Opens the batch's transaction, its units to run in savepoints if `isolated`; fails the
+    // batch and returns false when it cannot.
+    bool BeginBatch(bool isolated);
+    // Settles every unit of the batch with its own outcome, or with `batch_error` when the
+    // whole batch failed; counts them and empties the batch.
+    void EndBatch(const core::Error* batch_error);
     enum class Run {
         kDone,
         kRerunIsolated,  // a unit failed after writing, with no savepoint to undo it alone
@@ -154,8 +161,8 @@ class SqliteStorage final : public Storage {
     std::vector<Settled> answers_;                 // guarded by answers_mutex_
     std::shared_ptr<const LogSync> answers_sync_;  // guarded by answers_mutex_: owed for answers_
     uint64_t answers_sync_number_ = 0;             // guarded by answers_mutex_
-    // Set once a deferred log sync failed: nothing more may be acknowledged (see the top).
-    std::atomic<bool> log_sync_failed_{false};
+    // The errno of the first deferred log sync that failed, 0 while none has: after one,
+    // nothing more may be acknowledged (see the top).
     std::atomic<int> log_sync_errno_{0};
     bool answerer_stopping_ = false;
     std::thread answerer_thread_;

@@ -38,18 +38,18 @@ std::optional<T> FirstOf(std::vector<T>&& rows) {
     return std::move(rows.front());
 }
 
-// Prefixes a failed status with what this backend was doing, in domain words.
-Status InContext(Status status, std::string_view what) {
-    if (status.ok()) return status;
-    return MakeError(status.error().code, std::string(what) + ": " + status.error().message);
-}
-
-// The same with the words built by `what()` only on failure: the writes of every purchase
-// would otherwise allocate a message that is almost never read.
+// Prefixes a failed status with what this backend was doing, in domain words, built by
+// `what()` only on failure: the writes of every purchase would otherwise allocate a message that
+// is almost never read.
 template <std::invocable Describe>
 Status InContext(Status status, Describe&& what) {
     if (status.ok()) return status;
     return MakeError(status.error().code, what() + ": " + status.error().message);
+}
+
+// The same with words already at hand.
+Status InContext(Status status, std::string_view what) {
+    return InContext(std::move(status), [what] { return std::string(what); });
 }
 
 core::Error Corrupt(std::string_view column, std::string_view value) {
