@@ -966,6 +966,8 @@ TEST_F(SqliteStorageTest, WritesAreAnsweredOnlyAfterTheLogSyncThatFollowsTheirCo
     Seed(*storage);
     const uint64_t syncs_before = storage->Stats().log_syncs;
     const uint64_t commits_before = storage->Stats().commits;
+    const uint64_t ahead_before = storage->Stats().commits_ahead;
+    const uint64_t sync_micros_before = storage->Stats().log_sync_micros;
     HeldSync::Reset();
     SetLogSyncHookForTesting(&HeldSync::Hook);
     std::atomic<int> ran{0};
@@ -1005,6 +1007,7 @@ TEST_F(SqliteStorageTest, WritesAreAnsweredOnlyAfterTheLogSyncThatFollowsTheirCo
     storage->WriteAsync(earn("second"), count);
     EXPECT_TRUE(wait_for([&] { return storage->Stats().commits == commits_before + 2; }));
     EXPECT_EQ(balance(), 2);
+    EXPECT_EQ(storage->Stats().commits_ahead, ahead_before + 1);
     // ...but no further one: the third unit runs in a batch kept open.
     storage->WriteAsync(earn("third"), count);
     EXPECT_TRUE(wait_for([&] { return ran.load() == 3; }));
@@ -1018,6 +1021,8 @@ TEST_F(SqliteStorageTest, WritesAreAnsweredOnlyAfterTheLogSyncThatFollowsTheirCo
     EXPECT_TRUE(wait_for([&] { return answered.load() == 3; }));
     EXPECT_EQ(balance(), 3);
     EXPECT_EQ(storage->Stats().commits, commits_before + 3);
+    // The held sync lasted at least the 50 ms slept above.
+    EXPECT_GE(storage->Stats().log_sync_micros - sync_micros_before, 50000u);
     // The second and third commits had a sync each, or one for both when the third was handed
     // over before the second's sync began.
     EXPECT_GE(storage->Stats().log_syncs, syncs_before + 2);

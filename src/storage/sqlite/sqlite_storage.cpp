@@ -287,7 +287,11 @@ void SqliteStorage::AnswererLoop() {
         if (sync != nullptr) {
             if (!LogSyncFailed()) {
                 log_syncs_.fetch_add(1, std::memory_order_relaxed);
+                const auto started = std::chrono::steady_clock::now();
                 if (const int error = sync->Sync(); error != 0) log_sync_errno_.store(error);
+                const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - started);
+                log_sync_micros_.fetch_add(took.count(), std::memory_order_relaxed);
             }
             sync.reset();
             {
@@ -343,6 +347,7 @@ void SqliteStorage::WriterLoop() {
             // one ends instead of after a commit (bench/README.md, Run 8).
             if (!batch_.empty() && (log_free || stopping || batch_.size() >= max_batch_ ||
                                     (may_commit_ahead && batch_.size() >= units_syncing_))) {
+                if (!log_free) commits_ahead_.fetch_add(1, std::memory_order_relaxed);
                 units_syncing_ = batch_.size();
                 CommitBatch();
             }
@@ -590,6 +595,8 @@ StorageStats SqliteStorage::Stats() const {
     stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
     stats.rerun_batches = rerun_batches_.load(std::memory_order_relaxed);
     stats.log_syncs = log_syncs_.load(std::memory_order_relaxed);
+    stats.log_sync_micros = log_sync_micros_.load(std::memory_order_relaxed);
+    stats.commits_ahead = commits_ahead_.load(std::memory_order_relaxed);
     return stats;
 }
 

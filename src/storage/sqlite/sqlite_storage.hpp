@@ -198,6 +198,8 @@ class SqliteStorage final : public Storage {
     std::atomic<uint64_t> checkpoints_{0};
     std::atomic<uint64_t> rerun_batches_{0};
     std::atomic<uint64_t> log_syncs_{0};
+    std::atomic<uint64_t> log_sync_micros_{0};
+    std::atomic<uint64_t> commits_ahead_{0};
 };
 
 }  // namespace kizuna::storage::sqlite
