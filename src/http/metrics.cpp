@@ -107,6 +107,16 @@ std::string Metrics::RenderStorage(const storage::StorageStats& stats) {
     counter("kizuna_storage_log_syncs_total",
             "Syncs of the write-ahead log beside the writer; each covers every commit before it.",
             stats.log_syncs);
+    fmt::format_to(
+        std::back_inserter(out),
+        "# HELP kizuna_storage_log_sync_seconds_total Time spent in those syncs; divided "
+        "by the syncs, the disk's sync latency.\n"
+        "# TYPE kizuna_storage_log_sync_seconds_total counter\n"
+        "kizuna_storage_log_sync_seconds_total {:.6f}\n",
+        static_cast<double>(stats.log_sync_micros) / 1e6);
+    counter("kizuna_storage_commits_ahead_total",
+            "Commits made while the previous commit's log sync was still running.",
+            stats.commits_ahead);
     fmt::format_to(std::back_inserter(out),
                    "# HELP kizuna_storage_largest_batch Most units in one transaction so far.\n"
                    "# TYPE kizuna_storage_largest_batch gauge\nkizuna_storage_largest_batch {}\n",

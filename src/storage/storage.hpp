@@ -190,6 +190,10 @@ struct StorageStats {
     // SQLite: fdatasyncs of the log made beside the writer; each covers every commit handed over
     // since the previous one, so log_syncs < commits shows commits sharing a sync.
     uint64_t log_syncs = 0;
+    uint64_t log_sync_micros = 0;  // time spent in those syncs
+    // SQLite: commits made while the previous commit's sync was still running (see
+    // SqliteStorage): their frames were written while the disk synced.
+    uint64_t commits_ahead = 0;
 };
 
 // What WriteAsync calls with the unit's outcome (what Write would have returned).

@@ -949,17 +949,26 @@ struct HeldSync {
         held = false;
         changed.notify_all();
     }
+    static void Reset() {
+        std::lock_guard lock(mutex);
+        held = true;
+        started = 0;
+    }
 };
 
 // Pipelined commit: while the log sync of one batch is under way, the writer already runs the
-// next units, keeping their batch open until the sync ends; no unit is answered before a sync
-// that began after its commit has finished.
+// next units. A batch as large as the one being synced commits at once, ahead of the sync; one
+// commit at most waits ahead, so later units stay in a batch kept open until the log is free.
+// No unit is answered before a sync that began after its commit has finished.
 TEST_F(SqliteStorageTest, WritesAreAnsweredOnlyAfterTheLogSyncThatFollowsTheirCommit) {
     auto storage = OpenDurable();
     ASSERT_NE(storage, nullptr);
     Seed(*storage);
     const uint64_t syncs_before = storage->Stats().log_syncs;
     const uint64_t commits_before = storage->Stats().commits;
+    const uint64_t ahead_before = storage->Stats().commits_ahead;
+    const uint64_t sync_micros_before = storage->Stats().log_sync_micros;
+    HeldSync::Reset();
     SetLogSyncHookForTesting(&HeldSync::Hook);
     std::atomic<int> ran{0};
     std::atomic<int> answered{0};
@@ -985,30 +994,39 @@ TEST_F(SqliteStorageTest, WritesAreAnsweredOnlyAfterTheLogSyncThatFollowsTheirCo
         EXPECT_TRUE(read.ok()) << Describe(read);
         return points;
     };
+    auto wait_for = [](auto done) {
+        for (int i = 0; i < 1000 && !done(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return done();
+    };
     storage->WriteAsync(earn("first"), count);
     ASSERT_TRUE(HeldSync::WaitForStarted(1));  // the first batch is committed, its sync held
     EXPECT_EQ(balance(), 1);                   // (visible to readers before it is durable)
+    // A batch as large as the one syncing (one unit) commits ahead of the held sync...
     storage->WriteAsync(earn("second"), count);
+    EXPECT_TRUE(wait_for([&] { return storage->Stats().commits == commits_before + 2; }));
+    EXPECT_EQ(balance(), 2);
+    EXPECT_EQ(storage->Stats().commits_ahead, ahead_before + 1);
+    // ...but no further one: the third unit runs in a batch kept open.
     storage->WriteAsync(earn("third"), count);
-    // The next units run while the sync is held, in a batch kept open...
-    for (int i = 0; i < 1000 && ran.load() < 3; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_EQ(ran.load(), 3);
+    EXPECT_TRUE(wait_for([&] { return ran.load() == 3; }));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    EXPECT_EQ(balance(), 1);
-    // ...and nothing is answered before its sync has finished.
-    EXPECT_EQ(answered.load(), 0);
-    HeldSync::Release();
-    for (int i = 0; i < 1000 && answered.load() < 3; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    EXPECT_EQ(answered.load(), 3);
-    EXPECT_EQ(balance(), 3);
-    // The second and third units shared a commit, made when the log was free, and its sync.
-    EXPECT_EQ(HeldSync::started, 2);
-    EXPECT_EQ(storage->Stats().log_syncs, syncs_before + 2);
+    EXPECT_EQ(balance(), 2);
     EXPECT_EQ(storage->Stats().commits, commits_before + 2);
+    // Nothing is answered before its sync has finished, and the commit ahead waits its turn.
+    EXPECT_EQ(answered.load(), 0);
+    EXPECT_EQ(HeldSync::started, 1);
+    HeldSync::Release();
+    EXPECT_TRUE(wait_for([&] { return answered.load() == 3; }));
+    EXPECT_EQ(balance(), 3);
+    EXPECT_EQ(storage->Stats().commits, commits_before + 3);
+    // The held sync lasted at least the 50 ms slept above.
+    EXPECT_GE(storage->Stats().log_sync_micros - sync_micros_before, 50000u);
+    // The second and third commits had a sync each, or one for both when the third was handed
+    // over before the second's sync began.
+    EXPECT_GE(storage->Stats().log_syncs, syncs_before + 2);
+    EXPECT_LE(storage->Stats().log_syncs, syncs_before + 3);
     storage.reset();
     SetLogSyncHookForTesting(nullptr);
 }

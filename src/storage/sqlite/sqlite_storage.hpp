@@ -14,14 +14,18 @@
 // which syncs the log once for all it has been handed and only then answers them. While a sync
 // is under way, the writer keeps its next batch open and runs the units that arrive; it commits
 // when the sync ends (or at max_batch), so a slow disk makes batches larger, not more frequent,
-// and an idle one commits at once. A failed sync fails every unit not yet answered and every
-// later write with kUnavailable until the storage is reopened: after such a failure the
-// operating system may have dropped frames, and nothing built on them may be acknowledged.
+// and an idle one commits at once. A batch that has grown as large as the one being synced
+// commits without waiting, its sync queued behind the running one, so that the commit's work
+// overlaps the disk's; at most one commit waits ahead like this.
+// A failed sync fails every unit not yet answered and every later write with kUnavailable until
+// the storage is reopened: after such a failure the operating system may have dropped frames,
+// and nothing built on them may be acknowledged.
 // Checkpoints: the writer does not copy the write-ahead log back into the database itself
 // (SQLite's auto-checkpoint would, at a commit, on the write path). A checkpointer thread with
-// its own connection does it beside the writer every StorageOptions::checkpoint_pages pages of log;
-// the writer only finishes the last few frames itself when the log has grown past
-// log_restart_pages, so that the log can restart from its beginning instead of growing without end.
+// its own connection does it beside the writer every StorageOptions::checkpoint_pages pages of
+// log; the writer only finishes the last few frames itself when the log has grown past
+// log_restart_pages, so that the log can restart from its beginning instead of growing without
+// end.
 // Reads: Read() leases one of StorageOptions::read_connections connections (waiting if all are
 // busy) and runs its function in a read transaction; in WAL mode readers never wait for the
 // writer.
@@ -144,6 +148,9 @@ class SqliteStorage final : public Storage {
     // Log syncs handed to the answerer, and the last it finished (guarded by queue_mutex_).
     uint64_t syncs_handed_ = 0;
     uint64_t syncs_done_ = 0;
+    // Units of the last batch committed (writer thread only): a commit ahead of the running
+    // sync waits until the open batch is as large.
+    std::size_t units_syncing_ = 0;
     std::thread writer_thread_;
     // The open batch: its units, their outcomes so far, and whether each runs in a savepoint.
     std::vector<WriteUnit> batch_;
@@ -191,6 +198,8 @@ class SqliteStorage final : public Storage {
     std::atomic<uint64_t> checkpoints_{0};
     std::atomic<uint64_t> rerun_batches_{0};
     std::atomic<uint64_t> log_syncs_{0};
+    std::atomic<uint64_t> log_sync_micros_{0};
+    std::atomic<uint64_t> commits_ahead_{0};
 };
 
 }  // namespace kizuna::storage::sqlite
