@@ -86,9 +86,14 @@ std::string Metrics::Render() const {
 
 std::string Metrics::RenderStorage(const storage::StorageStats& stats) {
     fmt::memory_buffer out;
-    auto counter = [&out](std::string_view name, std::string_view help, uint64_t value) {
-        fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n",
-                       name, help, value);
+    // One metric in the text exposition format; `value` is a number or its text.
+    auto metric = [&out](std::string_view type, std::string_view name, std::string_view help,
+                         const auto& value) {
+        fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name,
+                       help, type, value);
+    };
+    auto counter = [&metric](std::string_view name, std::string_view help, uint64_t value) {
+        metric("counter", name, help, value);
     };
     counter("kizuna_storage_write_units_total", "Units of work run by the group-commit writer.",
             stats.write_units);
@@ -107,20 +112,14 @@ std::string Metrics::RenderStorage(const storage::StorageStats& stats) {
     counter("kizuna_storage_log_syncs_total",
             "Syncs of the write-ahead log beside the writer; each covers every commit before it.",
             stats.log_syncs);
-    fmt::format_to(
-        std::back_inserter(out),
-        "# HELP kizuna_storage_log_sync_seconds_total Time spent in those syncs; divided "
-        "by the syncs, the disk's sync latency.\n"
-        "# TYPE kizuna_storage_log_sync_seconds_total counter\n"
-        "kizuna_storage_log_sync_seconds_total {:.6f}\n",
-        static_cast<double>(stats.log_sync_micros) / 1e6);
+    metric("counter", "kizuna_storage_log_sync_seconds_total",
+           "Time spent in those syncs; divided by the syncs, the disk's sync latency.",
+           fmt::format("{:.6f}", static_cast<double>(stats.log_sync_micros) / 1e6));
     counter("kizuna_storage_commits_ahead_total",
             "Commits made while the previous commit's log sync was still running.",
             stats.commits_ahead);
-    fmt::format_to(std::back_inserter(out),
-                   "# HELP kizuna_storage_largest_batch Most units in one transaction so far.\n"
-                   "# TYPE kizuna_storage_largest_batch gauge\nkizuna_storage_largest_batch {}\n",
-                   stats.largest_batch);
+    metric("gauge", "kizuna_storage_largest_batch", "Most units in one transaction so far.",
+           stats.largest_batch);
     return fmt::to_string(out);
 }
 
