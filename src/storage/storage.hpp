@@ -109,6 +109,10 @@ class ReadTxn {
     virtual Result<std::vector<Balance>> BalancesOf(std::string_view member_id) = 0;
     // 0 when the member has no entries in the program.
     virtual Result<int64_t> BalanceOf(std::string_view member_id, std::string_view program_id) = 0;
+    // The stored balance, or none when the member has no entries in the program yet. A balance
+    // belongs to an existing member (a foreign key), so finding one also answers MemberExists.
+    virtual Result<std::optional<int64_t>> FindBalance(std::string_view member_id,
+                                                       std::string_view program_id) = 0;
     // Newest first; restricted to one program when program_id is set.
     virtual Result<std::vector<core::LedgerEntry>> EntriesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, Page page) = 0;
@@ -154,8 +158,8 @@ class WriteTxn : public ReadTxn {
     // that version exists (a concurrent change won), kInternal for a gap.
     virtual Status InsertRuleVersion(const core::EarningRule& rule) = 0;
 
-    // Inserting an id that exists fails with kAlreadyExists (services check first; this is the
-    // last line of defence against a race).
+    // Inserting an id that exists fails with kAlreadyExists and writes nothing, so a caller may
+    // insert first and look for the earlier purchase only then (the purchase path does).
     virtual Status InsertPurchase(const core::Purchase& purchase) = 0;
     virtual Status InsertRedemption(const core::Redemption& redemption) = 0;
     // Also stores refund.lines; each must name an existing line of the refunded purchase.
