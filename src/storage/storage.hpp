@@ -233,9 +233,11 @@ struct StorageOptions {
     int max_batch = 512;  // most write units in one group-commit transaction
     // SQLite: copy the write-ahead log back into the database every this many new pages
     // (4 KiB each), beside the writer; rounds far apart copy a hot page once for many commits.
-    // Measured against 8,000 / 32,000 (bench/README.md, Run 5): purchases' p99 30-36 -> 12-19
-    // ms, checkpointer CPU 11.5 -> 4.4 us per purchase, the 80/20 mix +20 %.
-    int checkpoint_pages = 32000;
+    // By default one round per log restart. Measured (bench/README.md): 8,000 -> 32,000 took
+    // purchases' p99 from 30-36 to 12-19 ms and the checkpointer from 11.5 to 4.4 us per
+    // purchase (Run 5); 32,000 -> 128,000 took p99 from 10.6 to 9.6 ms (medians of 8 pairs)
+    // and the checkpointer from 5.2 to 2.6 us per purchase (after Run 8).
+    int checkpoint_pages = 128000;
     // SQLite: past this many pages the writer finishes a checkpoint itself between batches so
     // that the log restarts from its beginning (bounds the log file: 512 MiB by default).
     int log_restart_pages = 128000;
