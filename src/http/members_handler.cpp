@@ -12,7 +12,6 @@ namespace {
 using hub::Role;
 
 constexpr int kDefaultHistoryLimit = 50;
-constexpr int kMaxHistoryLimit = 500;
 
 core::Profile ReadProfile(JsonReader& profile) {
     core::Profile p;
@@ -96,10 +95,10 @@ HttpResponse Usage(const RequestContext& ctx) {
         bool digits = !text.empty() && text.size() <= 4 &&
                       text.find_first_not_of("0123456789") == std::string::npos;
         limit = digits ? std::stoi(text) : 0;
-        if (limit < 1 || limit > kMaxHistoryLimit) {
+        if (limit < 1 || limit > hub::kMaxHistoryLimit) {
             return ErrorResponse(core::MakeError(
                 core::ErrorCode::kInvalidArgument,
-                "limit must be an integer between 1 and " + std::to_string(kMaxHistoryLimit),
+                "limit must be an integer between 1 and " + std::to_string(hub::kMaxHistoryLimit),
                 "limit"));
         }
     }

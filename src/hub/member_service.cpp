@@ -18,7 +18,6 @@ using core::MakeError;
 // Random ids collide only by bad luck (1 in 10^9 per member id, 10^11 per card number); a few
 // retries make a failure practically impossible while still ending if the space is exhausted.
 constexpr int kIdAttempts = 16;
-constexpr int kMaxHistoryLimit = 1000;
 
 // A fresh id from `generate` that `find` (id -> Result<optional<...>>) does not know.
 template <typename Generate, typename Find>

@@ -19,6 +19,10 @@ namespace kizuna::hub {
 class HubContext;
 class AuthService;
 
+// The most purchases (and ledger entries) one usage or lookup answer carries. The HTTP API
+// refuses a larger `limit` with this bound in the message, so both must be the same number.
+inline constexpr int kMaxHistoryLimit = 500;
+
 struct NewMember {
     std::string password;
     core::Profile profile;

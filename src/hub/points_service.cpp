@@ -259,27 +259,29 @@ struct PointsService::PurchasePlan {
     core::LedgerEntry entry;
     PurchaseReceipt receipt;
 
-    // The unit of work: runs on the storage's writer (see Storage::Write).
+    // The unit of work: runs on the storage's writer (see Storage::Write). A replay (a purchase
+    // id already stored) is rare, so it is not looked for first: the insert finds it, and so do
+    // the member checks when they fail (a replay of a purchase whose card was replaced since
+    // still gets its receipt). Nothing is written before the insert, so a replay writes nothing.
     core::Status Apply(storage::WriteTxn& txn) {
         core::Purchase& p = purchase;
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindPurchase(p.purchase_id));
-        if (existing) {
-            if (existing->store_id != p.store_id || existing->fingerprint != p.fingerprint) {
-                return IdConflict("purchase_id", p.purchase_id);
+        auto member_id = MemberOf(txn);
+        if (!member_id) return ReplayOr(txn, member_id.error());
+        p.member_id = std::move(*member_id);
+        KZ_ASSIGN_OR_RETURN(auto before, txn.FindBalance(p.member_id, p.program_id));
+        // A balance row belongs to an existing member (a foreign key); without one, ask.
+        if (!before && !member.member_id.empty()) {
+            KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(p.member_id));
+            if (!exists) {
+                return ReplayOr(
+                    txn, MakeError(ErrorCode::kNotFound, "no member " + p.member_id, "member_id"));
             }
-            receipt = {existing->purchase_id,
-                       existing->member_id,
-                       existing->total,
-                       existing->points_earned,
-                       existing->balance_after,
-                       existing->program_id,
-                       true};
-            return core::Status::Ok();
         }
-        KZ_ASSIGN_OR_RETURN(p.member_id, ResolveMember(txn, member));
-        KZ_ASSIGN_OR_RETURN(int64_t before, txn.BalanceOf(p.member_id, p.program_id));
-        p.balance_after = before + p.points_earned;
-        KZ_RETURN_IF_ERROR(txn.InsertPurchase(p));
+        p.balance_after = before.value_or(0) + p.points_earned;
+        if (core::Status inserted = txn.InsertPurchase(p); !inserted.ok()) {
+            if (inserted.error().code != ErrorCode::kAlreadyExists) return inserted;
+            return ReplayOr(txn, inserted.error());
+        }
         if (p.points_earned > 0) {
             lot.member_id = p.member_id;
             KZ_RETURN_IF_ERROR(txn.InsertLot(lot));
@@ -288,6 +290,32 @@ struct PointsService::PurchasePlan {
         }
         receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
                    p.balance_after, p.program_id, false};
+        return core::Status::Ok();
+    }
+
+    // The member the request names: by card (which must be current), or by id, whose existence
+    // Apply checks with the balance. Errors: kNotFound, kCardRevoked.
+    core::Result<std::string> MemberOf(storage::ReadTxn& txn) const {
+        if (member.card_number.empty()) return member.member_id;
+        return ResolveMember(txn, member);
+    }
+
+    // When a purchase with this id is stored: the earlier receipt if this is the same request
+    // again, else an id conflict. Otherwise `error`, this request's own failure.
+    core::Status ReplayOr(storage::ReadTxn& txn, core::Error error) {
+        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindPurchase(purchase.purchase_id));
+        if (!existing) return error;
+        if (existing->store_id != purchase.store_id ||
+            existing->fingerprint != purchase.fingerprint) {
+            return IdConflict("purchase_id", purchase.purchase_id);
+        }
+        receipt = {existing->purchase_id,
+                   existing->member_id,
+                   existing->total,
+                   existing->points_earned,
+                   existing->balance_after,
+                   existing->program_id,
+                   true};
         return core::Status::Ok();
     }
 };

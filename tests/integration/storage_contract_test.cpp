@@ -466,6 +466,14 @@ TEST_P(StorageContract, PurchaseRoundTripsWithItsLinesAndDuplicateIdChangesNothi
     Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertPurchase(again); });
     ASSERT_FALSE(duplicate.ok());
     EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+    // The refused insert writes nothing, so a unit may go on and succeed after it (the purchase
+    // path inserts first and looks for the earlier purchase only on this error).
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        Status refused = txn.InsertPurchase(again);
+        EXPECT_EQ(refused.ok() ? ErrorCode::kInternal : refused.error().code,
+                  ErrorCode::kAlreadyExists);
+        return Status::Ok();
+    }));
 
     auto found = Get([](ReadTxn& t) { return t.FindPurchase("pos-1:00042"); });
     KZ_ASSERT_OK(found);
@@ -705,6 +713,13 @@ TEST_P(StorageContract, AppendEntryKeepsBalanceEqualToSumAndRefusesOverdraft) {
     auto other = Get([](ReadTxn& t) { return t.BalanceOf("1000000001", "pg_other"); });
     KZ_ASSERT_OK(other);
     EXPECT_EQ(*other, 0);
+    // FindBalance tells "no entries yet" apart from a stored balance.
+    auto none = Get([](ReadTxn& t) { return t.FindBalance("1000000001", "pg_other"); });
+    KZ_ASSERT_OK(none);
+    EXPECT_FALSE(none->has_value());
+    auto found = Get([](ReadTxn& t) { return t.FindBalance("1000000001", "pg_ekimae"); });
+    KZ_ASSERT_OK(found);
+    EXPECT_EQ(*found, std::optional<int64_t>(40));
 }
 
 TEST_P(StorageContract, EntriesOfPagesNewestFirstAndFiltersByProgram) {

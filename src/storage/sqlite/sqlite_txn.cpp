@@ -672,7 +672,11 @@ Status SqliteTxn::InsertPurchase(const core::Purchase& p) {
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
         statement->BindAll(purchase_no, ++line_no, line.name, line.sku, line.category,
                            line.quantity, line.unit_price);
-        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+        // Only the purchase's own id may report kAlreadyExists (callers take that for "stored
+        // before"); a line of a new purchase that clashes is a broken database.
+        if (Status stored = InContext(statement->Run(), what); !stored.ok()) {
+            return MakeError(ErrorCode::kInternal, stored.error().message);
+        }
     }
     return Status::Ok();
 }
@@ -757,12 +761,19 @@ Result<std::vector<Balance>> SqliteTxn::BalancesOf(std::string_view member_id) {
 }
 
 Result<int64_t> SqliteTxn::BalanceOf(std::string_view member_id, std::string_view program_id) {
+    KZ_ASSIGN_OR_RETURN(auto balance, FindBalance(member_id, program_id));
+    return balance.value_or(0);
+}
+
+Result<std::optional<int64_t>> SqliteTxn::FindBalance(std::string_view member_id,
+                                                      std::string_view program_id) {
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("SELECT points FROM balances"
                                             " WHERE member_id = ?1 AND program_id = ?2"));
     statement->BindAll(member_id, program_id);
     KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
-    return row ? statement->Int(0) : int64_t{0};
+    if (!row) return std::optional<int64_t>();
+    return std::optional<int64_t>(statement->Int(0));
 }
 
 Result<std::vector<core::LedgerEntry>> SqliteTxn::EntriesOf(

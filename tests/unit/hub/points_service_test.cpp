@@ -105,6 +105,49 @@ TEST_F(PointsTest, SameIdWithAnotherBodyOrFromAnotherStoreIsAConflict) {
     EXPECT_EQ(redeem_conflict.error().field, "redemption_id");
 }
 
+// A store node that syncs late replays purchases made with a card that has been replaced since:
+// the replay still gets its first answer, while a new purchase with that card is refused.
+TEST_F(PointsTest, AReplayIsAnsweredAfterItsCardWasReplaced) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    PurchaseRequest request = BookPurchase("p-1", m);
+    auto first = hub_->points().RecordPurchase(store.caller, request);
+    ASSERT_TRUE(first.has_value()) << first.error().message;
+    ASSERT_TRUE(hub_->members()
+                    .ReissueCard(store.caller, m.member_id, m.password, core::CardMedium::kChip)
+                    .has_value());
+
+    auto again = hub_->points().RecordPurchase(store.caller, request);
+    ASSERT_TRUE(again.has_value()) << again.error().message;
+    EXPECT_TRUE(again->replayed);
+    EXPECT_EQ(again->balance, first->balance);
+    PurchaseRequest changed = request;
+    changed.lines[0].quantity = 3;
+    EXPECT_EQ(hub_->points().RecordPurchase(store.caller, changed).error().code,
+              ErrorCode::kIdempotencyConflict);
+    EXPECT_EQ(hub_->points().RecordPurchase(store.caller, BookPurchase("p-2", m)).error().code,
+              ErrorCode::kCardRevoked);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 22);
+    EXPECT_EQ(EntriesOf(m.member_id).size(), 1u);
+}
+
+// A purchase below one point books no balance: its replay, by member id, still finds it.
+TEST_F(PointsTest, AReplayOfAPurchaseThatEarnedNothingIsAnswered) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    PurchaseRequest small;
+    small.purchase_id = "p-small";
+    small.member.member_id = m.member_id;
+    small.lines.push_back({"Sticker", "", "", 1, 50});
+    auto first = hub_->points().RecordPurchase(store.caller, small);
+    ASSERT_TRUE(first.has_value()) << first.error().message;
+    EXPECT_EQ(first->points_earned, 0);
+    auto again = hub_->points().RecordPurchase(store.caller, small);
+    ASSERT_TRUE(again.has_value()) << again.error().message;
+    EXPECT_TRUE(again->replayed);
+    EXPECT_EQ(again->balance, 0);
+}
+
 TEST_F(PointsTest, PurchaseInputIsCheckedBeforeStorage) {
     TestStore store = MakeStore("Shibuya Books");
     TestMember m = MakeMember("aki");
