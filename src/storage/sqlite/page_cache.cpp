@@ -14,6 +14,16 @@ namespace {
 sqlite3_pcache_methods2 g_inner;  // SQLite's default page cache
 std::atomic<uint64_t> g_passed{0};
 std::atomic<uint64_t> g_skipped{0};
+std::atomic<uint64_t> g_reader_kept{0};
+std::atomic<uint64_t> g_reader_emptied{0};
+std::atomic<uint64_t> g_reader_pages_dropped{0};
+
+// The read transaction this thread is running, if any (ReadTransactionScope).
+thread_local ReadTransactionScope* t_read = nullptr;
+
+// Past this many frames since a connection's previous transaction, its cache is emptied
+// instead: dropping pages one by one would cost more than reading them again.
+constexpr uint32_t kMaxChangedFrames = 8192;
 
 // Past this many remembered page numbers (a bulk load adding thousands of pages in one
 // transaction) the record is dropped and the next truncation simply passes through: the
@@ -22,6 +32,7 @@ constexpr std::size_t kMaxRemembered = 64;
 
 struct Cache {
     sqlite3_pcache* inner = nullptr;
+    bool purgeable = false;  // a database file's cache (not a temporary table's)
     // Every page in the cache numbered `floor` or more is in `remembered`, unless `overflowed`.
     // Starts past every page number: a cache that never sees a truncation above 1 (a read-only
     // connection's) never records anything.
@@ -66,6 +77,7 @@ sqlite3_pcache* Create(int page_size, int extra_size, int purgeable) {
         delete cache;
         return nullptr;
     }
+    cache->purgeable = purgeable != 0;
     cache->inner = g_inner.xCreate(page_size, extra_size, purgeable);
     if (cache->inner == nullptr) {
         delete cache;
@@ -95,8 +107,63 @@ void Rekey(sqlite3_pcache* cache, sqlite3_pcache_page* page, unsigned old_key, u
     if (new_key >= c->floor) c->Remember(new_key);
 }
 
+// Drops the cached pages that frames since `read.state.since` hold, and those past the
+// database's end; false when that cannot be done exactly (then nothing was decided yet).
+bool DropChangedPages(Cache* c, ReadTransactionScope& read) {
+    const ReaderCacheState& state = read.state;
+    if (!state.valid || !read.before_known || read.before.salt != state.since.salt) return false;
+    WalIndex::Header now;
+    if (!read.wal.ReadHeader(&now) || now.salt != state.since.salt ||
+        now.max_frame < state.since.max_frame ||
+        now.max_frame - state.since.max_frame > kMaxChangedFrames) {
+        return false;
+    }
+    uint64_t dropped = 0;
+    for (uint32_t frame = state.since.max_frame + 1; frame <= now.max_frame; ++frame) {
+        uint32_t page = 0;
+        if (!read.wal.PageOfFrame(frame, &page)) return false;
+        if (sqlite3_pcache_page* cached = g_inner.xFetch(c->inner, page, 0)) {
+            g_inner.xUnpin(c->inner, cached, /*discard=*/1);
+            ++dropped;
+        }
+    }
+    // The walk read page numbers of this generation only if the log did not restart meanwhile.
+    WalIndex::Header after;
+    if (!read.wal.ReadHeader(&after) || after.salt != state.since.salt) return false;
+    g_inner.xTruncate(c->inner, now.page_count + 1);
+    g_reader_pages_dropped.fetch_add(dropped, std::memory_order_relaxed);
+    return true;
+}
+
+// SQLite empties a read connection's cache as its transaction starts on a changed log.
+void StartReadTransaction(Cache* c, ReadTransactionScope& read) {
+    if (DropChangedPages(c, read)) {
+        g_reader_kept.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        g_inner.xTruncate(c->inner, 1);
+        g_reader_emptied.fetch_add(1, std::memory_order_relaxed);
+    }
+    // What is cached from now on is as of this transaction's snapshot, taken after `before`.
+    read.state.valid = read.before_known;
+    read.state.since = read.before;
+    if (!read.before_known) {
+        // Inside the transaction the index is set up: map it, so that the next transaction
+        // can read its header before it begins.
+        WalIndex::Header ignored;
+        (void)read.wal.ReadHeader(&ignored);
+    }
+}
+
 void Truncate(sqlite3_pcache* cache, unsigned limit) {
     Cache* c = Of(cache);
+    // A truncation to 1 with nothing pinned: emptying the cache (pager_reset). Inside a read
+    // transaction of a database file's connection, that is the start of the transaction.
+    if (limit == 1 && t_read != nullptr && c->purgeable &&
+        (t_read->state.cache == nullptr || t_read->state.cache == c)) {
+        t_read->state.cache = c;
+        StartReadTransaction(c, *t_read);
+        return;
+    }
     const bool may_hold_pages = limit < c->floor || c->overflowed ||
                                 std::any_of(c->remembered.begin(), c->remembered.end(),
                                             [limit](unsigned key) { return key >= limit; });
@@ -152,6 +219,20 @@ bool InstallPageCache() {
 
 PageCacheCounters PageCacheCountersForTesting() {
     return {g_passed.load(std::memory_order_relaxed), g_skipped.load(std::memory_order_relaxed)};
+}
+
+ReadTransactionScope::ReadTransactionScope(ReaderCacheState& state, WalIndex& wal)
+    : state(state), wal(wal) {
+    before_known = wal.Mapped() && wal.ReadHeader(&before);
+    t_read = this;
+}
+
+ReadTransactionScope::~ReadTransactionScope() { t_read = nullptr; }
+
+ReaderCacheCounters ReaderCacheCountersForTesting() {
+    return {g_reader_kept.load(std::memory_order_relaxed),
+            g_reader_emptied.load(std::memory_order_relaxed),
+            g_reader_pages_dropped.load(std::memory_order_relaxed)};
 }
 
 }  // namespace kizuna::storage::sqlite

@@ -17,11 +17,30 @@
 // to drop and the call is skipped. A page the default cache drops on its own stays in the
 // record (harmless: the truncation then runs as before).
 //
+// Read connections keep their pages across transactions. SQLite empties a connection's whole
+// page cache when a read transaction starts and the log has changed since the connection's
+// previous one (pager_reset): with purchases being written, every usage read then started cold
+// and read each page again from the file, 31 % of the I/O threads' time in the 80/20 mix
+// (bench/README.md, after Run 9). Inside a ReadTransactionScope, that emptying drops only the
+// pages that log frames committed since the connection's previous transaction hold (the
+// wal-index names them, wal_index.hpp), and pages past the database's end. It falls back to
+// emptying everything when it cannot tell: the first transaction, the log restarted (a new
+// salt), too many frames in between, or the index out of reach.
+//
+// Why that is exact: the cached pages are the versions as of the previous snapshot, taken at or
+// after the header read before that transaction began (`since`). A page whose version changed
+// between that snapshot and the new one has a frame in between, and the frames checked run from
+// `since` up to a header read after the new snapshot was taken, in the same log generation
+// (checked before and after the walk). Checkpoints copy frames into the database without
+// changing any page's content.
+//
 // Thread-safety: install once, before SQLite initializes (connection.cpp does it with the other
 // process-wide settings); later, installing is refused and the default cache stays. Each cache
 // is used by one connection at a time, as SQLite does.
 
 #include <cstdint>
+
+#include "storage/sqlite/wal_index.hpp"
 
 namespace kizuna::storage::sqlite {
 
@@ -35,5 +54,37 @@ struct PageCacheCounters {
     uint64_t truncations_skipped = 0;
 };
 PageCacheCounters PageCacheCountersForTesting();
+
+// What a read connection's cache is known to hold; one per read connection, used by one thread
+// at a time (the connection's).
+struct ReaderCacheState {
+    const void* cache = nullptr;  // the connection's main database cache, once seen
+    bool valid = false;
+    WalIndex::Header since;  // the header read before the transaction that last emptied it
+};
+
+// Marks the calling thread as running a read transaction of the connection that `state` and
+// `wal` belong to, from before its BEGIN to after its end. Not nestable.
+class ReadTransactionScope {
+  public:
+    ReadTransactionScope(ReaderCacheState& state, WalIndex& wal);
+    ~ReadTransactionScope();
+    ReadTransactionScope(const ReadTransactionScope&) = delete;
+    ReadTransactionScope& operator=(const ReadTransactionScope&) = delete;
+
+    ReaderCacheState& state;
+    WalIndex& wal;
+    bool before_known = false;
+    WalIndex::Header before;
+};
+
+// For tests and /metrics: read transactions that started with a changed log, and whether the
+// cache was kept (minus the changed pages) or emptied; pages dropped as changed.
+struct ReaderCacheCounters {
+    uint64_t kept = 0;
+    uint64_t emptied = 0;
+    uint64_t pages_dropped = 0;
+};
+ReaderCacheCounters ReaderCacheCountersForTesting();
 
 }  // namespace kizuna::storage::sqlite

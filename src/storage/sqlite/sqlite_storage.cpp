@@ -128,7 +128,15 @@ SqliteStorage::SqliteStorage(std::unique_ptr<Connection> writer,
       writer_(std::move(writer)),
       checkpointer_(std::move(checkpointer)),
       readers_(std::move(readers)) {
-    for (auto& reader : readers_) free_readers_.push_back(reader.get());
+    for (auto& reader : readers_) {
+        free_readers_.push_back(reader.get());
+        sqlite3_file* file = nullptr;
+        if (sqlite3_file_control(reader->handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
+            SQLITE_OK) {
+            file = nullptr;  // then every transaction starts with an empty cache, as in SQLite
+        }
+        reader_caches_.emplace(reader.get(), std::make_unique<ReaderCache>(file));
+    }
     // Replaces SQLite's auto-checkpoint on the writer (a hook of our own turns it off).
     sqlite3_wal_hook(writer_->handle(), &SqliteStorage::OnWalCommit, this);
     // Named, so that top -H and profiles tell them apart from the server's threads.
@@ -572,15 +580,20 @@ void SqliteStorage::ReleaseReader(Connection* connection) {
 
 Status SqliteStorage::Read(const std::function<Status(ReadTxn&)>& work) {
     Connection* connection = AcquireReader();
-    Status result = connection->Run("BEGIN");
-    if (result.ok()) {
-        SqliteTxn txn(*connection);
-        result = RunGuarded(static_cast<ReadTxn&>(txn), work);
-        // Ending a read transaction releases its snapshot; it has nothing to make durable.
-        if (connection->InTransaction()) {
-            Status end = connection->Run(result.ok() ? "COMMIT" : "ROLLBACK");
-            if (!end.ok() && connection->InTransaction()) (void)connection->Run("ROLLBACK");
-            if (result.ok() && !end.ok()) result = end;
+    Status result;
+    {
+        ReaderCache& cache = *reader_caches_.at(connection);
+        ReadTransactionScope scope(cache.state, cache.wal);
+        result = connection->Run("BEGIN");
+        if (result.ok()) {
+            SqliteTxn txn(*connection);
+            result = RunGuarded(static_cast<ReadTxn&>(txn), work);
+            // Ending a read transaction releases its snapshot; it has nothing to make durable.
+            if (connection->InTransaction()) {
+                Status end = connection->Run(result.ok() ? "COMMIT" : "ROLLBACK");
+                if (!end.ok() && connection->InTransaction()) (void)connection->Run("ROLLBACK");
+                if (result.ok() && !end.ok()) result = end;
+            }
         }
     }
     ReleaseReader(connection);

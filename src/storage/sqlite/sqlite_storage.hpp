@@ -45,9 +45,12 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "storage/sqlite/connection.hpp"
+#include "storage/sqlite/page_cache.hpp"
+#include "storage/sqlite/wal_index.hpp"
 #include "storage/sqlite/wal_write_buffer.hpp"
 #include "storage/storage.hpp"
 
@@ -186,6 +189,14 @@ class SqliteStorage final : public Storage {
     std::thread checkpointer_thread_;
 
     std::vector<std::unique_ptr<Connection>> readers_;
+    // Per read connection: what its page cache holds and its view of the log index, so that a
+    // transaction on a changed log keeps the unchanged pages (page_cache.hpp). Built once.
+    struct ReaderCache {
+        explicit ReaderCache(sqlite3_file* file) : wal(file) {}
+        ReaderCacheState state;
+        WalIndex wal;
+    };
+    std::unordered_map<const Connection*, std::unique_ptr<ReaderCache>> reader_caches_;
     std::mutex readers_mutex_;
     std::condition_variable reader_free_;
     std::vector<Connection*> free_readers_;
