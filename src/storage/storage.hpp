@@ -198,6 +198,11 @@ struct StorageStats {
     // SQLite: commits made while the previous commit's sync was still running (see
     // SqliteStorage): their frames were written while the disk synced.
     uint64_t commits_ahead = 0;
+    // SQLite: read transactions that began on a log changed since their connection's previous
+    // one, and kept that connection's page cache minus the pages changed since, or began with
+    // it emptied (see page_cache.hpp).
+    uint64_t reader_caches_kept = 0;
+    uint64_t reader_caches_emptied = 0;
 };
 
 // What WriteAsync calls with the unit's outcome (what Write would have returned).

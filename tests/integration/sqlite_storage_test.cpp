@@ -182,6 +182,56 @@ TEST_F(SqliteStorageTest, ConcurrentWritesShareCommits) {
     EXPECT_TRUE(Problems(*storage).empty());
 }
 
+// Reads running while the writer commits keep their connections' page caches (minus the pages
+// each commit changed: page_cache.hpp) and still see every commit whole: the balance always
+// equals the sum of the entries read in the same transaction, and never goes back.
+TEST_F(SqliteStorageTest, ReadsBetweenCommitsKeepTheirCachesAndSeeEveryCommit) {
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    Seed(*storage);
+    constexpr int kEarns = 600;
+    std::atomic<bool> done{false};
+    std::atomic<int> failures{0};
+    std::thread writing([&] {
+        for (int i = 0; i < kEarns; ++i) {
+            if (!Earn(*storage, 1, "e" + std::to_string(i)).ok()) ++failures;
+        }
+        done = true;
+    });
+    int64_t last = 0;
+    int reads = 0;
+    while (!done || reads < 20) {
+        int64_t balance = 0;
+        int64_t sum = 0;
+        Status s = storage->Read([&](ReadTxn& txn) -> Status {
+            KZ_ASSIGN_OR_RETURN(balance, txn.BalanceOf("1000000001", "pg_ekimae"));
+            KZ_ASSIGN_OR_RETURN(
+                auto entries, txn.EntriesOf("1000000001", std::nullopt, Page{1000, std::nullopt}));
+            for (const auto& entry : entries) sum += entry.delta;
+            return Status::Ok();
+        });
+        ASSERT_TRUE(s.ok()) << Describe(s);
+        ASSERT_EQ(balance, sum) << "read " << reads;
+        ASSERT_GE(balance, last) << "read " << reads;
+        last = balance;
+        ++reads;
+    }
+    writing.join();
+    EXPECT_EQ(failures.load(), 0);
+    int64_t final_balance = 0;
+    ASSERT_TRUE(storage
+                    ->Read([&](ReadTxn& txn) -> Status {
+                        KZ_ASSIGN_OR_RETURN(final_balance,
+                                            txn.BalanceOf("1000000001", "pg_ekimae"));
+                        return Status::Ok();
+                    })
+                    .ok());
+    EXPECT_EQ(final_balance, kEarns);
+    EXPECT_TRUE(Problems(*storage).empty());
+    const StorageStats stats = storage->Stats();
+    EXPECT_GT(stats.reader_caches_kept, 0u) << "emptied " << stats.reader_caches_emptied;
+}
+
 TEST_F(SqliteStorageTest, MaxBatchBoundsTheUnitsOfOneTransaction) {
     auto storage = Open(StorageOptions{2, 3});
     ASSERT_NE(storage, nullptr);

@@ -14,9 +14,6 @@ namespace {
 sqlite3_pcache_methods2 g_inner;  // SQLite's default page cache
 std::atomic<uint64_t> g_passed{0};
 std::atomic<uint64_t> g_skipped{0};
-std::atomic<uint64_t> g_reader_kept{0};
-std::atomic<uint64_t> g_reader_emptied{0};
-std::atomic<uint64_t> g_reader_pages_dropped{0};
 
 // The read transaction this thread is running, if any (ReadTransactionScope).
 thread_local ReadTransactionScope* t_read = nullptr;
@@ -131,17 +128,17 @@ bool DropChangedPages(Cache* c, ReadTransactionScope& read) {
     WalIndex::Header after;
     if (!read.wal.ReadHeader(&after) || after.salt != state.since.salt) return false;
     g_inner.xTruncate(c->inner, now.page_count + 1);
-    g_reader_pages_dropped.fetch_add(dropped, std::memory_order_relaxed);
+    read.state.pages_dropped.fetch_add(dropped, std::memory_order_relaxed);
     return true;
 }
 
 // SQLite empties a read connection's cache as its transaction starts on a changed log.
 void StartReadTransaction(Cache* c, ReadTransactionScope& read) {
     if (DropChangedPages(c, read)) {
-        g_reader_kept.fetch_add(1, std::memory_order_relaxed);
+        read.state.kept.fetch_add(1, std::memory_order_relaxed);
     } else {
         g_inner.xTruncate(c->inner, 1);
-        g_reader_emptied.fetch_add(1, std::memory_order_relaxed);
+        read.state.emptied.fetch_add(1, std::memory_order_relaxed);
     }
     // What is cached from now on is as of this transaction's snapshot, taken after `before`.
     read.state.valid = read.before_known;
@@ -228,11 +225,5 @@ ReadTransactionScope::ReadTransactionScope(ReaderCacheState& state, WalIndex& wa
 }
 
 ReadTransactionScope::~ReadTransactionScope() { t_read = nullptr; }
-
-ReaderCacheCounters ReaderCacheCountersForTesting() {
-    return {g_reader_kept.load(std::memory_order_relaxed),
-            g_reader_emptied.load(std::memory_order_relaxed),
-            g_reader_pages_dropped.load(std::memory_order_relaxed)};
-}
 
 }  // namespace kizuna::storage::sqlite

@@ -38,6 +38,7 @@
 // process-wide settings); later, installing is refused and the default cache stays. Each cache
 // is used by one connection at a time, as SQLite does.
 
+#include <atomic>
 #include <cstdint>
 
 #include "storage/sqlite/wal_index.hpp"
@@ -56,11 +57,17 @@ struct PageCacheCounters {
 PageCacheCounters PageCacheCountersForTesting();
 
 // What a read connection's cache is known to hold; one per read connection, used by one thread
-// at a time (the connection's).
+// at a time (the connection's). The counters may be read from any thread.
 struct ReaderCacheState {
     const void* cache = nullptr;  // the connection's main database cache, once seen
     bool valid = false;
     WalIndex::Header since;  // the header read before the transaction that last emptied it
+
+    // Read transactions that began on a changed log: the cache kept (minus the changed pages)
+    // or emptied; pages dropped as changed.
+    std::atomic<uint64_t> kept{0};
+    std::atomic<uint64_t> emptied{0};
+    std::atomic<uint64_t> pages_dropped{0};
 };
 
 // Marks the calling thread as running a read transaction of the connection that `state` and
@@ -77,14 +84,5 @@ class ReadTransactionScope {
     bool before_known = false;
     WalIndex::Header before;
 };
-
-// For tests and /metrics: read transactions that started with a changed log, and whether the
-// cache was kept (minus the changed pages) or emptied; pages dropped as changed.
-struct ReaderCacheCounters {
-    uint64_t kept = 0;
-    uint64_t emptied = 0;
-    uint64_t pages_dropped = 0;
-};
-ReaderCacheCounters ReaderCacheCountersForTesting();
 
 }  // namespace kizuna::storage::sqlite

@@ -612,6 +612,10 @@ StorageStats SqliteStorage::Stats() const {
     stats.log_syncs = log_syncs_.load(std::memory_order_relaxed);
     stats.log_sync_micros = log_sync_micros_.load(std::memory_order_relaxed);
     stats.commits_ahead = commits_ahead_.load(std::memory_order_relaxed);
+    for (const auto& [connection, cache] : reader_caches_) {
+        stats.reader_caches_kept += cache->state.kept.load(std::memory_order_relaxed);
+        stats.reader_caches_emptied += cache->state.emptied.load(std::memory_order_relaxed);
+    }
     return stats;
 }
 
