@@ -105,7 +105,8 @@ void Rekey(sqlite3_pcache* cache, sqlite3_pcache_page* page, unsigned old_key, u
 }
 
 // Drops the cached pages that frames since `read.state.since` hold, and those past the
-// database's end; false when that cannot be done exactly (then nothing was decided yet).
+// database's end; false when that cannot be done exactly (the caller then empties the cache,
+// whatever was dropped so far).
 bool DropChangedPages(Cache* c, ReadTransactionScope& read) {
     const ReaderCacheState& state = read.state;
     if (!state.valid || !read.before_known || read.before.salt != state.since.salt) return false;
