@@ -2,8 +2,6 @@
 
 #include <sqlite3.h>
 
-#include <atomic>
-
 namespace kizuna::storage::sqlite {
 namespace {
 
@@ -24,7 +22,7 @@ const volatile uint32_t* WalIndex::Region(int region) {
     if (region < 0 || region >= kMaxRegions) return nullptr;
     if (regions_[region] != nullptr) return regions_[region];
     if (file_ == nullptr || file_->pMethods == nullptr || file_->pMethods->iVersion < 2 ||
-        file_->pMethods->xShmMap == nullptr) {
+        file_->pMethods->xShmMap == nullptr || file_->pMethods->xShmBarrier == nullptr) {
         return nullptr;
     }
     void volatile* mapped = nullptr;
@@ -37,6 +35,9 @@ const volatile uint32_t* WalIndex::Region(int region) {
     return regions_[region];
 }
 
+// SQLite's own barrier for the shared index (xShmBarrier: a full memory barrier).
+void WalIndex::Barrier() { file_->pMethods->xShmBarrier(file_); }
+
 bool WalIndex::ReadHeader(Header* header) {
     const volatile uint32_t* words = Region(0);
     if (words == nullptr) return false;
@@ -46,7 +47,7 @@ bool WalIndex::ReadHeader(Header* header) {
         uint32_t first[kHeaderWords];
         uint32_t second[kHeaderWords];
         for (uint32_t i = 0; i < kHeaderWords; ++i) first[i] = words[i];
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        Barrier();
         for (uint32_t i = 0; i < kHeaderWords; ++i) second[i] = words[kHeaderWords + i];
         bool same = true;
         for (uint32_t i = 0; i < kHeaderWords; ++i) same = same && first[i] == second[i];
@@ -55,7 +56,7 @@ bool WalIndex::ReadHeader(Header* header) {
         header->max_frame = first[4];
         header->page_count = first[5];
         header->salt = {first[8], first[9]};
-        std::atomic_thread_fence(std::memory_order_acquire);
+        Barrier();  // what follows reads what this header published
         return true;
     }
     return false;

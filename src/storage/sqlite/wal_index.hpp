@@ -46,6 +46,7 @@ class WalIndex {
 
   private:
     const volatile uint32_t* Region(int region);
+    void Barrier();
 
     sqlite3_file* file_;
     // Regions seen so far (32 KiB each: 4,096 frames, the first one 4,062).
