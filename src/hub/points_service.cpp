@@ -72,7 +72,15 @@ core::Result<std::string> ResolveMember(storage::ReadTxn& txn, const MemberRef& 
     return ref.member_id;
 }
 
-core::Error IdConflict(std::string_view field, std::string_view id) {
+// `stored` took the id of `request`: the same request again (from the same store, with the same
+// fingerprint) is a replay, answered with the first outcome; anything else reusing the id is
+// kIdempotencyConflict, naming `field`.
+template <typename Stored, typename Request>
+core::Status SameRequestAgain(const Stored& stored, const Request& request, std::string_view field,
+                              std::string_view id) {
+    if (stored.store_id == request.store_id && stored.fingerprint == request.fingerprint) {
+        return core::Status::Ok();
+    }
     return MakeError(ErrorCode::kIdempotencyConflict,
                      std::string(field) + " " + std::string(id) +
                          " was already used for a different request; use a new id for a new "
@@ -305,10 +313,8 @@ struct PointsService::PurchasePlan {
     core::Status ReplayOr(storage::ReadTxn& txn, core::Error error) {
         KZ_ASSIGN_OR_RETURN(auto existing, txn.FindPurchase(purchase.purchase_id));
         if (!existing) return error;
-        if (existing->store_id != purchase.store_id ||
-            existing->fingerprint != purchase.fingerprint) {
-            return IdConflict("purchase_id", purchase.purchase_id);
-        }
+        KZ_RETURN_IF_ERROR(
+            SameRequestAgain(*existing, purchase, "purchase_id", purchase.purchase_id));
         receipt = {existing->purchase_id,
                    existing->member_id,
                    existing->total,
@@ -413,9 +419,7 @@ struct PointsService::RedemptionPlan {
     core::Status Apply(storage::WriteTxn& txn) {
         KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRedemption(rd.redemption_id));
         if (existing) {
-            if (existing->store_id != rd.store_id || existing->fingerprint != rd.fingerprint) {
-                return IdConflict("redemption_id", rd.redemption_id);
-            }
+            KZ_RETURN_IF_ERROR(SameRequestAgain(*existing, rd, "redemption_id", rd.redemption_id));
             receipt = {existing->redemption_id, existing->member_id,  existing->points,
                        existing->balance_after, existing->program_id, true};
             return core::Status::Ok();
@@ -501,9 +505,7 @@ struct PointsService::RefundPlan {
     core::Status Apply(storage::WriteTxn& txn) {
         KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRefund(rf.refund_id));
         if (existing) {
-            if (existing->store_id != rf.store_id || existing->fingerprint != rf.fingerprint) {
-                return IdConflict("refund_id", rf.refund_id);
-            }
+            KZ_RETURN_IF_ERROR(SameRequestAgain(*existing, rf, "refund_id", rf.refund_id));
             receipt = {existing->refund_id,
                        existing->purchase_id,
                        existing->amount,

@@ -107,12 +107,16 @@ class ReadTxn {
 
     // One per program the member has ledger entries in, ordered by program id.
     virtual Result<std::vector<Balance>> BalancesOf(std::string_view member_id) = 0;
-    // 0 when the member has no entries in the program.
-    virtual Result<int64_t> BalanceOf(std::string_view member_id, std::string_view program_id) = 0;
     // The stored balance, or none when the member has no entries in the program yet. A balance
     // belongs to an existing member (a foreign key), so finding one also answers MemberExists.
     virtual Result<std::optional<int64_t>> FindBalance(std::string_view member_id,
                                                        std::string_view program_id) = 0;
+    // 0 when the member has no entries in the program.
+    Result<int64_t> BalanceOf(std::string_view member_id, std::string_view program_id) {
+        auto balance = FindBalance(member_id, program_id);
+        if (!balance) return balance.error();
+        return balance->value_or(0);
+    }
     // Newest first; restricted to one program when program_id is set.
     virtual Result<std::vector<core::LedgerEntry>> EntriesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, Page page) = 0;

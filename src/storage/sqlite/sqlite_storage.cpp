@@ -126,16 +126,10 @@ SqliteStorage::SqliteStorage(std::unique_ptr<Connection> writer,
       checkpoint_pages_(options.checkpoint_pages),
       log_restart_pages_(options.log_restart_pages),
       writer_(std::move(writer)),
-      checkpointer_(std::move(checkpointer)),
-      readers_(std::move(readers)) {
-    for (auto& reader : readers_) {
-        free_readers_.push_back(reader.get());
-        sqlite3_file* file = nullptr;
-        if (sqlite3_file_control(reader->handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
-            SQLITE_OK) {
-            file = nullptr;  // then every transaction starts with an empty cache, as in SQLite
-        }
-        reader_caches_.emplace(reader.get(), std::make_unique<ReaderCache>(file));
+      checkpointer_(std::move(checkpointer)) {
+    for (auto& connection : readers) {
+        readers_.push_back(std::make_unique<Reader>(std::move(connection)));
+        free_readers_.push_back(readers_.back().get());
     }
     // Replaces SQLite's auto-checkpoint on the writer (a hook of our own turns it off).
     sqlite3_wal_hook(writer_->handle(), &SqliteStorage::OnWalCommit, this);
@@ -562,28 +556,38 @@ void SqliteStorage::FailBatch(Status why) {
     EndBatch(&error);
 }
 
-Connection* SqliteStorage::AcquireReader() {
-    std::unique_lock lock(readers_mutex_);
-    reader_free_.wait(lock, [this] { return !free_readers_.empty(); });
-    Connection* connection = free_readers_.back();
-    free_readers_.pop_back();
-    return connection;
+SqliteStorage::Reader::Reader(std::unique_ptr<Connection> opened)
+    : connection(std::move(opened)), wal(nullptr) {
+    sqlite3_file* file = nullptr;
+    // Without the file, every transaction starts with an empty cache, as in SQLite.
+    if (sqlite3_file_control(connection->handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) ==
+        SQLITE_OK) {
+        wal = WalIndex(file);
+    }
 }
 
-void SqliteStorage::ReleaseReader(Connection* connection) {
+SqliteStorage::Reader* SqliteStorage::AcquireReader() {
+    std::unique_lock lock(readers_mutex_);
+    reader_free_.wait(lock, [this] { return !free_readers_.empty(); });
+    Reader* reader = free_readers_.back();
+    free_readers_.pop_back();
+    return reader;
+}
+
+void SqliteStorage::ReleaseReader(Reader* reader) {
     {
         std::lock_guard lock(readers_mutex_);
-        free_readers_.push_back(connection);
+        free_readers_.push_back(reader);
     }
     reader_free_.notify_one();
 }
 
 Status SqliteStorage::Read(const std::function<Status(ReadTxn&)>& work) {
-    Connection* connection = AcquireReader();
+    Reader* reader = AcquireReader();
+    Connection* connection = reader->connection.get();
     Status result;
     {
-        ReaderCache& cache = *reader_caches_.at(connection);
-        ReadTransactionScope scope(cache.state, cache.wal);
+        ReadTransactionScope scope(reader->cache, reader->wal);
         result = connection->Run("BEGIN");
         if (result.ok()) {
             SqliteTxn txn(*connection);
@@ -596,7 +600,7 @@ Status SqliteStorage::Read(const std::function<Status(ReadTxn&)>& work) {
             }
         }
     }
-    ReleaseReader(connection);
+    ReleaseReader(reader);
     return result;
 }
 
@@ -612,9 +616,9 @@ StorageStats SqliteStorage::Stats() const {
     stats.log_syncs = log_syncs_.load(std::memory_order_relaxed);
     stats.log_sync_micros = log_sync_micros_.load(std::memory_order_relaxed);
     stats.commits_ahead = commits_ahead_.load(std::memory_order_relaxed);
-    for (const auto& [connection, cache] : reader_caches_) {
-        stats.reader_caches_kept += cache->state.kept.load(std::memory_order_relaxed);
-        stats.reader_caches_emptied += cache->state.emptied.load(std::memory_order_relaxed);
+    for (const auto& reader : readers_) {
+        stats.reader_caches_kept += reader->cache.kept.load(std::memory_order_relaxed);
+        stats.reader_caches_emptied += reader->cache.emptied.load(std::memory_order_relaxed);
     }
     return stats;
 }

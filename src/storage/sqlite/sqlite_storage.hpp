@@ -45,7 +45,6 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "storage/sqlite/connection.hpp"
@@ -81,6 +80,7 @@ class SqliteStorage final : public Storage {
 
   private:
     struct WriteUnit;
+    struct Reader;
 
     SqliteStorage(std::unique_ptr<Connection> writer, std::unique_ptr<Connection> checkpointer,
                   std::vector<std::unique_ptr<Connection>> readers, const StorageOptions& options);
@@ -135,8 +135,8 @@ class SqliteStorage final : public Storage {
     // or SQLite rolled the whole transaction back after an I/O error).
     Status RunUnit(WriteUnit& unit, bool& transaction_broken);
 
-    Connection* AcquireReader();
-    void ReleaseReader(Connection* connection);
+    Reader* AcquireReader();
+    void ReleaseReader(Reader* reader);
 
     const std::size_t max_batch_;
     const int checkpoint_pages_;
@@ -188,18 +188,18 @@ class SqliteStorage final : public Storage {
     bool checkpointer_stopping_ = false;
     std::thread checkpointer_thread_;
 
-    std::vector<std::unique_ptr<Connection>> readers_;
-    // Per read connection: what its page cache holds and its view of the log index, so that a
-    // transaction on a changed log keeps the unchanged pages (page_cache.hpp). Built once.
-    struct ReaderCache {
-        explicit ReaderCache(sqlite3_file* file) : wal(file) {}
-        ReaderCacheState state;
+    // A read connection with what its page cache holds and its view of the log index, so that
+    // a transaction on a changed log keeps the unchanged pages (page_cache.hpp).
+    struct Reader {
+        explicit Reader(std::unique_ptr<Connection> opened);
+        std::unique_ptr<Connection> connection;
+        ReaderCacheState cache;
         WalIndex wal;
     };
-    std::unordered_map<const Connection*, std::unique_ptr<ReaderCache>> reader_caches_;
+    std::vector<std::unique_ptr<Reader>> readers_;
     std::mutex readers_mutex_;
     std::condition_variable reader_free_;
-    std::vector<Connection*> free_readers_;
+    std::vector<Reader*> free_readers_;
 
     std::atomic<uint64_t> units_{0};
     std::atomic<uint64_t> failed_units_{0};

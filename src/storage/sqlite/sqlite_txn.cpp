@@ -760,11 +760,6 @@ Result<std::vector<Balance>> SqliteTxn::BalancesOf(std::string_view member_id) {
     });
 }
 
-Result<int64_t> SqliteTxn::BalanceOf(std::string_view member_id, std::string_view program_id) {
-    KZ_ASSIGN_OR_RETURN(auto balance, FindBalance(member_id, program_id));
-    return balance.value_or(0);
-}
-
 Result<std::optional<int64_t>> SqliteTxn::FindBalance(std::string_view member_id,
                                                       std::string_view program_id) {
     KZ_ASSIGN_OR_RETURN(auto statement,

@@ -44,7 +44,6 @@ class SqliteTxn final : public WriteTxn {
     Result<std::vector<core::Refund>> RefundsOf(std::string_view purchase_id) override;
 
     Result<std::vector<Balance>> BalancesOf(std::string_view member_id) override;
-    Result<int64_t> BalanceOf(std::string_view member_id, std::string_view program_id) override;
     Result<std::optional<int64_t>> FindBalance(std::string_view member_id,
                                                std::string_view program_id) override;
     Result<std::vector<core::LedgerEntry>> EntriesOf(std::string_view member_id,
