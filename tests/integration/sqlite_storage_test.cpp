@@ -682,6 +682,34 @@ TEST(OpenStorage, OpensAbsoluteAndRelativePathsAndReportsAMissingDirectory) {
     EXPECT_EQ(missing.error().code, ErrorCode::kUnavailable);
 }
 
+// Regression: storages of one process opening the same new file at once; the late ones were
+// refused as if another process had the file (a lock upgrade SQLite will not wait for).
+TEST(OpenStorage, StoragesOfOneProcessOpeningTheSameNewFileAtOnceAllOpen) {
+    constexpr int kRounds = 10;
+    constexpr int kStorages = 6;
+    for (int round = 0; round < kRounds; ++round) {
+        storage::testing::TempDir dir;
+        const DatabaseLocation location{(dir.path() / "kizuna.db").string(), false};
+        std::vector<std::unique_ptr<SqliteStorage>> opened(kStorages);
+        std::vector<std::string> errors(kStorages);
+        std::vector<std::thread> threads;
+        for (int i = 0; i < kStorages; ++i) {
+            threads.emplace_back([&, i] {
+                auto storage = SqliteStorage::Open(location, StorageOptions{});
+                if (storage.has_value()) {
+                    opened[i] = std::move(storage).value();
+                } else {
+                    errors[i] = storage.error().message;
+                }
+            });
+        }
+        for (std::thread& thread : threads) thread.join();
+        for (int i = 0; i < kStorages; ++i) {
+            ASSERT_NE(opened[i], nullptr) << "round " << round << ": " << errors[i];
+        }
+    }
+}
+
 TEST(OpenStorage, RefusesAFileThatIsNotADatabaseAsUnavailable) {
     storage::testing::TempDir dir;
     std::filesystem::path path = dir.path() / "notes.txt";
