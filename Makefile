@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all build demo test unit e2e bench format format-check clean bootstrap
+.PHONY: all build demo test unit e2e bench sanitize format format-check clean bootstrap
 
 all: build
 
@@ -36,6 +36,10 @@ e2e: build
 bench: build
 	@scripts/bootstrap bench
 	bench/run
+
+# ASan+UBSan and TSan builds of the threaded and input-parsing suites (scripts/sanitize).
+sanitize:
+	@scripts/sanitize
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
