@@ -19,8 +19,8 @@ namespace kizuna::hub {
 class HubContext;
 class AuthService;
 
-// The most purchases (and ledger entries) one usage or lookup answer carries. The HTTP API
-// refuses a larger `limit` with this bound in the message, so both must be the same number.
+// The most purchases (and ledger entries) one usage or lookup answer carries; the HTTP API
+// refuses a larger `limit`, naming this bound.
 inline constexpr int kMaxHistoryLimit = 500;
 
 struct NewMember {

@@ -27,7 +27,6 @@ class WalIndex {
         uint32_t max_frame = 0;          // frames committed, 1..max_frame
         uint32_t page_count = 0;         // the database's size in pages at that commit
         std::array<uint32_t, 2> salt{};  // changes whenever the log restarts
-        bool operator==(const Header&) const = default;
     };
 
     // `file`: the connection's main database file (SQLITE_FCNTL_FILE_POINTER).
