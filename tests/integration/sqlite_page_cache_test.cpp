@@ -67,11 +67,6 @@ class Database {
 
   public:
     sqlite3* handle() const { return db_; }
-    sqlite3_file* MainFile() const {
-        sqlite3_file* file = nullptr;
-        EXPECT_EQ(sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file), SQLITE_OK);
-        return file;
-    }
 
   private:
     sqlite3* db_ = nullptr;
@@ -139,7 +134,7 @@ TEST(SqliteWalIndex, FramePagesMatchTheLogFile) {
         "TEXT, body BLOB) WITHOUT ROWID");
     std::mt19937_64 random(3);
     for (int commit = 0; commit < 700; ++commit) writer.Insert(random, 10, "x", true);
-    WalIndex index(writer.MainFile());
+    WalIndex index = WalIndex::OfMainDatabase(writer.handle());
     WalIndex::Header header;
     ASSERT_TRUE(index.ReadHeader(&header));
     ASSERT_GT(header.max_frame, 4062u + 4096u);  // three regions of the index
@@ -224,7 +219,7 @@ TEST(SqliteReaderCache, ReadersKeepUnchangedPagesAndNeverReadAStaleOne) {
 
     Database reader(path);
     ReaderCacheState state;
-    WalIndex index(reader.MainFile());
+    WalIndex index = WalIndex::OfMainDatabase(reader.handle());
     std::mt19937_64 random(9);
     int transactions = 0;
     int checked = 0;

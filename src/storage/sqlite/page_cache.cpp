@@ -6,6 +6,7 @@
 #include <atomic>
 #include <limits>
 #include <new>
+#include <optional>
 #include <vector>
 
 namespace kizuna::storage::sqlite {
@@ -108,16 +109,15 @@ void Rekey(sqlite3_pcache* cache, sqlite3_pcache_page* page, unsigned old_key, u
 // database's end; false when that cannot be done exactly (the caller then empties the cache,
 // whatever was dropped so far).
 bool DropChangedPages(Cache* c, ReadTransactionScope& read) {
-    const ReaderCacheState& state = read.state;
-    if (!state.valid || !read.before_known || read.before.salt != state.since.salt) return false;
+    const std::optional<WalIndex::Header>& since = read.state.since;
+    if (!since || !read.before || read.before->salt != since->salt) return false;
     WalIndex::Header now;
-    if (!read.wal.ReadHeader(&now) || now.salt != state.since.salt ||
-        now.max_frame < state.since.max_frame ||
-        now.max_frame - state.since.max_frame > kMaxChangedFrames) {
+    if (!read.wal.ReadHeader(&now) || now.salt != since->salt || now.max_frame < since->max_frame ||
+        now.max_frame - since->max_frame > kMaxChangedFrames) {
         return false;
     }
     uint64_t dropped = 0;
-    for (uint32_t frame = state.since.max_frame + 1; frame <= now.max_frame; ++frame) {
+    for (uint32_t frame = since->max_frame + 1; frame <= now.max_frame; ++frame) {
         uint32_t page = 0;
         if (!read.wal.PageOfFrame(frame, &page)) return false;
         if (sqlite3_pcache_page* cached = g_inner.xFetch(c->inner, page, 0)) {
@@ -127,7 +127,7 @@ bool DropChangedPages(Cache* c, ReadTransactionScope& read) {
     }
     // The walk read page numbers of this generation only if the log did not restart meanwhile.
     WalIndex::Header after;
-    if (!read.wal.ReadHeader(&after) || after.salt != state.since.salt) return false;
+    if (!read.wal.ReadHeader(&after) || after.salt != since->salt) return false;
     g_inner.xTruncate(c->inner, now.page_count + 1);
     read.state.pages_dropped.fetch_add(dropped, std::memory_order_relaxed);
     return true;
@@ -142,9 +142,8 @@ void StartReadTransaction(Cache* c, ReadTransactionScope& read) {
         read.state.emptied.fetch_add(1, std::memory_order_relaxed);
     }
     // What is cached from now on is as of this transaction's snapshot, taken after `before`.
-    read.state.valid = read.before_known;
     read.state.since = read.before;
-    if (!read.before_known) {
+    if (!read.before) {
         // Inside the transaction the index is set up: map it, so that the next transaction
         // can read its header before it begins.
         WalIndex::Header ignored;
@@ -221,7 +220,8 @@ PageCacheCounters PageCacheCountersForTesting() {
 
 ReadTransactionScope::ReadTransactionScope(ReaderCacheState& state, WalIndex& wal)
     : state(state), wal(wal) {
-    before_known = wal.Mapped() && wal.ReadHeader(&before);
+    WalIndex::Header header;
+    if (wal.Mapped() && wal.ReadHeader(&header)) before = header;
     t_read = this;
 }
 

@@ -40,6 +40,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "storage/sqlite/wal_index.hpp"
 
@@ -60,8 +61,10 @@ PageCacheCounters PageCacheCountersForTesting();
 // at a time (the connection's). The counters may be read from any thread.
 struct ReaderCacheState {
     const void* cache = nullptr;  // the connection's main database cache, once seen
-    bool valid = false;
-    WalIndex::Header since;  // the header read before the transaction that last emptied it
+    // The header read before the connection's last transaction that began on a changed log;
+    // what the cache holds is as of that header or later. None when unknown: the next
+    // transaction on a changed log then empties the cache.
+    std::optional<WalIndex::Header> since;
 
     // Read transactions that began on a changed log: the cache kept (minus the changed pages)
     // or emptied; pages dropped as changed.
@@ -81,8 +84,7 @@ class ReadTransactionScope {
 
     ReaderCacheState& state;
     WalIndex& wal;
-    bool before_known = false;
-    WalIndex::Header before;
+    std::optional<WalIndex::Header> before;  // read before BEGIN, when the index was reachable
 };
 
 }  // namespace kizuna::storage::sqlite

@@ -565,14 +565,7 @@ void SqliteStorage::FailBatch(Status why) {
 }
 
 SqliteStorage::Reader::Reader(std::unique_ptr<Connection> opened)
-    : connection(std::move(opened)), wal(nullptr) {
-    sqlite3_file* file = nullptr;
-    // Without the file, every transaction starts with an empty cache, as in SQLite.
-    if (sqlite3_file_control(connection->handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) ==
-        SQLITE_OK) {
-        wal = WalIndex(file);
-    }
-}
+    : connection(std::move(opened)), wal(WalIndex::OfMainDatabase(connection->handle())) {}
 
 SqliteStorage::Reader* SqliteStorage::AcquireReader() {
     std::unique_lock lock(readers_mutex_);

@@ -18,6 +18,14 @@ constexpr int kHeaderAttempts = 8;
 
 }  // namespace
 
+WalIndex WalIndex::OfMainDatabase(sqlite3* db) {
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK) {
+        file = nullptr;
+    }
+    return WalIndex(file);
+}
+
 const volatile uint32_t* WalIndex::Region(int region) {
     if (region < 0 || region >= kMaxRegions) return nullptr;
     if (regions_[region] != nullptr) return regions_[region];

@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 
+struct sqlite3;
 struct sqlite3_file;
 
 namespace kizuna::storage::sqlite {
@@ -31,6 +32,9 @@ class WalIndex {
 
     // `file`: the connection's main database file (SQLITE_FCNTL_FILE_POINTER).
     explicit WalIndex(sqlite3_file* file) : file_(file) {}
+    // The index of connection `db`'s main database. Without that file (SQLite refused to name
+    // it) nothing can be read: ReadHeader is false, so caches are emptied as SQLite would.
+    static WalIndex OfMainDatabase(sqlite3* db);
 
     // Whether the header can be read without mapping anything: true once a ReadHeader has
     // succeeded. (Mapping goes through the connection's file: the first one is made inside a
