@@ -475,12 +475,12 @@ TEST_P(StorageContract, PurchaseRoundTripsWithItsLinesAndDuplicateIdChangesNothi
         return Status::Ok();
     }));
 
-    auto found = Get([](ReadTxn& t) { return t.FindPurchase("pos-1:00042"); });
+    auto found = Get([](ReadTxn& t) { return t.FindPurchase("st_shibuya", "pos-1:00042"); });
     KZ_ASSERT_OK(found);
     ASSERT_TRUE(found->has_value());
     ExpectSamePurchase(**found, purchase);
 
-    auto missing = Get([](ReadTxn& t) { return t.FindPurchase("pos-1:00043"); });
+    auto missing = Get([](ReadTxn& t) { return t.FindPurchase("st_shibuya", "pos-1:00043"); });
     KZ_ASSERT_OK(missing);
     EXPECT_FALSE(missing->has_value());
 }
@@ -605,7 +605,7 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
         KZ_RETURN_IF_ERROR(txn.InsertRefund(late));
         return txn.InsertRefund(early);
     }));
-    auto found = Get([](ReadTxn& t) { return t.FindRedemption("r-1"); });
+    auto found = Get([](ReadTxn& t) { return t.FindRedemption("st_shibuya", "r-1"); });
     KZ_ASSERT_OK(found);
     ASSERT_TRUE(found->has_value());
     const core::Redemption& r = **found;
@@ -615,7 +615,7 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
                        redemption.program_id, redemption.points, redemption.occurred_at,
                        redemption.balance_after, redemption.fingerprint));
 
-    auto refunds = Get([](ReadTxn& t) { return t.RefundsOf("p-1"); });
+    auto refunds = Get([](ReadTxn& t) { return t.RefundsOf("st_shibuya", "p-1"); });
     KZ_ASSERT_OK(refunds);
     ASSERT_EQ(refunds->size(), 2u);
     for (auto [got, want] : {std::pair{(*refunds)[0], early}, std::pair{(*refunds)[1], late}}) {
@@ -627,12 +627,12 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
                      want.balance_after, want.fingerprint));
         EXPECT_EQ(got.lines, want.lines) << want.refund_id;
     }
-    auto one = Get([](ReadTxn& t) { return t.FindRefund("rf-2"); });
+    auto one = Get([](ReadTxn& t) { return t.FindRefund("st_shibuya", "rf-2"); });
     KZ_ASSERT_OK(one);
     ASSERT_TRUE(one->has_value());
     EXPECT_EQ((*one)->points_unrecovered, 2);
     EXPECT_TRUE((*one)->lines.empty());
-    auto with_lines = Get([](ReadTxn& t) { return t.FindRefund("rf-1"); });
+    auto with_lines = Get([](ReadTxn& t) { return t.FindRefund("st_shibuya", "rf-1"); });
     KZ_ASSERT_OK(with_lines);
     ASSERT_TRUE(with_lines->has_value());
     EXPECT_EQ((*with_lines)->amount, 1198);
@@ -643,7 +643,7 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
     stray.lines = {{.purchase_line = 3, .quantity = 1, .amount = 100}};
     Status no_such_line = Put([&](WriteTxn& txn) { return txn.InsertRefund(stray); });
     EXPECT_FALSE(no_such_line.ok());
-    auto after = Get([](ReadTxn& t) { return t.FindRefund("rf-3"); });
+    auto after = Get([](ReadTxn& t) { return t.FindRefund("st_shibuya", "rf-3"); });
     KZ_ASSERT_OK(after);
     EXPECT_FALSE(after->has_value());
 
@@ -1139,7 +1139,7 @@ TEST_P(StorageContract, AcknowledgedWritesSurviveClosingAndReopening) {
     Earn("p-1", 25, kNow + 100);
     Reopen();
     Reopen();  // opening an up-to-date database again migrates nothing and loses nothing
-    auto purchase = Get([](ReadTxn& t) { return t.FindPurchase("p-1"); });
+    auto purchase = Get([](ReadTxn& t) { return t.FindPurchase("st_shibuya", "p-1"); });
     KZ_ASSERT_OK(purchase);
     ASSERT_TRUE(purchase->has_value());
     ExpectSamePurchase(**purchase,
