@@ -485,6 +485,50 @@ TEST_P(StorageContract, PurchaseRoundTripsWithItsLinesAndDuplicateIdChangesNothi
     EXPECT_FALSE(missing->has_value());
 }
 
+// Ids are the store's own (issue 15): the same purchase id at two stores is two purchases, each
+// found at its store and listed apart with its own lines; a redemption or refund id likewise.
+TEST_P(StorageContract, TheSameIdAtTwoStoresIsTwoRecords) {
+    Seed();
+    auto at_other = SamplePurchase("till3-000123", "1000000001", "st_other", "pg_other", kNow);
+    at_other.lines.resize(1);
+    at_other.total = core::TotalOf(at_other.lines);
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(
+            SamplePurchase("till3-000123", "1000000001", "st_shibuya", "pg_ekimae", kNow)));
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(at_other));
+        for (const char* store : {"st_shibuya", "st_other"}) {
+            const char* program = std::string(store) == "st_other" ? "pg_other" : "pg_ekimae";
+            KZ_RETURN_IF_ERROR(txn.InsertRedemption(
+                core::Redemption{"r-1", "1000000001", store, program, 1, At(kNow), 0, "sha256:r"}));
+            KZ_RETURN_IF_ERROR(txn.InsertRefund(core::Refund{
+                "rf-1", "till3-000123", store, 100, 0, 0, At(kNow), 0, "sha256:f", {}}));
+        }
+        return Status::Ok();
+    }));
+    auto purchases = Get([](ReadTxn& t) { return t.PurchasesOf("1000000001", std::nullopt, 10); });
+    KZ_ASSERT_OK(purchases);
+    ASSERT_EQ(purchases->size(), 2u);
+    std::multiset<std::pair<std::string, std::size_t>> seen;
+    for (const auto& p : *purchases) seen.emplace(p.store_id, p.lines.size());
+    EXPECT_EQ(seen, (std::multiset<std::pair<std::string, std::size_t>>{{"st_other", 1},
+                                                                        {"st_shibuya", 3}}));
+    auto other = Get([](ReadTxn& t) { return t.FindPurchase("st_other", "till3-000123"); });
+    KZ_ASSERT_OK(other);
+    ASSERT_TRUE(other->has_value());
+    EXPECT_EQ((*other)->lines.size(), 1u);
+    for (const char* store : {"st_shibuya", "st_other"}) {
+        auto refunds = Get([&](ReadTxn& t) { return t.RefundsOf(store, "till3-000123"); });
+        KZ_ASSERT_OK(refunds);
+        ASSERT_EQ(refunds->size(), 1u) << store;
+        EXPECT_EQ((*refunds)[0].store_id, store);
+        auto redemption = Get([&](ReadTxn& t) { return t.FindRedemption(store, "r-1"); });
+        KZ_ASSERT_OK(redemption);
+        ASSERT_TRUE(redemption->has_value()) << store;
+        EXPECT_EQ((*redemption)->program_id,
+                  std::string(store) == "st_other" ? "pg_other" : "pg_ekimae");
+    }
+}
+
 TEST_P(StorageContract, PurchasesOfAreNewestFirstFilteredByProgramAndCarryAllLines) {
     Seed();
     KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {

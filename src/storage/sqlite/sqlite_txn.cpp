@@ -155,7 +155,7 @@ Result<core::Store> ReadStore(Statement& s) {
     "p.purchase_id, p.member_id, p.card_number, p.store_id, p.program_id, p.occurred_at, "   \
     "p.recorded_at, p.currency, p.total, p.points_earned, p.rule_version, p.balance_after, " \
     "p.fingerprint, l.line_no, l.name, l.sku, l.category, l.quantity, l.unit_price, "        \
-    "p.points_expired"
+    "p.points_expired, p.purchase_no"
 
 // A member's purchases with their lines, newest first: occurred_at DESC, then insertion order
 // (purchase_no, the rowid) DESC for purchases at the same time, each purchase's lines by line_no.
@@ -602,16 +602,19 @@ Status SqliteTxn::InsertRuleVersion(const core::EarningRule& rule) {
 Result<std::vector<core::Purchase>> SqliteTxn::QueryPurchases(StatementLease& statement,
                                                               std::size_t max_purchases) {
     std::vector<core::Purchase> purchases;
+    int64_t last_purchase_no = 0;
     while (true) {
         KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
         if (!row) return purchases;
         Statement& s = *statement;
-        std::string_view purchase_id = s.TextView(0);
-        if (purchases.empty() || purchases.back().purchase_id != purchase_id) {
+        // Grouped by number: two stores' purchases may share an id.
+        const int64_t purchase_no = s.Int(20);
+        if (purchases.empty() || purchase_no != last_purchase_no) {
+            last_purchase_no = purchase_no;
             // The rows of the purchase after the last one wanted: stop without reading them.
             if (purchases.size() == max_purchases) return purchases;
             core::Purchase p;
-            p.purchase_id = std::string(purchase_id);
+            p.purchase_id = s.Text(0);
             p.member_id = s.Text(1);
             p.card_number = s.Text(2);
             p.store_id = s.Text(3);
