@@ -557,13 +557,19 @@ TEST_F(PointsTest, HugePurchasesAreRefusedAndNeverLockTheMemberOutOfEarning) {
     EXPECT_EQ(earned->balance, core::kMaxBalance);
 }
 
-// Rule of one point per yen, valid 30 days.
-core::EarningRule PointPerYen() {
-    core::EarningRule rule;
-    rule.amount_per_point = 1;
-    rule.validity_days = 30;
-    return rule;
-}
+// A store earning one point per yen, points valid 30 days (from a second after the start).
+class RefundAfterExpiryTest : public HubTest {
+  protected:
+    TestStore PointPerYenStore() {
+        TestStore store = MakeStore("Shibuya Books");
+        core::EarningRule rule;
+        rule.amount_per_point = 1;
+        rule.validity_days = 30;
+        clock_.Advance(std::chrono::seconds(1));
+        EXPECT_TRUE(hub_->rules().SetRule(store.caller, store.store.store_id, rule).has_value());
+        return store;
+    }
+};
 
 // Issue 15, defect 1: a purchase of 300 points dated beyond the validity, then one of 1000; a
 // redemption of 1 booked the expiry of the 300 (balance 999); refunding the first purchase answered
@@ -600,12 +606,9 @@ TEST_F(PointsTest, RefundAfterThePurchasesPointsExpiredDoesNotTakeThemTwice) {
 
 // The same without backdating and without the expiry pass: the refund comes after validity_days
 // and books the due expiry itself first.
-TEST_F(PointsTest, RefundAfterValidityDaysCountsTheExpiryNotYetBooked) {
-    TestStore store = MakeStore("Shibuya Books");
+TEST_F(RefundAfterExpiryTest, RefundAfterValidityDaysCountsTheExpiryNotYetBooked) {
+    TestStore store = PointPerYenStore();
     TestMember m = MakeMember("aki");
-    clock_.Advance(std::chrono::seconds(1));
-    ASSERT_TRUE(
-        hub_->rules().SetRule(store.caller, store.store.store_id, PointPerYen()).has_value());
     Buy(store, m, "p-1", 300);
     // Half refunded while valid: 150 reversed from the purchase's own lot.
     auto first = hub_->points().Refund(store.caller, {"rf-1", "p-1", 150, {}});
@@ -629,12 +632,9 @@ TEST_F(PointsTest, RefundAfterValidityDaysCountsTheExpiryNotYetBooked) {
 
 // Spent first, the rest expired: the share is counted against the expired points first, and only
 // what was spent beyond them is taken from the other lots.
-TEST_F(PointsTest, RefundAfterSpendingAndExpiryTakesBackOnlyTheSpentPoints) {
-    TestStore store = MakeStore("Shibuya Books");
+TEST_F(RefundAfterExpiryTest, RefundAfterSpendingAndExpiryTakesBackOnlyTheSpentPoints) {
+    TestStore store = PointPerYenStore();
     TestMember m = MakeMember("aki");
-    clock_.Advance(std::chrono::seconds(1));
-    ASSERT_TRUE(
-        hub_->rules().SetRule(store.caller, store.store.store_id, PointPerYen()).has_value());
     Buy(store, m, "p-1", 300);
     ASSERT_TRUE(hub_->points().Redeem(store.caller, Redemption("r-1", m, 100)).has_value());
     clock_.Advance(std::chrono::days(29));
