@@ -15,11 +15,33 @@ import sys
 import tempfile
 import unittest
 
+import jsonschema
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Hub  # noqa: E402
 
 PASSWORD = "correct horse 42"
+
+
+def inline_refs(node, schemas):
+    """The schema with every "$ref" to a component replaced by the component itself."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return inline_refs(schemas[node["$ref"].rsplit("/", 1)[1]], schemas)
+        return {k: inline_refs(v, schemas) for k, v in node.items()}
+    if isinstance(node, list):
+        return [inline_refs(v, schemas) for v in node]
+    return node
+
+
+def conforms(doc, method, route, body):
+    """Whether `body` is valid against the document's request schema of the operation (OpenAPI
+    3.0 schemas are JSON Schema draft 4 with a few keywords more, ignored here)."""
+    op = doc["paths"][route][method]
+    schema = inline_refs(op["requestBody"]["content"]["application/json"]["schema"],
+                         doc["components"]["schemas"])
+    return jsonschema.Draft4Validator(schema).is_valid(body)
 
 
 def field_of(answer):
@@ -190,80 +212,88 @@ class Money(unittest.TestCase):
                                         "program_id": None}).status, 201)
 
     def test_document_states_the_limits_the_server_enforces(self):
-        """Each limit read from /v1/openapi.json: the bound itself is accepted, one past it is
-        refused with 400 naming the field."""
+        """Each limit read from /v1/openapi.json: a body at the bound conforms to the document and
+        is not refused for that field; one past it is refused by both, the server with 400 naming
+        the field."""
         doc = self.hub.call("GET", "/v1/openapi.json").json
         schemas = doc["components"]["schemas"]
         line = schemas["PurchaseLineInput"]["properties"]
         store = self.hub.create_store("Limits shop", "physical", None)
         key = store["api_key"]
         m = self.enroll(store)
+        rule_path = f"/v1/stores/{store['store_id']}/rule"
         counter = [0]
 
         def purchase(lines, purchase_id=None):
             counter[0] += 1
-            return self.hub.call("POST", "/v1/purchases", key, {
-                "purchase_id": purchase_id or f"lim-{counter[0]}", "member_id": m,
-                "lines": lines})
+            return {"purchase_id": purchase_id or f"lim-{counter[0]}", "member_id": m,
+                    "lines": lines}
 
-        def bounds(field, at, over, answer):
-            ok, bad = answer(at), answer(over)
-            self.assertNotEqual(ok.status, 400, (field, at, ok))
-            self.assertEqual((bad.status, field_of(bad)), (400, field), (over, bad))
+        def bounds(field, method, route, body_of, at, over, path=None):
+            for value, fine in ((at, True), (over, False)):
+                body = body_of(value)
+                self.assertEqual(conforms(doc, method, route, body), fine, (field, value))
+                a = self.hub.call(method.upper(), path or route, key, body)
+                if fine:
+                    self.assertNotEqual(a.status, 400, (field, value, a))
+                else:
+                    self.assertEqual((a.status, field_of(a)), (400, field), (value, a))
 
+        buy = ("post", "/v1/purchases")
         q, price = line["quantity"]["maximum"], line["unit_price"]["maximum"]
-        bounds("lines[0].quantity", q, q + 1,
-               lambda v: purchase([{"name": "B", "quantity": v, "unit_price": 1}]))
-        bounds("lines[0].unit_price", price, price + 1,
-               lambda v: purchase([{"name": "B", "unit_price": v}]))
+        bounds("lines[0].quantity", *buy,
+               lambda v: purchase([{"name": "B", "quantity": v, "unit_price": 1}]), q, q + 1)
+        bounds("lines[0].unit_price", *buy,
+               lambda v: purchase([{"name": "B", "unit_price": v}]), price, price + 1)
         n = line["name"]["maxLength"]
-        bounds("lines[0].name", "本" * n, "本" * (n + 1),
-               lambda v: purchase([{"name": v, "unit_price": 1}]))
+        bounds("lines[0].name", *buy, lambda v: purchase([{"name": v, "unit_price": 1}]),
+               "本" * n, "本" * (n + 1))
+        bounds("lines[0].name", *buy, lambda v: purchase([{"name": v, "unit_price": 1}]),
+               "Book", "Bo\u0007ok")
         most = schemas["NewPurchase"]["properties"]["lines"]["maxItems"]
-        bounds("lines", most, most + 1,
-               lambda v: purchase([{"name": "B", "unit_price": 1}] * v))
-        pid = schemas["NewPurchase"]["properties"]["purchase_id"]
-        self.assertEqual(pid["maxLength"], 64)
-        bounds("purchase_id", "p" * pid["maxLength"], "p" * (pid["maxLength"] + 1),
-               lambda v: purchase([{"name": "B", "unit_price": 1}], v))
-        bounds("purchase_id", "till3-000123", "till3 000123",
-               lambda v: purchase([{"name": "B", "unit_price": 1}], v))
+        bounds("lines", *buy, lambda v: purchase([{"name": "B", "unit_price": 1}] * v),
+               most, most + 1)
+        longest = schemas["NewPurchase"]["properties"]["purchase_id"]["maxLength"]
+        bounds("purchase_id", *buy, lambda v: purchase([{"name": "B", "unit_price": 1}], v),
+               "p" * longest, "p" * (longest + 1))
+        bounds("purchase_id", *buy, lambda v: purchase([{"name": "B", "unit_price": 1}], v),
+               "till3-000123", "till3 000123")
+        bounds("member_id", *buy,
+               lambda v: dict(purchase([{"name": "B", "unit_price": 1}]), member_id=v),
+               m, m + "0")
 
         points = schemas["NewRedemption"]["properties"]["points"]["maximum"]
-        bounds("points", points, points + 1,
-               lambda v: self.hub.call("POST", "/v1/redemptions", key,
-                                       {"redemption_id": f"r-{v}", "member_id": m, "points": v}))
+        bounds("points", "post", "/v1/redemptions",
+               lambda v: {"redemption_id": f"r-{v}", "member_id": m, "points": v},
+               points, points + 1)
         amount = schemas["NewRefund"]["properties"]["amount"]["maximum"]
-        bounds("amount", amount, amount + 1,
-               lambda v: self.hub.call("POST", "/v1/purchases/lim-1/refunds", key,
-                                       {"refund_id": f"rf-{v}", "amount": v}))
+        bounds("amount", "post", "/v1/purchases/{id}/refunds",
+               lambda v: {"refund_id": f"rf-{v}", "amount": v}, amount, amount + 1,
+               path="/v1/purchases/lim-1/refunds")
 
         rule = schemas["RuleInput"]["properties"]
-        path = f"/v1/stores/{store['store_id']}/rule"
+        put_rule = ("put", "/v1/stores/{id}/rule")
         app = rule["amount_per_point"]["maximum"]
-        bounds("amount_per_point", app, app + 1,
-               lambda v: self.hub.call("PUT", path, key, {"amount_per_point": v}))
+        bounds("amount_per_point", *put_rule, lambda v: {"amount_per_point": v}, app, app + 1,
+               path=rule_path)
         days = rule["validity_days"]["maximum"]
-        bounds("validity_days", days, days + 1,
-               lambda v: self.hub.call("PUT", path, key,
-                                       {"amount_per_point": 100, "validity_days": v}))
+        bounds("validity_days", *put_rule,
+               lambda v: {"amount_per_point": 100, "validity_days": v}, days, days + 1,
+               path=rule_path)
         factor = schemas["Multiplier"]["maximum"]
-        bounds("category_multipliers.books", factor, factor + 0.001,
-               lambda v: self.hub.call("PUT", path, key, {"amount_per_point": 100,
-                                                          "category_multipliers": {"books": v}}))
+        bounds("category_multipliers.books", *put_rule,
+               lambda v: {"amount_per_point": 100, "category_multipliers": {"books": v}},
+               factor, factor + 0.5, path=rule_path)
 
         offer = schemas["NewOffer"]["properties"]
         t = offer["title"]["maxLength"]
-        bounds("title", "売" * t, "売" * (t + 1),
-               lambda v: self.hub.call("POST", "/v1/offers", key,
-                                       {"title": v, "valid_to": "2099-01-01T00:00:00Z"}))
+        bounds("title", "post", "/v1/offers",
+               lambda v: {"title": v, "valid_to": "2099-01-01T00:00:00Z"}, "売" * t, "売" * (t + 1))
         c = offer["categories"]["maxItems"]
-        bounds("categories", c, c + 1,
-               lambda v: self.hub.call("POST", "/v1/offers", key,
-                                       {"title": "Sale", "categories": ["books"] * v,
-                                        "valid_to": "2099-01-01T00:00:00Z"}))
+        bounds("categories", "post", "/v1/offers",
+               lambda v: {"title": "Sale", "categories": ["books"] * v,
+                          "valid_to": "2099-01-01T00:00:00Z"}, c, c + 1)
         self.assertLedgerConsistent(m)
-
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
