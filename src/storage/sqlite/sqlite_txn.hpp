@@ -20,6 +20,9 @@ class SqliteTxn final : public WriteTxn {
   public:
     explicit SqliteTxn(Connection& connection) : connection_(connection) {}
 
+    // The connection this transaction runs on (a backup copies pages through it).
+    Connection& connection() { return connection_; }
+
     Result<std::optional<core::Member>> FindMember(std::string_view member_id) override;
     Result<bool> MemberExists(std::string_view member_id) override;
     Result<std::optional<core::Member>> FindMemberByEmail(std::string_view email) override;
@@ -61,6 +64,7 @@ class SqliteTxn final : public WriteTxn {
     Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) override;
 
     Result<std::vector<std::string>> CheckLedgerInvariants() override;
+    Result<std::vector<std::string>> CheckRecordInvariants() override;
 
     Status InsertMember(const core::Member& member) override;
     Status UpdateMember(const core::Member& member) override;
