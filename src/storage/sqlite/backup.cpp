@@ -199,7 +199,7 @@ Status RunChecks(Connection& connection, DatabaseCheck& check) {
         }
         KZ_ASSIGN_OR_RETURN(int64_t points,
                             QueryInt(connection, "SELECT COALESCE(SUM(points), 0) FROM balances"));
-        check.counts.emplace_back("points outstanding", points);
+        check.counts.emplace_back("points_outstanding", points);
         check.ledger_checked = true;
         return Status::Ok();
     }();
