@@ -416,17 +416,25 @@ Result<RestoreInfo> RestoreDatabaseFile(const std::string& path, const std::stri
     return info;
 }
 
-// Defined here rather than beside the writer: it is a read like any other, through Read().
+// Defined here rather than beside the writer: it is a read, on a connection of its own that
+// lives as long as the backup. A pooled reader is not used for it: a backup is long, and the
+// readers' page caches and their bookkeeping (page_cache.hpp) serve the short reads of requests.
 Result<BackupInfo> SqliteStorage::Backup(const std::string& path, const BackupProgress& progress) {
-    Result<BackupInfo> outcome = MakeError(ErrorCode::kInternal, "the backup did not run");
-    Status read = Read([&](ReadTxn& txn) -> Status {
-        // Read hands its function this backend's own transaction, open on a reader connection.
-        outcome = BackupSnapshot(static_cast<SqliteTxn&>(txn).connection(), path, progress);
-        if (!outcome) return outcome.error();
-        return Status::Ok();
-    });
-    if (!read.ok()) return read.error();
-    return outcome;
+    std::string file;
+    {
+        Reader* reader = AcquireReader();
+        if (const char* name = sqlite3_db_filename(reader->connection->handle(), "main")) {
+            file = name;
+        }
+        ReleaseReader(reader);
+    }
+    if (file.empty()) return MakeError(ErrorCode::kInternal, "the database has no file name");
+    KZ_ASSIGN_OR_RETURN(auto source,
+                        Connection::Open(DatabaseLocation{file}, Connection::Role::kReader));
+    KZ_RETURN_IF_ERROR(source->Run("BEGIN"));
+    auto info = BackupSnapshot(*source, path, progress);
+    (void)source->Run("COMMIT");
+    return info;
 }
 
 }  // namespace kizuna::storage::sqlite

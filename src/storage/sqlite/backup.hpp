@@ -4,12 +4,12 @@
 // of storage.hpp (`kizuna hub check / backup / restore` on a database no hub holds).
 //
 // A backup is SQLite's online backup API (sqlite3_backup_*) run inside one read transaction of
-// the source connection: every page comes from that one snapshot, so the copy is consistent and
-// holds every commit made before the transaction began, while the writer goes on committing to
-// the write-ahead log beside it. The copy goes to "<path>.partial" (created exclusively, mode
-// 0600), is synced, renamed to <path>, and the directory synced.
-// Internal to the SQLite backend. Thread-safety: none of its own; each call uses the connection
-// it is given, or opens its own.
+// the source connection (for a running hub, a read connection opened for the backup): every page
+// comes from that one snapshot, so the copy is consistent and holds every commit made before the
+// transaction began, while the writer goes on committing to the write-ahead log beside it. The copy
+// goes to "<path>.partial" (created exclusively, mode 0600), is synced, renamed to <path>, and the
+// directory synced. Internal to the SQLite backend. Thread-safety: none of its own; each call uses
+// the connection it is given, or opens its own.
 
 #include <string>
 #include <string_view>

@@ -74,7 +74,7 @@ class SqliteStorage final : public Storage {
     Status Write(const std::function<Status(WriteTxn&)>& work) override;
     void WriteAsync(std::function<Status(WriteTxn&)> work, WriteDone done) override;
     Status Read(const std::function<Status(ReadTxn&)>& work) override;
-    // A read like any other (one reader connection for its duration); defined in backup.cpp.
+    // A read on a connection of its own, opened for the backup; defined in backup.cpp.
     Result<BackupInfo> Backup(const std::string& path, const BackupProgress& progress) override;
     std::string_view BackendName() const override { return "sqlite"; }
     // Each commit is one fsync of the WAL.

@@ -20,9 +20,6 @@ class SqliteTxn final : public WriteTxn {
   public:
     explicit SqliteTxn(Connection& connection) : connection_(connection) {}
 
-    // The connection this transaction runs on (a backup copies pages through it).
-    Connection& connection() { return connection_; }
-
     Result<std::optional<core::Member>> FindMember(std::string_view member_id) override;
     Result<bool> MemberExists(std::string_view member_id) override;
     Result<std::optional<core::Member>> FindMemberByEmail(std::string_view email) override;
