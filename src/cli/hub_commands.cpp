@@ -1,6 +1,5 @@
 #include "cli/hub_commands.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>

@@ -250,12 +250,11 @@ class Storage {
     virtual Status Read(const std::function<Status(ReadTxn&)>& work) = 0;
 
     // Writes a consistent snapshot of the whole database to the file `path` (absolute, not yet
-    // existing, in an existing directory) while reads and writes go on: into a temporary file
-    // beside it, synced, made mode 0600, then renamed to `path`, so `path` never holds half a
-    // backup. The snapshot holds every write acknowledged before the call. Errors:
-    // kInvalidArgument (a relative path, a missing directory), kAlreadyExists, kUnavailable
-    // (cannot write it; nothing is left behind), and kUnavailable from a backend that cannot
-    // back itself up.
+    // existing, in an existing directory) while reads and writes go on: into "<path>.partial"
+    // (mode 0600), synced, then moved to `path`, so `path` never holds half a backup. The snapshot
+    // holds every write acknowledged before the call. Errors: kInvalidArgument (a relative path, a
+    // missing directory), kAlreadyExists, kUnavailable (cannot write it; nothing is left behind),
+    // and kUnavailable from a backend that cannot back itself up.
     virtual Result<BackupInfo> Backup(const std::string& path, const BackupProgress& progress) {
         (void)path;
         (void)progress;
@@ -303,14 +302,17 @@ struct DatabaseCheck {
     std::vector<std::pair<std::string, int64_t>> counts;
     // Every fault found, at most a few hundred of each kind; empty when the database is clean.
     std::vector<DatabaseFault> faults;
-    bool ledger_checked = false;  // false when the schema kept the ledger checks from running
+    // False when the file's state (unreadable, no or a newer schema) kept the ledger and record
+    // checks from running.
+    bool ledger_checked = false;
 };
 
 // Checks the database named by `url` ("sqlite://..."): the file's integrity, foreign keys, the
 // schema version, and every ledger and record invariant. Reads only (a write-ahead log left by a
-// crash is read, not merged). Errors: kInvalidArgument for a URL of another backend or a file
-// that does not exist, kUnavailable when a hub holds it (the message says so) or it cannot be
-// opened as a database. Faults are not errors: they are in the result.
+// crash is read, not merged; a file not yet in WAL mode gets the mode's flag in its header).
+// Errors: kInvalidArgument for a URL of another backend or a file that does not exist, kUnavailable
+// when a hub holds it (the message says so) or it cannot be opened as a database. Faults are not
+// errors: they are in the result.
 Result<DatabaseCheck> CheckDatabase(std::string_view url);
 
 // Whether another process (a running hub) holds the database named by `url`; false when there

@@ -410,7 +410,13 @@ Result<RestoreInfo> RestoreDatabaseFile(const std::string& path, const std::stri
     fs::remove(path + "-wal", error);
     fs::remove(path + "-shm", error);
     if (::rename(restoring.c_str(), path.c_str()) != 0) {
-        return discard(SystemError("cannot move " + restoring + " to " + path, errno));
+        const int failed = errno;
+        if (!info.replaced_to.empty()) {  // put the previous database back
+            for (const char* suffix : {"", "-wal"}) {
+                (void)::rename((info.replaced_to + suffix).c_str(), (path + suffix).c_str());
+            }
+        }
+        return discard(SystemError("cannot move " + restoring + " to " + path, failed));
     }
     KZ_RETURN_IF_ERROR(SyncPath(directory.string(), /*directory=*/true));
     return info;
