@@ -200,6 +200,26 @@ class Operations(unittest.TestCase):
         self.assertEqual(check.returncode, 0, check)
         self.assertIn("Result: clean.", check.stdout)
 
+    def test_restore_from_a_crashed_hubs_database_takes_its_log_along(self):
+        for i in range(5):
+            self.assertEqual(self.buy(f"w-{i}", i % 4).status, 201)
+        self.hub.kill9()
+        db = os.path.join(self.hub.data_dir, "kizuna.db")
+        self.assertGreater(os.path.getsize(db + "-wal"), 0, "no log left by the kill")
+        crashed = os.path.join(self.outside, "crashed.db")
+        shutil.copyfile(db, crashed)
+        shutil.copyfile(db + "-wal", crashed + "-wal")
+        fresh = os.path.join(self.outside, "fresh-hub")
+        p = kizuna("hub", "restore", "--data", fresh, "--from", crashed, "--json")
+        self.assertEqual(p.returncode, 0, p)
+        restored = json.loads(p.stdout)
+        self.assertEqual(restored["previous"], "")
+        self.assertEqual(sorted(restored["missing"]), ["card_signing.key", "operator.token"])
+        self.assertEqual(restored["check"]["counts"]["purchases"], 5, restored)
+        self.assertEqual(sorted(os.listdir(fresh)), ["kizuna.db"])
+        self.assertEqual({f"w-{i}" for i in range(5)},
+                         stored_purchases(os.path.join(fresh, "kizuna.db")))
+
     def test_restore_refuses_a_damaged_backup_and_changes_nothing(self):
         self.assertEqual(self.buy("r-1").status, 201)
         backup, _ = self.backup("to-damage.db")

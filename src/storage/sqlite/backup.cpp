@@ -350,10 +350,17 @@ Result<RestoreInfo> RestoreDatabaseFile(const std::string& path, const std::stri
     // binary's schema as a hub's start would (a newer schema is refused before anything runs).
     const std::string restoring = path + ".restoring";
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(restoring + suffix, error);
-    fs::copy_file(from, restoring, error);
-    if (error) {
-        return MakeError(ErrorCode::kUnavailable,
-                         "cannot copy " + from + " to " + restoring + ": " + error.message());
+    // A database file set aside with its log (a .before-restore copy) is only whole with it:
+    // SQLite finds "<name>-wal" beside "<name>", so the copy takes it along.
+    for (const char* suffix : {"", "-wal"}) {
+        if (*suffix != '\0' && !fs::exists(from + suffix, error)) continue;
+        fs::copy_file(from + suffix, restoring + suffix, error);
+        if (error) {
+            const std::string why = error.message();
+            for (const char* made : {"", "-wal"}) fs::remove(restoring + made, error);
+            return MakeError(ErrorCode::kUnavailable, "cannot copy " + from + suffix + " to " +
+                                                          restoring + suffix + ": " + why);
+        }
     }
     auto discard = [&](core::Error why) -> Result<RestoreInfo> {
         std::error_code ignored;
