@@ -454,17 +454,18 @@ void AddBackup(CLI::App& hub, Dispatcher& dispatcher) {
                     "The backup file to write (must not exist; on the hub's machine)")
         ->required();
     AddOperatorFlags(cmd, o->common);
-    cmd->footer(
-        "With a hub running on --data DIR, the hub writes the copy itself (POST "
-        "/v1/admin/backup, with the operator token from DIR), using SQLite's online backup in "
-        "one read transaction: purchases keep flowing, and the copy holds every write "
-        "acknowledged before the command started. With no hub running there, the file is "
-        "copied directly. The copy goes to FILE.partial, is synced, then renamed to FILE (mode "
-        "0600). Back up operator.token and card_signing.key of DIR once too: they never "
-        "change.");
+    const char* details =
+        "With a hub running on --data DIR, the hub writes the copy itself (POST\n"
+        "/v1/admin/backup, with the operator token from DIR), using SQLite's online backup in\n"
+        "one read transaction: purchases keep flowing, and the copy holds every write\n"
+        "acknowledged before the command started. With no hub running there, the file is\n"
+        "copied directly. The copy goes to FILE.partial, is synced, then renamed to FILE\n"
+        "(mode 0600). Back up operator.token and card_signing.key of DIR once too: they never\n"
+        "change.\n";
     AddExamples(cmd, {"kizuna hub backup --data /var/lib/kizuna --out /backup/kizuna-1207.db",
                       "kizuna hub backup --data ./hub-data --hub http://127.0.0.1:9090 --out "
                       "/tmp/hub.db"});
+    cmd->footer("\n" + std::string(details) + cmd->get_footer());
     OnRun(cmd, dispatcher, [o] { return RunBackup(*o); });
 }
 
@@ -571,12 +572,13 @@ void AddCheck(CLI::App& hub, Dispatcher& dispatcher) {
     cmd->add_option("--data", o->data_dir, "The data directory of a stopped hub (its kizuna.db)");
     cmd->add_option("--file", o->file, "A database file instead, e.g. a backup");
     AddJsonFlag(cmd, o->json);
-    cmd->footer(
-        "Exit status: 0 clean, 1 faults found (each is listed), 2 usage error, 3 the database "
-        "cannot be opened (a running hub holds it: back it up and check the backup). Reads "
-        "only: a write-ahead log left by a crash is read, not merged.");
+    const char* details =
+        "Exit status: 0 clean, 1 faults found (each is listed), 2 usage error, 3 the database\n"
+        "cannot be opened (a running hub holds it: back it up and check the backup). Reads\n"
+        "only: a write-ahead log left by a crash is read, not merged.\n";
     AddExamples(cmd, {"kizuna hub check --data /var/lib/kizuna",
                       "kizuna hub check --file /backup/kizuna-1207.db --json"});
+    cmd->footer("\n" + std::string(details) + cmd->get_footer());
     OnRun(cmd, dispatcher, [o] { return RunCheck(*o); });
 }
 
@@ -650,14 +652,15 @@ void AddRestore(CLI::App& hub, Dispatcher& dispatcher) {
         ->required();
     cmd->add_option("--from", o->from, "The backup file (from kizuna hub backup)")->required();
     AddJsonFlag(cmd, o->json);
-    cmd->footer(
-        "Refused while a hub runs on DIR. The backup is copied into DIR and checked first "
-        "(integrity, foreign keys, every ledger invariant; a schema newer than this Kizuna is "
-        "refused, an older one is migrated): any fault and nothing is replaced. The previous "
-        "kizuna.db (and its -wal) is kept as kizuna.db.before-restore-<UTC time>. Exit status: "
-        "0 restored, 1 refused (a hub is running, or the backup has faults), 2 usage error, 3 "
-        "I/O error.");
+    const char* details =
+        "Refused while a hub runs on DIR. The backup is copied into DIR and checked first\n"
+        "(integrity, foreign keys, every ledger invariant; a schema newer than this Kizuna is\n"
+        "refused, an older one is migrated): any fault and nothing is replaced. The previous\n"
+        "kizuna.db (and its -wal) is kept as kizuna.db.before-restore-<UTC time>. Exit\n"
+        "status: 0 restored, 1 refused (a hub is running, or the backup has faults), 2 usage\n"
+        "error, 3 I/O error.\n";
     AddExamples(cmd, {"kizuna hub restore --data /var/lib/kizuna --from /backup/kizuna-1207.db"});
+    cmd->footer("\n" + std::string(details) + cmd->get_footer());
     OnRun(cmd, dispatcher, [o] { return RunRestore(*o); });
 }
 
