@@ -571,7 +571,7 @@ void AddCheck(CLI::App& hub, Dispatcher& dispatcher) {
         "check", "Check a hub database: integrity, foreign keys and every ledger invariant");
     cmd->add_option("--data", o->data_dir, "The data directory of a stopped hub (its kizuna.db)");
     cmd->add_option("--file", o->file, "A database file instead, e.g. a backup");
-    AddJsonFlag(cmd, o->json);
+    cmd->add_flag("--json", o->json, "Print the report as one JSON document");
     const char* details =
         "Exit status: 0 clean, 1 faults found (each is listed), 2 usage error, 3 the database\n"
         "cannot be opened (a running hub holds it: back it up and check the backup). Reads\n"
@@ -651,7 +651,7 @@ void AddRestore(CLI::App& hub, Dispatcher& dispatcher) {
     cmd->add_option("--data", o->data_dir, "The hub's data directory (no hub may be running)")
         ->required();
     cmd->add_option("--from", o->from, "The backup file (from kizuna hub backup)")->required();
-    AddJsonFlag(cmd, o->json);
+    cmd->add_flag("--json", o->json, "Print the report as one JSON document");
     const char* details =
         "Refused while a hub runs on DIR. The backup is copied into DIR and checked first\n"
         "(integrity, foreign keys, every ledger invariant; a schema newer than this Kizuna is\n"
