@@ -1,7 +1,8 @@
 // bench/ledger_check: after a crash, checks a hub's data directory: every purchase id listed in
 // --acked (those the hub answered 2xx, as recorded by loadgen --acked-ids) is stored, and the
 // ledger invariants hold (for every member and program, balance = sum of entries = points left
-// in lots). Opens the storage through the hub's own code; run it while no hub serves DIR.
+// in lots; every purchase, redemption and refund has its entries). Opens the storage through the
+// hub's own code; run it while no hub serves DIR.
 //
 //   ledger_check --data DIR [--acked acked.txt]
 //
@@ -61,6 +62,8 @@ int Run(const std::string& data_dir, const std::string& acked_path) {
             if (!stored) missing.push_back(id);
         }
         KZ_ASSIGN_OR_RETURN(violations, txn.CheckLedgerInvariants());
+        KZ_ASSIGN_OR_RETURN(auto records, txn.CheckRecordInvariants());
+        violations.insert(violations.end(), records.begin(), records.end());
         return core::Status::Ok();
     });
     if (!status.ok()) {

@@ -15,6 +15,7 @@ def main(path):
 
     rows = [
         ("hub POST /v1/purchases", "purchases"),
+        ("hub POST /v1/purchases, wrk", "wrk_purchases"),
         ("hub GET /v1/members/{id}/usage", "usage"),
         ("hub mix 80% usage / 20% purchases", "mix"),
         ("hub GET /healthz", "healthz"),
@@ -52,15 +53,27 @@ def main(path):
         if sq:
             checks.append(("purchases >= 3.6x per-transaction SQLite", purchases >= 3.6 * sq,
                            f"{purchases / sq:.2f}x"))
+    if "wrk_purchases" in results:
+        p99 = results["wrk_purchases"]["latency"]["p99_ms"]
+        checks.append(("purchases p99 <= 10 ms under wrk", p99 <= 10, f"{p99:.2f} ms"))
     usage = rate("usage")
     if usage is not None:
         checks.append(("usage reads >= 40,000/s", usage >= 40000, f"{usage:.0f}/s"))
-    for name in ("purchases", "usage", "mix", "healthz", "scale_usage"):
+    for name in ("purchases", "wrk_purchases", "usage", "mix", "healthz", "scale_usage"):
         r = results.get(name)
         if r is not None:
             checks.append((f"{name}: every answer 2xx, none lost",
                            r.get("non_2xx", 0) == 0 and r.get("lost", 0) == 0,
                            f"{r.get('non_2xx', 0)} non-2xx, {r.get('lost', 0)} lost"))
+    if "crash" in results:
+        c = results["crash"]
+        checks.append(("kill -9 under load: every acknowledged purchase stored",
+                       c["acked"] > 0 and c["stored"] == c["acked"],
+                       f"{c['stored']:,} of {c['acked']:,}"))
+        checks.append(("after kill -9: ledger invariants, kizuna hub check clean",
+                       c["violations"] == 0 and c["hub_check_clean"],
+                       f"{c['violations']} violations, check "
+                       f"{'clean' if c['hub_check_clean'] else 'FAULTS'}"))
     if "seed_scale" in results:
         s = results["seed_scale"]
         checks.append((f"seed {s['members']} members / {s['entries']} entries < 60 s",
@@ -83,7 +96,7 @@ def main(path):
         print(f"seeded {s['members']} members in {s['seconds']:.1f} s")
     print()
     for what, ok, value in checks:
-        print(f"  [{'met ' if ok else 'MISS'}] {what:45} {value}")
+        print(f"  [{'met ' if ok else 'MISS'}] {what:56} {value}")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,9 @@ std::string Metrics::RenderStorage(const storage::StorageStats& stats) {
             stats.failed_commits);
     counter("kizuna_storage_checkpoints_total", "Write-ahead log checkpoints completed.",
             stats.checkpoints);
+    counter("kizuna_storage_log_restarts_total",
+            "Times the write-ahead log started again from its beginning after a checkpoint.",
+            stats.log_restarts);
     counter("kizuna_storage_rerun_batches_total",
             "Batches run again, one savepoint per unit, because a unit failed after writing.",
             stats.rerun_batches);

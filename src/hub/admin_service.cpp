@@ -96,4 +96,11 @@ core::Result<std::vector<core::Program>> AdminService::ListPrograms(const Caller
     return programs;
 }
 
+core::Result<storage::BackupInfo> AdminService::Backup(const Caller& caller,
+                                                       const std::string& path) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kOperator}, "back up the hub"));
+    if (path.empty()) return core::InvalidField("path", "is required");
+    return context_.storage().Backup(path, nullptr);
+}
+
 }  // namespace kizuna::hub

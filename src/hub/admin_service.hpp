@@ -1,5 +1,5 @@
 #pragma once
-// Operator use cases: programs and stores.
+// Operator use cases: programs, stores, and backups of the running hub.
 
 #include <optional>
 #include <string>
@@ -8,6 +8,7 @@
 #include "core/result.hpp"
 #include "core/store.hpp"
 #include "hub/caller.hpp"
+#include "storage/storage.hpp"
 
 namespace kizuna::hub {
 
@@ -39,6 +40,11 @@ class AdminService {
     // Errors: kForbidden for any other role.
     core::Result<core::Store> CurrentStore(const Caller& caller);
     core::Result<std::vector<core::Program>> ListPrograms(const Caller& caller);
+    // Operator only. Writes a consistent snapshot of the hub's database to `path`, a new file
+    // on the hub's machine, while the hub goes on serving (Storage::Backup: "<path>.partial"
+    // while it is written, then renamed; mode 0600). Blocks until done. Errors: as
+    // Storage::Backup (kInvalidArgument and kAlreadyExists name the field "path").
+    core::Result<storage::BackupInfo> Backup(const Caller& caller, const std::string& path);
 
   private:
     HubContext& context_;

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/card.hpp"
@@ -145,8 +146,13 @@ class ReadTxn {
     virtual Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) = 0;
 
     // For invariant checks: every (member, program) whose stored balance differs from the sum
-    // of its entries or of its lots' remaining points. Empty when all is well.
+    // of its entries or of its lots' remaining points, every negative balance, and every lot
+    // whose remaining points are not within 0..earned. Empty when all is well.
     virtual Result<std::vector<std::string>> CheckLedgerInvariants() = 0;
+    // For invariant checks: every purchase, redemption or refund whose ledger entry (and, for a
+    // purchase, lot) is missing or disagrees with it (member, program, points), and every
+    // earn, redeem or refund_reversal entry whose record is missing. Full scans, for checks.
+    virtual Result<std::vector<std::string>> CheckRecordInvariants() = 0;
 };
 
 // Reads and writes inside one atomic unit. Every row a write refers to (member, store,
@@ -205,6 +211,7 @@ struct StorageStats {
     uint64_t failed_commits = 0;      // transactions lost whole (their units: kUnavailable)
     uint64_t largest_batch = 0;       // most units in one transaction
     uint64_t checkpoints = 0;         // write-ahead log checkpoints completed (SQLite)
+    uint64_t log_restarts = 0;        // times the write-ahead log started again from its beginning
     uint64_t rerun_batches = 0;       // batches run again because a unit failed after writing
     // SQLite: fdatasyncs of the log made beside the writer; each covers every commit handed over
     // since the previous one, so log_syncs < commits shows commits sharing a sync.
@@ -218,6 +225,17 @@ struct StorageStats {
     // it emptied (see page_cache.hpp).
     uint64_t reader_caches_kept = 0;
     uint64_t reader_caches_emptied = 0;
+};
+
+// How far a backup has got, in database pages copied of the total; called from the thread that
+// runs the backup, now and then.
+using BackupProgress = std::function<void(int64_t copied, int64_t total)>;
+
+// What a backup wrote.
+struct BackupInfo {
+    std::string path;   // the file written
+    int64_t bytes = 0;  // its size
+    int schema_version = 0;
 };
 
 // What WriteAsync calls with the unit's outcome (what Write would have returned).
@@ -242,6 +260,20 @@ class Storage {
     // Runs `work` on a consistent snapshot. Never waits for the writer.
     virtual Status Read(const std::function<Status(ReadTxn&)>& work) = 0;
 
+    // Writes a consistent snapshot of the whole database to the file `path` (absolute, not yet
+    // existing, in an existing directory) while reads and writes go on: into "<path>.partial"
+    // (mode 0600), synced, then moved to `path`, so `path` never holds half a backup. The snapshot
+    // holds every write acknowledged before the call. Errors: kInvalidArgument (a relative path, a
+    // missing directory), kAlreadyExists, kUnavailable (cannot write it; nothing is left behind),
+    // and kUnavailable from a backend that cannot back itself up.
+    virtual Result<BackupInfo> Backup(const std::string& path, const BackupProgress& progress) {
+        (void)path;
+        (void)progress;
+        return core::MakeError(core::ErrorCode::kUnavailable,
+                               "the " + std::string(BackendName()) +
+                                   " storage cannot make a backup itself; use its own tools");
+    }
+
     // "sqlite" or "postgresql".
     virtual std::string_view BackendName() const = 0;
     // A snapshot of the counters; cheap, safe from any thread.
@@ -262,6 +294,60 @@ struct StorageOptions {
     // that the log restarts from its beginning (bounds the log file: 512 MiB by default).
     int log_restart_pages = 128000;
 };
+
+// ---- Maintenance of a database no hub has open (kizuna hub check / restore / backup) ----------
+
+// One problem a check found. `kind` is "integrity" (the file's own structure), "foreign_key",
+// "schema" (a version this binary cannot check), "ledger" (balances, entries, lots) or "record"
+// (a purchase, redemption or refund out of step with its entries).
+struct DatabaseFault {
+    std::string kind;
+    std::string detail;
+};
+
+struct DatabaseCheck {
+    std::string path;
+    int schema_version = 0;            // recorded in the database
+    int supported_schema_version = 0;  // the newest this binary knows
+    // Rows counted, for the report: members, purchases, redemptions, refunds, ledger entries.
+    std::vector<std::pair<std::string, int64_t>> counts;
+    // Every fault found, at most a few hundred of each kind; empty when the database is clean.
+    std::vector<DatabaseFault> faults;
+    // False when the file's state (unreadable, no or a newer schema) kept the ledger and record
+    // checks from running.
+    bool ledger_checked = false;
+};
+
+// Checks the database named by `url` ("sqlite://..."): the file's integrity, foreign keys, the
+// schema version, and every ledger and record invariant. Reads only (a write-ahead log left by a
+// crash is read, not merged; a file not yet in WAL mode gets the mode's flag in its header).
+// Errors: kInvalidArgument for a URL of another backend or a file that does not exist, kUnavailable
+// when a hub holds it (the message says so) or it cannot be opened as a database. Faults are not
+// errors: they are in the result.
+Result<DatabaseCheck> CheckDatabase(std::string_view url);
+
+// Whether another process (a running hub) holds the database named by `url`; false when there
+// is no database yet. Errors: kInvalidArgument for a URL of another backend.
+Result<bool> DatabaseInUse(std::string_view url);
+
+// Backs up the database named by `url` while no hub holds it, as Storage::Backup does.
+Result<BackupInfo> BackupDatabase(std::string_view url, const std::string& path,
+                                  const BackupProgress& progress);
+
+struct RestoreInfo {
+    std::string replaced_to;  // where the previous database was kept, empty if there was none
+    DatabaseCheck check;      // the check of the backup, as restored
+};
+
+// Replaces the database named by `url` with the backup file `from`, while no hub holds it: the
+// backup is copied beside the database, checked (CheckDatabase: any fault refuses it, and so
+// does a schema newer than this binary's), synced, then renamed into place with mode 0600. The
+// previous database (with its write-ahead log) is kept as "<name>.before-restore-<stamp>".
+// Errors: kInvalidArgument (another backend, a missing backup file), kUnavailable (a hub holds
+// the database, files cannot be written), kRuleViolation when the backup has faults
+// (their list in the message). Nothing is replaced on any error.
+Result<RestoreInfo> RestoreDatabase(std::string_view url, const std::string& from,
+                                    std::string_view stamp);
 
 // Opens (creating and migrating as needed) the storage named by `url`:
 //   "sqlite:///abs/path/kizuna.db", "sqlite://relative/path.db", "sqlite::memory:" (tests)

@@ -902,6 +902,37 @@ TEST_P(StorageContract, LedgerInvariantCheckFindsLotsOutOfStepWithBalance) {
     EXPECT_NE((*problems)[0].find("pg_ekimae"), std::string::npos) << (*problems)[0];
 }
 
+TEST_P(StorageContract, RecordInvariantCheckFindsRecordsAndEntriesOutOfStep) {
+    Seed();
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        auto kept = SamplePurchase("p-kept", "1000000001", "st_shibuya", "pg_ekimae", kNow);
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(kept));
+        KZ_RETURN_IF_ERROR(txn.InsertLot(SampleLot("1000000001", "pg_ekimae", "st_shibuya",
+                                                   "p-kept", kept.points_earned, kNow + 100)));
+        return StatusOf(txn.AppendEntry(SampleEntry("1000000001", "pg_ekimae", kept.points_earned,
+                                                    core::EntryKind::kEarn, "p-kept")));
+    }));
+    auto clean = Get([](ReadTxn& t) { return t.CheckRecordInvariants(); });
+    KZ_ASSERT_OK(clean);
+    EXPECT_TRUE(clean->empty()) << (clean->empty() ? "" : clean->front());
+
+    // A purchase stored without its entry and lot, and a redeem entry without its redemption.
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(
+            SamplePurchase("p-bare", "1000000001", "st_shibuya", "pg_ekimae", kNow)));
+        return StatusOf(txn.AppendEntry(
+            SampleEntry("1000000001", "pg_ekimae", -5, core::EntryKind::kRedeem, "r-ghost")));
+    }));
+    auto problems = Get([](ReadTxn& t) { return t.CheckRecordInvariants(); });
+    KZ_ASSERT_OK(problems);
+    std::string all;
+    for (const auto& problem : *problems) all += problem + "\n";
+    EXPECT_EQ(problems->size(), 3u) << all;  // p-bare's entry, p-bare's lot, r-ghost's record
+    EXPECT_NE(all.find("purchase p-bare: no ledger entries"), std::string::npos) << all;
+    EXPECT_NE(all.find("lot of purchase p-bare: no lots"), std::string::npos) << all;
+    EXPECT_NE(all.find("redeem entry for r-ghost: no such record"), std::string::npos) << all;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Offers, sessions, audit
 

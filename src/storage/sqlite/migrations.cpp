@@ -560,7 +560,8 @@ core::Status MigrateInTransaction(Connection& connection, core::Timestamp now, i
                                "the database has schema version " + std::to_string(current) +
                                    ", newer than this Kizuna knows (" +
                                    std::to_string(LatestSchemaVersion()) +
-                                   "); run a newer Kizuna or restore a matching backup");
+                                   "); run a newer Kizuna, or restore a backup that this one can "
+                                   "read (kizuna hub restore --data DIR --from FILE)");
     }
     for (const Migration& migration : kMigrations) {
         if (migration.version <= current || migration.version > version) continue;

@@ -409,6 +409,7 @@ int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
         std::lock_guard lock(storage->checkpoint_mutex_);
         if (pages < storage->wal_pages_) {
             // The log restarted from its beginning: nothing of the new one is copied yet.
+            storage->log_restarts_.fetch_add(1, std::memory_order_relaxed);
             storage->checkpointed_at_ = 0;
             storage->backfilled_ = 0;
         }
@@ -613,6 +614,7 @@ StorageStats SqliteStorage::Stats() const {
     stats.failed_commits = failed_commits_.load(std::memory_order_relaxed);
     stats.largest_batch = largest_batch_.load(std::memory_order_relaxed);
     stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+    stats.log_restarts = log_restarts_.load(std::memory_order_relaxed);
     stats.rerun_batches = rerun_batches_.load(std::memory_order_relaxed);
     stats.log_syncs = log_syncs_.load(std::memory_order_relaxed);
     stats.log_sync_micros = log_sync_micros_.load(std::memory_order_relaxed);

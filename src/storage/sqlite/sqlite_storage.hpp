@@ -74,6 +74,8 @@ class SqliteStorage final : public Storage {
     Status Write(const std::function<Status(WriteTxn&)>& work) override;
     void WriteAsync(std::function<Status(WriteTxn&)> work, WriteDone done) override;
     Status Read(const std::function<Status(ReadTxn&)>& work) override;
+    // A read on a connection of its own, opened for the backup; defined in backup.cpp.
+    Result<BackupInfo> Backup(const std::string& path, const BackupProgress& progress) override;
     std::string_view BackendName() const override { return "sqlite"; }
     // Each commit is one fsync of the WAL.
     StorageStats Stats() const override;
@@ -207,6 +209,7 @@ class SqliteStorage final : public Storage {
     std::atomic<uint64_t> failed_commits_{0};
     std::atomic<uint64_t> largest_batch_{0};
     std::atomic<uint64_t> checkpoints_{0};
+    std::atomic<uint64_t> log_restarts_{0};
     std::atomic<uint64_t> rerun_batches_{0};
     std::atomic<uint64_t> log_syncs_{0};
     std::atomic<uint64_t> log_sync_micros_{0};

@@ -65,6 +65,7 @@ class SqliteTxn final : public WriteTxn {
     Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) override;
 
     Result<std::vector<std::string>> CheckLedgerInvariants() override;
+    Result<std::vector<std::string>> CheckRecordInvariants() override;
 
     Status InsertMember(const core::Member& member) override;
     Status UpdateMember(const core::Member& member) override;
