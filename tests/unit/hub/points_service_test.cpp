@@ -489,6 +489,17 @@ TEST_F(PointsTest, IdempotencyIdsAreScopedToTheStoreThatSentThem) {
     ASSERT_FALSE(not_its_own.has_value());
     EXPECT_EQ(not_its_own.error().code, ErrorCode::kNotFound);
     EXPECT_EQ(not_its_own.error().message, foreign.error().message);
+    // Records and entries of equal ids at different stores are told apart by their store.
+    std::vector<std::string> ledger_faults, record_faults;
+    ASSERT_TRUE(hub_->storage()
+                    .Read([&](storage::ReadTxn& txn) -> core::Status {
+                        KZ_ASSIGN_OR_RETURN(ledger_faults, txn.CheckLedgerInvariants());
+                        KZ_ASSIGN_OR_RETURN(record_faults, txn.CheckRecordInvariants());
+                        return core::Status::Ok();
+                    })
+                    .ok());
+    EXPECT_TRUE(ledger_faults.empty()) << ledger_faults.front();
+    EXPECT_TRUE(record_faults.empty()) << record_faults.front();
 }
 
 // Issue 15, defect 2: with a x100 category multiplier and a x100 bonus window, one purchase of 500
