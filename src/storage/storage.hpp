@@ -195,18 +195,13 @@ struct StorageStats {
     uint64_t largest_batch = 0;       // most units in one transaction
     uint64_t checkpoints = 0;         // write-ahead log checkpoints completed (SQLite)
     uint64_t rerun_batches = 0;       // batches run again because a unit failed after writing
-    // SQLite: fdatasyncs of the log made beside the writer; each covers every commit handed over
+    // SQLite: syncs of the log made beside the writer; each covers every commit handed over
     // since the previous one, so log_syncs < commits shows commits sharing a sync.
     uint64_t log_syncs = 0;
     uint64_t log_sync_micros = 0;  // time spent in those syncs
     // SQLite: commits made while the previous commit's sync was still running (see
     // SqliteStorage): their frames were written while the disk synced.
     uint64_t commits_ahead = 0;
-    // SQLite: read transactions that began on a log changed since their connection's previous
-    // one, and kept that connection's page cache minus the pages changed since, or began with
-    // it emptied (see page_cache.hpp).
-    uint64_t reader_caches_kept = 0;
-    uint64_t reader_caches_emptied = 0;
 };
 
 // What WriteAsync calls with the unit's outcome (what Write would have returned).

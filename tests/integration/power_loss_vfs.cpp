@@ -1,0 +1,442 @@
+#include "power_loss_vfs.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+
+namespace kizuna::storage::sqlite::testing {
+
+namespace {
+
+enum Kind { kWrite = 0, kTruncate = 1, kSync = 2, kDelete = 3 };
+constexpr int64_t kSectorBytes = 512;
+// A crash this many operations after a log header write counts as during the log's restart.
+constexpr uint64_t kRestartWindow = 8;
+
+std::atomic<int> g_instances{0};
+
+}  // namespace
+
+struct PowerLossVfs::FileState {
+    struct Op {
+        Kind kind;
+        int64_t offset;    // kWrite: where; kTruncate: the new size
+        std::string data;  // kWrite only
+    };
+    std::string durable;         // the content as of the last sync
+    bool entry_durable = false;  // the directory entry survives a crash
+    bool is_log = false;
+    bool is_database = false;
+    std::vector<Op> pending;  // since the last sync, in order
+};
+
+struct PowerLossVfs::File {
+    sqlite3_file base;
+    sqlite3_file* real;
+    PowerLossVfs* owner;
+    std::shared_ptr<FileState>* state;  // nullptr for a nameless temporary file
+};
+
+namespace {
+
+constexpr int kFileBytes = (sizeof(PowerLossVfs::File) + 15) / 16 * 16;
+
+PowerLossVfs::File* Of(sqlite3_file* file) { return reinterpret_cast<PowerLossVfs::File*>(file); }
+sqlite3_file* Real(sqlite3_file* file) { return Of(file)->real; }
+PowerLossVfs* Owner(sqlite3_vfs* vfs) { return static_cast<PowerLossVfs*>(vfs->pAppData); }
+
+void Apply(std::string& image, int64_t offset, const char* data, int64_t amount) {
+    if (static_cast<int64_t>(image.size()) < offset + amount) {
+        image.resize(static_cast<size_t>(offset + amount), '\0');
+    }
+    std::memcpy(image.data() + offset, data, static_cast<size_t>(amount));
+}
+
+int Close(sqlite3_file* file) {
+    PowerLossVfs::File* f = Of(file);
+    const int rc = f->real->pMethods->xClose(f->real);
+    delete f->state;
+    f->state = nullptr;
+    return rc;
+}
+int Read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
+    return Real(file)->pMethods->xRead(Real(file), out, amount, offset);
+}
+int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
+    return Of(file)->owner->Change(Of(file), kWrite, data, amount, offset);
+}
+int Truncate(sqlite3_file* file, sqlite3_int64 size) {
+    return Of(file)->owner->Change(Of(file), kTruncate, nullptr, 0, size);
+}
+int Sync(sqlite3_file* file, int) {
+    return Of(file)->owner->Change(Of(file), kSync, nullptr, 0, 0);
+}
+int FileSize(sqlite3_file* file, sqlite3_int64* size) {
+    return Real(file)->pMethods->xFileSize(Real(file), size);
+}
+int Lock(sqlite3_file* file, int level) { return Real(file)->pMethods->xLock(Real(file), level); }
+int Unlock(sqlite3_file* file, int level) {
+    return Real(file)->pMethods->xUnlock(Real(file), level);
+}
+int CheckReservedLock(sqlite3_file* file, int* out) {
+    return Real(file)->pMethods->xCheckReservedLock(Real(file), out);
+}
+int FileControl(sqlite3_file* file, int op, void* arg) {
+    return Real(file)->pMethods->xFileControl(Real(file), op, arg);
+}
+int SectorSize(sqlite3_file* file) { return Real(file)->pMethods->xSectorSize(Real(file)); }
+int DeviceCharacteristics(sqlite3_file* file) {
+    return Real(file)->pMethods->xDeviceCharacteristics(Real(file));
+}
+int ShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
+    return Real(file)->pMethods->xShmMap(Real(file), region, size, extend, out);
+}
+int ShmLock(sqlite3_file* file, int offset, int n, int flags) {
+    return Real(file)->pMethods->xShmLock(Real(file), offset, n, flags);
+}
+void ShmBarrier(sqlite3_file* file) { Real(file)->pMethods->xShmBarrier(Real(file)); }
+int ShmUnmap(sqlite3_file* file, int delete_flag) {
+    return Real(file)->pMethods->xShmUnmap(Real(file), delete_flag);
+}
+int Fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
+    return Real(file)->pMethods->xFetch(Real(file), offset, amount, out);
+}
+int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
+    return Real(file)->pMethods->xUnfetch(Real(file), offset, page);
+}
+
+sqlite3_io_methods MethodsFor(int version) {
+    sqlite3_io_methods m{};
+    m.iVersion = version;
+    m.xClose = Close;
+    m.xRead = Read;
+    m.xWrite = Write;
+    m.xTruncate = Truncate;
+    m.xSync = Sync;
+    m.xFileSize = FileSize;
+    m.xLock = Lock;
+    m.xUnlock = Unlock;
+    m.xCheckReservedLock = CheckReservedLock;
+    m.xFileControl = FileControl;
+    m.xSectorSize = SectorSize;
+    m.xDeviceCharacteristics = DeviceCharacteristics;
+    if (version >= 2) {
+        m.xShmMap = ShmMap;
+        m.xShmLock = ShmLock;
+        m.xShmBarrier = ShmBarrier;
+        m.xShmUnmap = ShmUnmap;
+    }
+    if (version >= 3) {
+        m.xFetch = Fetch;
+        m.xUnfetch = Unfetch;
+    }
+    return m;
+}
+const sqlite3_io_methods kMethods[] = {MethodsFor(1), MethodsFor(2), MethodsFor(3)};
+
+sqlite3_vfs* BaseOf(sqlite3_vfs* vfs) { return Owner(vfs)->base(); }
+
+int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+    return Owner(vfs)->OpenFile(name, Of(file), flags, out_flags);
+}
+int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+    return Owner(vfs)->Remove(name, sync_dir);
+}
+int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+    return BaseOf(vfs)->xAccess(BaseOf(vfs), name, flags, out);
+}
+int FullPathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
+    return BaseOf(vfs)->xFullPathname(BaseOf(vfs), name, size, out);
+}
+void* DlOpen(sqlite3_vfs* vfs, const char* name) { return BaseOf(vfs)->xDlOpen(BaseOf(vfs), name); }
+void DlError(sqlite3_vfs* vfs, int size, char* out) {
+    BaseOf(vfs)->xDlError(BaseOf(vfs), size, out);
+}
+void (*DlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
+    return BaseOf(vfs)->xDlSym(BaseOf(vfs), handle, symbol);
+}
+void DlClose(sqlite3_vfs* vfs, void* handle) { BaseOf(vfs)->xDlClose(BaseOf(vfs), handle); }
+int Randomness(sqlite3_vfs* vfs, int size, char* out) {
+    return BaseOf(vfs)->xRandomness(BaseOf(vfs), size, out);
+}
+int Sleep(sqlite3_vfs* vfs, int microseconds) {
+    return BaseOf(vfs)->xSleep(BaseOf(vfs), microseconds);
+}
+int CurrentTime(sqlite3_vfs* vfs, double* out) {
+    return BaseOf(vfs)->xCurrentTime(BaseOf(vfs), out);
+}
+int GetLastError(sqlite3_vfs* vfs, int size, char* out) {
+    sqlite3_vfs* base = BaseOf(vfs);
+    return base->xGetLastError != nullptr ? base->xGetLastError(base, size, out) : 0;
+}
+int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+    return BaseOf(vfs)->xCurrentTimeInt64(BaseOf(vfs), out);
+}
+
+}  // namespace
+
+PowerLossVfs::PowerLossVfs(const std::string& base) : base_(sqlite3_vfs_find(base.c_str())) {
+    if (base_ == nullptr || base_->iVersion < 2) {
+        throw std::runtime_error("no usable SQLite VFS named " + base);
+    }
+    name_ = "kizuna-power-loss-" + std::to_string(g_instances.fetch_add(1));
+    vfs_ = std::make_unique<sqlite3_vfs>();
+    sqlite3_vfs& vfs = *vfs_;
+    vfs.iVersion = 2;
+    vfs.szOsFile = kFileBytes + base_->szOsFile;
+    vfs.mxPathname = base_->mxPathname;
+    vfs.zName = name_.c_str();
+    vfs.pAppData = this;
+    vfs.xOpen = Open;
+    vfs.xDelete = Delete;
+    vfs.xAccess = Access;
+    vfs.xFullPathname = FullPathname;
+    vfs.xDlOpen = DlOpen;
+    vfs.xDlError = DlError;
+    vfs.xDlSym = DlSym;
+    vfs.xDlClose = DlClose;
+    vfs.xRandomness = Randomness;
+    vfs.xSleep = Sleep;
+    vfs.xCurrentTime = CurrentTime;
+    vfs.xGetLastError = GetLastError;
+    vfs.xCurrentTimeInt64 = CurrentTimeInt64;
+    if (sqlite3_vfs_register(&vfs, /*makeDflt=*/0) != SQLITE_OK) {
+        throw std::runtime_error("cannot register " + name_);
+    }
+}
+
+PowerLossVfs::~PowerLossVfs() { (void)sqlite3_vfs_unregister(vfs_.get()); }
+
+int PowerLossVfs::OpenFile(const char* name, File* file, int flags, int* out_flags) {
+    std::memset(file, 0, sizeof(File));
+    file->owner = this;
+    file->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kFileBytes);
+    std::lock_guard lock(mutex_);
+    int existed = 0;
+    if (name != nullptr &&
+        base_->xAccess(base_, name, SQLITE_ACCESS_EXISTS, &existed) != SQLITE_OK) {
+        existed = 0;
+    }
+    const int rc = base_->xOpen(base_, name, file->real, flags, out_flags);
+    if (rc != SQLITE_OK || file->real->pMethods == nullptr) {
+        file->base.pMethods = nullptr;
+        return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
+    }
+    const int version = file->real->pMethods->iVersion;
+    file->base.pMethods = &kMethods[version >= 3 ? 2 : version < 1 ? 0 : version - 1];
+    if (name == nullptr) return SQLITE_OK;  // a temporary file: not on the simulated disk
+    std::shared_ptr<FileState>& state = files_[name];
+    if (state == nullptr) {
+        // First seen: what the file holds now is on the disk (the test starts from a closed,
+        // synced database).
+        state = std::make_shared<FileState>();
+        state->entry_durable = existed != 0;
+        state->is_log = (flags & SQLITE_OPEN_WAL) != 0;
+        state->is_database = (flags & SQLITE_OPEN_MAIN_DB) != 0;
+        sqlite3_int64 size = 0;
+        if (existed != 0 && file->real->pMethods->xFileSize(file->real, &size) == SQLITE_OK &&
+            size > 0) {
+            state->durable.resize(static_cast<size_t>(size));
+            if (file->real->pMethods->xRead(file->real, state->durable.data(),
+                                            static_cast<int>(size), 0) != SQLITE_OK) {
+                state->durable.clear();
+            }
+        }
+    }
+    file->state = new std::shared_ptr<FileState>(state);
+    return SQLITE_OK;
+}
+
+int PowerLossVfs::LogSyncHook() {
+    std::function<int()> hook;
+    {
+        std::lock_guard lock(hook_mutex_);
+        hook = log_sync_hook_;
+    }
+    return hook != nullptr ? hook() : 0;
+}
+
+void PowerLossVfs::SetLogSyncHook(std::function<int()> hook) {
+    std::lock_guard lock(hook_mutex_);
+    log_sync_hook_ = std::move(hook);
+}
+
+bool PowerLossVfs::CrashNow(const File& file, int kind, int64_t offset) {
+    ++counters_.operations;
+    const FileState* state = file.state != nullptr ? file.state->get() : nullptr;
+    const bool log_header = state != nullptr && state->is_log && kind == kWrite && offset == 0;
+    const bool database_write = state != nullptr && state->is_database && kind == kWrite;
+    if (log_header) ++counters_.log_header_writes;
+    if (database_write) ++counters_.database_writes;
+    if (crash_at_ == 0 && plan_.ordinal != 0) {
+        if ((plan_.after == Plan::After::kLogHeaderWrite && log_header &&
+             counters_.log_header_writes == plan_.ordinal) ||
+            (plan_.after == Plan::After::kDatabaseWrite && database_write &&
+             counters_.database_writes == plan_.ordinal)) {
+            crash_at_ = counters_.operations + 1 + plan_.then;
+        }
+    }
+    if (counters_.operations == crash_at_) return true;
+    if (log_header) last_log_header_operation_ = counters_.operations;
+    return false;
+}
+
+int PowerLossVfs::Change(File* file, int kind, const void* data, int amount, int64_t offset) {
+    FileState* state = file->state != nullptr ? file->state->get() : nullptr;
+    if (kind == kSync && state != nullptr && state->is_log) {
+        if (const int rc = LogSyncHook(); rc != 0) return rc;
+    }
+    std::lock_guard lock(mutex_);
+    const int failure = kind == kWrite      ? SQLITE_IOERR_WRITE
+                        : kind == kTruncate ? SQLITE_IOERR_TRUNCATE
+                                            : SQLITE_IOERR_FSYNC;
+    if (crashed_) return failure;
+    if (CrashNow(*file, kind, offset)) {
+        LoseThePower(*file, kind);
+        return failure;
+    }
+    sqlite3_file* real = file->real;
+    switch (kind) {
+        case kWrite: {
+            const int rc = real->pMethods->xWrite(real, data, amount, offset);
+            if (rc != SQLITE_OK) return rc;
+            if (state != nullptr) {
+                state->pending.push_back(
+                    {kWrite, offset, std::string(static_cast<const char*>(data), amount)});
+            }
+            return SQLITE_OK;
+        }
+        case kTruncate: {
+            const int rc = real->pMethods->xTruncate(real, offset);
+            if (rc != SQLITE_OK) return rc;
+            if (state != nullptr) state->pending.push_back({kTruncate, offset, {}});
+            return SQLITE_OK;
+        }
+        default: {
+            // The base's own sync is not needed: what the disk holds is simulated here.
+            ++counters_.syncs;
+            if (state != nullptr) {
+                for (const FileState::Op& op : state->pending) {
+                    if (op.kind == kWrite) {
+                        Apply(state->durable, op.offset, op.data.data(),
+                              static_cast<int64_t>(op.data.size()));
+                    } else {
+                        state->durable.resize(static_cast<size_t>(op.offset));
+                    }
+                }
+                state->pending.clear();
+                state->entry_durable = true;
+            }
+            return SQLITE_OK;
+        }
+    }
+}
+
+int PowerLossVfs::Remove(const char* name, int sync_dir) {
+    std::lock_guard lock(mutex_);
+    if (crashed_) return SQLITE_IOERR_DELETE;
+    ++counters_.operations;
+    if (counters_.operations == crash_at_) {
+        File none{};
+        LoseThePower(none, kDelete);
+        return SQLITE_IOERR_DELETE;
+    }
+    const int rc = base_->xDelete(base_, name, sync_dir);
+    if (rc == SQLITE_OK) files_.erase(name);
+    return rc;
+}
+
+void PowerLossVfs::LoseThePower(const File& file, int kind) {
+    crashed_ = true;
+    const FileState* crashing = file.state != nullptr ? file.state->get() : nullptr;
+    site_.operation = counters_.operations;
+    site_.during_checkpoint = crashing != nullptr && crashing->is_database && kind != kDelete;
+    site_.during_log_restart = last_log_header_operation_ != 0 &&
+                               counters_.operations - last_log_header_operation_ <= kRestartWindow;
+    for (const auto& [path, state] : files_) {
+        for (const FileState::Op& op : state->pending) {
+            ++site_.unsynced_writes;
+            if (state->is_database) site_.during_checkpoint = true;
+            if (state->is_log && op.kind == kWrite && op.offset == 0) {
+                site_.during_log_restart = true;
+            }
+        }
+    }
+    std::mt19937_64 random(plan_.seed);
+    auto percent = [&random] { return static_cast<int>(random() % 100); };
+    for (const auto& [path, state] : files_) {
+        std::string image = state->durable;
+        for (const FileState::Op& op : state->pending) {
+            if (op.kind == kTruncate) {
+                if (percent() < 50) image.resize(static_cast<size_t>(op.offset));
+                continue;
+            }
+            const int64_t begin = op.offset;
+            const int64_t end = op.offset + static_cast<int64_t>(op.data.size());
+            const int64_t first_sector = begin / kSectorBytes;
+            const int64_t sectors = (end - 1) / kSectorBytes - first_sector + 1;
+            // The fate of the whole write: landed, lost, a prefix or a suffix of its sectors, or
+            // each sector landed, lost or garbage.
+            const int fate = percent();
+            const int64_t cut = static_cast<int64_t>(random() % static_cast<uint64_t>(sectors + 1));
+            for (int64_t s = 0; s < sectors; ++s) {
+                const int64_t from = std::max(begin, (first_sector + s) * kSectorBytes);
+                const int64_t to = std::min(end, (first_sector + s + 1) * kSectorBytes);
+                bool lands = false;
+                bool garbage = false;
+                if (fate < 30) {
+                    lands = true;
+                } else if (fate < 55) {
+                    lands = false;
+                } else if (fate < 70) {
+                    lands = s < cut;
+                } else if (fate < 80) {
+                    lands = s >= sectors - cut;
+                } else {
+                    const int sector_fate = percent();
+                    lands = sector_fate < 40;
+                    garbage = sector_fate >= 80;
+                }
+                if (garbage) {
+                    std::string noise(static_cast<size_t>(to - from), '\0');
+                    for (char& c : noise) c = static_cast<char>(random());
+                    Apply(image, from, noise.data(), to - from);
+                } else if (lands) {
+                    Apply(image, from, op.data.data() + (from - begin), to - from);
+                }
+            }
+        }
+        if (state->entry_durable || percent() < 50) disk_after_crash_[path] = std::move(image);
+    }
+}
+
+void PowerLossVfs::CrashAt(const Plan& plan) {
+    std::lock_guard lock(mutex_);
+    plan_ = plan;
+    crash_at_ = plan.after == Plan::After::kOperation ? plan.ordinal : 0;
+}
+
+bool PowerLossVfs::crashed() const {
+    std::lock_guard lock(mutex_);
+    return crashed_;
+}
+
+PowerLossVfs::CrashSite PowerLossVfs::crash_site() const {
+    std::lock_guard lock(mutex_);
+    return site_;
+}
+
+PowerLossVfs::Counters PowerLossVfs::counters() const {
+    std::lock_guard lock(mutex_);
+    return counters_;
+}
+
+std::map<std::string, std::string> PowerLossVfs::DiskAfterCrash() const {
+    std::lock_guard lock(mutex_);
+    return disk_after_crash_;
+}
+
+}  // namespace kizuna::storage::sqlite::testing
