@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 namespace kizuna::storage::sqlite::testing {
 
@@ -13,6 +14,7 @@ namespace {
 
 enum Kind { kWrite = 0, kTruncate = 1, kSync = 2, kDelete = 3 };
 constexpr int64_t kSectorBytes = 512;
+constexpr int64_t kLogHeaderBytes = 32;
 // A crash this many operations after a log header write counts as during the log's restart.
 constexpr uint64_t kRestartWindow = 8;
 
@@ -30,7 +32,8 @@ struct PowerLossVfs::FileState {
     bool entry_durable = false;  // the directory entry survives a crash
     bool is_log = false;
     bool is_database = false;
-    std::vector<Op> pending;  // since the last sync, in order
+    std::vector<Op> pending;     // since the last sync, in order
+    uint64_t first_pending = 0;  // the number of pending[0] among every write ever made
 };
 
 struct PowerLossVfs::File {
@@ -178,7 +181,8 @@ int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
 
 }  // namespace
 
-PowerLossVfs::PowerLossVfs(const std::string& base) : base_(sqlite3_vfs_find(base.c_str())) {
+PowerLossVfs::PowerLossVfs(const std::string& base, std::chrono::microseconds sync_time)
+    : base_(sqlite3_vfs_find(base.c_str())), sync_time_(sync_time) {
     if (base_ == nullptr || base_->iVersion < 2) {
         throw std::runtime_error("no usable SQLite VFS named " + base);
     }
@@ -289,7 +293,7 @@ int PowerLossVfs::Change(File* file, int kind, const void* data, int amount, int
     if (kind == kSync && state != nullptr && state->is_log) {
         if (const int rc = LogSyncHook(); rc != 0) return rc;
     }
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     const int failure = kind == kWrite      ? SQLITE_IOERR_WRITE
                         : kind == kTruncate ? SQLITE_IOERR_TRUNCATE
                                             : SQLITE_IOERR_FSYNC;
@@ -301,6 +305,12 @@ int PowerLossVfs::Change(File* file, int kind, const void* data, int amount, int
     sqlite3_file* real = file->real;
     switch (kind) {
         case kWrite: {
+            if (state != nullptr && state->is_log && offset >= kLogHeaderBytes &&
+                std::any_of(
+                    state->pending.begin(), state->pending.end(),
+                    [](const FileState::Op& op) { return op.kind == kWrite && op.offset == 0; })) {
+                ++counters_.frames_before_header_synced;
+            }
             const int rc = real->pMethods->xWrite(real, data, amount, offset);
             if (rc != SQLITE_OK) return rc;
             if (state != nullptr) {
@@ -315,24 +325,42 @@ int PowerLossVfs::Change(File* file, int kind, const void* data, int amount, int
             if (state != nullptr) state->pending.push_back({kTruncate, offset, {}});
             return SQLITE_OK;
         }
-        default: {
-            // The base's own sync is not needed: what the disk holds is simulated here.
-            ++counters_.syncs;
-            if (state != nullptr) {
-                for (const FileState::Op& op : state->pending) {
-                    if (op.kind == kWrite) {
-                        Apply(state->durable, op.offset, op.data.data(),
-                              static_cast<int64_t>(op.data.size()));
-                    } else {
-                        state->durable.resize(static_cast<size_t>(op.offset));
-                    }
-                }
-                state->pending.clear();
-                state->entry_durable = true;
-            }
-            return SQLITE_OK;
-        }
+        default:
+            break;
     }
+    // A sync. The base's own is not needed: what the disk holds is simulated here. It takes
+    // the disk's time, without the lock (other writes go on meanwhile), and covers the writes
+    // made before it began; if the power goes meanwhile, it never completed.
+    ++counters_.syncs;
+    const uint64_t covers_until =
+        state != nullptr ? state->first_pending + state->pending.size() : 0;
+    if (sync_time_.count() > 0) {
+        lock.unlock();
+        std::this_thread::sleep_for(sync_time_);
+        lock.lock();
+        if (crashed_) return failure;
+    }
+    if (state != nullptr) {
+        // Another sync of the file may have covered some or all of them meanwhile.
+        const std::size_t covered =
+            covers_until > state->first_pending
+                ? std::min<std::size_t>(state->pending.size(), covers_until - state->first_pending)
+                : 0;
+        for (std::size_t i = 0; i < covered; ++i) {
+            const FileState::Op& op = state->pending[i];
+            if (op.kind == kWrite) {
+                Apply(state->durable, op.offset, op.data.data(),
+                      static_cast<int64_t>(op.data.size()));
+            } else {
+                state->durable.resize(static_cast<size_t>(op.offset));
+            }
+        }
+        state->pending.erase(state->pending.begin(),
+                             state->pending.begin() + static_cast<std::ptrdiff_t>(covered));
+        state->first_pending += covered;
+        state->entry_durable = true;
+    }
+    return SQLITE_OK;
 }
 
 int PowerLossVfs::Remove(const char* name, int sync_dir) {
@@ -367,46 +395,87 @@ void PowerLossVfs::LoseThePower(const File& file, int kind) {
     }
     std::mt19937_64 random(plan_.seed);
     auto percent = [&random] { return static_cast<int>(random() % 100); };
+    auto below = [&random](int64_t n) {
+        return n <= 0 ? 0 : static_cast<int64_t>(random() % static_cast<uint64_t>(n));
+    };
     for (const auto& [path, state] : files_) {
-        std::string image = state->durable;
+        // The unsynced writes cut into sectors, in the order they were issued; truncations stand
+        // alone.
+        struct Piece {
+            const FileState::Op* op;
+            int64_t from;
+            int64_t to;
+        };
+        std::vector<Piece> pieces;
         for (const FileState::Op& op : state->pending) {
             if (op.kind == kTruncate) {
-                if (percent() < 50) image.resize(static_cast<size_t>(op.offset));
+                pieces.push_back({&op, 0, 0});
                 continue;
             }
             const int64_t begin = op.offset;
             const int64_t end = op.offset + static_cast<int64_t>(op.data.size());
-            const int64_t first_sector = begin / kSectorBytes;
-            const int64_t sectors = (end - 1) / kSectorBytes - first_sector + 1;
-            // The fate of the whole write: landed, lost, a prefix or a suffix of its sectors, or
-            // each sector landed, lost or garbage.
-            const int fate = percent();
-            const int64_t cut = static_cast<int64_t>(random() % static_cast<uint64_t>(sectors + 1));
-            for (int64_t s = 0; s < sectors; ++s) {
-                const int64_t from = std::max(begin, (first_sector + s) * kSectorBytes);
-                const int64_t to = std::min(end, (first_sector + s + 1) * kSectorBytes);
-                bool lands = false;
-                bool garbage = false;
-                if (fate < 30) {
-                    lands = true;
-                } else if (fate < 55) {
-                    lands = false;
-                } else if (fate < 70) {
-                    lands = s < cut;
-                } else if (fate < 80) {
-                    lands = s >= sectors - cut;
-                } else {
-                    const int sector_fate = percent();
-                    lands = sector_fate < 40;
-                    garbage = sector_fate >= 80;
+            for (int64_t from = begin; from < end;) {
+                const int64_t to = std::min(end, (from / kSectorBytes + 1) * kSectorBytes);
+                pieces.push_back({&op, from, to});
+                from = to;
+            }
+        }
+        // How this file's disk wrote them: in the order issued and stopped somewhere; newest
+        // first and stopped somewhere (the reordering that lets a later write land while an
+        // earlier one is lost); or each write on its own whole, lost, or torn (a prefix or a
+        // suffix of its sectors, or each sector landed, lost or garbage).
+        enum class Fate { kLands, kLost, kGarbage };
+        std::vector<Fate> fates(pieces.size(), Fate::kLost);
+        const int model = percent();
+        if (model < 60) {
+            const bool newest_first = model >= 30;
+            const int64_t landed = below(static_cast<int64_t>(pieces.size()) + 1);
+            for (int64_t i = 0; i < landed; ++i) {
+                const std::size_t at = static_cast<std::size_t>(
+                    newest_first ? static_cast<int64_t>(pieces.size()) - 1 - i : i);
+                fates[at] = i + 1 == landed && percent() < 30 ? Fate::kGarbage : Fate::kLands;
+            }
+        } else {
+            std::size_t i = 0;
+            while (i < pieces.size()) {
+                std::size_t next = i;
+                while (next < pieces.size() && pieces[next].op == pieces[i].op) ++next;
+                const int64_t sectors = static_cast<int64_t>(next - i);
+                const int fate = percent();
+                const int64_t cut = below(sectors + 1);
+                for (int64_t k = 0; k < sectors; ++k) {
+                    Fate& f = fates[i + static_cast<std::size_t>(k)];
+                    if (fate < 25) {
+                        f = Fate::kLands;
+                    } else if (fate < 50) {
+                        f = Fate::kLost;
+                    } else if (fate < 65) {
+                        f = k < cut ? Fate::kLands : Fate::kLost;
+                    } else if (fate < 80) {
+                        f = k >= sectors - cut ? Fate::kLands : Fate::kLost;
+                    } else {
+                        const int sector_fate = percent();
+                        f = sector_fate < 40   ? Fate::kLands
+                            : sector_fate < 80 ? Fate::kLost
+                                               : Fate::kGarbage;
+                    }
                 }
-                if (garbage) {
-                    std::string noise(static_cast<size_t>(to - from), '\0');
-                    for (char& c : noise) c = static_cast<char>(random());
-                    Apply(image, from, noise.data(), to - from);
-                } else if (lands) {
-                    Apply(image, from, op.data.data() + (from - begin), to - from);
-                }
+                i = next;
+            }
+        }
+        std::string image = state->durable;
+        for (std::size_t i = 0; i < pieces.size(); ++i) {
+            const Piece& piece = pieces[i];
+            if (fates[i] == Fate::kLost) continue;
+            if (piece.op->kind == kTruncate) {
+                image.resize(static_cast<size_t>(piece.op->offset));
+            } else if (fates[i] == Fate::kLands) {
+                Apply(image, piece.from, piece.op->data.data() + (piece.from - piece.op->offset),
+                      piece.to - piece.from);
+            } else {
+                std::string noise(static_cast<size_t>(piece.to - piece.from), '\0');
+                for (char& c : noise) c = static_cast<char>(random());
+                Apply(image, piece.from, noise.data(), piece.to - piece.from);
             }
         }
         if (state->entry_durable || percent() < 50) disk_after_crash_[path] = std::move(image);

@@ -8,25 +8,29 @@
 // keep the ledger's invariants.
 //
 // Small checkpoint and log-restart thresholds make the log checkpoint and restart every few
-// commits, and a third of the crash points are placed just after a log header write (the log
-// restarting) and a third just after a write to the database file (a checkpoint copying), so
+// commits, and half of the crash points are placed just after a log header write (the log
+// restarting) and a quarter just after a write to the database file (a checkpoint copying), so
 // those windows are hit many times; the test asserts that they were.
 //
-// KIZUNA_POWER_LOSS_RUNS sets the number of crash runs (default 300).
+// KIZUNA_POWER_LOSS_RUNS sets the number of crash runs (default 600).
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "power_loss_vfs.hpp"
@@ -41,10 +45,13 @@ using storage::testing::kNow;
 using storage::testing::StatusOf;
 using testing::PowerLossVfs;
 
-constexpr int kMembers = 6;
+constexpr int kMembers = 60;
 constexpr int kThreads = 4;
-constexpr int kUnitsPerThread = 40;
+constexpr int kUnitsPerThread = 48;
 constexpr int64_t kPointsPerPurchase = 7;
+// As long as a sync takes on a fast disk: long enough for the writer to commit the next batch
+// while the answerer waits for the previous one's sync (the pipelined commit).
+constexpr std::chrono::microseconds kSyncTime{150};
 
 std::string MemberId(int i) { return "10000000" + std::to_string(10 + i); }
 
@@ -55,7 +62,7 @@ StorageOptions SmallLogOptions() {
     // A purchase dirties a handful of pages: the log checkpoints every few commits and
     // restarts every few more.
     options.checkpoint_pages = 8;
-    options.log_restart_pages = 16;
+    options.log_restart_pages = 40;
     return options;
 }
 
@@ -90,22 +97,61 @@ void RunPurchases(const std::filesystem::path& path, PowerLossVfs& vfs, int run,
         return;
     }
     std::unique_ptr<SqliteStorage> storage = std::move(opened).value();
+    auto acknowledge = [&acknowledged](const std::string& id, const std::string& member) {
+        std::lock_guard lock(acknowledged.mutex);
+        acknowledged.purchases[id] = member;
+    };
+    // Ids and members spread over the B-trees, so that batches of different sizes dirty
+    // different numbers of pages and commits vary in length.
+    auto unit = [run](int t, int i) {
+        const std::size_t spread =
+            std::hash<std::string>{}(std::to_string(run * 1000 + t * 100 + i));
+        return std::make_pair("p" + std::to_string(spread % 1000000007) + "-" +
+                                  std::to_string(run) + "-" + std::to_string(t) + "-" +
+                                  std::to_string(i),
+                              MemberId(static_cast<int>(spread % kMembers)));
+    };
     std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
+    // Threads that each wait for their write...
+    for (int t = 0; t + 1 < kThreads; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < kUnitsPerThread && !vfs.crashed(); ++i) {
-                const std::string id =
-                    "p" + std::to_string(run) + "-" + std::to_string(t) + "-" + std::to_string(i);
-                const std::string member = MemberId((t + i) % kMembers);
+                const auto [id, member] = unit(t, i);
                 Status done = storage->Write(
                     [&](WriteTxn& txn) -> Status { return Purchase(txn, id, member); });
-                if (done.ok()) {
-                    std::lock_guard lock(acknowledged.mutex);
-                    acknowledged.purchases[id] = member;
-                }
+                if (done.ok()) acknowledge(id, member);
             }
         });
     }
+    // ...and one that queues bursts with WriteAsync (larger batches), acknowledged in the
+    // callbacks.
+    threads.emplace_back([&] {
+        const int t = kThreads - 1;
+        std::mt19937 burst_sizes(static_cast<unsigned>(run));
+        for (int i = 0, burst = 0; i < kUnitsPerThread && !vfs.crashed(); i += burst) {
+            burst = 1 + static_cast<int>(burst_sizes() % 16);
+            std::mutex mutex;
+            std::condition_variable answered;
+            int waiting = 0;
+            for (int b = i; b < i + burst && b < kUnitsPerThread; ++b) {
+                const auto [id, member] = unit(t, b);
+                {
+                    std::lock_guard lock(mutex);
+                    ++waiting;
+                }
+                storage->WriteAsync(
+                    [id, member](WriteTxn& txn) -> Status { return Purchase(txn, id, member); },
+                    [&, id, member](Status done) {
+                        if (done.ok()) acknowledge(id, member);
+                        std::lock_guard lock(mutex);
+                        --waiting;
+                        answered.notify_all();
+                    });
+            }
+            std::unique_lock lock(mutex);
+            answered.wait(lock, [&] { return waiting == 0; });
+        }
+    });
     for (auto& thread : threads) thread.join();
     storage.reset();  // after a crash every write and sync fails: nothing more becomes durable
 }
@@ -168,7 +214,7 @@ std::vector<std::string> CheckAfterCrash(const std::filesystem::path& path,
 
 int RunsWanted() {
     const char* runs = std::getenv("KIZUNA_POWER_LOSS_RUNS");
-    return runs != nullptr && std::atoi(runs) > 0 ? std::atoi(runs) : 300;
+    return runs != nullptr && std::atoi(runs) > 0 ? std::atoi(runs) : 600;
 }
 
 TEST(SqlitePowerLoss, AcknowledgedPurchasesSurvivePowerLossAtHundredsOfPoints) {
@@ -200,13 +246,16 @@ TEST(SqlitePowerLoss, AcknowledgedPurchasesSurvivePowerLossAtHundredsOfPoints) {
         const std::filesystem::path run_dir = dir.path() / "whole";
         std::filesystem::create_directory(run_dir);
         std::filesystem::copy_file(seeded, run_dir / "kizuna.db");
-        PowerLossVfs vfs;
+        PowerLossVfs vfs("unix-excl", kSyncTime);
         Acknowledged acknowledged;
         RunPurchases(run_dir / "kizuna.db", vfs, -1, acknowledged);
         whole = vfs.counters();
         EXPECT_EQ(acknowledged.purchases.size(), std::size_t{kThreads * kUnitsPerThread});
     }
     ASSERT_GT(whole.log_header_writes, 10u) << "the log never restarted";
+    // Every restart, not only those a crash lands on: the new header is durable before frames
+    // overwrite the old log.
+    EXPECT_EQ(whole.frames_before_header_synced, 0u);
     ASSERT_GT(whole.database_writes, 10u) << "nothing was checkpointed";
 
     const int runs = RunsWanted();
@@ -215,20 +264,25 @@ TEST(SqlitePowerLoss, AcknowledgedPurchasesSurvivePowerLossAtHundredsOfPoints) {
     int during_checkpoint = 0;
     int during_log_restart = 0;
     int failed_runs = 0;
+    uint64_t frames_before_header_synced = 0;
     uint64_t acknowledged_total = 0;
     for (int run = 0; run < runs; ++run) {
         PowerLossVfs::Plan plan;
         plan.seed = random();
-        switch (run % 3) {
+        // A quarter anywhere; half just after the log's header is rewritten (the restart: the
+        // header, its sync, the first frames and their sync are the next few operations); a
+        // quarter during a checkpoint's copy.
+        switch (run % 4) {
             case 0:
                 plan.after = PowerLossVfs::Plan::After::kOperation;
                 plan.ordinal = 1 + random() % (whole.operations * 4 / 5);
                 break;
             case 1:
+            case 2:
                 // The first header write creates the log; later ones restart it.
                 plan.after = PowerLossVfs::Plan::After::kLogHeaderWrite;
                 plan.ordinal = 2 + random() % (whole.log_header_writes * 4 / 5 - 1);
-                plan.then = random() % 12;
+                plan.then = random() % (run % 4 == 1 ? 4 : 8);
                 break;
             default:
                 plan.after = PowerLossVfs::Plan::After::kDatabaseWrite;
@@ -244,7 +298,7 @@ TEST(SqlitePowerLoss, AcknowledgedPurchasesSurvivePowerLossAtHundredsOfPoints) {
         PowerLossVfs::CrashSite site;
         std::map<std::string, std::string> disk;
         {
-            PowerLossVfs vfs;
+            PowerLossVfs vfs("unix-excl", kSyncTime);
             vfs.CrashAt(plan);
             RunPurchases(path, vfs, run, acknowledged);
             if (!vfs.crashed()) {
@@ -252,6 +306,7 @@ TEST(SqlitePowerLoss, AcknowledgedPurchasesSurvivePowerLossAtHundredsOfPoints) {
                 continue;  // the run ended before its crash point
             }
             site = vfs.crash_site();
+            frames_before_header_synced += vfs.counters().frames_before_header_synced;
             disk = vfs.DiskAfterCrash();
         }
         ++crashes;
@@ -283,10 +338,13 @@ TEST(SqlitePowerLoss, AcknowledgedPurchasesSurvivePowerLossAtHundredsOfPoints) {
     }
     std::printf(
         "power-loss runs: %d, crashes: %d (during a checkpoint: %d, during a log restart: %d), "
-        "acknowledged purchases checked: %llu, failed runs: %d\n",
+        "acknowledged purchases checked: %llu, failed runs: %d, log frames written before their "
+        "header was synced: %llu\n",
         runs, crashes, during_checkpoint, during_log_restart,
-        static_cast<unsigned long long>(acknowledged_total), failed_runs);
+        static_cast<unsigned long long>(acknowledged_total), failed_runs,
+        static_cast<unsigned long long>(frames_before_header_synced));
     EXPECT_EQ(failed_runs, 0);
+    EXPECT_EQ(frames_before_header_synced, 0u);
     EXPECT_GE(crashes, runs * 9 / 10);
     EXPECT_GE(during_checkpoint, runs / 10);
     EXPECT_GE(during_log_restart, runs / 10);
