@@ -3,7 +3,8 @@
 // postgres/ later) and are chosen by OpenStorage from a connection string.
 //
 // Unit of work: a service hands Storage::Write a function that reads and writes through a
-// WriteTxn. The backend runs it atomically and returns only after it is durable. Backends may
+// WriteTxn. The backend runs it atomically and returns only after it is durable (it survives a
+// power cut: src/storage/README.md, "Durability"). Backends may
 // run several callers' functions in one database transaction (group commit): each function is
 // isolated, so a function that returns an error is rolled back alone and its batch-mates still
 // commit. To get there a backend may run a function more than once (SQLite does when a
@@ -236,11 +237,9 @@ struct StorageOptions {
     int read_connections = 4;
     int max_batch = 512;  // most write units in one group-commit transaction
     // SQLite: copy the write-ahead log back into the database every this many new pages
-    // (4 KiB each), beside the writer; rounds far apart copy a hot page once for many commits.
-    // By default one round per log restart. Measured (bench/README.md): 8,000 -> 32,000 took
-    // purchases' p99 from 30-36 to 12-19 ms and the checkpointer from 11.5 to 4.4 us per
-    // purchase (Run 5); 32,000 -> 128,000 took p99 from 10.6 to 9.6 ms (medians of 8 pairs)
-    // and the checkpointer from 5.2 to 2.6 us per purchase (after Run 8).
+    // (4 KiB each), beside the writer; rounds far apart copy a hot page once for many commits
+    // (lower purchase p99 and checkpointer CPU: bench/README.md). By default one round per log
+    // restart.
     int checkpoint_pages = 128000;
     // SQLite: past this many pages the writer finishes a checkpoint itself between batches so
     // that the log restarts from its beginning (bounds the log file: 512 MiB by default).

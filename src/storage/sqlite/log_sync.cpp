@@ -1,8 +1,12 @@
 #include "storage/sqlite/log_sync.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace kizuna::storage::sqlite {
 
@@ -34,6 +38,15 @@ core::Result<std::unique_ptr<LogSync>> LogSync::Open(sqlite3* db) {
                     sqlite3_errstr(rc != SQLITE_OK ? rc : SQLITE_CANTOPEN));
     }
     log->open_ = true;
+    // The log's directory entry (and the database's) must survive a power cut too: sync the
+    // directory once, now that both files exist.
+    const std::string directory = std::filesystem::path(wal).parent_path().string();
+    const int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot open " + directory + ": " + std::strerror(errno));
+    const int synced = ::fsync(fd);
+    const int error = errno;
+    ::close(fd);
+    if (synced != 0) return fail("cannot sync " + directory + ": " + std::strerror(error));
     return log;
 }
 

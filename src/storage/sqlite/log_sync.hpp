@@ -24,8 +24,9 @@ namespace kizuna::storage::sqlite {
 
 class LogSync {
   public:
-    // Opens the log of `db`'s main database through `db`'s VFS. The log must exist (the
-    // connection has run a transaction in WAL mode). Errors: kUnavailable.
+    // Opens the log of `db`'s main database through `db`'s VFS, and syncs the directory that
+    // holds it and the database, so that both files' entries are durable. The log must exist
+    // (the connection has run a transaction in WAL mode). Errors: kUnavailable.
     static core::Result<std::unique_ptr<LogSync>> Open(sqlite3* db);
     ~LogSync();
     LogSync(const LogSync&) = delete;
