@@ -37,19 +37,17 @@ struct PowerLossVfs::FileState {
 };
 
 struct PowerLossVfs::File {
-    sqlite3_file base;
-    sqlite3_file* real;
+    ShimFile shim;
     PowerLossVfs* owner;
     std::shared_ptr<FileState>* state;  // nullptr for a nameless temporary file
 };
 
 namespace {
 
-constexpr int kFileBytes = (sizeof(PowerLossVfs::File) + 15) / 16 * 16;
+constexpr int kFileBytes = ShimFileBytes(sizeof(PowerLossVfs::File));
 
 PowerLossVfs::File* Of(sqlite3_file* file) { return reinterpret_cast<PowerLossVfs::File*>(file); }
-sqlite3_file* Real(sqlite3_file* file) { return Of(file)->real; }
-PowerLossVfs* Owner(sqlite3_vfs* vfs) { return static_cast<PowerLossVfs*>(vfs->pAppData); }
+PowerLossVfs* Owner(sqlite3_vfs* vfs) { return static_cast<PowerLossVfs*>(ShimOf(vfs)->owner); }
 
 void Apply(std::string& image, int64_t offset, const char* data, int64_t amount) {
     if (static_cast<int64_t>(image.size()) < offset + amount) {
@@ -60,13 +58,10 @@ void Apply(std::string& image, int64_t offset, const char* data, int64_t amount)
 
 int Close(sqlite3_file* file) {
     PowerLossVfs::File* f = Of(file);
-    const int rc = f->real->pMethods->xClose(f->real);
+    const int rc = f->shim.real->pMethods->xClose(f->shim.real);
     delete f->state;
     f->state = nullptr;
     return rc;
-}
-int Read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
-    return Real(file)->pMethods->xRead(Real(file), out, amount, offset);
 }
 int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
     return Of(file)->owner->Change(Of(file), kWrite, data, amount, offset);
@@ -77,106 +72,22 @@ int Truncate(sqlite3_file* file, sqlite3_int64 size) {
 int Sync(sqlite3_file* file, int) {
     return Of(file)->owner->Change(Of(file), kSync, nullptr, 0, 0);
 }
-int FileSize(sqlite3_file* file, sqlite3_int64* size) {
-    return Real(file)->pMethods->xFileSize(Real(file), size);
-}
-int Lock(sqlite3_file* file, int level) { return Real(file)->pMethods->xLock(Real(file), level); }
-int Unlock(sqlite3_file* file, int level) {
-    return Real(file)->pMethods->xUnlock(Real(file), level);
-}
-int CheckReservedLock(sqlite3_file* file, int* out) {
-    return Real(file)->pMethods->xCheckReservedLock(Real(file), out);
-}
-int FileControl(sqlite3_file* file, int op, void* arg) {
-    return Real(file)->pMethods->xFileControl(Real(file), op, arg);
-}
-int SectorSize(sqlite3_file* file) { return Real(file)->pMethods->xSectorSize(Real(file)); }
-int DeviceCharacteristics(sqlite3_file* file) {
-    return Real(file)->pMethods->xDeviceCharacteristics(Real(file));
-}
-int ShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
-    return Real(file)->pMethods->xShmMap(Real(file), region, size, extend, out);
-}
-int ShmLock(sqlite3_file* file, int offset, int n, int flags) {
-    return Real(file)->pMethods->xShmLock(Real(file), offset, n, flags);
-}
-void ShmBarrier(sqlite3_file* file) { Real(file)->pMethods->xShmBarrier(Real(file)); }
-int ShmUnmap(sqlite3_file* file, int delete_flag) {
-    return Real(file)->pMethods->xShmUnmap(Real(file), delete_flag);
-}
-int Fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
-    return Real(file)->pMethods->xFetch(Real(file), offset, amount, out);
-}
-int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
-    return Real(file)->pMethods->xUnfetch(Real(file), offset, page);
-}
-
+// The base's methods, but for what changes the disk.
 sqlite3_io_methods MethodsFor(int version) {
-    sqlite3_io_methods m{};
-    m.iVersion = version;
+    sqlite3_io_methods m = ForwardingIoMethods(version);
     m.xClose = Close;
-    m.xRead = Read;
     m.xWrite = Write;
     m.xTruncate = Truncate;
     m.xSync = Sync;
-    m.xFileSize = FileSize;
-    m.xLock = Lock;
-    m.xUnlock = Unlock;
-    m.xCheckReservedLock = CheckReservedLock;
-    m.xFileControl = FileControl;
-    m.xSectorSize = SectorSize;
-    m.xDeviceCharacteristics = DeviceCharacteristics;
-    if (version >= 2) {
-        m.xShmMap = ShmMap;
-        m.xShmLock = ShmLock;
-        m.xShmBarrier = ShmBarrier;
-        m.xShmUnmap = ShmUnmap;
-    }
-    if (version >= 3) {
-        m.xFetch = Fetch;
-        m.xUnfetch = Unfetch;
-    }
     return m;
 }
 const sqlite3_io_methods kMethods[] = {MethodsFor(1), MethodsFor(2), MethodsFor(3)};
-
-sqlite3_vfs* BaseOf(sqlite3_vfs* vfs) { return Owner(vfs)->base(); }
 
 int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
     return Owner(vfs)->OpenFile(name, Of(file), flags, out_flags);
 }
 int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
     return Owner(vfs)->Remove(name, sync_dir);
-}
-int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
-    return BaseOf(vfs)->xAccess(BaseOf(vfs), name, flags, out);
-}
-int FullPathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
-    return BaseOf(vfs)->xFullPathname(BaseOf(vfs), name, size, out);
-}
-void* DlOpen(sqlite3_vfs* vfs, const char* name) { return BaseOf(vfs)->xDlOpen(BaseOf(vfs), name); }
-void DlError(sqlite3_vfs* vfs, int size, char* out) {
-    BaseOf(vfs)->xDlError(BaseOf(vfs), size, out);
-}
-void (*DlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
-    return BaseOf(vfs)->xDlSym(BaseOf(vfs), handle, symbol);
-}
-void DlClose(sqlite3_vfs* vfs, void* handle) { BaseOf(vfs)->xDlClose(BaseOf(vfs), handle); }
-int Randomness(sqlite3_vfs* vfs, int size, char* out) {
-    return BaseOf(vfs)->xRandomness(BaseOf(vfs), size, out);
-}
-int Sleep(sqlite3_vfs* vfs, int microseconds) {
-    return BaseOf(vfs)->xSleep(BaseOf(vfs), microseconds);
-}
-int CurrentTime(sqlite3_vfs* vfs, double* out) {
-    return BaseOf(vfs)->xCurrentTime(BaseOf(vfs), out);
-}
-int GetLastError(sqlite3_vfs* vfs, int size, char* out) {
-    sqlite3_vfs* base = BaseOf(vfs);
-    return base->xGetLastError != nullptr ? base->xGetLastError(base, size, out) : 0;
-}
-int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
-    return BaseOf(vfs)->xCurrentTimeInt64(BaseOf(vfs), out);
 }
 
 }  // namespace
@@ -187,26 +98,12 @@ PowerLossVfs::PowerLossVfs(const std::string& base, std::chrono::microseconds sy
         throw std::runtime_error("no usable SQLite VFS named " + base);
     }
     name_ = "kizuna-power-loss-" + std::to_string(g_instances.fetch_add(1));
+    shim_ = std::make_unique<ShimVfs>(ShimVfs{base_, this});
     vfs_ = std::make_unique<sqlite3_vfs>();
+    InitShimVfs(*vfs_, shim_.get(), name_.c_str(), kFileBytes);
+    vfs_->xOpen = Open;
+    vfs_->xDelete = Delete;
     sqlite3_vfs& vfs = *vfs_;
-    vfs.iVersion = 2;
-    vfs.szOsFile = kFileBytes + base_->szOsFile;
-    vfs.mxPathname = base_->mxPathname;
-    vfs.zName = name_.c_str();
-    vfs.pAppData = this;
-    vfs.xOpen = Open;
-    vfs.xDelete = Delete;
-    vfs.xAccess = Access;
-    vfs.xFullPathname = FullPathname;
-    vfs.xDlOpen = DlOpen;
-    vfs.xDlError = DlError;
-    vfs.xDlSym = DlSym;
-    vfs.xDlClose = DlClose;
-    vfs.xRandomness = Randomness;
-    vfs.xSleep = Sleep;
-    vfs.xCurrentTime = CurrentTime;
-    vfs.xGetLastError = GetLastError;
-    vfs.xCurrentTimeInt64 = CurrentTimeInt64;
     if (sqlite3_vfs_register(&vfs, /*makeDflt=*/0) != SQLITE_OK) {
         throw std::runtime_error("cannot register " + name_);
     }
@@ -217,21 +114,15 @@ PowerLossVfs::~PowerLossVfs() { (void)sqlite3_vfs_unregister(vfs_.get()); }
 int PowerLossVfs::OpenFile(const char* name, File* file, int flags, int* out_flags) {
     std::memset(file, 0, sizeof(File));
     file->owner = this;
-    file->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kFileBytes);
     std::lock_guard lock(mutex_);
     int existed = 0;
     if (name != nullptr &&
         base_->xAccess(base_, name, SQLITE_ACCESS_EXISTS, &existed) != SQLITE_OK) {
         existed = 0;
     }
-    const int rc = base_->xOpen(base_, name, file->real, flags, out_flags);
-    if (rc != SQLITE_OK || file->real->pMethods == nullptr) {
-        file->base.pMethods = nullptr;
-        return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
-    }
-    const int version = file->real->pMethods->iVersion;
-    file->base.pMethods = &kMethods[version >= 3 ? 2 : version < 1 ? 0 : version - 1];
-    if (name == nullptr) return SQLITE_OK;  // a temporary file: not on the simulated disk
+    const int rc = OpenShimFile(base_, name, &file->shim, kFileBytes, flags, out_flags, kMethods);
+    if (rc != SQLITE_OK || name == nullptr)
+        return rc;  // a temporary file: not on the simulated disk
     std::shared_ptr<FileState>& state = files_[name];
     if (state == nullptr) {
         // First seen: what the file holds now is on the disk (the test starts from a closed,
@@ -241,11 +132,11 @@ int PowerLossVfs::OpenFile(const char* name, File* file, int flags, int* out_fla
         state->is_log = (flags & SQLITE_OPEN_WAL) != 0;
         state->is_database = (flags & SQLITE_OPEN_MAIN_DB) != 0;
         sqlite3_int64 size = 0;
-        if (existed != 0 && file->real->pMethods->xFileSize(file->real, &size) == SQLITE_OK &&
-            size > 0) {
+        if (existed != 0 &&
+            file->shim.real->pMethods->xFileSize(file->shim.real, &size) == SQLITE_OK && size > 0) {
             state->durable.resize(static_cast<size_t>(size));
-            if (file->real->pMethods->xRead(file->real, state->durable.data(),
-                                            static_cast<int>(size), 0) != SQLITE_OK) {
+            if (file->shim.real->pMethods->xRead(file->shim.real, state->durable.data(),
+                                                 static_cast<int>(size), 0) != SQLITE_OK) {
                 state->durable.clear();
             }
         }
@@ -302,7 +193,7 @@ int PowerLossVfs::Change(File* file, int kind, const void* data, int amount, int
         LoseThePower(*file, kind);
         return failure;
     }
-    sqlite3_file* real = file->real;
+    sqlite3_file* real = file->shim.real;
     switch (kind) {
         case kWrite: {
             if (state != nullptr && state->is_log && offset >= kLogHeaderBytes &&

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-struct sqlite3_vfs;
+#include "storage/sqlite/vfs_shim.hpp"
 
 namespace kizuna::storage::sqlite::testing {
 
@@ -105,6 +105,7 @@ class PowerLossVfs {
     void LoseThePower(const File& file, int kind);
 
     std::string name_;
+    std::unique_ptr<ShimVfs> shim_;
     std::unique_ptr<sqlite3_vfs> vfs_;
     sqlite3_vfs* base_;
     const std::chrono::microseconds sync_time_;

@@ -83,13 +83,11 @@ core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocatio
         location.durable ? "PRAGMA synchronous=NORMAL;" : "PRAGMA synchronous=OFF;";
     if (role == Role::kWriter) pragmas += "PRAGMA foreign_keys=ON;";
     if (role == Role::kReader) pragmas += "PRAGMA query_only=ON;";
-    // SQLite's default page cache (2 MiB) made the group-commit writer re-read index pages from
-    // the file for nearly every purchase (bench/README.md, "Profiles"). The writer gets 64 MiB,
-    // each reader 32 MiB: after the benchmark's purchases (a 170 MB database) a reader with 16
-    // MiB read 1.5-2 pages per usage answer from the file, and the I/O thread spent 62-67 us per
-    // answer instead of 45-47 (bench/README.md, Run 7). Four readers and the writer stay under
-    // 200 MiB of cache, within the hub's 300 MB RSS budget. No mmap: mapped file pages count in
-    // that RSS as well (a 256 MiB map took the hub to 347 MB).
+    // Page caches: SQLite's default (2 MiB) made the group-commit writer re-read index pages
+    // from the file for nearly every purchase, so the writer gets 64 MiB and each reader 32 MiB;
+    // four readers and the writer stay under 200 MiB, within the hub's 300 MB RSS budget.
+    // No mmap: mapped file pages count in that RSS as well, and under purchases the readers were
+    // slower with it (src/storage/README.md, "Reads under writes").
     // The checkpointer reads log frames and writes them through; it needs no cache of its own.
     pragmas += role == Role::kWriter   ? "PRAGMA cache_size=-65536;"
                : role == Role::kReader ? "PRAGMA cache_size=-32768;"

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "storage/sqlite/vfs_shim.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -23,12 +25,13 @@ constexpr int kFrameHeaderBytes = 24;
 // The unix VFS writes at most 128 KiB - 1 bytes per call (it masks the length with 0x1ffff, so
 // a write of exactly 128 KiB or a multiple would report a full disk): flush in pieces below it.
 constexpr int kWriteChunkBytes = 128 * 1024 - 4096;
+// A file-control opcode of our own (far above SQLite's): "write the buffer to the file".
+constexpr int kFlushOpcode = 0x4b5a0001;
 
 // Our file object: SQLite allocates szOsFile bytes for it; the base VFS's own file object
 // follows it in the same allocation.
 struct BufferedFile {
-    sqlite3_file base;     // pMethods points to our methods
-    sqlite3_file* real;    // the base VFS's file, right after this struct
+    ShimFile shim;
     char* buffer;          // kBufferBytes, allocated on the first buffered write (log files)
     sqlite3_int64 offset;  // file offset of buffer[0]
     int used;              // bytes in buffer
@@ -38,10 +41,7 @@ struct BufferedFile {
     // the file as soon as it reaches there.
     sqlite3_int64 commit_end;
 };
-constexpr int kFileBytes = (sizeof(BufferedFile) + 15) / 16 * 16;
-
-sqlite3_file* Real(sqlite3_file* file) { return reinterpret_cast<BufferedFile*>(file)->real; }
-sqlite3_vfs* BaseOf(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
+constexpr int kFileBytes = ShimFileBytes(sizeof(BufferedFile));
 
 uint32_t BigEndian32(const unsigned char* bytes) {
     return (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) | (uint32_t{bytes[2]} << 8) |
@@ -57,7 +57,8 @@ int Flush(BufferedFile* f) {
     int rc = SQLITE_OK;
     for (int done = 0; done < f->used && rc == SQLITE_OK; done += kWriteChunkBytes) {
         const int amount = std::min(kWriteChunkBytes, f->used - done);
-        rc = f->real->pMethods->xWrite(f->real, f->buffer + done, amount, f->offset + done);
+        rc = f->shim.real->pMethods->xWrite(f->shim.real, f->buffer + done, amount,
+                                            f->offset + done);
     }
     f->used = 0;
     f->commit_end = 0;
@@ -72,7 +73,8 @@ int PageSize(BufferedFile* f) {
     unsigned char header[kWalHeaderBytes];
     if (f->used >= kWalHeaderBytes && f->offset == 0) {
         std::memcpy(header, f->buffer, kWalHeaderBytes);
-    } else if (f->real->pMethods->xRead(f->real, header, kWalHeaderBytes, 0) != SQLITE_OK) {
+    } else if (f->shim.real->pMethods->xRead(f->shim.real, header, kWalHeaderBytes, 0) !=
+               SQLITE_OK) {
         return 0;
     }
     f->page_size = PageSizeOfHeader(header);
@@ -95,7 +97,7 @@ sqlite3_int64 CommitFrameEnd(BufferedFile* f, const void* data, int amount, sqli
 int Close(sqlite3_file* file) {
     auto* f = reinterpret_cast<BufferedFile*>(file);
     const int flushed = Flush(f);
-    const int closed = f->real->pMethods->xClose(f->real);
+    const int closed = f->shim.real->pMethods->xClose(f->shim.real);
     std::free(f->buffer);
     f->buffer = nullptr;
     return flushed != SQLITE_OK ? flushed : closed;
@@ -103,12 +105,12 @@ int Close(sqlite3_file* file) {
 
 int Read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
     if (int rc = Flush(file); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xRead(Real(file), out, amount, offset);
+    return RealFile(file)->pMethods->xRead(RealFile(file), out, amount, offset);
 }
 
 int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
     auto* f = reinterpret_cast<BufferedFile*>(file);
-    if (!f->is_log) return f->real->pMethods->xWrite(f->real, data, amount, offset);
+    if (!f->is_log) return f->shim.real->pMethods->xWrite(f->shim.real, data, amount, offset);
     if (offset == 0 && amount >= kWalHeaderBytes) {
         // A new log header (the log starts or restarts): its page size is the frames'.
         f->page_size = PageSizeOfHeader(static_cast<const unsigned char*>(data));
@@ -121,7 +123,7 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
     }
     if (f->buffer == nullptr || amount > kWriteChunkBytes) {
         if (int rc = Flush(f); rc != SQLITE_OK) return rc;
-        return f->real->pMethods->xWrite(f->real, data, amount, offset);
+        return f->shim.real->pMethods->xWrite(f->shim.real, data, amount, offset);
     }
     if (const sqlite3_int64 end = CommitFrameEnd(f, data, amount, offset); end != 0) {
         f->commit_end = end;
@@ -137,82 +139,39 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
     if (int rc = Flush(file); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xTruncate(Real(file), size);
+    return RealFile(file)->pMethods->xTruncate(RealFile(file), size);
 }
 
 int Sync(sqlite3_file* file, int flags) {
     if (int rc = Flush(file); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xSync(Real(file), flags);
+    return RealFile(file)->pMethods->xSync(RealFile(file), flags);
 }
 
 int FileSize(sqlite3_file* file, sqlite3_int64* size) {
     if (int rc = Flush(file); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xFileSize(Real(file), size);
-}
-
-int Lock(sqlite3_file* file, int level) { return Real(file)->pMethods->xLock(Real(file), level); }
-int Unlock(sqlite3_file* file, int level) {
-    return Real(file)->pMethods->xUnlock(Real(file), level);
-}
-int CheckReservedLock(sqlite3_file* file, int* out) {
-    return Real(file)->pMethods->xCheckReservedLock(Real(file), out);
+    return RealFile(file)->pMethods->xFileSize(RealFile(file), size);
 }
 
 int FileControl(sqlite3_file* file, int op, void* arg) {
-    if (int rc = Flush(file); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xFileControl(Real(file), op, arg);
-}
-
-int SectorSize(sqlite3_file* file) { return Real(file)->pMethods->xSectorSize(Real(file)); }
-int DeviceCharacteristics(sqlite3_file* file) {
-    return Real(file)->pMethods->xDeviceCharacteristics(Real(file));
-}
-
-int ShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
-    return Real(file)->pMethods->xShmMap(Real(file), region, size, extend, out);
-}
-int ShmLock(sqlite3_file* file, int offset, int n, int flags) {
-    return Real(file)->pMethods->xShmLock(Real(file), offset, n, flags);
-}
-void ShmBarrier(sqlite3_file* file) { Real(file)->pMethods->xShmBarrier(Real(file)); }
-int ShmUnmap(sqlite3_file* file, int delete_flag) {
-    return Real(file)->pMethods->xShmUnmap(Real(file), delete_flag);
+    if (int rc = Flush(file); rc != SQLITE_OK || op == kFlushOpcode) return rc;
+    return RealFile(file)->pMethods->xFileControl(RealFile(file), op, arg);
 }
 
 int Fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
     if (int rc = Flush(file); rc != SQLITE_OK) return rc;
-    return Real(file)->pMethods->xFetch(Real(file), offset, amount, out);
+    return RealFile(file)->pMethods->xFetch(RealFile(file), offset, amount, out);
 }
-int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
-    return Real(file)->pMethods->xUnfetch(Real(file), offset, page);
-}
-
-// The methods of a file follow the base file's version: a method the base lacks stays absent.
+// The base's methods, but for what the buffer changes.
 sqlite3_io_methods MethodsFor(int version) {
-    sqlite3_io_methods m{};
-    m.iVersion = version;
+    sqlite3_io_methods m = ForwardingIoMethods(version);
     m.xClose = Close;
     m.xRead = Read;
     m.xWrite = Write;
     m.xTruncate = Truncate;
     m.xSync = Sync;
     m.xFileSize = FileSize;
-    m.xLock = Lock;
-    m.xUnlock = Unlock;
-    m.xCheckReservedLock = CheckReservedLock;
     m.xFileControl = FileControl;
-    m.xSectorSize = SectorSize;
-    m.xDeviceCharacteristics = DeviceCharacteristics;
-    if (version >= 2) {
-        m.xShmMap = ShmMap;
-        m.xShmLock = ShmLock;
-        m.xShmBarrier = ShmBarrier;
-        m.xShmUnmap = ShmUnmap;
-    }
-    if (version >= 3) {
-        m.xFetch = Fetch;
-        m.xUnfetch = Unfetch;
-    }
+    if (version >= 3) m.xFetch = Fetch;
     return m;
 }
 const sqlite3_io_methods kMethods[] = {MethodsFor(1), MethodsFor(2), MethodsFor(3)};
@@ -220,53 +179,15 @@ const sqlite3_io_methods kMethods[] = {MethodsFor(1), MethodsFor(2), MethodsFor(
 int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
     auto* f = reinterpret_cast<BufferedFile*>(file);
     std::memset(f, 0, sizeof(BufferedFile));
-    f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kFileBytes);
-    sqlite3_vfs* base = BaseOf(vfs);
-    const int rc = base->xOpen(base, name, f->real, flags, out_flags);
-    if (rc != SQLITE_OK || f->real->pMethods == nullptr) {
-        // The base closes what it opened on failure; SQLite will not call our xClose.
-        f->base.pMethods = nullptr;
-        return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
-    }
-    const int version = f->real->pMethods->iVersion;
-    f->base.pMethods = &kMethods[version >= 3 ? 2 : version < 1 ? 0 : version - 1];
+    const int rc =
+        OpenShimFile(ShimOf(vfs)->base, name, &f->shim, kFileBytes, flags, out_flags, kMethods);
     f->is_log = (flags & SQLITE_OPEN_WAL) != 0;
-    return SQLITE_OK;
+    return rc;
 }
 
-// Everything but opening files is the base VFS's business.
 int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
-    return BaseOf(vfs)->xDelete(BaseOf(vfs), name, sync_dir);
-}
-int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
-    return BaseOf(vfs)->xAccess(BaseOf(vfs), name, flags, out);
-}
-int FullPathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
-    return BaseOf(vfs)->xFullPathname(BaseOf(vfs), name, size, out);
-}
-void* DlOpen(sqlite3_vfs* vfs, const char* name) { return BaseOf(vfs)->xDlOpen(BaseOf(vfs), name); }
-void DlError(sqlite3_vfs* vfs, int size, char* out) {
-    BaseOf(vfs)->xDlError(BaseOf(vfs), size, out);
-}
-void (*DlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
-    return BaseOf(vfs)->xDlSym(BaseOf(vfs), handle, symbol);
-}
-void DlClose(sqlite3_vfs* vfs, void* handle) { BaseOf(vfs)->xDlClose(BaseOf(vfs), handle); }
-int Randomness(sqlite3_vfs* vfs, int size, char* out) {
-    return BaseOf(vfs)->xRandomness(BaseOf(vfs), size, out);
-}
-int Sleep(sqlite3_vfs* vfs, int microseconds) {
-    return BaseOf(vfs)->xSleep(BaseOf(vfs), microseconds);
-}
-int CurrentTime(sqlite3_vfs* vfs, double* out) {
-    return BaseOf(vfs)->xCurrentTime(BaseOf(vfs), out);
-}
-int GetLastError(sqlite3_vfs* vfs, int size, char* out) {
-    sqlite3_vfs* base = BaseOf(vfs);
-    return base->xGetLastError != nullptr ? base->xGetLastError(base, size, out) : 0;
-}
-int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
-    return BaseOf(vfs)->xCurrentTimeInt64(BaseOf(vfs), out);
+    sqlite3_vfs* base = ShimOf(vfs)->base;
+    return base->xDelete(base, name, sync_dir);
 }
 
 std::atomic<int> g_instances{0};
@@ -281,32 +202,27 @@ core::Result<std::unique_ptr<WalWriteBuffer>> WalWriteBuffer::Create(const std::
     }
     std::unique_ptr<WalWriteBuffer> buffer(new WalWriteBuffer());
     buffer->name_ = "kizuna-wal-buffer-" + std::to_string(g_instances.fetch_add(1));
+    buffer->shim_ = std::make_unique<ShimVfs>(ShimVfs{base, buffer.get()});
     buffer->vfs_ = std::make_unique<sqlite3_vfs>();
+    InitShimVfs(*buffer->vfs_, buffer->shim_.get(), buffer->name_.c_str(), kFileBytes);
+    buffer->vfs_->xOpen = Open;
+    buffer->vfs_->xDelete = Delete;
     sqlite3_vfs& vfs = *buffer->vfs_;
-    vfs.iVersion = 2;
-    vfs.szOsFile = kFileBytes + base->szOsFile;
-    vfs.mxPathname = base->mxPathname;
-    vfs.zName = buffer->name_.c_str();
-    vfs.pAppData = base;
-    vfs.xOpen = Open;
-    vfs.xDelete = Delete;
-    vfs.xAccess = Access;
-    vfs.xFullPathname = FullPathname;
-    vfs.xDlOpen = DlOpen;
-    vfs.xDlError = DlError;
-    vfs.xDlSym = DlSym;
-    vfs.xDlClose = DlClose;
-    vfs.xRandomness = Randomness;
-    vfs.xSleep = Sleep;
-    vfs.xCurrentTime = CurrentTime;
-    vfs.xGetLastError = GetLastError;
-    vfs.xCurrentTimeInt64 = CurrentTimeInt64;
     if (const int rc = sqlite3_vfs_register(&vfs, /*makeDflt=*/0); rc != SQLITE_OK) {
         return core::MakeError(
             core::ErrorCode::kUnavailable,
             std::string("cannot register the log-buffering SQLite VFS: ") + sqlite3_errstr(rc));
     }
     return buffer;
+}
+
+int WalWriteBuffer::FlushLog(sqlite3* db) {
+    sqlite3_file* log = nullptr;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &log) != SQLITE_OK ||
+        log == nullptr || log->pMethods == nullptr || log->pMethods->xClose != Close) {
+        return SQLITE_OK;  // no log open, or not one of ours: nothing is buffered
+    }
+    return log->pMethods->xFileControl(log, kFlushOpcode, nullptr);
 }
 
 WalWriteBuffer::~WalWriteBuffer() {

@@ -28,9 +28,12 @@
 
 #include "core/result.hpp"
 
+struct sqlite3;
 struct sqlite3_vfs;
 
 namespace kizuna::storage::sqlite {
+
+struct ShimVfs;
 
 class WalWriteBuffer {
   public:
@@ -44,10 +47,17 @@ class WalWriteBuffer {
     // The name to pass to sqlite3_open_v2.
     const char* name() const { return name_.c_str(); }
 
+    // Writes what connection `db`'s log file still has buffered (when opened through a
+    // WalWriteBuffer) to the file, so that a sync through another handle covers it whatever
+    // order SQLite wrote the commit frame's parts in. Returns SQLite's result code. Call it on
+    // the connection's thread, between its statements.
+    static int FlushLog(sqlite3* db);
+
   private:
     WalWriteBuffer() = default;
 
     std::string name_;
+    std::unique_ptr<ShimVfs> shim_;
     std::unique_ptr<sqlite3_vfs> vfs_;
 };
 
