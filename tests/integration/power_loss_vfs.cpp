@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <random>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace kizuna::storage::sqlite::testing {
 

@@ -5,11 +5,13 @@
 // It wraps a real VFS (unix-excl by default): every operation reaches the real files, so SQLite
 // and the storage run as they do in production. Beside that it keeps, per file, the bytes the
 // disk is known to hold (as of the file's last sync) and the writes and truncations made since.
-// When the power goes (at a chosen operation), it works out what the disk holds: each write not
-// yet synced is written whole, lost, written in part (a prefix or a suffix of its 512-byte
-// sectors), or torn sector by sector with some sectors turned to garbage; as any subset of them
-// may land, that covers their reordering too. A file created since its directory was synced
-// may be gone. From then on every write, truncation, sync and deletion fails with an I/O error,
+// When the power goes (at a chosen operation), it works out what the disk holds, per file, from
+// the writes not yet synced cut into 512-byte sectors: the disk wrote them in the order issued
+// and stopped somewhere, or newest first and stopped somewhere (a later write landed, an earlier
+// one did not), or each write on its own landed whole, was lost, or was torn (a prefix or a
+// suffix of its sectors, or sector by sector with some sectors turned to garbage); the last
+// sector of a cut may be garbage too. A file created since its directory was synced may be
+// gone. From then on every write, truncation, sync and deletion fails with an I/O error,
 // so nothing more can be made durable, and the test reads the disk's state (DiskAfterCrash) to
 // reopen it with the normal code.
 //
@@ -26,7 +28,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 

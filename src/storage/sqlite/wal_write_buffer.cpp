@@ -2,13 +2,13 @@
 
 #include <sqlite3.h>
 
-#include "storage/sqlite/vfs_shim.hpp"
-
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <new>
+
+#include "storage/sqlite/vfs_shim.hpp"
 
 namespace kizuna::storage::sqlite {
 namespace {
