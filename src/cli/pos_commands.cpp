@@ -469,6 +469,11 @@ void AddRefund(CLI::App& pos, Dispatcher& dispatcher) {
                                  GroupThousands(JsonInt(reply, "points_unrecovered")) +
                                      " (already spent by the member)");
             }
+            if (JsonInt(reply, "points_expired") > 0) {
+                out.emplace_back("points expired",
+                                 GroupThousands(JsonInt(reply, "points_expired")) +
+                                     " (expired before the refund: not taken again)");
+            }
             out.emplace_back("balance", GroupThousands(JsonInt(reply, "balance")) + " points");
             PrintSummary(std::cout, out);
         });

@@ -1,8 +1,8 @@
 #include "core/earning_rule.hpp"
 
 #include <algorithm>
-#include <limits>
 
+#include "core/limits.hpp"
 #include "core/purchase.hpp"
 #include "core/text.hpp"
 
@@ -10,7 +10,6 @@ namespace kizuna::core {
 
 namespace {
 
-constexpr int64_t kMaxMultiplierMilli = 100 * kMultiplierOne;  // 100x
 constexpr int kMinValidityDays = 1;
 constexpr int kMaxValidityDays = 3650;
 constexpr std::size_t kMaxCategoryChars = 100;
@@ -49,8 +48,8 @@ EarningRule DefaultEarningRule(std::string store_id, Timestamp effective_from) {
 }
 
 Status ValidateEarningRule(const EarningRule& rule) {
-    if (rule.amount_per_point <= 0) {
-        return InvalidField("amount_per_point", "must be a positive whole number");
+    if (rule.amount_per_point <= 0 || rule.amount_per_point > kMaxAmountPerPoint) {
+        return InvalidField("amount_per_point", "must be a whole number from 1 to 1000000000");
     }
     switch (rule.rounding) {
         case Rounding::kFloor:
@@ -62,6 +61,11 @@ Status ValidateEarningRule(const EarningRule& rule) {
     }
     for (const auto& [category, multiplier] : rule.category_multipliers_milli) {
         const std::string field = "category_multipliers." + category;
+        // The category is a key here: an empty or blank one is a bad key, not a missing field.
+        if (Trim(category).empty()) {
+            return InvalidField("category_multipliers",
+                                "must not have an empty or blank category name as a key");
+        }
         KZ_RETURN_IF_ERROR(CheckText(category, "category_multipliers", 1, kMaxCategoryChars));
         if (multiplier < 0 || multiplier > kMaxMultiplierMilli) {
             return InvalidField(field, "must be between 0 and 100");
@@ -106,18 +110,35 @@ const EarningRule* RuleInEffect(const std::vector<EarningRule>& versions, Timest
     return latest_started ? latest_started : earliest;
 }
 
-int64_t ComputePoints(const EarningRule& rule, const std::vector<PurchaseLine>& lines,
-                      Timestamp occurred_at) {
-    if (rule.amount_per_point <= 0) return 0;
+Result<int64_t> ComputePoints(const EarningRule& rule, const std::vector<PurchaseLine>& lines,
+                              Timestamp occurred_at) {
+    if (rule.amount_per_point <= 0) return int64_t{0};
+    // In 128 bits with every step checked: valid lines total at most 10^12 and the multipliers
+    // are at most 10^5 thousandths each, so the numerator stays below 10^23, far inside; the
+    // checks keep a change of those limits from wrapping silently.
+    const auto too_large = [] {
+        return MakeError(ErrorCode::kRuleViolation,
+                         "the purchase would earn more than 1000000000000 points; check the "
+                         "quantities, prices and the store's multipliers",
+                         "lines");
+    };
     __int128 weighted = 0;
     for (const PurchaseLine& line : lines) {
-        const __int128 amount = static_cast<__int128>(line.quantity) * line.unit_price;
+        __int128 amount = 0;
+        if (__builtin_mul_overflow(static_cast<__int128>(line.quantity), line.unit_price,
+                                   &amount)) {
+            return too_large();
+        }
         int64_t multiplier = kMultiplierOne;
         if (const auto it = rule.category_multipliers_milli.find(line.category);
             it != rule.category_multipliers_milli.end()) {
             multiplier = it->second;
         }
-        weighted += amount * multiplier;
+        __int128 line_weighted = 0;
+        if (__builtin_mul_overflow(amount, multiplier, &line_weighted) ||
+            __builtin_add_overflow(weighted, line_weighted, &weighted)) {
+            return too_large();
+        }
     }
     int64_t bonus = kMultiplierOne;
     bool in_window = false;
@@ -127,8 +148,9 @@ int64_t ComputePoints(const EarningRule& rule, const std::vector<PurchaseLine>& 
             in_window = true;
         }
     }
-    const __int128 numerator = weighted * bonus;
-    if (numerator <= 0) return 0;
+    __int128 numerator = 0;
+    if (__builtin_mul_overflow(weighted, bonus, &numerator)) return too_large();
+    if (numerator <= 0) return int64_t{0};
     const __int128 denominator =
         static_cast<__int128>(kMultiplierOne) * kMultiplierOne * rule.amount_per_point;
     __int128 points = 0;
@@ -144,8 +166,8 @@ int64_t ComputePoints(const EarningRule& rule, const std::vector<PurchaseLine>& 
             points = (2 * numerator + denominator) / (2 * denominator);
             break;
     }
-    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-    return points > kMax ? kMax : static_cast<int64_t>(points);
+    if (points > kMaxPointsPerPurchase) return too_large();
+    return static_cast<int64_t>(points);
 }
 
 }  // namespace kizuna::core

@@ -45,8 +45,8 @@ struct EarningRule {
 // The rule of a new store: 1 point per 100, floor, no multipliers, 365 days.
 EarningRule DefaultEarningRule(std::string store_id, Timestamp effective_from);
 
-// Checks ranges (amount_per_point > 0, multipliers 0..100x, windows start < end,
-// validity 1..3650). Errors: kInvalidArgument naming the field.
+// Checks ranges (amount_per_point 1..kMaxAmountPerPoint, multipliers 0..100x, windows
+// start < end, validity 1..3650). Errors: kInvalidArgument naming the field.
 Status ValidateEarningRule(const EarningRule& rule);
 
 // Of a store's versions (any order), the one in effect at `at`: the latest with
@@ -57,8 +57,9 @@ struct PurchaseLine;  // purchase.hpp
 
 // Points for a purchase: sum over lines of amount x category multiplier, times the largest
 // bonus multiplier among windows containing `occurred_at`, divided by amount_per_point and
-// rounded once at the end. Never negative.
-int64_t ComputePoints(const EarningRule& rule, const std::vector<PurchaseLine>& lines,
-                      Timestamp occurred_at);
+// rounded once at the end. Never negative. Exact, never saturated: more than
+// kMaxPointsPerPurchase (core/limits.hpp) is kRuleViolation naming "lines".
+Result<int64_t> ComputePoints(const EarningRule& rule, const std::vector<PurchaseLine>& lines,
+                              Timestamp occurred_at);
 
 }  // namespace kizuna::core

@@ -108,8 +108,9 @@ Result<RefundPlan> PlanRefund(const RefundInput& input) {
                          "amount");
     }
     if (input.purchase_total < 0 || input.purchase_points < 0 || input.refunded_before < 0 ||
-        input.owed_before < 0) {
-        return MakeError(ErrorCode::kInternal, "refund input holds a negative amount or count");
+        input.owed_before < 0 || input.purchase_expired < 0 || input.expired_before < 0 ||
+        input.expired_before > input.purchase_expired) {
+        return MakeError(ErrorCode::kInternal, "refund input holds an impossible amount or count");
     }
     int64_t refunded_after = 0;
     if (__builtin_add_overflow(input.refunded_before, input.amount, &refunded_after) ||
@@ -128,6 +129,10 @@ Result<RefundPlan> PlanRefund(const RefundInput& input) {
         static_cast<__int128>(input.purchase_points) * refunded_after / input.purchase_total);
     plan.points_owed = std::max<int64_t>(0, owed_total_after - input.owed_before);
     if (plan.points_owed == 0) return plan;
+    // Expired points were taken by the expiry: counted, never reversed a second time.
+    plan.points_expired = std::min(plan.points_owed, input.purchase_expired - input.expired_before);
+    const int64_t to_reverse = plan.points_owed - plan.points_expired;
+    if (to_reverse == 0) return plan;
 
     std::vector<const Lot*> ordered = SpendableLots(input.lots, input.now);
     if (input.own_lot_id != 0) {
@@ -137,9 +142,9 @@ Result<RefundPlan> PlanRefund(const RefundInput& input) {
         });
         if (own != ordered.end()) std::rotate(ordered.begin(), own, own + 1);
     }
-    plan.draws = Draw(ordered, plan.points_owed);
+    plan.draws = Draw(ordered, to_reverse);
     plan.points_reversed = SumOfDraws(plan.draws);
-    plan.points_unrecovered = plan.points_owed - plan.points_reversed;
+    plan.points_unrecovered = to_reverse - plan.points_reversed;
     return plan;
 }
 

@@ -13,6 +13,12 @@
 // - If the member has already spent them, the balance never goes negative: the refund reverses
 //   what is there and books the rest as `points_unrecovered`, reported in the answer and kept
 //   on the refund, for the store to settle in money if it wishes.
+// - Points of the purchase that expired are gone: the expiry already took them from the
+//   balance, so a refund never takes them again. Of a refund's share, as much as the purchase
+//   has expired and earlier refunds have not yet counted is `points_expired`, reported and kept
+//   on the refund, with no entry booked; only the rest is reversed (or unrecovered) as above.
+//   Expired points count first, in the member's favour: which of a lot's points were spent and
+//   which expired cannot be told apart.
 
 #include <cstdint>
 #include <string>
@@ -70,24 +76,27 @@ Result<std::vector<LotDraw>> PlanRedemption(const std::vector<Lot>& lots, int64_
 
 struct RefundInput {
     int64_t purchase_total = 0;
-    int64_t purchase_points = 0;  // points the purchase earned
-    int64_t refunded_before = 0;  // amount refunded by earlier refunds
-    int64_t owed_before = 0;      // points reversed + unrecovered by earlier refunds
-    int64_t amount = 0;           // this refund's amount
-    int64_t own_lot_id = 0;       // the purchase's lot, 0 if it earned none
-    std::vector<Lot> lots;        // the member's open lots in the program
+    int64_t purchase_points = 0;   // points the purchase earned
+    int64_t refunded_before = 0;   // amount refunded by earlier refunds
+    int64_t owed_before = 0;       // points reversed + unrecovered + expired of earlier refunds
+    int64_t purchase_expired = 0;  // points of the purchase's lot that expired, in all
+    int64_t expired_before = 0;    // of those, counted as expired by earlier refunds
+    int64_t amount = 0;            // this refund's amount
+    int64_t own_lot_id = 0;        // the purchase's lot, 0 if it earned none
+    std::vector<Lot> lots;         // the member's open lots in the program
     Timestamp now{};
 };
 
 struct RefundPlan {
     int64_t points_owed = 0;         // this refund's share
+    int64_t points_expired = 0;      // of the share, points that had expired: nothing booked
     int64_t points_reversed = 0;     // sum of draws
-    int64_t points_unrecovered = 0;  // owed - reversed
+    int64_t points_unrecovered = 0;  // owed - expired - reversed
     std::vector<LotDraw> draws;
 };
 
 // Errors: kInvalidArgument when amount <= 0; kRuleViolation when refunded_before + amount
-// exceeds the purchase total.
+// exceeds the purchase total; kInternal for negative counts or expired_before > purchase_expired.
 Result<RefundPlan> PlanRefund(const RefundInput& input);
 
 // Sum of deltas; what the stored balance must equal.

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "core/limits.hpp"
 #include "core/text.hpp"
 
 namespace kizuna::core {
@@ -9,12 +10,9 @@ namespace kizuna::core {
 namespace {
 
 constexpr std::size_t kMaxClientIdChars = 64;
-constexpr std::size_t kMaxLines = 500;
 constexpr std::size_t kMaxLineNameChars = 200;
 constexpr std::size_t kMaxSkuChars = 100;
 constexpr std::size_t kMaxCategoryChars = 100;
-constexpr int64_t kMaxQuantity = 100000;
-constexpr int64_t kMaxUnitPrice = 10'000'000'000;  // 10^10 minor units
 
 bool IsClientIdCharacter(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -56,7 +54,9 @@ Status ValidateClientId(std::string_view id, std::string_view field) {
 
 Status ValidateLines(const std::vector<PurchaseLine>& lines) {
     if (lines.empty()) return InvalidField("lines", "must hold at least one line");
-    if (lines.size() > kMaxLines) return InvalidField("lines", "must hold at most 500 lines");
+    if (lines.size() > kMaxLinesPerPurchase) {
+        return InvalidField("lines", "must hold at most 500 lines");
+    }
     int64_t total = 0;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const PurchaseLine& line = lines[i];
@@ -64,16 +64,19 @@ Status ValidateLines(const std::vector<PurchaseLine>& lines) {
         KZ_RETURN_IF_ERROR(CheckText(line.name, prefix + ".name", 1, kMaxLineNameChars));
         KZ_RETURN_IF_ERROR(CheckText(line.sku, prefix + ".sku", 0, kMaxSkuChars));
         KZ_RETURN_IF_ERROR(CheckText(line.category, prefix + ".category", 0, kMaxCategoryChars));
-        if (line.quantity < 1 || line.quantity > kMaxQuantity) {
+        if (line.quantity < 1 || line.quantity > kMaxLineQuantity) {
             return InvalidField(prefix + ".quantity", "must be between 1 and 100000");
         }
         if (line.unit_price < 0 || line.unit_price > kMaxUnitPrice) {
             return InvalidField(prefix + ".unit_price", "must be between 0 and 10000000000");
         }
-        // The per-line limits keep this far from overflow today; the check keeps it so if the
-        // limits grow.
-        if (__builtin_add_overflow(total, line.Amount(), &total)) {
-            return InvalidField("lines", "total is too large");
+        // quantity x unit_price is at most 10^15, and the running total at most 10^12 before
+        // it: neither overflows; checked all the same, so a change of the limits cannot make
+        // it wrap.
+        int64_t amount = 0;
+        if (__builtin_mul_overflow(line.quantity, line.unit_price, &amount) ||
+            __builtin_add_overflow(total, amount, &total) || total > kMaxPurchaseTotal) {
+            return InvalidField("lines", "must total at most 1000000000000 (10^12 minor units)");
         }
     }
     return Status::Ok();

@@ -15,8 +15,8 @@ struct PurchaseLine {
     std::string name;        // required, 1..200 characters
     std::string sku;         // optional
     std::string category;    // optional; matched against category multipliers
-    int64_t quantity = 1;    // 1..100000
-    int64_t unit_price = 0;  // minor units, 0..10^10
+    int64_t quantity = 1;    // 1..kMaxLineQuantity (core/limits.hpp)
+    int64_t unit_price = 0;  // minor units, 0..kMaxUnitPrice
 
     int64_t Amount() const { return quantity * unit_price; }
     friend bool operator==(const PurchaseLine&, const PurchaseLine&) = default;
@@ -35,8 +35,9 @@ struct Purchase {
     int64_t total = 0;
     int64_t points_earned = 0;
     int rule_version = 0;
-    int64_t balance_after = 0;  // the balance returned in the first answer
-    std::string fingerprint;    // digest of the request, to refuse a replay with another body
+    int64_t balance_after = 0;   // the balance returned in the first answer
+    std::string fingerprint;     // digest of the request, to refuse a replay with another body
+    int64_t points_expired = 0;  // of points_earned, how many expired unspent (see ledger.hpp)
 };
 
 struct Redemption {
@@ -73,11 +74,14 @@ struct Refund {
     // The purchase lines returned, in request order; empty for a refund given as an amount only.
     // Their amounts add up to `amount` when present.
     std::vector<RefundedLine> lines;
+    int64_t points_expired = 0;  // owed by the refund but already expired: nothing booked
 };
 
-// Ids chosen by clients: 1..64 characters of [A-Za-z0-9._:-].
+// Ids chosen by clients: 1..64 characters of [A-Za-z0-9._:-]. Unique per store: each store
+// numbers its purchases, redemptions and refunds as it likes.
 Status ValidateClientId(std::string_view id, std::string_view field);
-// Lines: 1..500 lines, each valid; the total must not overflow. Field names like "lines[2].name".
+// Lines: 1..500 lines, each valid, totalling at most kMaxPurchaseTotal (core/limits.hpp).
+// Errors: kInvalidArgument naming the field, like "lines[2].name" ("lines" for the total).
 Status ValidateLines(const std::vector<PurchaseLine>& lines);
 int64_t TotalOf(const std::vector<PurchaseLine>& lines);
 

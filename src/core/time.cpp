@@ -118,7 +118,15 @@ Result<Timestamp> ParseRfc3339(std::string_view text, std::string_view field) {
     const Timestamp local =
         chr::sys_days{date} + chr::hours{hour} + chr::minutes{minute} + chr::seconds{second};
     // Local time = UTC + offset, so UTC = local - offset.
-    return Timestamp{local - offset};
+    const Timestamp utc{local - offset};
+    // Checked after the conversion: 0000-01-01T00:00:00+00:01 is a year -1 time in UTC, and
+    // 9999-12-31T23:59:59-00:01 one of year 10000; neither would format back as it parses.
+    if (!IsTimeInRange(utc)) {
+        return InvalidField(field,
+                            "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z "
+                            "once converted to UTC");
+    }
+    return utc;
 }
 
 Result<chr::year_month_day> ParseDate(std::string_view text, std::string_view field) {

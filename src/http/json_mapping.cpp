@@ -175,6 +175,7 @@ Json RefundReceiptToJson(const hub::RefundReceipt& receipt) {
     json["amount"] = receipt.amount;
     json["points_reversed"] = receipt.points_reversed;
     json["points_unrecovered"] = receipt.points_unrecovered;
+    json["points_expired"] = receipt.points_expired;
     json["balance"] = receipt.balance;
     json["replayed"] = receipt.replayed;
     return json;

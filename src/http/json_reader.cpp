@@ -78,17 +78,28 @@ void JsonReader::Fail(std::string_view name, std::string message) {
     FailPath(PathOf(name), std::move(message));
 }
 
-bool JsonReader::Has(std::string_view name) const {
+bool JsonReader::Has(std::string_view name) {
     if (node_ == nullptr || !node_->is_object()) return false;
     auto it = node_->find(name);
-    return it != node_->end() && !it->is_null();
+    if (it == node_->end()) return false;
+    if (it->is_null()) {
+        Find(name, false);  // records the null
+        return false;
+    }
+    return true;
 }
 
-const Json* JsonReader::Find(std::string_view name, bool required) {
+const Json* JsonReader::Find(std::string_view name, bool required, bool nullable) {
     if (!ok() || node_ == nullptr || !node_->is_object()) return nullptr;
     auto it = node_->find(name);
-    if (it == node_->end() || it->is_null()) {
+    if (it == node_->end()) {
         if (required) Fail(name, PathOf(name) + " is required");
+        return nullptr;
+    }
+    if (it->is_null()) {
+        if (!nullable) {
+            Fail(name, PathOf(name) + " must not be null: give a value or leave the field out");
+        }
         return nullptr;
     }
     return &*it;
@@ -102,6 +113,11 @@ std::optional<std::string> JsonReader::OptionalString(std::string_view name) {
         return std::nullopt;
     }
     return value->get<std::string>();
+}
+
+std::optional<std::string> JsonReader::OptionalNullableString(std::string_view name) {
+    if (Find(name, false, /*nullable=*/true) == nullptr) return std::nullopt;
+    return OptionalString(name);
 }
 
 std::string JsonReader::RequiredString(std::string_view name) {

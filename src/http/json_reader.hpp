@@ -2,7 +2,9 @@
 // Strict reading of a JSON request body into plain values. A reader remembers the first problem
 // it meets, named by the field's full path ("lines[1].quantity must be an integer"), and keeps
 // returning defaults after it, so a handler reads every field in a row and checks ok() once.
-// Unknown fields are ignored; JSON null counts as absent.
+// Unknown fields are ignored. JSON null is refused ("must not be null", naming the field) except
+// where a field is declared nullable in openapi.json and read with a *Nullable method here: a
+// client generated from the document sends null only where it was told it may.
 // Thread-safety: one reader (and the readers it hands out) per request.
 
 #include <cstdint>
@@ -30,11 +32,13 @@ class JsonReader {
     // The first problem; only when !ok().
     const core::Error& error() const { return *state_->error; }
 
-    // Present and not null.
-    bool Has(std::string_view name) const;
+    // Present and not null. Present and null records the error "must not be null".
+    bool Has(std::string_view name);
 
     std::string RequiredString(std::string_view name);
     std::optional<std::string> OptionalString(std::string_view name);
+    // As OptionalString, for a field declared nullable: null reads as absent.
+    std::optional<std::string> OptionalNullableString(std::string_view name);
     int64_t RequiredInt(std::string_view name);
     std::optional<int64_t> OptionalInt(std::string_view name);
     std::optional<bool> OptionalBool(std::string_view name);
@@ -65,8 +69,9 @@ class JsonReader {
     JsonReader(std::shared_ptr<State> state, const Json* node, std::string path)
         : state_(std::move(state)), node_(node), path_(std::move(path)) {}
 
-    // The member, or null when absent or JSON null; records "is required" when `required`.
-    const Json* Find(std::string_view name, bool required);
+    // The member, or null when absent or JSON null; records "is required" when absent and
+    // `required`, and "must not be null" when null and not `nullable`.
+    const Json* Find(std::string_view name, bool required, bool nullable = false);
     void FailPath(std::string path, std::string message);
     std::optional<int64_t> ToInt(const Json& value, std::string_view name);
     std::optional<int64_t> ToMilli(const Json& value, const std::string& path);

@@ -24,7 +24,8 @@ HttpResponse CreateStore(const RequestContext& ctx) {
             body.Fail("kind", parsed.error().message);
         }
     }
-    request.program_id = body.OptionalString("program_id");
+    // Declared nullable: null, like absent, gives the store a program of its own.
+    request.program_id = body.OptionalNullableString("program_id");
     if (auto currency = body.OptionalString("currency")) request.currency = *currency;
     if (!body.ok()) return ErrorResponse(body.error());
 

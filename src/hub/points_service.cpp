@@ -10,6 +10,7 @@
 #include "core/earning_rule.hpp"
 #include "core/ids.hpp"
 #include "core/ledger.hpp"
+#include "core/limits.hpp"
 #include "core/store.hpp"
 #include "crypto/crypto.hpp"
 #include "hub/access.hpp"
@@ -24,8 +25,6 @@ using core::MakeError;
 
 // A store node's clock may run a little ahead of the hub's; further ahead is a mistake.
 constexpr std::chrono::minutes kMaxFutureSkew{5};
-// One redemption at most this many points: far beyond any real balance, far below overflow.
-constexpr int64_t kMaxRedeemPoints = 1'000'000'000'000;
 // Lots handled per transaction by the expiry pass.
 constexpr int kExpiryBatch = 256;
 
@@ -119,7 +118,7 @@ core::Result<std::vector<core::Lot>> BookDueExpiries(storage::WriteTxn& txn,
     for (const auto& lot : lots) by_id[lot.lot_id] = &lot;
     for (const auto& draw : draws) {
         const core::Lot& lot = *by_id.at(draw.lot_id);
-        KZ_RETURN_IF_ERROR(txn.DrawFromLot(draw));
+        KZ_RETURN_IF_ERROR(txn.ExpireFromLot(draw));
         core::LedgerEntry entry{.member_id = member_id,
                                 .program_id = program_id,
                                 .store_id = {},  // the hub's own doing, not a store's
@@ -217,14 +216,16 @@ core::Result<std::vector<core::RefundedLine>> ResolveRefundLines(
 }
 
 core::Status ValidateRefundLines(const std::vector<core::PurchaseLine>& lines) {
-    constexpr int64_t kMaxQuantity = 100000;
+    if (lines.size() > core::kMaxLinesPerPurchase) {
+        return MakeError(ErrorCode::kInvalidArgument, "lines must hold at most 500 lines", "lines");
+    }
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const std::string field = "lines[" + std::to_string(i) + "]";
         if (lines[i].sku.empty() && lines[i].name.empty()) {
             return MakeError(ErrorCode::kInvalidArgument, "name the refunded item by sku or name",
                              field + ".sku");
         }
-        if (lines[i].quantity < 1 || lines[i].quantity > kMaxQuantity) {
+        if (lines[i].quantity < 1 || lines[i].quantity > core::kMaxLineQuantity) {
             return MakeError(ErrorCode::kInvalidArgument, "quantity must be 1..100000",
                              field + ".quantity");
         }
@@ -285,6 +286,13 @@ struct PointsService::PurchasePlan {
                     txn, MakeError(ErrorCode::kNotFound, "no member " + p.member_id, "member_id"));
             }
         }
+        // Both are bounded (a balance by this check, points by ComputePoints): no overflow.
+        if (before.value_or(0) > core::kMaxBalance - p.points_earned) {
+            return ReplayOr(txn, MakeError(ErrorCode::kRuleViolation,
+                                           "this purchase would bring the member's balance above "
+                                           "the limit of 1000000000000000 points",
+                                           "lines"));
+        }
         p.balance_after = before.value_or(0) + p.points_earned;
         if (core::Status inserted = txn.InsertPurchase(p); !inserted.ok()) {
             if (inserted.error().code != ErrorCode::kAlreadyExists) return inserted;
@@ -311,7 +319,8 @@ struct PointsService::PurchasePlan {
     // When a purchase with this id is stored: the earlier receipt if this is the same request
     // again, else an id conflict. Otherwise `error`, this request's own failure.
     core::Status ReplayOr(storage::ReadTxn& txn, core::Error error) {
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindPurchase(purchase.purchase_id));
+        KZ_ASSIGN_OR_RETURN(auto existing,
+                            txn.FindPurchase(purchase.store_id, purchase.purchase_id));
         if (!existing) return error;
         KZ_RETURN_IF_ERROR(
             SameRequestAgain(*existing, purchase, "purchase_id", purchase.purchase_id));
@@ -372,7 +381,7 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
     p.recorded_at = now;
     p.currency = store->currency;
     p.total = core::TotalOf(p.lines);
-    p.points_earned = core::ComputePoints(*rule, p.lines, occurred_at);
+    KZ_ASSIGN_OR_RETURN(p.points_earned, core::ComputePoints(*rule, p.lines, occurred_at));
     p.rule_version = rule->version;
 
     // The member's id is filled in by Apply (a card names its member only in the ledger).
@@ -417,7 +426,7 @@ struct PointsService::RedemptionPlan {
     RedemptionReceipt receipt;
 
     core::Status Apply(storage::WriteTxn& txn) {
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRedemption(rd.redemption_id));
+        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRedemption(rd.store_id, rd.redemption_id));
         if (existing) {
             KZ_RETURN_IF_ERROR(SameRequestAgain(*existing, rd, "redemption_id", rd.redemption_id));
             receipt = {existing->redemption_id, existing->member_id,  existing->points,
@@ -460,9 +469,9 @@ core::Result<std::shared_ptr<PointsService::RedemptionPlan>> PointsService::Plan
     KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "redeem points"));
     KZ_RETURN_IF_ERROR(core::ValidateClientId(r.redemption_id, "redemption_id"));
     KZ_RETURN_IF_ERROR(ValidateMemberRef(r.member));
-    if (r.points <= 0 || r.points > kMaxRedeemPoints) {
-        return MakeError(ErrorCode::kInvalidArgument, "points must be a positive whole number",
-                         "points");
+    if (r.points <= 0 || r.points > core::kMaxRedeemPoints) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "points must be a whole number from 1 to 1000000000000", "points");
     }
     KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
     if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
@@ -497,13 +506,12 @@ void PointsService::RedeemAsync(const Caller& caller, const RedemptionRequest& r
 struct PointsService::RefundPlan {
     std::vector<core::PurchaseLine> lines;  // as requested; empty for a refund by amount
     core::Refund rf;
-    std::string program_id;  // the calling store's
     std::string store_name;
     core::Timestamp now{};
     RefundReceipt receipt;
 
     core::Status Apply(storage::WriteTxn& txn) {
-        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRefund(rf.refund_id));
+        KZ_ASSIGN_OR_RETURN(auto existing, txn.FindRefund(rf.store_id, rf.refund_id));
         if (existing) {
             KZ_RETURN_IF_ERROR(SameRequestAgain(*existing, rf, "refund_id", rf.refund_id));
             receipt = {existing->refund_id,
@@ -511,22 +519,21 @@ struct PointsService::RefundPlan {
                        existing->amount,
                        existing->points_reversed,
                        existing->points_unrecovered,
+                       existing->points_expired,
                        existing->balance_after,
                        true};
             return core::Status::Ok();
         }
-        KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase(rf.purchase_id));
-        // Another program's purchase is reported as missing, not forbidden: purchase ids are
-        // chosen by clients and often guessable, and a store must not learn that another
-        // program's purchase exists.
-        if (!purchase || purchase->program_id != program_id) {
-            return MakeError(ErrorCode::kNotFound,
-                             "no purchase " + rf.purchase_id + " in this store's program",
+        // Purchase ids are the store's own: a store refunds its own purchases, and another
+        // store's purchase of the same id is simply not there.
+        KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase(rf.store_id, rf.purchase_id));
+        if (!purchase) {
+            return MakeError(ErrorCode::kNotFound, "this store has no purchase " + rf.purchase_id,
                              "purchase_id");
         }
         // Read inside this write unit, so a concurrent refund of the same line cannot slip in
         // between the check and the insert.
-        KZ_ASSIGN_OR_RETURN(auto earlier, txn.RefundsOf(purchase->purchase_id));
+        KZ_ASSIGN_OR_RETURN(auto earlier, txn.RefundsOf(rf.store_id, purchase->purchase_id));
         if (!lines.empty()) {
             KZ_ASSIGN_OR_RETURN(rf.lines, ResolveRefundLines(*purchase, earlier, lines));
             rf.amount = 0;
@@ -537,14 +544,25 @@ struct PointsService::RefundPlan {
         input.purchase_points = purchase->points_earned;
         for (const auto& e : earlier) {
             input.refunded_before += e.amount;
-            input.owed_before += e.points_reversed + e.points_unrecovered;
+            input.owed_before += e.points_reversed + e.points_unrecovered + e.points_expired;
+            input.expired_before += e.points_expired;
         }
         input.amount = rf.amount;
         input.now = now;
-        KZ_ASSIGN_OR_RETURN(input.lots,
-                            BookDueExpiries(txn, purchase->member_id, purchase->program_id, now));
+        // Expiries due now are booked first, so the purchase's points that expired by now are
+        // counted as expired, not reversed, whether or not the expiry pass has run.
+        int64_t expired_now = 0;
+        KZ_ASSIGN_OR_RETURN(input.lots, BookDueExpiries(txn, purchase->member_id,
+                                                        purchase->program_id, now, &expired_now));
+        input.purchase_expired = purchase->points_expired;
+        if (expired_now > 0) {
+            KZ_ASSIGN_OR_RETURN(auto reread, txn.FindPurchase(rf.store_id, rf.purchase_id));
+            if (reread) input.purchase_expired = reread->points_expired;
+        }
         for (const auto& lot : input.lots) {
-            if (lot.purchase_id == purchase->purchase_id) input.own_lot_id = lot.lot_id;
+            if (lot.store_id == purchase->store_id && lot.purchase_id == purchase->purchase_id) {
+                input.own_lot_id = lot.lot_id;
+            }
         }
         auto reversal = core::PlanRefund(input);
         if (!reversal) {
@@ -574,15 +592,20 @@ struct PointsService::RefundPlan {
                 entry.note += "; " + GroupThousands(reversal->points_unrecovered) +
                               " points owed were already spent";
             }
+            if (reversal->points_expired > 0) {
+                entry.note += "; " + GroupThousands(reversal->points_expired) +
+                              " points owed had already expired";
+            }
             KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         }
         rf.points_reversed = reversal->points_reversed;
         rf.points_unrecovered = reversal->points_unrecovered;
+        rf.points_expired = reversal->points_expired;
         KZ_ASSIGN_OR_RETURN(rf.balance_after,
                             txn.BalanceOf(purchase->member_id, purchase->program_id));
         KZ_RETURN_IF_ERROR(txn.InsertRefund(rf));
-        receipt = {rf.refund_id,          rf.purchase_id,   rf.amount, rf.points_reversed,
-                   rf.points_unrecovered, rf.balance_after, false};
+        receipt = {rf.refund_id,          rf.purchase_id,    rf.amount,        rf.points_reversed,
+                   rf.points_unrecovered, rf.points_expired, rf.balance_after, false};
         return core::Status::Ok();
     }
 };
@@ -596,8 +619,9 @@ core::Result<std::shared_ptr<PointsService::RefundPlan>> PointsService::PlanRefu
         return MakeError(ErrorCode::kInvalidArgument, "give exactly one of amount and lines",
                          "amount");
     }
-    if (r.amount && *r.amount <= 0) {
-        return MakeError(ErrorCode::kInvalidArgument, "amount must be positive", "amount");
+    if (r.amount && (*r.amount <= 0 || *r.amount > core::kMaxPurchaseTotal)) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "amount must be a whole number from 1 to 1000000000000", "amount");
     }
     KZ_RETURN_IF_ERROR(ValidateRefundLines(r.lines));
     KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
@@ -605,7 +629,6 @@ core::Result<std::shared_ptr<PointsService::RefundPlan>> PointsService::PlanRefu
 
     auto plan = std::make_shared<RefundPlan>();
     plan->lines = r.lines;
-    plan->program_id = store->program_id;
     plan->store_name = store->name;
     plan->now = context_.Now();
     core::Refund& rf = plan->rf;

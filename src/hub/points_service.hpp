@@ -71,6 +71,7 @@ struct RefundReceipt {
     int64_t amount = 0;
     int64_t points_reversed = 0;
     int64_t points_unrecovered = 0;
+    int64_t points_expired = 0;  // of the refund's share, points that had expired: not taken
     int64_t balance = 0;
     bool replayed = false;
 };
@@ -94,7 +95,7 @@ class PointsService {
     // Redeem without blocking, as RecordPurchaseAsync.
     using RedemptionDone = std::function<void(core::Result<RedemptionReceipt>)>;
     void RedeemAsync(const Caller& caller, const RedemptionRequest& r, RedemptionDone done);
-    // Stores of the purchase's program only. See the refund policy in core/ledger.hpp.
+    // Stores only, of their own purchases. See the refund policy in core/ledger.hpp.
     // Errors: kNotFound (purchase), kRuleViolation (more than was bought), and as above.
     core::Result<RefundReceipt> Refund(const Caller& caller, const RefundRequest& r);
     // Refund without blocking, as RecordPurchaseAsync.

@@ -94,17 +94,24 @@ class ReadTxn {
     // Every version of the store's rule, oldest first.
     virtual Result<std::vector<core::EarningRule>> RuleVersions(std::string_view store_id) = 0;
 
-    // Purchases include their lines (fetched in one query, not one per purchase).
-    virtual Result<std::optional<core::Purchase>> FindPurchase(std::string_view purchase_id) = 0;
+    // Purchase, redemption and refund ids are unique per store (the store that sent them), so
+    // each is found by (store_id, id). Purchases include their lines (fetched in one query).
+    virtual Result<std::optional<core::Purchase>> FindPurchase(std::string_view store_id,
+                                                               std::string_view purchase_id) = 0;
     // A member's purchases, newest occurred_at first (equal times: the later stored first);
     // restricted to one program when program_id is set.
     virtual Result<std::vector<core::Purchase>> PurchasesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, int limit) = 0;
-    virtual Result<std::optional<core::Redemption>> FindRedemption(std::string_view id) = 0;
+    virtual Result<std::optional<core::Redemption>> FindRedemption(std::string_view store_id,
+                                                                   std::string_view id) = 0;
     // Refunds come with their refunded lines, in the order they were inserted.
-    virtual Result<std::optional<core::Refund>> FindRefund(std::string_view refund_id) = 0;
-    // Oldest first (occurred_at, then insertion order).
-    virtual Result<std::vector<core::Refund>> RefundsOf(std::string_view purchase_id) = 0;
+    virtual Result<std::optional<core::Refund>> FindRefund(std::string_view store_id,
+                                                           std::string_view refund_id) = 0;
+    // The refunds of the store's purchase, oldest first (occurred_at, then insertion order);
+    // refunds stored before ids were per store may have been made by another store of its
+    // program.
+    virtual Result<std::vector<core::Refund>> RefundsOf(std::string_view store_id,
+                                                        std::string_view purchase_id) = 0;
 
     // One per program the member has ledger entries in, ordered by program id.
     virtual Result<std::vector<Balance>> BalancesOf(std::string_view member_id) = 0;
@@ -163,11 +170,13 @@ class WriteTxn : public ReadTxn {
     // that version exists (a concurrent change won), kInternal for a gap.
     virtual Status InsertRuleVersion(const core::EarningRule& rule) = 0;
 
-    // Inserting an id that exists fails with kAlreadyExists and writes nothing, so a caller may
-    // insert first and look for the earlier purchase only then (the purchase path does).
+    // Inserting an id that the store has used fails with kAlreadyExists and writes nothing, so a
+    // caller may insert first and look for the earlier purchase only then (the purchase path
+    // does).
     virtual Status InsertPurchase(const core::Purchase& purchase) = 0;
     virtual Status InsertRedemption(const core::Redemption& redemption) = 0;
-    // Also stores refund.lines; each must name an existing line of the refunded purchase.
+    // Also stores refund.lines; each must name an existing line of the refunded purchase, which
+    // is (refund.store_id, refund.purchase_id).
     virtual Status InsertRefund(const core::Refund& refund) = 0;
 
     // Returns the new lot's id.
@@ -175,6 +184,8 @@ class WriteTxn : public ReadTxn {
     // Subtracts draw.points from the lot's remaining (never below zero: kInternal if it would;
     // kNotFound for an unknown lot).
     virtual Status DrawFromLot(const core::LotDraw& draw) = 0;
+    // DrawFromLot for the expiry: also adds the points to the lot's purchase's points_expired.
+    virtual Status ExpireFromLot(const core::LotDraw& draw) = 0;
     // Appends the entry and adds its delta to the (member, program) balance in the same
     // transaction; fails with kInsufficientPoints, changing nothing, if the balance would go
     // below zero. Returns the entry id.

@@ -540,14 +540,14 @@ TEST_F(SqliteStorageTest, PurchaseLinesKeyedByPurchaseNumberKeepRowsAndOrder) {
         EXPECT_EQ(lines, (std::vector<std::size_t>{3, 1, 1, 1, 1}));
     }
     Status found = storage->Read([](ReadTxn& txn) -> Status {
-        KZ_ASSIGN_OR_RETURN(auto p, txn.FindPurchase("p-c"));
+        KZ_ASSIGN_OR_RETURN(auto p, txn.FindPurchase("st_shibuya", "p-c"));
         EXPECT_TRUE(p.has_value());
         if (!p) return Status::Ok();
         EXPECT_EQ(p->fingerprint, "sha256:p-c");
         EXPECT_EQ(p->occurred_at, At(kNow));
         EXPECT_EQ(p->lines.size(), 1u);
         for (const char* id : {"p-c", "p-0"}) {
-            KZ_ASSIGN_OR_RETURN(auto refunds, txn.RefundsOf(id));
+            KZ_ASSIGN_OR_RETURN(auto refunds, txn.RefundsOf("st_shibuya", id));
             EXPECT_EQ(refunds.size(), 1u) << id;
             if (refunds.size() != 1) continue;
             EXPECT_EQ(refunds[0].lines.size(), 1u) << id;
@@ -566,7 +566,7 @@ TEST_F(SqliteStorageTest, PurchaseLinesKeyedByPurchaseNumberKeepRowsAndOrder) {
     EXPECT_NE(orphan.error().message.find("FOREIGN KEY"), std::string::npos);
     storage.reset();
     RawDatabase raw(db_path());
-    EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"), "5");
+    EXPECT_EQ(raw.Text("SELECT MIN(version) FROM schema_migrations WHERE version >= 5"), "5");
     EXPECT_EQ(raw.Column("SELECT purchase_id FROM purchases ORDER BY purchase_no", 0),
               (std::vector<std::string>{"p-z", "p-b", "p-c", "p-a", "p-0"}));
     EXPECT_EQ(raw.Text("SELECT group_concat(name) FROM pragma_table_info('purchase_lines')"
@@ -604,6 +604,117 @@ TEST_F(SqliteStorageTest, PurchaseLinesMigrationRefusesRowsOfMissingPurchases) {
                   "purchase_id,line_no");
         EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM purchase_lines WHERE purchase_id = 'p-1'"), "1");
     }
+}
+
+// Migration 6 scopes purchase, redemption and refund ids to their store and counts each
+// purchase's expired points. A database at version 5 with: purchases p-1 (300 points, its lot
+// expired) and p-2 (100 points) at st_shibuya, a refund of p-2 made by st_ebisu of the same
+// program (allowed before) with one line, and a redemption.
+TEST_F(SqliteStorageTest, IdsPerStoreMigrationKeepsRowsAndCountsExpiredPoints) {
+    {
+        DatabaseLocation location{db_path().string(), false};
+        auto writer = Connection::Open(location, Connection::Role::kWriter);
+        ASSERT_TRUE(writer.has_value()) << writer.error().message;
+        Connection& connection = **writer;
+        ASSERT_TRUE(MigrateTo(connection, At(kNow), 5).ok());
+        ASSERT_TRUE(connection.Run("BEGIN").ok());
+        SqliteTxn txn(connection);
+        ASSERT_TRUE(txn.InsertProgram(SampleProgram("pg_ekimae")).ok());
+        ASSERT_TRUE(txn.InsertStore(SampleStore("st_shibuya", "pg_ekimae", "h1")).ok());
+        ASSERT_TRUE(txn.InsertStore(SampleStore("st_ebisu", "pg_ekimae", "h2")).ok());
+        ASSERT_TRUE(txn.InsertMember(SampleMember("1000000001")).ok());
+        ASSERT_TRUE(connection.Run("COMMIT").ok());
+    }
+    {
+        RawDatabase raw(db_path());
+        const std::string t = std::to_string(kNow);
+        for (const auto& [id, points] : {std::pair{"p-1", 300}, std::pair{"p-2", 100}}) {
+            raw.Exec(std::string("INSERT INTO purchases (purchase_id, member_id, card_number,"
+                                 " store_id, program_id, occurred_at, recorded_at, currency,"
+                                 " total, points_earned, rule_version, balance_after,"
+                                 " fingerprint) VALUES ('") +
+                     id + "', '1000000001', '', 'st_shibuya', 'pg_ekimae', " + t + ", " + t +
+                     ", 'JPY', 30000, " + std::to_string(points) + ", 1, 0, 'sha256:" + id + "')");
+            raw.Exec(std::string("INSERT INTO purchase_lines SELECT purchase_no, 1, 'Book', 'B-1',"
+                                 " '', 1, 30000 FROM purchases WHERE purchase_id = '") +
+                     id + "'");
+            raw.Exec(std::string("INSERT INTO ledger_entries (member_id, program_id, store_id,"
+                                 " delta, kind, ref, occurred_at, note) VALUES ('1000000001',"
+                                 " 'pg_ekimae', 'st_shibuya', ") +
+                     std::to_string(points) + ", 'earn', '" + id + "', " + t + ", 'earned')");
+        }
+        raw.Exec(
+            "INSERT INTO lots VALUES (7, '1000000001', 'pg_ekimae', 'st_shibuya', 'p-1', 300,"
+            " 0, " +
+            t + ", " + t + ")");
+        raw.Exec(
+            "INSERT INTO lots VALUES (8, '1000000001', 'pg_ekimae', 'st_shibuya', 'p-2', 100,"
+            " 100, " +
+            t + ", " + std::to_string(kNow + 86400) + ")");
+        raw.Exec(
+            "INSERT INTO ledger_entries (member_id, program_id, store_id, delta, kind, ref,"
+            " occurred_at, note) VALUES ('1000000001', 'pg_ekimae', NULL, -300, 'expire',"
+            " '7', " +
+            t + ", 'expired')");
+        raw.Exec("INSERT INTO balances VALUES ('1000000001', 'pg_ekimae', 100)");
+        raw.Exec("INSERT INTO refunds VALUES ('rf-1', 'p-2', 'st_ebisu', 30000, 0, 0, " + t +
+                 ", 100, 'sha256:rf')");
+        raw.Exec(
+            "INSERT INTO refund_lines SELECT 'rf-1', 1, purchase_no, 1, 1, 30000"
+            " FROM purchases WHERE purchase_id = 'p-2'");
+        raw.Exec(
+            "INSERT INTO redemptions VALUES ('r-1', '1000000001', 'st_shibuya', 'pg_ekimae',"
+            " 0, " +
+            t + ", 100, 'sha256:r')");
+    }
+    auto storage = Open();
+    ASSERT_NE(storage, nullptr);
+    Status read = storage->Read([](ReadTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(auto p1, txn.FindPurchase("st_shibuya", "p-1"));
+        KZ_ASSIGN_OR_RETURN(auto p2, txn.FindPurchase("st_shibuya", "p-2"));
+        EXPECT_TRUE(p1 && p2);
+        if (!p1 || !p2) return Status::Ok();
+        EXPECT_EQ(p1->points_expired, 300);
+        EXPECT_EQ(p2->points_expired, 0);
+        EXPECT_EQ(p1->lines.size(), 1u);
+        KZ_ASSIGN_OR_RETURN(auto elsewhere, txn.FindPurchase("st_ebisu", "p-1"));
+        EXPECT_FALSE(elsewhere.has_value());
+        KZ_ASSIGN_OR_RETURN(auto refunds, txn.RefundsOf("st_shibuya", "p-2"));
+        EXPECT_EQ(refunds.size(), 1u);
+        if (refunds.size() == 1) {
+            EXPECT_EQ(refunds[0].refund_id, "rf-1");
+            EXPECT_EQ(refunds[0].store_id, "st_ebisu");  // kept: made before ids were per store
+            EXPECT_EQ(refunds[0].purchase_id, "p-2");
+            EXPECT_EQ(refunds[0].lines.size(), 1u);
+        }
+        KZ_ASSIGN_OR_RETURN(auto refund, txn.FindRefund("st_ebisu", "rf-1"));
+        EXPECT_TRUE(refund.has_value() && refund->purchase_id == "p-2");
+        KZ_ASSIGN_OR_RETURN(auto redemption, txn.FindRedemption("st_shibuya", "r-1"));
+        EXPECT_TRUE(redemption.has_value());
+        KZ_ASSIGN_OR_RETURN(auto problems, txn.CheckLedgerInvariants());
+        EXPECT_TRUE(problems.empty());
+        return Status::Ok();
+    });
+    ASSERT_TRUE(read.ok()) << Describe(read);
+    // The same ids are free at another store, and still taken at their own.
+    Status wrote = storage->Write([](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(
+            storage::testing::SamplePurchase("p-1", "1000000001", "st_ebisu", "pg_ekimae", kNow)));
+        return txn.InsertRedemption(core::Redemption{"r-1", "1000000001", "st_ebisu", "pg_ekimae",
+                                                     0, At(kNow), 100, "sha256:r2"});
+    });
+    ASSERT_TRUE(wrote.ok()) << Describe(wrote);
+    Status again = storage->Write([](WriteTxn& txn) -> Status {
+        return txn.InsertPurchase(
+            storage::testing::SamplePurchase("p-1", "1000000001", "st_shibuya", "pg_ekimae", kNow));
+    });
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+    storage.reset();
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.Text("SELECT MIN(version) FROM schema_migrations WHERE version >= 6"), "6");
+    EXPECT_EQ(raw.Text("PRAGMA foreign_key_check"), "");
+    EXPECT_EQ(raw.Text("SELECT lot_id || ':' || purchase_id FROM lots WHERE lot_id = 7"), "7:p-1");
 }
 
 TEST_F(SqliteStorageTest, ForeignKeysAreEnforced) {

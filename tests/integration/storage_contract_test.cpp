@@ -475,14 +475,58 @@ TEST_P(StorageContract, PurchaseRoundTripsWithItsLinesAndDuplicateIdChangesNothi
         return Status::Ok();
     }));
 
-    auto found = Get([](ReadTxn& t) { return t.FindPurchase("pos-1:00042"); });
+    auto found = Get([](ReadTxn& t) { return t.FindPurchase("st_shibuya", "pos-1:00042"); });
     KZ_ASSERT_OK(found);
     ASSERT_TRUE(found->has_value());
     ExpectSamePurchase(**found, purchase);
 
-    auto missing = Get([](ReadTxn& t) { return t.FindPurchase("pos-1:00043"); });
+    auto missing = Get([](ReadTxn& t) { return t.FindPurchase("st_shibuya", "pos-1:00043"); });
     KZ_ASSERT_OK(missing);
     EXPECT_FALSE(missing->has_value());
+}
+
+// Ids are the store's own (issue 15): the same purchase id at two stores is two purchases, each
+// found at its store and listed apart with its own lines; a redemption or refund id likewise.
+TEST_P(StorageContract, TheSameIdAtTwoStoresIsTwoRecords) {
+    Seed();
+    auto at_other = SamplePurchase("till3-000123", "1000000001", "st_other", "pg_other", kNow);
+    at_other.lines.resize(1);
+    at_other.total = core::TotalOf(at_other.lines);
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(
+            SamplePurchase("till3-000123", "1000000001", "st_shibuya", "pg_ekimae", kNow)));
+        KZ_RETURN_IF_ERROR(txn.InsertPurchase(at_other));
+        for (const char* store : {"st_shibuya", "st_other"}) {
+            const char* program = std::string(store) == "st_other" ? "pg_other" : "pg_ekimae";
+            KZ_RETURN_IF_ERROR(txn.InsertRedemption(
+                core::Redemption{"r-1", "1000000001", store, program, 1, At(kNow), 0, "sha256:r"}));
+            KZ_RETURN_IF_ERROR(txn.InsertRefund(core::Refund{
+                "rf-1", "till3-000123", store, 100, 0, 0, At(kNow), 0, "sha256:f", {}}));
+        }
+        return Status::Ok();
+    }));
+    auto purchases = Get([](ReadTxn& t) { return t.PurchasesOf("1000000001", std::nullopt, 10); });
+    KZ_ASSERT_OK(purchases);
+    ASSERT_EQ(purchases->size(), 2u);
+    std::multiset<std::pair<std::string, std::size_t>> seen;
+    for (const auto& p : *purchases) seen.emplace(p.store_id, p.lines.size());
+    EXPECT_EQ(seen, (std::multiset<std::pair<std::string, std::size_t>>{{"st_other", 1},
+                                                                        {"st_shibuya", 3}}));
+    auto other = Get([](ReadTxn& t) { return t.FindPurchase("st_other", "till3-000123"); });
+    KZ_ASSERT_OK(other);
+    ASSERT_TRUE(other->has_value());
+    EXPECT_EQ((*other)->lines.size(), 1u);
+    for (const char* store : {"st_shibuya", "st_other"}) {
+        auto refunds = Get([&](ReadTxn& t) { return t.RefundsOf(store, "till3-000123"); });
+        KZ_ASSERT_OK(refunds);
+        ASSERT_EQ(refunds->size(), 1u) << store;
+        EXPECT_EQ((*refunds)[0].store_id, store);
+        auto redemption = Get([&](ReadTxn& t) { return t.FindRedemption(store, "r-1"); });
+        KZ_ASSERT_OK(redemption);
+        ASSERT_TRUE(redemption->has_value()) << store;
+        EXPECT_EQ((*redemption)->program_id,
+                  std::string(store) == "st_other" ? "pg_other" : "pg_ekimae");
+    }
 }
 
 TEST_P(StorageContract, PurchasesOfAreNewestFirstFilteredByProgramAndCarryAllLines) {
@@ -605,7 +649,7 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
         KZ_RETURN_IF_ERROR(txn.InsertRefund(late));
         return txn.InsertRefund(early);
     }));
-    auto found = Get([](ReadTxn& t) { return t.FindRedemption("r-1"); });
+    auto found = Get([](ReadTxn& t) { return t.FindRedemption("st_shibuya", "r-1"); });
     KZ_ASSERT_OK(found);
     ASSERT_TRUE(found->has_value());
     const core::Redemption& r = **found;
@@ -615,7 +659,7 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
                        redemption.program_id, redemption.points, redemption.occurred_at,
                        redemption.balance_after, redemption.fingerprint));
 
-    auto refunds = Get([](ReadTxn& t) { return t.RefundsOf("p-1"); });
+    auto refunds = Get([](ReadTxn& t) { return t.RefundsOf("st_shibuya", "p-1"); });
     KZ_ASSERT_OK(refunds);
     ASSERT_EQ(refunds->size(), 2u);
     for (auto [got, want] : {std::pair{(*refunds)[0], early}, std::pair{(*refunds)[1], late}}) {
@@ -627,12 +671,12 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
                      want.balance_after, want.fingerprint));
         EXPECT_EQ(got.lines, want.lines) << want.refund_id;
     }
-    auto one = Get([](ReadTxn& t) { return t.FindRefund("rf-2"); });
+    auto one = Get([](ReadTxn& t) { return t.FindRefund("st_shibuya", "rf-2"); });
     KZ_ASSERT_OK(one);
     ASSERT_TRUE(one->has_value());
     EXPECT_EQ((*one)->points_unrecovered, 2);
     EXPECT_TRUE((*one)->lines.empty());
-    auto with_lines = Get([](ReadTxn& t) { return t.FindRefund("rf-1"); });
+    auto with_lines = Get([](ReadTxn& t) { return t.FindRefund("st_shibuya", "rf-1"); });
     KZ_ASSERT_OK(with_lines);
     ASSERT_TRUE(with_lines->has_value());
     EXPECT_EQ((*with_lines)->amount, 1198);
@@ -643,7 +687,7 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
     stray.lines = {{.purchase_line = 3, .quantity = 1, .amount = 100}};
     Status no_such_line = Put([&](WriteTxn& txn) { return txn.InsertRefund(stray); });
     EXPECT_FALSE(no_such_line.ok());
-    auto after = Get([](ReadTxn& t) { return t.FindRefund("rf-3"); });
+    auto after = Get([](ReadTxn& t) { return t.FindRefund("st_shibuya", "rf-3"); });
     KZ_ASSERT_OK(after);
     EXPECT_FALSE(after->has_value());
 
@@ -1139,7 +1183,7 @@ TEST_P(StorageContract, AcknowledgedWritesSurviveClosingAndReopening) {
     Earn("p-1", 25, kNow + 100);
     Reopen();
     Reopen();  // opening an up-to-date database again migrates nothing and loses nothing
-    auto purchase = Get([](ReadTxn& t) { return t.FindPurchase("p-1"); });
+    auto purchase = Get([](ReadTxn& t) { return t.FindPurchase("st_shibuya", "p-1"); });
     KZ_ASSERT_OK(purchase);
     ASSERT_TRUE(purchase->has_value());
     ExpectSamePurchase(**purchase,

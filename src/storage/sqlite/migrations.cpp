@@ -365,12 +365,162 @@ CREATE INDEX purchases_member ON purchases (member_id, occurred_at);
 
 constexpr std::string_view kPurchaseLineReferrers[] = {"purchase_lines", "refund_lines"};
 
+// Idempotency ids scoped to the store that sent them (issue 15): a purchase, redemption or refund
+// id is unique per store, not across the hub, so one store's ids neither collide with nor reveal
+// another's. Existing rows keep their ids and numbers (purchase_no; refunds get refund_no, their
+// rowid made explicit, which refund_lines now names them by). A refund names its purchase by
+// purchase_no, since a purchase id alone no longer names one purchase; refunds recorded before
+// this migration may have been made by another store of the purchase's program, and keep that
+// store. lots name their purchase by (store_id, purchase_id).
+// Also the points of each purchase that expired (purchases.points_expired), so that a refund after
+// the expiry does not take them a second time, and the part of each refund's share that had
+// expired (refunds.points_expired, 0 for refunds made before: what they booked stays as it was).
+// A purchase's expired points are the sum of the `expire` entries booked for its lot (ref = the
+// lot id).
+constexpr std::string_view kIdsPerStore = R"sql(
+CREATE TEMP TABLE migration_expired_points (
+    purchase_id TEXT PRIMARY KEY,
+    points INTEGER NOT NULL
+);
+INSERT INTO temp.migration_expired_points (purchase_id, points)
+SELECT l.purchase_id, SUM(-e.delta)
+FROM ledger_entries e JOIN lots l ON l.lot_id = CAST(e.ref AS INTEGER) AND l.member_id = e.member_id
+WHERE e.kind = 'expire' AND l.purchase_id IS NOT NULL
+GROUP BY l.purchase_id;
+
+CREATE TABLE purchases_rebuilt (
+    purchase_no INTEGER PRIMARY KEY,
+    purchase_id TEXT NOT NULL,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    card_number TEXT NOT NULL,
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    occurred_at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    points_earned INTEGER NOT NULL,
+    rule_version INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    points_expired INTEGER NOT NULL DEFAULT 0 CHECK (points_expired >= 0),
+    UNIQUE (store_id, purchase_id)
+) STRICT;
+INSERT INTO purchases_rebuilt
+    (purchase_no, purchase_id, member_id, card_number, store_id, program_id, occurred_at,
+     recorded_at, currency, total, points_earned, rule_version, balance_after, fingerprint,
+     points_expired)
+SELECT p.purchase_no, p.purchase_id, p.member_id, p.card_number, p.store_id, p.program_id,
+       p.occurred_at, p.recorded_at, p.currency, p.total, p.points_earned, p.rule_version,
+       p.balance_after, p.fingerprint, COALESCE(x.points, 0)
+FROM purchases p LEFT JOIN temp.migration_expired_points x ON x.purchase_id = p.purchase_id
+ORDER BY p.purchase_no;
+
+CREATE TABLE lots_rebuilt (
+    lot_id INTEGER PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    store_id TEXT REFERENCES stores (store_id),
+    purchase_id TEXT,
+    earned INTEGER NOT NULL CHECK (earned >= 0),
+    remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= earned),
+    earned_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    FOREIGN KEY (store_id, purchase_id) REFERENCES purchases (store_id, purchase_id)
+) STRICT;
+INSERT INTO lots_rebuilt
+    (lot_id, member_id, program_id, store_id, purchase_id, earned, remaining, earned_at,
+     expires_at)
+SELECT lot_id, member_id, program_id, store_id, purchase_id, earned, remaining, earned_at,
+       expires_at
+FROM lots ORDER BY lot_id;
+
+CREATE TABLE refunds_rebuilt (
+    refund_no INTEGER PRIMARY KEY,
+    refund_id TEXT NOT NULL,
+    purchase_no INTEGER NOT NULL REFERENCES purchases (purchase_no),
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    amount INTEGER NOT NULL,
+    points_reversed INTEGER NOT NULL,
+    points_unrecovered INTEGER NOT NULL,
+    points_expired INTEGER NOT NULL DEFAULT 0 CHECK (points_expired >= 0),
+    occurred_at INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    UNIQUE (store_id, refund_id)
+) STRICT;
+INSERT INTO refunds_rebuilt
+    (refund_no, refund_id, purchase_no, store_id, amount, points_reversed, points_unrecovered,
+     occurred_at, balance_after, fingerprint)
+SELECT r.rowid, r.refund_id, p.purchase_no, r.store_id, r.amount, r.points_reversed,
+       r.points_unrecovered, r.occurred_at, r.balance_after, r.fingerprint
+FROM refunds r LEFT JOIN purchases_rebuilt p ON p.purchase_id = r.purchase_id
+ORDER BY r.rowid;
+
+CREATE TABLE refund_lines_rebuilt (
+    refund_no INTEGER NOT NULL REFERENCES refunds (refund_no),
+    line_no INTEGER NOT NULL CHECK (line_no >= 1),
+    purchase_no INTEGER NOT NULL,
+    purchase_line_no INTEGER NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity >= 1),
+    amount INTEGER NOT NULL CHECK (amount >= 0),
+    PRIMARY KEY (refund_no, line_no),
+    FOREIGN KEY (purchase_no, purchase_line_no) REFERENCES purchase_lines (purchase_no, line_no)
+) STRICT, WITHOUT ROWID;
+INSERT INTO refund_lines_rebuilt
+    (refund_no, line_no, purchase_no, purchase_line_no, quantity, amount)
+SELECT r.refund_no, l.line_no, l.purchase_no, l.purchase_line_no, l.quantity, l.amount
+FROM refund_lines l LEFT JOIN refunds_rebuilt r ON r.refund_id = l.refund_id
+ORDER BY r.refund_no, l.line_no;
+
+CREATE TABLE redemptions_rebuilt (
+    redemption_no INTEGER PRIMARY KEY,
+    redemption_id TEXT NOT NULL,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    points INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    UNIQUE (store_id, redemption_id)
+) STRICT;
+INSERT INTO redemptions_rebuilt
+    (redemption_no, redemption_id, member_id, store_id, program_id, points, occurred_at,
+     balance_after, fingerprint)
+SELECT rowid, redemption_id, member_id, store_id, program_id, points, occurred_at, balance_after,
+       fingerprint
+FROM redemptions ORDER BY rowid;
+
+DROP TABLE temp.migration_expired_points;
+DROP TABLE refund_lines;
+DROP TABLE refunds;
+DROP TABLE lots;
+DROP TABLE redemptions;
+DROP TABLE purchases;
+ALTER TABLE purchases_rebuilt RENAME TO purchases;
+ALTER TABLE lots_rebuilt RENAME TO lots;
+ALTER TABLE refunds_rebuilt RENAME TO refunds;
+ALTER TABLE refund_lines_rebuilt RENAME TO refund_lines;
+ALTER TABLE redemptions_rebuilt RENAME TO redemptions;
+CREATE INDEX purchases_member ON purchases (member_id, occurred_at);
+CREATE INDEX lots_open ON lots (member_id, program_id) WHERE remaining > 0;
+CREATE INDEX lots_open_expiry ON lots (expires_at) WHERE remaining > 0;
+CREATE INDEX refunds_purchase ON refunds (purchase_no);
+)sql";
+
+// Every table whose references migration 6 computed anew (a refund or line of a missing purchase
+// stops it: NOT NULL purchase_no / refund_no).
+constexpr std::string_view kIdsPerStoreReferrers[] = {"lots", "refunds", "refund_lines"};
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
     {2, "refund lines", kRefundLines},
     {3, "drop redundant member-program indexes", kDropRedundantIndexes},
     {4, "ledger entries without autoincrement", kLedgerWithoutAutoincrement},
     {5, "purchase lines by purchase number", kPurchaseLinesByPurchaseNo, kPurchaseLineReferrers},
+    {6, "ids per store; expired points of purchases and refunds", kIdsPerStore,
+     kIdsPerStoreReferrers},
 };
 
 core::Result<int> CurrentVersion(Connection& connection) {

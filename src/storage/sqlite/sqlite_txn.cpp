@@ -154,7 +154,8 @@ Result<core::Store> ReadStore(Statement& s) {
 #define KZ_PURCHASE_LINE_COLUMNS                                                             \
     "p.purchase_id, p.member_id, p.card_number, p.store_id, p.program_id, p.occurred_at, "   \
     "p.recorded_at, p.currency, p.total, p.points_earned, p.rule_version, p.balance_after, " \
-    "p.fingerprint, l.line_no, l.name, l.sku, l.category, l.quantity, l.unit_price"
+    "p.fingerprint, l.line_no, l.name, l.sku, l.category, l.quantity, l.unit_price, "        \
+    "p.points_expired, p.purchase_no"
 
 // A member's purchases with their lines, newest first: occurred_at DESC, then insertion order
 // (purchase_no, the rowid) DESC for purchases at the same time, each purchase's lines by line_no.
@@ -194,21 +195,27 @@ Result<core::Redemption> ReadRedemption(Statement& s) {
 // The refund columns prefixed with `r.`, then its lines (NULL for a refund without lines), for
 // a `refunds r LEFT JOIN refund_lines l` ordered by refund then l.line_no.
 #define KZ_REFUND_LINE_COLUMNS                                                                  \
-    "r.refund_id, r.purchase_id, r.store_id, r.amount, r.points_reversed, "                     \
+    "r.refund_id, p.purchase_id, r.store_id, r.amount, r.points_reversed, "                     \
     "r.points_unrecovered, r.occurred_at, r.balance_after, r.fingerprint, l.purchase_line_no, " \
-    "l.quantity, l.amount"
+    "l.quantity, l.amount, r.points_expired, r.refund_no"
+// Refunds with their purchase (for its id) and lines.
+#define KZ_REFUNDS_WITH_LINES                                           \
+    " FROM refunds r JOIN purchases p ON p.purchase_no = r.purchase_no" \
+    " LEFT JOIN refund_lines l ON l.refund_no = r.refund_no"
 
 // Groups the joined rows of KZ_REFUND_LINE_COLUMNS into refunds, keeping the query's order.
 Result<std::vector<core::Refund>> CollectRefunds(StatementLease& statement) {
     std::vector<core::Refund> refunds;
+    int64_t last_refund_no = 0;
     while (true) {
         KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
         if (!row) return refunds;
         Statement& s = *statement;
-        std::string refund_id = s.Text(0);
-        if (refunds.empty() || refunds.back().refund_id != refund_id) {
+        const int64_t refund_no = s.Int(13);
+        if (refunds.empty() || refund_no != last_refund_no) {
+            last_refund_no = refund_no;
             core::Refund r;
-            r.refund_id = std::move(refund_id);
+            r.refund_id = s.Text(0);
             r.purchase_id = s.Text(1);
             r.store_id = s.Text(2);
             r.amount = s.Int(3);
@@ -217,6 +224,7 @@ Result<std::vector<core::Refund>> CollectRefunds(StatementLease& statement) {
             r.occurred_at = s.Time(6);
             r.balance_after = s.Int(7);
             r.fingerprint = s.Text(8);
+            r.points_expired = s.Int(12);
             refunds.push_back(std::move(r));
         }
         if (!s.IsNull(9)) {
@@ -594,16 +602,19 @@ Status SqliteTxn::InsertRuleVersion(const core::EarningRule& rule) {
 Result<std::vector<core::Purchase>> SqliteTxn::QueryPurchases(StatementLease& statement,
                                                               std::size_t max_purchases) {
     std::vector<core::Purchase> purchases;
+    int64_t last_purchase_no = 0;
     while (true) {
         KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
         if (!row) return purchases;
         Statement& s = *statement;
-        std::string_view purchase_id = s.TextView(0);
-        if (purchases.empty() || purchases.back().purchase_id != purchase_id) {
+        // Grouped by number: two stores' purchases may share an id.
+        const int64_t purchase_no = s.Int(20);
+        if (purchases.empty() || purchase_no != last_purchase_no) {
+            last_purchase_no = purchase_no;
             // The rows of the purchase after the last one wanted: stop without reading them.
             if (purchases.size() == max_purchases) return purchases;
             core::Purchase p;
-            p.purchase_id = std::string(purchase_id);
+            p.purchase_id = s.Text(0);
             p.member_id = s.Text(1);
             p.card_number = s.Text(2);
             p.store_id = s.Text(3);
@@ -616,6 +627,7 @@ Result<std::vector<core::Purchase>> SqliteTxn::QueryPurchases(StatementLease& st
             p.rule_version = static_cast<int>(s.Int(10));
             p.balance_after = s.Int(11);
             p.fingerprint = s.Text(12);
+            p.points_expired = s.Int(19);
             purchases.push_back(std::move(p));
         }
         if (!s.IsNull(13)) {
@@ -625,13 +637,15 @@ Result<std::vector<core::Purchase>> SqliteTxn::QueryPurchases(StatementLease& st
     }
 }
 
-Result<std::optional<core::Purchase>> SqliteTxn::FindPurchase(std::string_view purchase_id) {
+Result<std::optional<core::Purchase>> SqliteTxn::FindPurchase(std::string_view store_id,
+                                                              std::string_view purchase_id) {
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("SELECT " KZ_PURCHASE_LINE_COLUMNS
                                             " FROM purchases p LEFT JOIN purchase_lines l"
                                             " ON l.purchase_no = p.purchase_no"
-                                            " WHERE p.purchase_id = ?1 ORDER BY l.line_no"));
-    statement->Bind(1, purchase_id);
+                                            " WHERE p.store_id = ?1 AND p.purchase_id = ?2"
+                                            " ORDER BY l.line_no"));
+    statement->BindAll(store_id, purchase_id);
     KZ_ASSIGN_OR_RETURN(auto purchases, QueryPurchases(statement));
     return FirstOf(std::move(purchases));
 }
@@ -681,11 +695,13 @@ Status SqliteTxn::InsertPurchase(const core::Purchase& p) {
     return Status::Ok();
 }
 
-Result<std::optional<core::Redemption>> SqliteTxn::FindRedemption(std::string_view id) {
-    KZ_ASSIGN_OR_RETURN(auto statement,
-                        connection_.Prepare("SELECT " KZ_REDEMPTION_COLUMNS
-                                            " FROM redemptions WHERE redemption_id = ?1"));
-    statement->Bind(1, id);
+Result<std::optional<core::Redemption>> SqliteTxn::FindRedemption(std::string_view store_id,
+                                                                  std::string_view id) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("SELECT " KZ_REDEMPTION_COLUMNS
+                            " FROM redemptions WHERE store_id = ?1 AND redemption_id = ?2"));
+    statement->BindAll(store_id, id);
     KZ_ASSIGN_OR_RETURN(auto rows, Collect<core::Redemption>(statement, ReadRedemption));
     return FirstOf(std::move(rows));
 }
@@ -699,25 +715,27 @@ Status SqliteTxn::InsertRedemption(const core::Redemption& r) {
     return InContext(statement->Run(), [&] { return "inserting redemption " + r.redemption_id; });
 }
 
-Result<std::optional<core::Refund>> SqliteTxn::FindRefund(std::string_view refund_id) {
+Result<std::optional<core::Refund>> SqliteTxn::FindRefund(std::string_view store_id,
+                                                          std::string_view refund_id) {
     KZ_ASSIGN_OR_RETURN(auto statement,
-                        connection_.Prepare("SELECT " KZ_REFUND_LINE_COLUMNS
-                                            " FROM refunds r LEFT JOIN refund_lines l"
-                                            " ON l.refund_id = r.refund_id"
-                                            " WHERE r.refund_id = ?1 ORDER BY l.line_no"));
-    statement->Bind(1, refund_id);
+                        connection_.Prepare("SELECT " KZ_REFUND_LINE_COLUMNS KZ_REFUNDS_WITH_LINES
+                                            " WHERE r.store_id = ?1"
+                                            " AND r.refund_id = ?2"
+                                            " ORDER BY l.line_no"));
+    statement->BindAll(store_id, refund_id);
     KZ_ASSIGN_OR_RETURN(auto rows, CollectRefunds(statement));
     return FirstOf(std::move(rows));
 }
 
-Result<std::vector<core::Refund>> SqliteTxn::RefundsOf(std::string_view purchase_id) {
+Result<std::vector<core::Refund>> SqliteTxn::RefundsOf(std::string_view store_id,
+                                                       std::string_view purchase_id) {
     KZ_ASSIGN_OR_RETURN(auto statement,
-                        connection_.Prepare("SELECT " KZ_REFUND_LINE_COLUMNS
-                                            " FROM refunds r LEFT JOIN refund_lines l"
-                                            " ON l.refund_id = r.refund_id"
-                                            " WHERE r.purchase_id = ?1"
-                                            " ORDER BY r.occurred_at, r.rowid, l.line_no"));
-    statement->Bind(1, purchase_id);
+                        connection_.Prepare("SELECT " KZ_REFUND_LINE_COLUMNS KZ_REFUNDS_WITH_LINES
+                                            " WHERE p.store_id = ?1"
+                                            " AND p.purchase_id = ?2"
+                                            " ORDER BY r.occurred_at,"
+                                            " r.refund_no, l.line_no"));
+    statement->BindAll(store_id, purchase_id);
     return CollectRefunds(statement);
 }
 
@@ -726,24 +744,29 @@ Status SqliteTxn::InsertRefund(const core::Refund& r) {
     {
         KZ_ASSIGN_OR_RETURN(
             auto statement,
-            connection_.Prepare("INSERT INTO refunds (refund_id, purchase_id, store_id, amount, "
-                                "points_reversed, points_unrecovered, occurred_at, "
-                                "balance_after, fingerprint) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+            connection_.Prepare("INSERT INTO refunds (refund_id, purchase_no, store_id, amount, "
+                                "points_reversed, points_unrecovered, points_expired, "
+                                "occurred_at, balance_after, fingerprint) "
+                                "VALUES (?1, (SELECT purchase_no FROM purchases"
+                                " WHERE store_id = ?3 AND purchase_id = ?2),"
+                                " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
         statement->BindAll(r.refund_id, r.purchase_id, r.store_id, r.amount, r.points_reversed,
-                           r.points_unrecovered, r.occurred_at, r.balance_after, r.fingerprint);
+                           r.points_unrecovered, r.points_expired, r.occurred_at, r.balance_after,
+                           r.fingerprint);
+        // A purchase that is not the store's leaves purchase_no NULL, which NOT NULL refuses.
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
+    const int64_t refund_no = connection_.LastInsertRowId();
     int line_no = 0;
     for (const core::RefundedLine& line : r.lines) {
         KZ_ASSIGN_OR_RETURN(
             auto statement,
-            connection_.Prepare("INSERT INTO refund_lines (refund_id, line_no, purchase_no, "
+            connection_.Prepare("INSERT INTO refund_lines (refund_no, line_no, purchase_no, "
                                 "purchase_line_no, quantity, amount) VALUES (?1, ?2, "
-                                "(SELECT purchase_no FROM purchases WHERE purchase_id = ?3), "
-                                "?4, ?5, ?6)"));
-        statement->BindAll(r.refund_id, ++line_no, r.purchase_id, line.purchase_line + 1,
-                           line.quantity, line.amount);
+                                "(SELECT purchase_no FROM refunds WHERE refund_no = ?1), "
+                                "?3, ?4, ?5)"));
+        statement->BindAll(refund_no, ++line_no, line.purchase_line + 1, line.quantity,
+                           line.amount);
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     return Status::Ok();
@@ -881,6 +904,20 @@ Status SqliteTxn::DrawFromLot(const core::LotDraw& draw) {
     if (!row) return MakeError(ErrorCode::kNotFound, what() + ": no such lot");
     return MakeError(ErrorCode::kInternal,
                      what() + ": it holds only " + std::to_string(statement->Int(0)));
+}
+
+Status SqliteTxn::ExpireFromLot(const core::LotDraw& draw) {
+    KZ_RETURN_IF_ERROR(DrawFromLot(draw));
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("UPDATE purchases SET points_expired ="
+                                            " points_expired + ?2 WHERE (store_id, purchase_id) ="
+                                            " (SELECT store_id, purchase_id FROM lots"
+                                            " WHERE lot_id = ?1)"));
+    statement->BindAll(draw.lot_id, draw.points);
+    return InContext(statement->Run(), [&] {
+        return "counting " + std::to_string(draw.points) + " expired points of lot " +
+               std::to_string(draw.lot_id);
+    });
 }
 
 Result<std::vector<std::string>> SqliteTxn::CheckLedgerInvariants() {

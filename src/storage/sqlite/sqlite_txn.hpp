@@ -35,13 +35,17 @@ class SqliteTxn final : public WriteTxn {
     Result<std::vector<core::Program>> ListPrograms() override;
     Result<std::vector<core::EarningRule>> RuleVersions(std::string_view store_id) override;
 
-    Result<std::optional<core::Purchase>> FindPurchase(std::string_view purchase_id) override;
+    Result<std::optional<core::Purchase>> FindPurchase(std::string_view store_id,
+                                                       std::string_view purchase_id) override;
     Result<std::vector<core::Purchase>> PurchasesOf(std::string_view member_id,
                                                     std::optional<std::string_view> program_id,
                                                     int limit) override;
-    Result<std::optional<core::Redemption>> FindRedemption(std::string_view id) override;
-    Result<std::optional<core::Refund>> FindRefund(std::string_view refund_id) override;
-    Result<std::vector<core::Refund>> RefundsOf(std::string_view purchase_id) override;
+    Result<std::optional<core::Redemption>> FindRedemption(std::string_view store_id,
+                                                           std::string_view id) override;
+    Result<std::optional<core::Refund>> FindRefund(std::string_view store_id,
+                                                   std::string_view refund_id) override;
+    Result<std::vector<core::Refund>> RefundsOf(std::string_view store_id,
+                                                std::string_view purchase_id) override;
 
     Result<std::vector<Balance>> BalancesOf(std::string_view member_id) override;
     Result<std::optional<int64_t>> FindBalance(std::string_view member_id,
@@ -77,6 +81,7 @@ class SqliteTxn final : public WriteTxn {
 
     Result<int64_t> InsertLot(const core::Lot& lot) override;
     Status DrawFromLot(const core::LotDraw& draw) override;
+    Status ExpireFromLot(const core::LotDraw& draw) override;
     Result<int64_t> AppendEntry(const core::LedgerEntry& entry) override;
 
     Status InsertOffer(const core::Offer& offer) override;

@@ -31,7 +31,7 @@ TEST(EarningRule, DefaultIsOnePointPerHundredFloor365Days) {
     EXPECT_TRUE(rule.bonus_windows.empty());
     EXPECT_EQ(rule.validity_days, 365);
     EXPECT_TRUE(ValidateEarningRule(rule).ok());
-    EXPECT_EQ(ComputePoints(rule, Lines({{"", 1980}}), kT0), 19);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"", 1980}}), kT0), 19);
 }
 
 TEST(EarningRule, RoundingModesApplyOnceAtTheEnd) {
@@ -39,48 +39,48 @@ TEST(EarningRule, RoundingModesApplyOnceAtTheEnd) {
     // Two lines of 150: per-line rounding would give 1+1 (floor) or 2+2 (ceil); once: 3.
     const auto lines = Lines({{"", 150}, {"", 150}});
     rule.rounding = Rounding::kFloor;
-    EXPECT_EQ(ComputePoints(rule, lines, kT0), 3);
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0), 3);
     rule.rounding = Rounding::kCeil;
-    EXPECT_EQ(ComputePoints(rule, lines, kT0), 3);
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0), 3);
     const auto odd = Lines({{"", 1949}});
     rule.rounding = Rounding::kFloor;
-    EXPECT_EQ(ComputePoints(rule, odd, kT0), 19);
+    EXPECT_EQ(*ComputePoints(rule, odd, kT0), 19);
     rule.rounding = Rounding::kCeil;
-    EXPECT_EQ(ComputePoints(rule, odd, kT0), 20);
+    EXPECT_EQ(*ComputePoints(rule, odd, kT0), 20);
     rule.rounding = Rounding::kNearest;
-    EXPECT_EQ(ComputePoints(rule, odd, kT0), 19);
-    EXPECT_EQ(ComputePoints(rule, Lines({{"", 1950}}), kT0), 20);  // half goes up
-    EXPECT_EQ(ComputePoints(rule, Lines({{"", 1951}}), kT0), 20);
+    EXPECT_EQ(*ComputePoints(rule, odd, kT0), 19);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"", 1950}}), kT0), 20);  // half goes up
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"", 1951}}), kT0), 20);
     rule.rounding = Rounding::kCeil;
-    EXPECT_EQ(ComputePoints(rule, Lines({{"", 2000}}), kT0), 20);  // exact stays exact
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"", 2000}}), kT0), 20);  // exact stays exact
 }
 
 TEST(EarningRule, CategoryMultipliersIncludingOneAndAHalf) {
     EarningRule rule = DefaultEarningRule("s", kT0);
     rule.category_multipliers_milli = {{"books", 2000}, {"food", 1500}, {"tobacco", 0}};
-    EXPECT_EQ(ComputePoints(rule, Lines({{"books", 1000}}), kT0), 20);
-    EXPECT_EQ(ComputePoints(rule, Lines({{"food", 1000}}), kT0), 15);
-    EXPECT_EQ(ComputePoints(rule, Lines({{"tobacco", 1000}}), kT0), 0);
-    EXPECT_EQ(ComputePoints(rule, Lines({{"other", 1000}}), kT0), 10);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"books", 1000}}), kT0), 20);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"food", 1000}}), kT0), 15);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"tobacco", 1000}}), kT0), 0);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"other", 1000}}), kT0), 10);
     // 1.5 x 150 = 225 and 2 x 150 = 300 and 100: 625 / 100 = 6.25 -> 6 (floor).
-    EXPECT_EQ(ComputePoints(rule, Lines({{"food", 150}, {"books", 150}, {"", 100}}), kT0), 6);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"food", 150}, {"books", 150}, {"", 100}}), kT0), 6);
 }
 
 TEST(EarningRule, QuantityMultipliesTheLineAmount) {
     const EarningRule rule = DefaultEarningRule("s", kT0);
     const std::vector<PurchaseLine> lines = {{"pen", "", "", 7, 150}};
-    EXPECT_EQ(ComputePoints(rule, lines, kT0), 10);  // 1050 / 100
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0), 10);  // 1050 / 100
 }
 
 TEST(EarningRule, BonusWindowIncludesStartExcludesEnd) {
     EarningRule rule = DefaultEarningRule("s", kT0);
     rule.bonus_windows = {{kT0, kT0 + std::chrono::hours(24), 3000}};
     const auto lines = Lines({{"", 1000}});
-    EXPECT_EQ(ComputePoints(rule, lines, kT0 - std::chrono::seconds(1)), 10);
-    EXPECT_EQ(ComputePoints(rule, lines, kT0), 30);
-    EXPECT_EQ(ComputePoints(rule, lines, kT0 + std::chrono::hours(24) - std::chrono::seconds(1)),
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0 - std::chrono::seconds(1)), 10);
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0), 30);
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0 + std::chrono::hours(24) - std::chrono::seconds(1)),
               30);
-    EXPECT_EQ(ComputePoints(rule, lines, kT0 + std::chrono::hours(24)), 10);
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0 + std::chrono::hours(24)), 10);
 }
 
 TEST(EarningRule, OverlappingBonusWindowsTakeTheLargestNotTheProduct) {
@@ -88,9 +88,9 @@ TEST(EarningRule, OverlappingBonusWindowsTakeTheLargestNotTheProduct) {
     rule.bonus_windows = {{kT0, kT0 + std::chrono::hours(10), 2000},
                           {kT0 + std::chrono::hours(5), kT0 + std::chrono::hours(20), 1500}};
     const auto lines = Lines({{"", 1000}});
-    EXPECT_EQ(ComputePoints(rule, lines, kT0 + std::chrono::hours(1)), 20);
-    EXPECT_EQ(ComputePoints(rule, lines, kT0 + std::chrono::hours(6)), 20);
-    EXPECT_EQ(ComputePoints(rule, lines, kT0 + std::chrono::hours(12)), 15);
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0 + std::chrono::hours(1)), 20);
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0 + std::chrono::hours(6)), 20);
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0 + std::chrono::hours(12)), 15);
 }
 
 TEST(EarningRule, BonusAndCategoryCombineBeforeRounding) {
@@ -98,29 +98,45 @@ TEST(EarningRule, BonusAndCategoryCombineBeforeRounding) {
     rule.category_multipliers_milli = {{"books", 1500}};
     rule.bonus_windows = {{kT0, kT0 + std::chrono::hours(1), 1500}};
     // 199 x 1.5 x 1.5 = 447.75 -> 4 points floor, 5 nearest.
-    EXPECT_EQ(ComputePoints(rule, Lines({{"books", 199}}), kT0), 4);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"books", 199}}), kT0), 4);
     rule.rounding = Rounding::kNearest;
-    EXPECT_EQ(ComputePoints(rule, Lines({{"books", 199}}), kT0), 4);
-    EXPECT_EQ(ComputePoints(rule, Lines({{"books", 223}}), kT0), 5);  // 501.75
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"books", 199}}), kT0), 4);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"books", 223}}), kT0), 5);  // 501.75
 }
 
 TEST(EarningRule, AmountPerPointOneAndLargeAmountsDoNotOverflow) {
     EarningRule rule = DefaultEarningRule("s", kT0);
     rule.amount_per_point = 1;
+    // The largest valid purchase: 10^12 in all.
+    const std::vector<PurchaseLine> lines(100, PurchaseLine{"n", "", "x", 1'000, 10'000'000});
+    EXPECT_EQ(*ComputePoints(rule, lines, kT0), 1'000'000'000'000);
+}
+
+// Issue 15, defect 2: a x100 category multiplier and a x100 bonus window on 500 lines of
+// quantity 100000 at 10^10 earned a silently capped 9,223,372,036,854,775,807 points, and every
+// later purchase of the member failed to store its balance. Points beyond the limit are refused.
+TEST(EarningRule, PointsBeyondThePerPurchaseLimitAreRefusedNotSaturated) {
+    EarningRule rule = DefaultEarningRule("s", kT0);
+    rule.amount_per_point = 1;
     rule.category_multipliers_milli = {{"x", 100'000}};
     rule.bonus_windows = {{kT0, kT0 + std::chrono::hours(1), 100'000}};
-    const std::vector<PurchaseLine> lines(500, PurchaseLine{"n", "", "x", 100'000, 10'000'000'000});
-    // 5e17 * 100 * 100 = 5e21 points: more than int64 holds, so it saturates, never wraps.
-    EXPECT_EQ(ComputePoints(rule, lines, kT0), std::numeric_limits<int64_t>::max());
+    const std::vector<PurchaseLine> huge(500, PurchaseLine{"n", "", "x", 100'000, 10'000'000'000});
+    auto refused = ComputePoints(rule, huge, kT0);
+    ASSERT_FALSE(refused.has_value()) << *refused;
+    EXPECT_EQ(refused.error().code, ErrorCode::kRuleViolation);
+    EXPECT_EQ(refused.error().field, "lines");
+    // Within the input limits, the multipliers alone can pass the points limit: refused too.
+    const std::vector<PurchaseLine> one(1, PurchaseLine{"n", "", "x", 1'000, 10'000'000});
+    EXPECT_EQ(ComputePoints(rule, one, kT0).error().code, ErrorCode::kRuleViolation);
     rule.bonus_windows.clear();
     rule.category_multipliers_milli.clear();
-    EXPECT_EQ(ComputePoints(rule, lines, kT0), 500LL * 100'000 * 10'000'000'000);
+    EXPECT_EQ(*ComputePoints(rule, one, kT0), 10'000'000'000);
 }
 
 TEST(EarningRule, NeverNegativeAndZeroForEmptyPurchase) {
     const EarningRule rule = DefaultEarningRule("s", kT0);
-    EXPECT_EQ(ComputePoints(rule, {}, kT0), 0);
-    EXPECT_EQ(ComputePoints(rule, {{"refund", "", "", 1, -5000}}, kT0), 0);
+    EXPECT_EQ(*ComputePoints(rule, {}, kT0), 0);
+    EXPECT_EQ(*ComputePoints(rule, {{"refund", "", "", 1, -5000}}, kT0), 0);
 }
 
 TEST(EarningRule, ValidationNamesTheField) {
@@ -208,16 +224,16 @@ TEST(EarningRule, PurchaseEarnsByTheVersionInEffectWhenItOccurred) {
     const auto lines = Lines({{"books", 1000}});
     const Timestamp before = kT0 + std::chrono::hours(23);
     const Timestamp after = kT0 + std::chrono::hours(25);
-    EXPECT_EQ(ComputePoints(*RuleInEffect(versions, before), lines, before), 10);
-    EXPECT_EQ(ComputePoints(*RuleInEffect(versions, after), lines, after), 40);
+    EXPECT_EQ(*ComputePoints(*RuleInEffect(versions, before), lines, before), 10);
+    EXPECT_EQ(*ComputePoints(*RuleInEffect(versions, after), lines, after), 40);
 }
 
 TEST(EarningRule, BonusWindowBelowOneLowersPoints) {
     // A window is the multiplier in effect, even below 1x (e.g. a "no points" period at 0).
     EarningRule rule = DefaultEarningRule("s", kT0);
     rule.bonus_windows = {{kT0, kT0 + std::chrono::hours(1), 0}};
-    EXPECT_EQ(ComputePoints(rule, Lines({{"", 1000}}), kT0), 0);
-    EXPECT_EQ(ComputePoints(rule, Lines({{"", 1000}}), kT0 + std::chrono::hours(1)), 10);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"", 1000}}), kT0), 0);
+    EXPECT_EQ(*ComputePoints(rule, Lines({{"", 1000}}), kT0 + std::chrono::hours(1)), 10);
 }
 
 TEST(EarningRule, BonusMultiplierOutOfRangeNamesTheWindow) {

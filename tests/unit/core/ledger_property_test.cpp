@@ -100,8 +100,12 @@ TEST(LedgerProperty, RefundSequencesOweFloorShareAndFullRefundOwesAllPoints) {
         const int64_t total = static_cast<int64_t>(random.Uniform(100'000)) + 1;
         const int64_t points = static_cast<int64_t>(random.Uniform(2'000));
         std::vector<Lot> lots = RandomLots(random, static_cast<int>(random.Uniform(6)));
+        // Some rounds: part of the purchase's points expired before the refunds.
+        const int64_t purchase_expired =
+            random.Uniform(2) == 0 ? 0 : static_cast<int64_t>(random.Uniform(points + 1));
         int64_t refunded = 0;
         int64_t owed = 0;
+        int64_t expired = 0;
         while (refunded < total) {
             const int64_t left = total - refunded;
             const int64_t amount =
@@ -111,6 +115,8 @@ TEST(LedgerProperty, RefundSequencesOweFloorShareAndFullRefundOwesAllPoints) {
             in.purchase_points = points;
             in.refunded_before = refunded;
             in.owed_before = owed;
+            in.purchase_expired = purchase_expired;
+            in.expired_before = expired;
             in.amount = amount;
             in.own_lot_id = lots.empty() ? 0 : lots[random.Uniform(lots.size())].lot_id;
             in.lots = lots;
@@ -120,12 +126,17 @@ TEST(LedgerProperty, RefundSequencesOweFloorShareAndFullRefundOwesAllPoints) {
             ExpectDrawsFit(lots, plan->draws);
             EXPECT_GE(plan->points_owed, 0);
             EXPECT_GE(plan->points_unrecovered, 0);
-            EXPECT_EQ(plan->points_reversed + plan->points_unrecovered, plan->points_owed);
+            EXPECT_GE(plan->points_expired, 0);
+            EXPECT_EQ(plan->points_expired + plan->points_reversed + plan->points_unrecovered,
+                      plan->points_owed);
+            // Expired points count first, and never more of them than expired.
+            EXPECT_EQ(plan->points_expired,
+                      std::min(plan->points_owed, purchase_expired - expired));
             // The purchase's own lot, when it can still give points, is drawn first.
             const bool own_open = std::any_of(lots.begin(), lots.end(), [&](const Lot& lot) {
                 return lot.lot_id == in.own_lot_id && lot.remaining > 0 && lot.expires_at > kNow;
             });
-            if (own_open && plan->points_owed > 0) {
+            if (own_open && plan->points_owed > plan->points_expired) {
                 ASSERT_FALSE(plan->draws.empty());
                 EXPECT_EQ(plan->draws.front().lot_id, in.own_lot_id);
             }
@@ -143,9 +154,11 @@ TEST(LedgerProperty, RefundSequencesOweFloorShareAndFullRefundOwesAllPoints) {
             }
             refunded += amount;
             owed += plan->points_owed;
+            expired += plan->points_expired;
             EXPECT_EQ(owed, static_cast<int64_t>(static_cast<__int128>(points) * refunded / total));
         }
         EXPECT_EQ(owed, points);
+        EXPECT_EQ(expired, purchase_expired);  // a full refund counts every expired point once
         RefundInput more;
         more.purchase_total = total;
         more.purchase_points = points;

@@ -207,6 +207,61 @@ TEST(Ledger, RefundNeverOwesNegativeWhenEarlierRefundsOwedMore) {
     EXPECT_EQ(plan->points_unrecovered, 0);
 }
 
+// Issue 15, defect 1: the purchase's 300 points expired (the expiry took them from the balance)
+// and a full refund took 300 more from another lot. Expired points are counted, never reversed.
+TEST(Ledger, RefundAfterThePurchasesPointsExpiredReversesNothingOfThem) {
+    RefundInput in = Refund(300, 300, 0, 0, 300,
+                            {MakeLot(1, 0, kNow - hours(1), 300),  // own lot, expired and drained
+                             MakeLot(2, 999, kNow + hours(100), 1000)});
+    in.purchase_expired = 300;
+    auto plan = PlanRefund(in);
+    ASSERT_TRUE(plan.has_value()) << plan.error().message;
+    EXPECT_EQ(plan->points_owed, 300);
+    EXPECT_EQ(plan->points_expired, 300);
+    EXPECT_EQ(plan->points_reversed, 0);
+    EXPECT_EQ(plan->points_unrecovered, 0);
+    EXPECT_TRUE(plan->draws.empty());
+}
+
+// Half refunded before the expiry (150 reversed from the lot), the other 150 expired: the second
+// half's share is all expired.
+TEST(Ledger, RefundAfterAPartialRefundAndExpiryCountsOnlyTheExpiredRest) {
+    const std::vector<Lot> others = {MakeLot(2, 1000, kNow + hours(100))};
+    RefundInput second = Refund(300, 300, 150, 150, 150, others);
+    second.purchase_expired = 150;
+    auto plan = PlanRefund(second);
+    ASSERT_TRUE(plan.has_value());
+    EXPECT_EQ(plan->points_expired, 150);
+    EXPECT_EQ(plan->points_reversed, 0);
+}
+
+// 100 of 300 spent, then 200 expired. The first half refund is counted against the expired
+// points; the second half: the 50 expired not counted yet, then 100 reversed from other lots.
+TEST(Ledger, RepeatedRefundsAfterSpendingAndExpiryCountExpiredPointsOnce) {
+    const std::vector<Lot> others = {MakeLot(2, 1000, kNow + hours(100))};
+    RefundInput first = Refund(300, 300, 0, 0, 150, others);
+    first.purchase_expired = 200;
+    auto one = PlanRefund(first);
+    ASSERT_TRUE(one.has_value());
+    EXPECT_EQ(one->points_owed, 150);
+    EXPECT_EQ(one->points_expired, 150);
+    EXPECT_EQ(one->points_reversed, 0);
+
+    RefundInput second = Refund(300, 300, 150, 150, 150, others);
+    second.purchase_expired = 200;
+    second.expired_before = 150;
+    auto two = PlanRefund(second);
+    ASSERT_TRUE(two.has_value());
+    EXPECT_EQ(two->points_owed, 150);
+    EXPECT_EQ(two->points_expired, 50);
+    EXPECT_EQ(two->points_reversed, 100);
+    EXPECT_EQ(two->draws, (std::vector<LotDraw>{{2, 100}}));
+
+    RefundInput impossible = second;
+    impossible.expired_before = 201;
+    EXPECT_EQ(PlanRefund(impossible).error().code, ErrorCode::kInternal);
+}
+
 TEST(Ledger, SumOfEntriesIsTheBalance) {
     std::vector<LedgerEntry> entries(3);
     entries[0].delta = 100;

@@ -29,8 +29,23 @@ TEST(Purchase, TotalIsSumOfQuantityTimesPrice) {
 
 TEST(Purchase, ValidLinesPass) {
     EXPECT_TRUE(ValidateLines(TwoLines()).ok());
-    std::vector<PurchaseLine> max_lines(500, PurchaseLine{"n", "", "", 100000, 10'000'000'000});
+    // 500 lines totalling exactly the 10^12 limit; one line at the largest quantity and price.
+    std::vector<PurchaseLine> max_lines(500, PurchaseLine{"n", "", "", 100000, 20'000});
     EXPECT_TRUE(ValidateLines(max_lines).ok());
+    EXPECT_TRUE(ValidateLines({PurchaseLine{"n", "", "", 100, 10'000'000'000}}).ok());
+}
+
+// Issue 15, defect 2: 500 lines at quantity 100000 and unit price 10^10 (5 x 10^17 in all) were
+// accepted; a purchase total is bounded at 10^12, refused naming "lines".
+TEST(Purchase, ATotalAboveTheLimitIsRefused) {
+    std::vector<PurchaseLine> huge(500, PurchaseLine{"n", "", "", 100000, 10'000'000'000});
+    Status refused = ValidateLines(huge);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(refused.error().field, "lines");
+    std::vector<PurchaseLine> just_over(500, PurchaseLine{"n", "", "", 100000, 20'000});
+    just_over.back().unit_price = 20'001;
+    EXPECT_EQ(ValidateLines(just_over).error().field, "lines");
 }
 
 TEST(Purchase, LineErrorsNameTheLineAndField) {

@@ -143,3 +143,32 @@ TEST(Time, UnixSecondsRoundTrip) {
 
 }  // namespace
 }  // namespace kizuna::core
+
+namespace kizuna::core {
+namespace {
+
+// Issue 15, defect 7: a bonus window from 0000-01-01T00:00:00+00:01 to 9999-12-31T23:59:59-00:01
+// was stored and came back as -001-12-31T23:59:00Z and 10000-01-01T00:00:59Z, which the parser
+// then refused. Only years 1970 to 9999 after conversion to UTC are accepted.
+TEST(Time, TimesOutsideYears1970To9999InUtcAreRefused) {
+    for (const char* text :
+         {"0000-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01", "1969-12-31T23:59:59Z",
+          "1970-01-01T08:59:59+09:00", "0001-01-01T00:00:00Z"}) {
+        auto parsed = ParseRfc3339(text, "bonus_windows[0].start");
+        ASSERT_FALSE(parsed.has_value()) << text << " -> " << FormatRfc3339(*parsed);
+        EXPECT_EQ(parsed.error().field, "bonus_windows[0].start");
+        EXPECT_NE(parsed.error().message.find("1970"), std::string::npos);
+    }
+    // The edges themselves are accepted and format back as they parse.
+    for (const char* text : {"1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+                             "1970-01-01T09:00:00+09:00", "9999-12-31T22:59:59-01:00"}) {
+        auto parsed = ParseRfc3339(text, "t");
+        ASSERT_TRUE(parsed.has_value()) << text;
+        auto again = ParseRfc3339(FormatRfc3339(*parsed), "t");
+        ASSERT_TRUE(again.has_value()) << FormatRfc3339(*parsed);
+        EXPECT_EQ(*again, *parsed);
+    }
+}
+
+}  // namespace
+}  // namespace kizuna::core

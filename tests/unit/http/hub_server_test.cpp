@@ -304,8 +304,9 @@ TEST_F(HubServerTest, PurchaseRedemptionRefundUsageAndLookup) {
                          {{"refund_id", "pos1-f-1"}, {"amount", 1000}}, t_.store.api_key);
     ASSERT_EQ(reply.status, 201) << reply.body;
     json refund = reply.Json();
-    EXPECT_EQ(KeysOf(refund), (Keys{"refund_id", "purchase_id", "amount", "points_reversed",
-                                    "points_unrecovered", "balance", "replayed"}));
+    EXPECT_EQ(KeysOf(refund),
+              (Keys{"refund_id", "purchase_id", "amount", "points_reversed", "points_unrecovered",
+                    "points_expired", "balance", "replayed"}));
     EXPECT_EQ(refund["amount"], 1000);
     EXPECT_EQ(refund["points_reversed"], 10);
     EXPECT_EQ(refund["balance"], 5);

@@ -13,7 +13,7 @@ TEST(JsonReader, ReadsFieldsOfEveryType) {
     JsonReader r = JsonReader::ParseBody(
         R"({"s":"文字","i":-42,"b":true,"t":"2026-11-22T15:04:05+09:00","m":1.5,
             "mm":{"books":2,"food":0.125},"a":["x","y"],"o":{"n":1},"l":[{"q":1},{"q":2}],
-            "nothing":null,"extra":{"ignored":[1,2,3]}})");
+            "extra":{"ignored":[1,2,3]}})");
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.RequiredString("s"), "文字");
     EXPECT_EQ(r.RequiredInt("i"), -42);
@@ -29,10 +29,38 @@ TEST(JsonReader, ReadsFieldsOfEveryType) {
     auto lines = r.ObjectArray("l", true);
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_EQ(lines[1].RequiredInt("q"), 2);
-    EXPECT_FALSE(r.OptionalString("nothing").has_value());
-    EXPECT_FALSE(r.Has("nothing"));
+    EXPECT_FALSE(r.Has("absent"));
     EXPECT_FALSE(r.OptionalString("absent").has_value());
     EXPECT_TRUE(r.ok());
+}
+
+// Issue 15, defect 9: fields not declared nullable took null for missing ("validity_days": null
+// gave 365). Null is refused naming the field, except where declared nullable.
+TEST(JsonReader, NullIsRefusedNamingTheFieldUnlessDeclaredNullable) {
+    for (const char* body : {R"({"validity_days":null})", R"({"o":{"validity_days":null}})"}) {
+        JsonReader r = JsonReader::ParseBody(body);
+        if (auto o = r.Object("o", false)) {
+            EXPECT_FALSE(o->OptionalInt("validity_days").has_value());
+        } else {
+            EXPECT_FALSE(r.OptionalInt("validity_days").has_value());
+        }
+        ASSERT_FALSE(r.ok()) << body;
+        EXPECT_NE(r.error().message.find("must not be null"), std::string::npos);
+        EXPECT_EQ(r.error().field.substr(r.error().field.size() - 13), "validity_days");
+    }
+    JsonReader has = JsonReader::ParseBody(R"({"card_number":null})");
+    EXPECT_FALSE(has.Has("card_number"));
+    ASSERT_FALSE(has.ok());
+    EXPECT_EQ(has.error().field, "card_number");
+
+    JsonReader nullable = JsonReader::ParseBody(R"({"program_id":null})");
+    EXPECT_FALSE(nullable.OptionalNullableString("program_id").has_value());
+    EXPECT_TRUE(nullable.ok());
+    JsonReader given = JsonReader::ParseBody(R"({"program_id":"pg_1"})");
+    EXPECT_EQ(given.OptionalNullableString("program_id"), "pg_1");
+    JsonReader wrong = JsonReader::ParseBody(R"({"program_id":7})");
+    EXPECT_FALSE(wrong.OptionalNullableString("program_id").has_value());
+    EXPECT_FALSE(wrong.ok());
 }
 
 TEST(JsonReader, NamesTheFullPathOfAWrongType) {

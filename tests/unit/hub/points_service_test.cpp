@@ -1,6 +1,7 @@
 #include <thread>
 
 #include "core/ids.hpp"
+#include "core/limits.hpp"
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -81,9 +82,8 @@ TEST_F(PointsTest, SamePurchaseIdAgainReturnsTheFirstAnswerAndChangesNothing) {
     EXPECT_EQ(EntriesOf(m.member_id).size(), 2u);
 }
 
-TEST_F(PointsTest, SameIdWithAnotherBodyOrFromAnotherStoreIsAConflict) {
+TEST_F(PointsTest, SameIdWithAnotherBodyIsAConflict) {
     TestStore store = MakeStore("Shibuya Books");
-    TestStore other = MakeStore("Other");
     TestMember m = MakeMember("aki");
     ASSERT_TRUE(hub_->points().RecordPurchase(store.caller, BookPurchase("p-1", m)).has_value());
     PurchaseRequest changed = BookPurchase("p-1", m);
@@ -92,11 +92,7 @@ TEST_F(PointsTest, SameIdWithAnotherBodyOrFromAnotherStoreIsAConflict) {
     ASSERT_FALSE(conflict.has_value());
     EXPECT_EQ(conflict.error().code, ErrorCode::kIdempotencyConflict);
     EXPECT_EQ(conflict.error().field, "purchase_id");
-    auto elsewhere = hub_->points().RecordPurchase(other.caller, BookPurchase("p-1", m));
-    ASSERT_FALSE(elsewhere.has_value());
-    EXPECT_EQ(elsewhere.error().code, ErrorCode::kIdempotencyConflict);
     EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 22);
-    EXPECT_EQ(BalanceOf(m.member_id, other.store.program_id), 0);
 
     ASSERT_TRUE(hub_->points().Redeem(store.caller, Redemption("r-1", m, 5)).has_value());
     auto redeem_conflict = hub_->points().Redeem(store.caller, Redemption("r-1", m, 6));
@@ -455,6 +451,206 @@ TEST_F(PointsTest, AnotherProgramsPurchaseIsNotFoundForRefund) {
                   .field,
               "amount");
     EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 50);
+}
+
+// Issue 15, defect 3: store B sending a purchase id store A had used got 409 "already used": ids
+// were global, so a store learned another program's ids existed, tills numbered alike collided
+// between shops, and a store could claim another's ids in advance. Ids are scoped to the store.
+TEST_F(PointsTest, IdempotencyIdsAreScopedToTheStoreThatSentThem) {
+    auto program = hub_->admin().CreateProgram(operator_, "Ekimae chain");
+    ASSERT_TRUE(program.has_value()) << program.error().message;
+    TestStore a = MakeStore("Shibuya Books");
+    TestStore other_program = MakeStore("Other");
+    TestStore chain_a = MakeStore("Ekimae 1", program->program_id);
+    TestStore chain_b = MakeStore("Ekimae 2", program->program_id);
+    TestMember m = MakeMember("aki");
+    for (const TestStore* store : {&a, &other_program, &chain_a, &chain_b}) {
+        auto bought = hub_->points().RecordPurchase(store->caller, BookPurchase("pa-x-1", m));
+        ASSERT_TRUE(bought.has_value()) << store->store.name << ": " << bought.error().message;
+        EXPECT_FALSE(bought->replayed) << store->store.name;
+        auto redeemed = hub_->points().Redeem(store->caller, Redemption("till3-000123", m, 2));
+        ASSERT_TRUE(redeemed.has_value()) << store->store.name << ": " << redeemed.error().message;
+        EXPECT_FALSE(redeemed->replayed);
+        auto refunded = hub_->points().Refund(store->caller, {"rf-1", "pa-x-1", 990, {}});
+        ASSERT_TRUE(refunded.has_value()) << store->store.name << ": " << refunded.error().message;
+        EXPECT_FALSE(refunded->replayed);
+        EXPECT_EQ(refunded->points_reversed, 9);
+    }
+    EXPECT_EQ(BalanceOf(m.member_id, a.store.program_id), 22 - 2 - 9);
+    EXPECT_EQ(BalanceOf(m.member_id, program->program_id), 2 * (22 - 2 - 9));
+    // Replays are still answered within each store.
+    auto replay = hub_->points().RecordPurchase(chain_b.caller, BookPurchase("pa-x-1", m));
+    ASSERT_TRUE(replay.has_value());
+    EXPECT_TRUE(replay->replayed);
+    // A store refunds only its own purchases, even within its program.
+    auto foreign = hub_->points().Refund(chain_b.caller, {"rf-2", "only-a", 100, {}});
+    Buy(chain_a, m, "only-a", 1000);
+    auto not_its_own = hub_->points().Refund(chain_b.caller, {"rf-2", "only-a", 100, {}});
+    ASSERT_FALSE(not_its_own.has_value());
+    EXPECT_EQ(not_its_own.error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(not_its_own.error().message, foreign.error().message);
+}
+
+// Issue 15, defect 2: with a x100 category multiplier and a x100 bonus window, one purchase of 500
+// lines at quantity 100000 and unit price 10^10 earned a capped 9,223,372,036,854,775,807 points,
+// and every later purchase of the member failed with 500. Bounds are refused naming the field,
+// nothing saturated is stored, and the member keeps earning.
+TEST_F(PointsTest, HugePurchasesAreRefusedAndNeverLockTheMemberOutOfEarning) {
+    TestStore store = MakeStore("Shibuya Books");
+    TestMember m = MakeMember("aki");
+    clock_.Advance(std::chrono::seconds(1));
+    core::EarningRule rule;
+    rule.amount_per_point = 1;
+    rule.category_multipliers_milli = {{"books", 100'000}};
+    rule.bonus_windows = {
+        {clock_.Now() - std::chrono::hours(1), clock_.Now() + std::chrono::hours(1), 100'000}};
+    ASSERT_TRUE(hub_->rules().SetRule(store.caller, store.store.store_id, rule).has_value());
+
+    PurchaseRequest huge;
+    huge.purchase_id = "huge";
+    huge.member.member_id = m.member_id;
+    huge.lines.assign(500, {"Book", "", "books", 100'000, 10'000'000'000});
+    auto refused = hub_->points().RecordPurchase(store.caller, huge);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(refused.error().field, "lines");
+
+    PurchaseRequest too_many_points = huge;  // 10^10 x 100 x 100 = 10^14 points
+    too_many_points.lines.assign(1, {"Book", "", "books", 1, 10'000'000'000});
+    auto over = hub_->points().RecordPurchase(store.caller, too_many_points);
+    ASSERT_FALSE(over.has_value());
+    EXPECT_EQ(over.error().code, ErrorCode::kRuleViolation);
+    EXPECT_EQ(over.error().field, "lines");
+
+    // A balance near its limit: the purchase that would pass it is refused, a smaller one is not.
+    ASSERT_TRUE(hub_->storage()
+                    .Write([&](storage::WriteTxn& txn) -> core::Status {
+                        core::LedgerEntry grant{.member_id = m.member_id,
+                                                .program_id = store.store.program_id,
+                                                .store_id = store.store.store_id,
+                                                .delta = core::kMaxBalance - 1'000'000,
+                                                .kind = core::EntryKind::kAdjustment,
+                                                .ref = "grant",
+                                                .occurred_at = clock_.Now(),
+                                                .note = "test grant"};
+                        KZ_RETURN_IF_ERROR(txn.AppendEntry(grant));
+                        core::Lot lot;
+                        lot.member_id = m.member_id;
+                        lot.program_id = store.store.program_id;
+                        lot.earned = lot.remaining = grant.delta;
+                        lot.earned_at = clock_.Now();
+                        lot.expires_at = clock_.Now() + std::chrono::days(30);
+                        KZ_RETURN_IF_ERROR(txn.InsertLot(lot));
+                        return core::Status::Ok();
+                    })
+                    .ok());
+    PurchaseRequest past_balance = huge;
+    past_balance.lines.assign(1, {"Book", "", "books", 1, 101});  // 1,010,000 points
+    auto full = hub_->points().RecordPurchase(store.caller, past_balance);
+    ASSERT_FALSE(full.has_value());
+    EXPECT_EQ(full.error().code, ErrorCode::kRuleViolation);
+    EXPECT_EQ(full.error().field, "lines");
+    PurchaseRequest fits = past_balance;
+    fits.lines.assign(1, {"Book", "", "books", 1, 100});  // 1,000,000 points: exactly the limit
+    auto earned = hub_->points().RecordPurchase(store.caller, fits);
+    ASSERT_TRUE(earned.has_value()) << earned.error().message;
+    EXPECT_EQ(earned->balance, core::kMaxBalance);
+}
+
+// A store earning one point per yen, points valid 30 days (from a second after the start).
+class RefundAfterExpiryTest : public HubTest {
+  protected:
+    TestStore PointPerYenStore() {
+        TestStore store = MakeStore("Shibuya Books");
+        core::EarningRule rule;
+        rule.amount_per_point = 1;
+        rule.validity_days = 30;
+        clock_.Advance(std::chrono::seconds(1));
+        EXPECT_TRUE(hub_->rules().SetRule(store.caller, store.store.store_id, rule).has_value());
+        return store;
+    }
+};
+
+// Issue 15, defect 1: a purchase of 300 points dated beyond the validity, then one of 1000; a
+// redemption of 1 booked the expiry of the 300 (balance 999); refunding the first purchase answered
+// points_reversed 300 and left 699: the expiry and the reversal both took the same points.
+TEST_F(PointsTest, RefundAfterThePurchasesPointsExpiredDoesNotTakeThemTwice) {
+    TestStore store = MakeStore("Shibuya Books");  // 1 point per 100 JPY, valid 365 days
+    TestMember m = MakeMember("aki");
+    PurchaseRequest old;
+    old.purchase_id = "old1";
+    old.member.member_id = m.member_id;
+    old.occurred_at = clock_.Now() - std::chrono::days(400);
+    old.lines.push_back({"Old book", "", "", 1, 30000});
+    ASSERT_TRUE(hub_->points().RecordPurchase(store.caller, old).has_value());
+    Buy(store, m, "new1", 100000);
+    auto redeemed = hub_->points().Redeem(store.caller, Redemption("r-1", m, 1));
+    ASSERT_TRUE(redeemed.has_value()) << redeemed.error().message;
+    EXPECT_EQ(redeemed->balance, 999);
+
+    auto refund = hub_->points().Refund(store.caller, {"rf-1", "old1", 30000, {}});
+    ASSERT_TRUE(refund.has_value()) << refund.error().message;
+    EXPECT_EQ(refund->points_reversed, 0);
+    EXPECT_EQ(refund->points_expired, 300);
+    EXPECT_EQ(refund->points_unrecovered, 0);
+    EXPECT_EQ(refund->balance, 999);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 999);
+    for (const auto& entry : EntriesOf(m.member_id)) {
+        EXPECT_NE(entry.kind, core::EntryKind::kRefundReversal) << entry.note;
+    }
+    auto replay = hub_->points().Refund(store.caller, {"rf-1", "old1", 30000, {}});
+    ASSERT_TRUE(replay.has_value());
+    EXPECT_TRUE(replay->replayed);
+    EXPECT_EQ(replay->points_expired, 300);
+}
+
+// The same without backdating and without the expiry pass: the refund comes after validity_days
+// and books the due expiry itself first.
+TEST_F(RefundAfterExpiryTest, RefundAfterValidityDaysCountsTheExpiryNotYetBooked) {
+    TestStore store = PointPerYenStore();
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 300);
+    // Half refunded while valid: 150 reversed from the purchase's own lot.
+    auto first = hub_->points().Refund(store.caller, {"rf-1", "p-1", 150, {}});
+    ASSERT_TRUE(first.has_value()) << first.error().message;
+    EXPECT_EQ(first->points_reversed, 150);
+    EXPECT_EQ(first->points_expired, 0);
+    clock_.Advance(std::chrono::days(29));
+    Buy(store, m, "p-2", 1000);
+    clock_.Advance(std::chrono::days(2));  // p-1's lot (150 left) is due; nobody booked it
+    auto second = hub_->points().Refund(store.caller, {"rf-2", "p-1", 100, {}});
+    ASSERT_TRUE(second.has_value()) << second.error().message;
+    EXPECT_EQ(second->points_reversed, 0);
+    EXPECT_EQ(second->points_expired, 100);
+    auto third = hub_->points().Refund(store.caller, {"rf-3", "p-1", 50, {}});
+    ASSERT_TRUE(third.has_value()) << third.error().message;
+    EXPECT_EQ(third->points_reversed, 0);
+    EXPECT_EQ(third->points_expired, 50);
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 1000);
+    EXPECT_EQ(*hub_->points().RunExpiry(), 0);  // booked once, by the refund
+}
+
+// Spent first, the rest expired: the share is counted against the expired points first, and only
+// what was spent beyond them is taken from the other lots.
+TEST_F(RefundAfterExpiryTest, RefundAfterSpendingAndExpiryTakesBackOnlyTheSpentPoints) {
+    TestStore store = PointPerYenStore();
+    TestMember m = MakeMember("aki");
+    Buy(store, m, "p-1", 300);
+    ASSERT_TRUE(hub_->points().Redeem(store.caller, Redemption("r-1", m, 100)).has_value());
+    clock_.Advance(std::chrono::days(29));
+    Buy(store, m, "p-2", 1000);
+    clock_.Advance(std::chrono::days(2));
+    ASSERT_EQ(*hub_->points().RunExpiry(), 1);  // 200 of p-1 expire
+    EXPECT_EQ(BalanceOf(m.member_id, store.store.program_id), 1000);
+    auto half = hub_->points().Refund(store.caller, {"rf-1", "p-1", 150, {}});
+    ASSERT_TRUE(half.has_value()) << half.error().message;
+    EXPECT_EQ(half->points_expired, 150);
+    EXPECT_EQ(half->points_reversed, 0);
+    auto rest = hub_->points().Refund(store.caller, {"rf-2", "p-1", 150, {}});
+    ASSERT_TRUE(rest.has_value()) << rest.error().message;
+    EXPECT_EQ(rest->points_expired, 50);
+    EXPECT_EQ(rest->points_reversed, 100);
+    EXPECT_EQ(rest->balance, 900);
 }
 
 }  // namespace

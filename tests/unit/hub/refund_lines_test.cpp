@@ -51,7 +51,8 @@ class RefundLinesTest : public HubTest {
         std::vector<core::Refund> refunds;
         EXPECT_TRUE(hub_->storage()
                         .Read([&](storage::ReadTxn& txn) -> core::Status {
-                            KZ_ASSIGN_OR_RETURN(refunds, txn.RefundsOf(purchase_id));
+                            KZ_ASSIGN_OR_RETURN(refunds,
+                                                txn.RefundsOf(store_.store.store_id, purchase_id));
                             return core::Status::Ok();
                         })
                         .ok());
