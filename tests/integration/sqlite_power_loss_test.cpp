@@ -192,7 +192,7 @@ std::vector<std::string> CheckAfterCrash(const std::filesystem::path& path,
     Status read = (*opened)->Read([&](ReadTxn& txn) -> Status {
         std::map<std::string, int64_t> acknowledged_points;
         for (const auto& [id, member] : acknowledged) {
-            KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase(id));
+            KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase("st_power", id));
             if (!purchase) problems.push_back("acknowledged purchase " + id + " is missing");
             acknowledged_points[member] += kPointsPerPurchase;
         }
