@@ -121,13 +121,6 @@ std::string Metrics::RenderStorage(const storage::StorageStats& stats) {
     counter("kizuna_storage_commits_ahead_total",
             "Commits made while the previous commit's log sync was still running.",
             stats.commits_ahead);
-    counter("kizuna_storage_reader_caches_kept_total",
-            "Read transactions on a changed log that kept their connection's cache but the "
-            "changed pages.",
-            stats.reader_caches_kept);
-    counter("kizuna_storage_reader_caches_emptied_total",
-            "Read transactions on a changed log that began with their connection's cache emptied.",
-            stats.reader_caches_emptied);
     metric("gauge", "kizuna_storage_largest_batch", "Most units in one transaction so far.",
            stats.largest_batch);
     return fmt::to_string(out);

@@ -3,7 +3,8 @@
 // postgres/ later) and are chosen by OpenStorage from a connection string.
 //
 // Unit of work: a service hands Storage::Write a function that reads and writes through a
-// WriteTxn. The backend runs it atomically and returns only after it is durable. Backends may
+// WriteTxn. The backend runs it atomically and returns only after it is durable (it survives a
+// power cut: src/storage/README.md, "Durability"). Backends may
 // run several callers' functions in one database transaction (group commit): each function is
 // isolated, so a function that returns an error is rolled back alone and its batch-mates still
 // commit. To get there a backend may run a function more than once (SQLite does when a
@@ -213,18 +214,13 @@ struct StorageStats {
     uint64_t checkpoints = 0;         // write-ahead log checkpoints completed (SQLite)
     uint64_t log_restarts = 0;        // times the write-ahead log started again from its beginning
     uint64_t rerun_batches = 0;       // batches run again because a unit failed after writing
-    // SQLite: fdatasyncs of the log made beside the writer; each covers every commit handed over
+    // SQLite: syncs of the log made beside the writer; each covers every commit handed over
     // since the previous one, so log_syncs < commits shows commits sharing a sync.
     uint64_t log_syncs = 0;
     uint64_t log_sync_micros = 0;  // time spent in those syncs
     // SQLite: commits made while the previous commit's sync was still running (see
     // SqliteStorage): their frames were written while the disk synced.
     uint64_t commits_ahead = 0;
-    // SQLite: read transactions that began on a log changed since their connection's previous
-    // one, and kept that connection's page cache minus the pages changed since, or began with
-    // it emptied (see page_cache.hpp).
-    uint64_t reader_caches_kept = 0;
-    uint64_t reader_caches_emptied = 0;
 };
 
 // How far a backup has got, in database pages copied of the total; called from the thread that
@@ -284,11 +280,9 @@ struct StorageOptions {
     int read_connections = 4;
     int max_batch = 512;  // most write units in one group-commit transaction
     // SQLite: copy the write-ahead log back into the database every this many new pages
-    // (4 KiB each), beside the writer; rounds far apart copy a hot page once for many commits.
-    // By default one round per log restart. Measured (bench/README.md): 8,000 -> 32,000 took
-    // purchases' p99 from 30-36 to 12-19 ms and the checkpointer from 11.5 to 4.4 us per
-    // purchase (Run 5); 32,000 -> 128,000 took p99 from 10.6 to 9.6 ms (medians of 8 pairs)
-    // and the checkpointer from 5.2 to 2.6 us per purchase (after Run 8).
+    // (4 KiB each), beside the writer; rounds far apart copy a hot page once for many commits
+    // (lower purchase p99 and checkpointer CPU: bench/README.md). By default one round per log
+    // restart.
     int checkpoint_pages = 128000;
     // SQLite: past this many pages the writer finishes a checkpoint itself between batches so
     // that the log restarts from its beginning (bounds the log file: 512 MiB by default).

@@ -430,8 +430,8 @@ Result<RestoreInfo> RestoreDatabaseFile(const std::string& path, const std::stri
 }
 
 // Defined here rather than beside the writer: it is a read, on a connection of its own that
-// lives as long as the backup. A pooled reader is not used for it: a backup is long, and the
-// readers' page caches and their bookkeeping (page_cache.hpp) serve the short reads of requests.
+// lives as long as the backup, opened through the storage's own VFS like every other connection.
+// A pooled reader is not used for it: a backup is long, and the pool serves requests' short reads.
 Result<BackupInfo> SqliteStorage::Backup(const std::string& path, const BackupProgress& progress) {
     std::string file;
     {
@@ -442,8 +442,8 @@ Result<BackupInfo> SqliteStorage::Backup(const std::string& path, const BackupPr
         ReleaseReader(reader);
     }
     if (file.empty()) return MakeError(ErrorCode::kInternal, "the database has no file name");
-    KZ_ASSIGN_OR_RETURN(auto source,
-                        Connection::Open(DatabaseLocation{file}, Connection::Role::kReader));
+    KZ_ASSIGN_OR_RETURN(auto source, Connection::Open(DatabaseLocation{file},
+                                                      Connection::Role::kReader, vfs_->name()));
     KZ_RETURN_IF_ERROR(source->Run("BEGIN"));
     auto info = BackupSnapshot(*source, path, progress);
     (void)source->Run("COMMIT");

@@ -4,9 +4,6 @@
 
 #include <string>
 
-#include "storage/sqlite/page_cache.hpp"
-#include "storage/sqlite/wal_write_buffer.hpp"
-
 namespace kizuna::storage::sqlite {
 
 using core::ErrorCode;
@@ -19,8 +16,8 @@ core::Error OpenError(sqlite3* db, const DatabaseLocation& location, std::string
                                                         ": " + std::string(what) + ": " + detail);
 }
 
-// The database file is held exclusively by the process that opened it (see ConfigureSqliteOnce),
-// so "busy" at open means another process has it: say so plainly.
+// The database file is held exclusively by the process that opened it ("unix-excl", see
+// DatabaseLocation::base_vfs), so "busy" at open means another process has it: say so plainly.
 core::Error InUseOrOpenError(sqlite3* db, const DatabaseLocation& location) {
     if (db != nullptr && (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY) {
         return core::MakeError(ErrorCode::kUnavailable,
@@ -31,29 +28,30 @@ core::Error InUseOrOpenError(sqlite3* db, const DatabaseLocation& location) {
     return OpenError(db, location, "read");
 }
 
-// Process-wide settings, before SQLite initializes (later calls are refused and harmless):
-// no memory statistics, which would take a global mutex around every allocation SQLite makes
-// (3% of the group-commit writer's time in profiles), a page cache whose commits do not sweep
-// it (page_cache.hpp), then the log-write-buffering VFS.
-const char* ConfigureSqliteOnce() {
-    static const char* const vfs = [] {
+// The one process-wide setting, made before SQLite initializes (later calls are refused and
+// harmless): no memory statistics (sqlite3_memory_used), which would take a global mutex around
+// every allocation SQLite makes (3% of the group-commit writer's time in profiles). It changes
+// no behaviour of any database.
+void ConfigureSqliteOnce() {
+    static const bool configured = [] {
         (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-        (void)InstallPageCache();
-        return WalWriteBufferVfs();
+        return true;
     }();
-    return vfs;
+    (void)configured;
 }
 
 }  // namespace
 
 core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocation& location,
-                                                           Role role) {
+                                                           Role role, const char* vfs) {
+    ConfigureSqliteOnce();
     // NOMUTEX: a connection is never used by two threads at once (see the class comment).
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (role == Role::kWriter) flags |= SQLITE_OPEN_CREATE;
 
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(location.path.c_str(), &db, flags, ConfigureSqliteOnce());
+    int rc = sqlite3_open_v2(location.path.c_str(), &db, flags,
+                             vfs != nullptr ? vfs : location.base_vfs.c_str());
     if (rc != SQLITE_OK) {
         core::Error error = OpenError(db, location, "open");
         sqlite3_close_v2(db);
@@ -77,17 +75,19 @@ core::Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseLocatio
                                        ": the file system does not support WAL mode");
         }
     }
-    // FULL syncs the WAL at every commit: an acknowledged write survives a crash (invariant 4).
-    std::string pragmas = location.durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;";
+    // NORMAL: SQLite syncs the log's header when the log restarts, and the log and the database
+    // around every checkpoint (https://www.sqlite.org/pragma.html#pragma_synchronous), but not
+    // at a commit: the storage syncs the log itself before it acknowledges one (LogSync). Every
+    // connection, since whichever one closes last checkpoints the log into the database.
+    std::string pragmas =
+        location.durable ? "PRAGMA synchronous=NORMAL;" : "PRAGMA synchronous=OFF;";
     if (role == Role::kWriter) pragmas += "PRAGMA foreign_keys=ON;";
     if (role == Role::kReader) pragmas += "PRAGMA query_only=ON;";
-    // SQLite's default page cache (2 MiB) made the group-commit writer re-read index pages from
-    // the file for nearly every purchase (bench/README.md, "Profiles"). The writer gets 64 MiB,
-    // each reader 32 MiB: after the benchmark's purchases (a 170 MB database) a reader with 16
-    // MiB read 1.5-2 pages per usage answer from the file, and the I/O thread spent 62-67 us per
-    // answer instead of 45-47 (bench/README.md, Run 7). Four readers and the writer stay under
-    // 200 MiB of cache, within the hub's 300 MB RSS budget. No mmap: mapped file pages count in
-    // that RSS as well (a 256 MiB map took the hub to 347 MB).
+    // Page caches: SQLite's default (2 MiB) made the group-commit writer re-read index pages
+    // from the file for nearly every purchase, so the writer gets 64 MiB and each reader 32 MiB;
+    // four readers and the writer stay under 200 MiB, within the hub's 300 MB RSS budget.
+    // No mmap: mapped file pages count in that RSS as well, and under purchases the readers were
+    // slower with it (src/storage/README.md, "Reads under writes").
     // The checkpointer reads log frames and writes them through; it needs no cache of its own.
     pragmas += role == Role::kWriter   ? "PRAGMA cache_size=-65536;"
                : role == Role::kReader ? "PRAGMA cache_size=-32768;"

@@ -20,11 +20,18 @@ namespace kizuna::storage::sqlite {
 // Where the database lives and how its connections behave.
 struct DatabaseLocation {
     std::string path;
-    // synchronous=FULL (every commit on disk) when true; OFF for a throw-away database.
+    // True: synchronous=NORMAL, under which SQLite syncs the log's header when the log restarts
+    // and the log and the database around every checkpoint, while the storage syncs the log
+    // before it acknowledges a commit (src/storage/README.md, "Durability"). False:
+    // synchronous=OFF and no syncs at all, for a throw-away database.
     bool durable = true;
     // How long a connection waits for a lock held by another connection (another process, a
     // checkpoint) before it reports kUnavailable.
     int busy_timeout_ms = 5000;
+    // The SQLite VFS that does the file I/O, under the storage's log write buffer. "unix-excl":
+    // the process holds the database with one exclusive lock and its connections share the
+    // log index in memory. Tests pass a VFS of their own (a power-loss simulation) here.
+    std::string base_vfs = "unix-excl";
 };
 
 class Connection {
@@ -35,10 +42,11 @@ class Connection {
         kCheckpointer,  // copies the write-ahead log into the database file; no statements
     };
 
-    // Opens and configures a connection (WAL, synchronous, foreign keys, busy timeout). Errors:
-    // kUnavailable when the file cannot be opened or configured.
+    // Opens and configures a connection (WAL, synchronous, foreign keys, busy timeout) through
+    // the VFS named `vfs` (the storage's WalWriteBuffer), or location.base_vfs when nullptr.
+    // Errors: kUnavailable when the file cannot be opened or configured.
     static core::Result<std::unique_ptr<Connection>> Open(const DatabaseLocation& location,
-                                                          Role role);
+                                                          Role role, const char* vfs = nullptr);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;

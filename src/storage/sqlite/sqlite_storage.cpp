@@ -46,8 +46,8 @@ Status RunGuarded(Txn& txn, const Work& work) {
 }
 
 // The most log pages the writer copies itself to let the log restart (8 MiB). Its copy lands at
-// scattered places of the database file: the sync that ends it took 33 ms in a trace of the
-// benchmark, and 400 or 100 pages did not do better (bench/README.md, Run 8).
+// scattered places of the database file and ends with a sync of the database (tens of ms on
+// the benchmark's disk); fewer pages did not make that sync shorter.
 constexpr int kWriterCheckpointPages = 2000;
 
 void RaiseToAtLeast(std::atomic<uint64_t>& value, uint64_t candidate) {
@@ -111,34 +111,37 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
     // process does them one storage at a time; another process is still refused at once.
     static std::mutex opening;
     std::lock_guard opening_lock(opening);
-    KZ_ASSIGN_OR_RETURN(auto writer, Connection::Open(location, Connection::Role::kWriter));
+    // Members of `opened` close in the reverse of this order if a later step fails.
+    Opened opened;
+    KZ_ASSIGN_OR_RETURN(opened.vfs, WalWriteBuffer::Create(location.base_vfs));
+    const char* vfs = opened.vfs->name();
+    KZ_ASSIGN_OR_RETURN(opened.writer, Connection::Open(location, Connection::Role::kWriter, vfs));
     auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    KZ_RETURN_IF_ERROR(Migrate(*writer, now));
-
-    KZ_ASSIGN_OR_RETURN(auto checkpointer,
-                        Connection::Open(location, Connection::Role::kCheckpointer));
-    std::vector<std::unique_ptr<Connection>> readers;
-    for (int i = 0; i < options.read_connections; ++i) {
-        KZ_ASSIGN_OR_RETURN(auto reader, Connection::Open(location, Connection::Role::kReader));
-        readers.push_back(std::move(reader));
+    KZ_RETURN_IF_ERROR(Migrate(*opened.writer, now));
+    // The log exists now: the writer has run a transaction in WAL mode.
+    if (location.durable) {
+        KZ_ASSIGN_OR_RETURN(opened.log_sync, LogSync::Open(opened.writer->handle()));
     }
-    return std::unique_ptr<SqliteStorage>(
-        new SqliteStorage(std::move(writer), std::move(checkpointer), std::move(readers), options));
+    KZ_ASSIGN_OR_RETURN(opened.checkpointer,
+                        Connection::Open(location, Connection::Role::kCheckpointer, vfs));
+    for (int i = 0; i < options.read_connections; ++i) {
+        KZ_ASSIGN_OR_RETURN(auto reader,
+                            Connection::Open(location, Connection::Role::kReader, vfs));
+        opened.readers.push_back(std::move(reader));
+    }
+    return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(opened), options));
 }
 
-SqliteStorage::SqliteStorage(std::unique_ptr<Connection> writer,
-                             std::unique_ptr<Connection> checkpointer,
-                             std::vector<std::unique_ptr<Connection>> readers,
-                             const StorageOptions& options)
+SqliteStorage::SqliteStorage(Opened opened, const StorageOptions& options)
     : max_batch_(static_cast<std::size_t>(options.max_batch)),
       checkpoint_pages_(options.checkpoint_pages),
       log_restart_pages_(options.log_restart_pages),
-      writer_(std::move(writer)),
-      checkpointer_(std::move(checkpointer)) {
-    for (auto& connection : readers) {
-        readers_.push_back(std::make_unique<Reader>(std::move(connection)));
-        free_readers_.push_back(readers_.back().get());
-    }
+      vfs_(std::move(opened.vfs)),
+      writer_(std::move(opened.writer)),
+      log_sync_(std::move(opened.log_sync)),
+      checkpointer_(std::move(opened.checkpointer)),
+      readers_(std::move(opened.readers)) {
+    for (auto& reader : readers_) free_readers_.push_back(reader.get());
     // Replaces SQLite's auto-checkpoint on the writer (a hook of our own turns it off).
     sqlite3_wal_hook(writer_->handle(), &SqliteStorage::OnWalCommit, this);
     // Named, so that top -H and profiles tell them apart from the server's threads.
@@ -183,6 +186,7 @@ SqliteStorage::~SqliteStorage() {
     free_readers_.clear();
     readers_.clear();
     checkpointer_.reset();
+    log_sync_.reset();
     writer_.reset();
     std::error_code ignored;
     std::filesystem::remove_all(temporary_directory_, ignored);
@@ -251,7 +255,7 @@ void SqliteStorage::Settle(WriteUnit& unit, Status status) {
 void SqliteStorage::HandOffSettled() {
     if (settled_.empty()) return;
     uint64_t sync_number = 0;
-    if (settled_sync_ != nullptr) {
+    if (settled_need_sync_) {
         std::lock_guard lock(queue_mutex_);
         sync_number = ++syncs_handed_;
     }
@@ -263,26 +267,26 @@ void SqliteStorage::HandOffSettled() {
             for (Settled& answer : settled_) answers_.push_back(std::move(answer));
         }
         // One sync of the log covers every commit written to it before the sync starts.
-        if (settled_sync_ != nullptr) {
-            answers_sync_ = std::move(settled_sync_);
+        if (settled_need_sync_) {
+            answers_need_sync_ = true;
             answers_sync_number_ = sync_number;
         }
     }
     settled_.clear();
+    settled_need_sync_ = false;
     answers_ready_.notify_one();
 }
 
 Status SqliteStorage::LogSyncFailure() const {
-    return MakeError(
-        ErrorCode::kUnavailable,
-        "the write-ahead log could not be made durable (fdatasync: " +
-            std::error_code(log_sync_errno_.load(), std::generic_category()).message() +
-            "); this hub accepts no more writes until it is restarted");
+    return MakeError(ErrorCode::kUnavailable,
+                     std::string("the write-ahead log could not be made durable (fdatasync: ") +
+                         sqlite3_errstr(log_sync_error_.load()) +
+                         "); this hub accepts no more writes until it is restarted");
 }
 
 void SqliteStorage::AnswererLoop() {
     std::vector<Settled> answering;
-    std::shared_ptr<const LogSync> sync;
+    bool need_sync = false;
     uint64_t sync_number = 0;
     while (true) {
         {
@@ -291,21 +295,20 @@ void SqliteStorage::AnswererLoop() {
             // Stopping still answers everything handed over.
             if (answers_.empty()) return;
             answering.swap(answers_);
-            sync = std::move(answers_sync_);  // leaves it empty
+            need_sync = std::exchange(answers_need_sync_, false);
             sync_number = answers_sync_number_;
         }
         // Every answer taken waits for this sync, even one whose own batch wrote nothing: its
         // outcome (a replayed receipt, a refusal) may rest on a commit the sync makes durable.
-        if (sync != nullptr) {
+        if (need_sync) {
             if (!LogSyncFailed()) {
                 log_syncs_.fetch_add(1, std::memory_order_relaxed);
                 const auto started = std::chrono::steady_clock::now();
-                if (const int error = sync->Sync(); error != 0) log_sync_errno_.store(error);
+                if (const int rc = log_sync_->Sync(); rc != SQLITE_OK) log_sync_error_.store(rc);
                 const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - started);
                 log_sync_micros_.fetch_add(took.count(), std::memory_order_relaxed);
             }
-            sync.reset();
             {
                 std::lock_guard lock(queue_mutex_);
                 syncs_done_ = sync_number;
@@ -356,7 +359,7 @@ void SqliteStorage::WriterLoop() {
             // it commits without waiting for that sync (one commit at most waits ahead): the
             // callers answered by the previous sync are most likely all back by then, and its
             // frames are written while the disk syncs, so the next sync starts the moment this
-            // one ends instead of after a commit (bench/README.md, Run 8).
+            // one ends instead of after a commit.
             if (!batch_.empty() && (log_free || stopping || batch_.size() >= max_batch_ ||
                                     (may_commit_ahead && batch_.size() >= units_syncing_))) {
                 if (!log_free) commits_ahead_.fetch_add(1, std::memory_order_relaxed);
@@ -404,6 +407,7 @@ bool SqliteStorage::CheckpointDue() const {
 
 int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
     auto* storage = static_cast<SqliteStorage*>(self);
+    storage->log_written_ = true;
     bool wake = false;
     {
         std::lock_guard lock(storage->checkpoint_mutex_);
@@ -519,14 +523,22 @@ void SqliteStorage::ApplyUnits(std::vector<WriteUnit>& incoming) {
 }
 
 void SqliteStorage::CommitBatch() {
-    Status committed;
-    {
-        // The commit's log sync, deferred: the answerer thread makes it (see the header).
-        DeferLogSyncs deferral;
-        committed = writer_->Run("COMMIT");
-        settled_sync_ = committed.ok() ? deferral.owed() : nullptr;
-    }
+    // With synchronous=NORMAL the commit returns once its frames are in the log file; the
+    // answerer thread syncs the log before it answers the batch (see the header).
+    log_written_ = false;
+    Status committed = writer_->Run("COMMIT");
     if (!committed.ok()) return FailBatch(std::move(committed));
+    if (log_written_ && log_sync_ != nullptr) {
+        settled_need_sync_ = true;
+        // The frames are in the file before the answerer syncs it through its own handle (the
+        // buffer issues them at the commit frame already; this does not depend on how SQLite
+        // splits a frame into writes). A failure here is a failed sync: nothing more is
+        // acknowledged.
+        if (const int rc = WalWriteBuffer::FlushLog(writer_->handle()); rc != SQLITE_OK) {
+            int none = 0;
+            log_sync_error_.compare_exchange_strong(none, rc);
+        }
+    }
     commits_.fetch_add(1, std::memory_order_relaxed);
     RaiseToAtLeast(largest_batch_, batch_.size());
     EndBatch(nullptr);
@@ -565,18 +577,15 @@ void SqliteStorage::FailBatch(Status why) {
     EndBatch(&error);
 }
 
-SqliteStorage::Reader::Reader(std::unique_ptr<Connection> opened)
-    : connection(std::move(opened)), wal(WalIndex::OfMainDatabase(connection->handle())) {}
-
-SqliteStorage::Reader* SqliteStorage::AcquireReader() {
+Connection* SqliteStorage::AcquireReader() {
     std::unique_lock lock(readers_mutex_);
     reader_free_.wait(lock, [this] { return !free_readers_.empty(); });
-    Reader* reader = free_readers_.back();
+    Connection* reader = free_readers_.back();
     free_readers_.pop_back();
     return reader;
 }
 
-void SqliteStorage::ReleaseReader(Reader* reader) {
+void SqliteStorage::ReleaseReader(Connection* reader) {
     {
         std::lock_guard lock(readers_mutex_);
         free_readers_.push_back(reader);
@@ -585,24 +594,19 @@ void SqliteStorage::ReleaseReader(Reader* reader) {
 }
 
 Status SqliteStorage::Read(const std::function<Status(ReadTxn&)>& work) {
-    Reader* reader = AcquireReader();
-    Connection* connection = reader->connection.get();
-    Status result;
-    {
-        ReadTransactionScope scope(reader->cache, reader->wal);
-        result = connection->Run("BEGIN");
-        if (result.ok()) {
-            SqliteTxn txn(*connection);
-            result = RunGuarded(static_cast<ReadTxn&>(txn), work);
-            // Ending a read transaction releases its snapshot; it has nothing to make durable.
-            if (connection->InTransaction()) {
-                Status end = connection->Run(result.ok() ? "COMMIT" : "ROLLBACK");
-                if (!end.ok() && connection->InTransaction()) (void)connection->Run("ROLLBACK");
-                if (result.ok() && !end.ok()) result = end;
-            }
+    Connection* connection = AcquireReader();
+    Status result = connection->Run("BEGIN");
+    if (result.ok()) {
+        SqliteTxn txn(*connection);
+        result = RunGuarded(static_cast<ReadTxn&>(txn), work);
+        // Ending a read transaction releases its snapshot; it has nothing to make durable.
+        if (connection->InTransaction()) {
+            Status end = connection->Run(result.ok() ? "COMMIT" : "ROLLBACK");
+            if (!end.ok() && connection->InTransaction()) (void)connection->Run("ROLLBACK");
+            if (result.ok() && !end.ok()) result = end;
         }
     }
-    ReleaseReader(reader);
+    ReleaseReader(connection);
     return result;
 }
 
@@ -619,10 +623,6 @@ StorageStats SqliteStorage::Stats() const {
     stats.log_syncs = log_syncs_.load(std::memory_order_relaxed);
     stats.log_sync_micros = log_sync_micros_.load(std::memory_order_relaxed);
     stats.commits_ahead = commits_ahead_.load(std::memory_order_relaxed);
-    for (const auto& reader : readers_) {
-        stats.reader_caches_kept += reader->cache.kept.load(std::memory_order_relaxed);
-        stats.reader_caches_emptied += reader->cache.emptied.load(std::memory_order_relaxed);
-    }
     return stats;
 }
 

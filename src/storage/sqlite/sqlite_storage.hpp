@@ -1,6 +1,6 @@
 #pragma once
-// The embedded SQLite backend of Storage: one file in WAL mode with synchronous=FULL, one
-// writer thread that group-commits, and a pool of read-only connections.
+// The embedded SQLite backend of Storage: one file in WAL mode, one writer thread that
+// group-commits, and a pool of read-only connections.
 //
 // Writes: Write() queues its unit of work and blocks until the unit's fate is durable. The
 // writer thread runs the units waiting in one transaction as they come (at most
@@ -9,17 +9,21 @@
 // writing, the batch is rolled back and run again with a savepoint per unit. If the commit
 // fails, every unit of the batch fails with kUnavailable. WriteAsync queues the same way and
 // calls back on the answerer thread instead of blocking a thread.
-// Pipelined commit: the log's fdatasync is not waited for on the writer thread (see
-// wal_write_buffer.hpp). The writer hands each committed batch's outcomes to the answerer thread,
-// which syncs the log once for all it has been handed and only then answers them. While a sync
-// is under way, the writer keeps its next batch open and runs the units that arrive; it commits
-// when the sync ends (or at max_batch), so a slow disk makes batches larger, not more frequent,
-// and an idle one commits at once. A batch that has grown as large as the one being synced
-// commits without waiting, its sync queued behind the running one, so that the commit's work
-// overlaps the disk's; at most one commit waits ahead like this.
+// Pipelined commit: the writer's connection runs with synchronous=NORMAL, so its COMMIT writes
+// the log and returns without waiting for the disk (SQLite still syncs the log's header when the
+// log restarts, and around checkpoints). The writer hands each committed batch's outcomes to the
+// answerer thread, which syncs the log once (LogSync) for all it has been handed and only then
+// answers them. While a sync is under way, the writer keeps its next batch open and runs the
+// units that arrive; it commits when the sync ends (or at max_batch), so a slow disk makes
+// batches larger, not more frequent, and an idle one commits at once. A batch that has grown as
+// large as the one being synced commits without waiting, its sync queued behind the running one,
+// so that the commit's work overlaps the disk's; at most one commit waits ahead like this.
 // A failed sync fails every unit not yet answered and every later write with kUnavailable until
 // the storage is reopened: after such a failure the operating system may have dropped frames,
 // and nothing built on them may be acknowledged.
+// The durability contract, and what it rests on, is in src/storage/README.md ("Durability");
+// tests/integration/sqlite_power_loss_test.cpp proves it by cutting the power at hundreds of
+// points.
 // Checkpoints: the writer does not copy the write-ahead log back into the database itself
 // (SQLite's auto-checkpoint would, at a commit, on the write path). A checkpointer thread with
 // its own connection does it beside the writer every StorageOptions::checkpoint_pages pages of
@@ -30,9 +34,9 @@
 // busy) and runs its function in a read transaction; in WAL mode readers never wait for the
 // writer.
 //
-// Ownership: SqliteStorage owns its connections and its writer thread; destroying it finishes
-// the queued writes, stops the thread and closes the database. It must outlive every call.
-// Thread-safety: all public methods are safe to call from any number of threads.
+// Ownership: SqliteStorage owns its VFS, its connections and its threads; destroying it
+// finishes the queued writes, stops the threads and closes the database. It must outlive every
+// call. Thread-safety: all public methods are safe to call from any number of threads.
 
 #include <atomic>
 #include <condition_variable>
@@ -48,8 +52,7 @@
 #include <vector>
 
 #include "storage/sqlite/connection.hpp"
-#include "storage/sqlite/page_cache.hpp"
-#include "storage/sqlite/wal_index.hpp"
+#include "storage/sqlite/log_sync.hpp"
 #include "storage/sqlite/wal_write_buffer.hpp"
 #include "storage/storage.hpp"
 
@@ -77,15 +80,20 @@ class SqliteStorage final : public Storage {
     // A read on a connection of its own, opened for the backup; defined in backup.cpp.
     Result<BackupInfo> Backup(const std::string& path, const BackupProgress& progress) override;
     std::string_view BackendName() const override { return "sqlite"; }
-    // Each commit is one fsync of the WAL.
     StorageStats Stats() const override;
 
   private:
     struct WriteUnit;
-    struct Reader;
+    // What OpenConnections opens, in the order it must be closed in reverse.
+    struct Opened {
+        std::unique_ptr<WalWriteBuffer> vfs;
+        std::unique_ptr<Connection> writer;
+        std::unique_ptr<LogSync> log_sync;  // none for a database that is not durable
+        std::unique_ptr<Connection> checkpointer;
+        std::vector<std::unique_ptr<Connection>> readers;
+    };
 
-    SqliteStorage(std::unique_ptr<Connection> writer, std::unique_ptr<Connection> checkpointer,
-                  std::vector<std::unique_ptr<Connection>> readers, const StorageOptions& options);
+    SqliteStorage(Opened opened, const StorageOptions& options);
     static Result<std::unique_ptr<SqliteStorage>> OpenConnections(const DatabaseLocation& location,
                                                                   const StorageOptions& options);
 
@@ -101,13 +109,14 @@ class SqliteStorage final : public Storage {
     void Settle(WriteUnit& unit, Status status);
     void HandOffSettled();
     void AnswererLoop();
-    bool LogSyncFailed() const { return log_sync_errno_.load() != 0; }
+    bool LogSyncFailed() const { return log_sync_error_.load() != 0; }
     // What every write gets once a deferred log sync has failed.
     Status LogSyncFailure() const;
     // With queue_mutex_ held: no log sync handed to the answerer is still to finish.
     bool LogFree() const { return syncs_done_ == syncs_handed_; }
 
-    // Called by SQLite on the writer thread after each commit with the log's size in pages.
+    // Called by SQLite on the writer thread after each commit that wrote to the log, with the
+    // log's size in pages.
     static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
     void CheckpointerLoop();
     bool CheckpointDue() const;  // with checkpoint_mutex_ held
@@ -137,15 +146,21 @@ class SqliteStorage final : public Storage {
     // or SQLite rolled the whole transaction back after an I/O error).
     Status RunUnit(WriteUnit& unit, bool& transaction_broken);
 
-    Reader* AcquireReader();
-    void ReleaseReader(Reader* reader);
+    Connection* AcquireReader();
+    void ReleaseReader(Connection* reader);
 
     const std::size_t max_batch_;
     const int checkpoint_pages_;
     const int log_restart_pages_;
     std::filesystem::path temporary_directory_;  // removed on destruction when set
 
+    // Declared first, destroyed last: every connection and the log handle go through it.
+    std::unique_ptr<WalWriteBuffer> vfs_;
     std::unique_ptr<Connection> writer_;  // used by the writer thread only
+    // The log's own handle, synced by the answerer thread only; nullptr when not durable.
+    std::unique_ptr<LogSync> log_sync_;
+    // Writer thread only: the last commit wrote to the log (set by OnWalCommit).
+    bool log_written_ = false;
     std::mutex queue_mutex_;
     std::condition_variable queue_ready_;
     std::deque<WriteUnit> queue_;
@@ -166,16 +181,16 @@ class SqliteStorage final : public Storage {
         WriteDone done;
         Status status;
     };
-    std::vector<Settled> settled_;                 // writer thread only
-    std::shared_ptr<const LogSync> settled_sync_;  // writer thread only: owed for settled_
+    std::vector<Settled> settled_;    // writer thread only
+    bool settled_need_sync_ = false;  // writer thread only: a commit of settled_ wrote the log
     std::mutex answers_mutex_;
     std::condition_variable answers_ready_;
-    std::vector<Settled> answers_;                 // guarded by answers_mutex_
-    std::shared_ptr<const LogSync> answers_sync_;  // guarded by answers_mutex_: owed for answers_
-    uint64_t answers_sync_number_ = 0;             // guarded by answers_mutex_
-    // The errno of the first deferred log sync that failed, 0 while none has: after one,
+    std::vector<Settled> answers_;      // guarded by answers_mutex_
+    bool answers_need_sync_ = false;    // guarded by answers_mutex_
+    uint64_t answers_sync_number_ = 0;  // guarded by answers_mutex_
+    // SQLite's result code of the first log sync that failed, 0 while none has: after one,
     // nothing more may be acknowledged (see the top).
-    std::atomic<int> log_sync_errno_{0};
+    std::atomic<int> log_sync_error_{0};
     bool answerer_stopping_ = false;
     std::thread answerer_thread_;
 
@@ -190,18 +205,10 @@ class SqliteStorage final : public Storage {
     bool checkpointer_stopping_ = false;
     std::thread checkpointer_thread_;
 
-    // A read connection with what its page cache holds and its view of the log index, so that
-    // a transaction on a changed log keeps the unchanged pages (page_cache.hpp).
-    struct Reader {
-        explicit Reader(std::unique_ptr<Connection> opened);
-        std::unique_ptr<Connection> connection;
-        ReaderCacheState cache;
-        WalIndex wal;
-    };
-    std::vector<std::unique_ptr<Reader>> readers_;
+    std::vector<std::unique_ptr<Connection>> readers_;
     std::mutex readers_mutex_;
     std::condition_variable reader_free_;
-    std::vector<Reader*> free_readers_;
+    std::vector<Connection*> free_readers_;
 
     std::atomic<uint64_t> units_{0};
     std::atomic<uint64_t> failed_units_{0};

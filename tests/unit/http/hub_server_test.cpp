@@ -511,7 +511,6 @@ TEST_F(HubServerTest, MetricsCountRequestsByRouteAndStatusClass) {
           "kizuna_storage_commits_total ", "kizuna_storage_checkpoints_total ",
           "kizuna_storage_rerun_batches_total ", "kizuna_storage_log_syncs_total ",
           "kizuna_storage_log_sync_seconds_total ", "kizuna_storage_commits_ahead_total ",
-          "kizuna_storage_reader_caches_kept_total ", "kizuna_storage_reader_caches_emptied_total ",
           "kizuna_storage_largest_batch "}) {
         EXPECT_NE(text.find(counter), std::string::npos) << counter;
     }
