@@ -435,8 +435,8 @@ Result<RestoreInfo> RestoreDatabaseFile(const std::string& path, const std::stri
 Result<BackupInfo> SqliteStorage::Backup(const std::string& path, const BackupProgress& progress) {
     std::string file;
     {
-        Reader* reader = AcquireReader();
-        if (const char* name = sqlite3_db_filename(reader->connection->handle(), "main")) {
+        Connection* reader = AcquireReader();
+        if (const char* name = sqlite3_db_filename(reader->handle(), "main")) {
             file = name;
         }
         ReleaseReader(reader);
