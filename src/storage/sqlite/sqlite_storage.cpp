@@ -583,8 +583,25 @@ void SqliteStorage::ReleaseReader(Reader* reader) {
     reader_free_.notify_one();
 }
 
+SqliteStorage::Reader* SqliteStorage::TryAcquireReader() {
+    std::lock_guard lock(readers_mutex_);
+    if (free_readers_.empty()) return nullptr;
+    Reader* reader = free_readers_.back();
+    free_readers_.pop_back();
+    return reader;
+}
+
+std::optional<Status> SqliteStorage::TryRead(const std::function<Status(ReadTxn&)>& work) {
+    Reader* reader = TryAcquireReader();
+    if (reader == nullptr) return std::nullopt;
+    return ReadOn(reader, work);
+}
+
 Status SqliteStorage::Read(const std::function<Status(ReadTxn&)>& work) {
-    Reader* reader = AcquireReader();
+    return ReadOn(AcquireReader(), work);
+}
+
+Status SqliteStorage::ReadOn(Reader* reader, const std::function<Status(ReadTxn&)>& work) {
     Connection* connection = reader->connection.get();
     Status result;
     {

@@ -74,6 +74,7 @@ class SqliteStorage final : public Storage {
     Status Write(const std::function<Status(WriteTxn&)>& work) override;
     void WriteAsync(std::function<Status(WriteTxn&)> work, WriteDone done) override;
     Status Read(const std::function<Status(ReadTxn&)>& work) override;
+    std::optional<Status> TryRead(const std::function<Status(ReadTxn&)>& work) override;
     std::string_view BackendName() const override { return "sqlite"; }
     // Each commit is one fsync of the WAL.
     StorageStats Stats() const override;
@@ -136,6 +137,9 @@ class SqliteStorage final : public Storage {
     Status RunUnit(WriteUnit& unit, bool& transaction_broken);
 
     Reader* AcquireReader();
+    Reader* TryAcquireReader();  // null when none is free
+    // Runs `work` in a read transaction on `reader`, then releases it.
+    Status ReadOn(Reader* reader, const std::function<Status(ReadTxn&)>& work);
     void ReleaseReader(Reader* reader);
 
     const std::size_t max_batch_;
