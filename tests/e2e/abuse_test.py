@@ -163,19 +163,25 @@ class OneHub(unittest.TestCase):
         readers = [threading.Thread(target=read_usage) for _ in range(3)]
         for t in readers:
             t.start()
+        latencies = []
         try:
             time.sleep(0.5)
-            slowest = 0.0
-            for _ in range(20):
+            for _ in range(40):
                 start = time.monotonic()
                 self.assertEqual(self.hub.call("GET", "/healthz").status, 200)
-                slowest = max(slowest, time.monotonic() - start)
+                latencies.append(time.monotonic() - start)
                 time.sleep(0.05)
         finally:
             stop.set()
             for t in readers:
                 t.join()
-        self.assertLess(slowest, 0.5, f"/healthz took {slowest:.3f} s during usage reads")
+        latencies.sort()
+        median, slowest = latencies[len(latencies) // 2], latencies[-1]
+        # Generous bounds. Measured on a loaded 2-core machine with this data and 3 readers:
+        # median 12 ms, max 119 ms; before pages (6.8 MB answers built on the I/O threads):
+        # median 109 ms, max 527 ms.
+        self.assertLess(median, 0.04, f"/healthz median {median:.3f} s during usage reads")
+        self.assertLess(slowest, 1.0, f"/healthz took {slowest:.3f} s during usage reads")
 
     # --- defect 8, smaller items ---------------------------------------------------------
     def test_malformed_escape_in_a_path_is_400_not_405(self):
