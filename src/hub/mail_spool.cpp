@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -55,8 +56,12 @@ core::Status MailSpool::Queue(const OutgoingMail& mail, core::Timestamp now) {
         if (c == '\n') message += '\r';
         message += c;
     }
-    const std::string name =
-        std::to_string(core::ToUnixSeconds(now)) + "-" + crypto::NewSecretToken(9) + ".eml";
+    // Names sort in the order the messages were queued: the time, then this process's count.
+    char order[48];
+    std::snprintf(order, sizeof order, "%012lld-%010llu-",
+                  static_cast<long long>(core::ToUnixSeconds(now)),
+                  static_cast<unsigned long long>(queued_.fetch_add(1) + 1));
+    const std::string name = order + crypto::NewSecretToken(9) + ".eml";
     return WritePrivateFile(directory_ / name, message);
 }
 

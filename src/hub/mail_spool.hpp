@@ -1,10 +1,12 @@
 #pragma once
 // Mail the hub sends to members (enrollment confirmations), queued as files: one RFC 5322
-// message per file (`<time>-<random>.eml`, UTF-8, mode 0600) in the spool directory, for the
-// mail sender to deliver (SMTP arrives with the dispatch feature; until then an operator, or a
-// test, reads the files). A message is queued when its file is durable.
-// Thread-safety: Queue may be called from any thread.
+// message per file (`<time>-<sequence>-<random>.eml`, names sorting in queue order, UTF-8, mode
+// 0600) in the spool directory, for the mail sender to deliver (SMTP arrives with the dispatch
+// feature; until then an operator, or a test, reads the files). A message is queued when its file
+// is durable. Thread-safety: Queue may be called from any thread.
 
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -31,6 +33,7 @@ class MailSpool {
 
   private:
     std::filesystem::path directory_;
+    std::atomic<uint64_t> queued_{0};
 };
 
 }  // namespace kizuna::hub
