@@ -571,7 +571,8 @@ bool IsOutOfResources(const beast::error_code& ec) {
 }
 
 // A warning that may repeat thousands of times a second: logged at once, then at most once per
-// kAcceptLogInterval with the number of times it happened in between. Only on one strand.
+// kAcceptLogInterval with the number of times it happened in between (also when things go well
+// again). Only on one strand.
 class RateLimitedLog {
   public:
     void Note(const std::string& message) {
@@ -588,6 +589,16 @@ class RateLimitedLog {
             spdlog::warn("{}", message);
         }
         logged_once_ = true;
+        last_logged_ = now;
+        suppressed_ = 0;
+    }
+    // Things went well again: the count of events not logged yet, if the interval allows.
+    void Recovered() {
+        if (suppressed_ == 0) return;
+        const Clock::time_point now = Clock::now();
+        if (now - last_logged_ < kAcceptLogInterval) return;
+        spdlog::warn("{} more such events in the last {} s; accepting again", suppressed_,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - last_logged_).count());
         last_logged_ = now;
         suppressed_ = 0;
     }
@@ -792,11 +803,13 @@ class HubServer::Impl {
     void OnAccept(beast::error_code ec, DeadlineSweeper& sweeper, TcpStream socket) {
         if (ec == net::error::operation_aborted || shared_.stopping.load()) return;
         if (ec) {
+            accept_errors_.Note(fmt::format("accept failed: {}", ec.message()));
+            // A client that reset before we accepted, say: that one connection's problem.
+            if (!IsOutOfResources(ec)) return Accept();
             // Out of file descriptors (or kernel memory): accepting again at once would fail
             // again at once, in a loop that starves the connections we have and floods the log.
             // Make room by closing an idle connection, and wait a little before trying again.
-            accept_errors_.Note(fmt::format("accept failed: {}", ec.message()));
-            if (IsOutOfResources(ec)) registry_.ShedOldestIdle();
+            registry_.ShedOldestIdle();
             accept_timer_.expires_after(kAcceptBackoff);
             accept_timer_.async_wait([this](beast::error_code wait_ec) {
                 if (wait_ec || shared_.stopping.load()) return;
@@ -814,6 +827,7 @@ class HubServer::Impl {
             socket.close(ignored);
             return Accept();
         }
+        accept_errors_.Recovered();
         socket.set_option(tcp::no_delay(true), ignored);
         auto peer = socket.remote_endpoint(ignored);
         std::string remote = ignored ? std::string() : peer.address().to_string();

@@ -252,6 +252,29 @@ class OutOfDescriptors(unittest.TestCase):
                 s.close()
             hub.stop()
 
+    def test_accept_backs_off_when_descriptors_run_out_below_the_cap(self):
+        import resource
+        hub = Hub().start()
+        idle = []
+        try:
+            # Lowered after start, so the cap (set from the limit at start) is too high and
+            # accepting fails for want of descriptors: the hub must back off, not spin.
+            resource.prlimit(hub.proc.pid, resource.RLIMIT_NOFILE, (200, 200))
+            for _ in range(250):
+                idle.append(socket.create_connection(("127.0.0.1", hub.port), timeout=5))
+            time.sleep(2)
+            a = harness.http("GET", hub.url + "/healthz", timeout=30)
+            self.assertEqual(a.status, 200)
+            with open(hub.log_path) as f:
+                log = f.read()
+            self.assertGreater(log.count("accept failed"), 0, log[-2000:])
+            self.assertLess(log.count("accept failed"), 10, log[-2000:])
+            self.assertLess(len(log.splitlines()), 20, log[-2000:])
+        finally:
+            for s in idle:
+                s.close()
+            hub.stop()
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
