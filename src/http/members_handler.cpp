@@ -49,7 +49,7 @@ HttpResponse Enroll(const RequestContext& ctx) {
     if (ctx.caller.role == Role::kAnonymous && !request.profile.email.empty()) {
         // Self-service with an email: the same answer whether or not the address is a
         // member's; the mail says which, and carries the confirmation when it is new.
-        auto requested = ctx.hub.members().RequestEnrollment(request);
+        auto requested = ctx.hub.members().RequestEnrollment(request, ctx.caller.address);
         if (!requested.ok()) return ErrorResponse(requested.error());
         Json json = Json::object();
         json["status"] = "pending";

@@ -73,7 +73,7 @@ core::Error LoginThrottle::TooMany(core::Timestamp until, core::Timestamp now,
 }
 
 core::Status LoginThrottle::Begin(const std::string& account, const std::string& client_key,
-                                  core::Timestamp now) {
+                                  core::Timestamp now, std::string_view what) {
     std::lock_guard lock(mutex_);
     Client& client = clients_.Touch(client_key, Client{kClientBurst, 0, now});
     Refill(client, now);
@@ -82,7 +82,7 @@ core::Status LoginThrottle::Begin(const std::string& account, const std::string&
         const double missing = 1.0 - (client.tokens - client.pending);
         const auto wait = std::chrono::seconds(
             static_cast<int64_t>(std::ceil(missing * static_cast<double>(kClientRefill.count()))));
-        return TooMany(now + wait, now, "too many wrong passwords from your address");
+        return TooMany(now + wait, now, "too many " + std::string(what) + " from your address");
     }
 
     const std::string key = PairKey(account, client_key);
@@ -92,12 +92,12 @@ core::Status LoginThrottle::Begin(const std::string& account, const std::string&
         pair.next_allowed = {};
     }
     if (now < pair.next_allowed) {
-        return TooMany(pair.next_allowed, now, "too many wrong passwords for this login");
+        return TooMany(pair.next_allowed, now, "too many " + std::string(what) + " for this login");
     }
     // Past the free failures, one attempt at a time: each failure sets the next delay.
     if (pair.failures + pair.pending >= kFreeFailures && pair.pending > 0) {
         return TooMany(now + std::chrono::seconds(1), now,
-                       "too many log-in attempts at once for this login");
+                       "too many attempts at once for this login");
     }
     ++pair.pending;
     ++client.pending;

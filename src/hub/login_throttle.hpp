@@ -24,6 +24,7 @@
 #include <list>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -45,7 +46,9 @@ class LoginThrottle {
     // must end a reserved attempt. Attempts started at once count as if they had failed, so
     // that parallel guesses get no more tries than serial ones. Errors: kTooManyRequests with
     // retry_after and a message naming the time (local and UTC).
-    core::Status Begin(const std::string& account, const std::string& client, core::Timestamp now);
+    // `what` names the attempts in that message ("wrong passwords").
+    core::Status Begin(const std::string& account, const std::string& client, core::Timestamp now,
+                       std::string_view what = "wrong passwords");
     void Failed(const std::string& account, const std::string& client, core::Timestamp now);
     void Succeeded(const std::string& account, const std::string& client);
 

@@ -257,13 +257,17 @@ core::Result<Enrollment> MemberService::Create(core::Member member, core::Card c
     return enrollment;
 }
 
-core::Status MemberService::RequestEnrollment(const NewMember& request) {
+core::Status MemberService::RequestEnrollment(const NewMember& request, const std::string& client) {
     const core::Timestamp now = context_.Now();
     KZ_ASSIGN_OR_RETURN(core::Profile profile, core::ValidateProfile(request.profile, now));
     KZ_RETURN_IF_ERROR(core::ValidatePassword(request.password, profile));
     if (profile.email.empty()) {
         return core::InvalidField("profile.email", "is required to confirm an enrollment by mail");
     }
+    // Every request counts, whatever it finds: a mail goes out for each.
+    const std::string account = "email:" + profile.email;
+    KZ_RETURN_IF_ERROR(enrollment_requests_.Begin(account, client, now, "enrollment requests"));
+    enrollment_requests_.Failed(account, client, now);
     // Hashed whether or not the address is registered: both answers cost the same.
     core::Member member;
     member.password_hash = auth_.HashPassword(request.password);

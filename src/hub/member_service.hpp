@@ -14,6 +14,7 @@
 #include "core/purchase.hpp"
 #include "core/result.hpp"
 #include "hub/caller.hpp"
+#include "hub/login_throttle.hpp"
 #include "hub/mail_spool.hpp"
 #include "storage/storage.hpp"
 
@@ -99,8 +100,10 @@ class MemberService {
     // mails the address either a confirmation token (kEnrollmentConfirmationLifetime; the
     // member and card are made by ConfirmEnrollment) or, when the address already has a
     // membership, a note saying so. The caller learns neither which nor the token; both cost
-    // the same (one password hash, one lookup, one mail). Errors: kUnavailable.
-    core::Status RequestEnrollment(const NewMember& request);
+    // the same (one password hash, one lookup, one mail). Requests are throttled like failed
+    // log-ins (LoginThrottle) per (email, client address) and per client address, so that
+    // nobody floods a mailbox. Errors: kUnavailable, kTooManyRequests.
+    core::Status RequestEnrollment(const NewMember& request, const std::string& client);
     // Makes the member and card a confirmation token from RequestEnrollment describes.
     // Errors: kInvalidArgument (field "token": not one this hub made, or expired),
     // kAlreadyExists (the address was registered since, or the token was used already).
@@ -138,6 +141,7 @@ class MemberService {
     HubContext& context_;
     AuthService& auth_;
     MailSpool& mail_;
+    LoginThrottle enrollment_requests_;
 };
 
 }  // namespace kizuna::hub

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/ids.hpp"
+#include "hub/login_throttle.hpp"
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -82,8 +83,8 @@ TEST_F(MemberTest, SelfServiceEnrollmentAnswersAlikeForMembersAndStrangers) {
     EXPECT_EQ(hub_->members().Enroll(Caller::Anonymous(), fresh).error().code,
               ErrorCode::kForbidden);
 
-    core::Status for_member = hub_->members().RequestEnrollment(taken);
-    core::Status for_stranger = hub_->members().RequestEnrollment(fresh);
+    core::Status for_member = hub_->members().RequestEnrollment(taken, "c");
+    core::Status for_stranger = hub_->members().RequestEnrollment(fresh, "c");
     ASSERT_TRUE(for_member.ok()) << for_member.error().message;
     ASSERT_TRUE(for_stranger.ok()) << for_stranger.error().message;
 
@@ -110,8 +111,26 @@ TEST_F(MemberTest, SelfServiceEnrollmentAnswersAlikeForMembersAndStrangers) {
     EXPECT_EQ(hub_->members().ConfirmEnrollment(token).error().code, ErrorCode::kAlreadyExists);
 }
 
+TEST_F(MemberTest, EnrollmentRequestsAreThrottledPerAddressAndClient) {
+    for (int i = 0; i < LoginThrottle::kFreeFailures; ++i) {
+        ASSERT_TRUE(hub_->members().RequestEnrollment(ValidRequest(), "c").ok()) << i;
+    }
+    auto flooded = hub_->members().RequestEnrollment(ValidRequest(), "c");
+    ASSERT_FALSE(flooded.ok());
+    EXPECT_EQ(flooded.error().code, ErrorCode::kTooManyRequests);
+    EXPECT_EQ(SpooledMails(*hub_).size(), static_cast<std::size_t>(LoginThrottle::kFreeFailures));
+    // One client, many addresses: the client's budget.
+    int refused_at = -1;
+    for (int i = 0; i < 2 * LoginThrottle::kClientBurst && refused_at < 0; ++i) {
+        NewMember request = ValidRequest();
+        request.profile.email = "someone" + std::to_string(i) + "@example.jp";
+        if (!hub_->members().RequestEnrollment(request, "d").ok()) refused_at = i;
+    }
+    EXPECT_EQ(refused_at, LoginThrottle::kClientBurst);
+}
+
 TEST_F(MemberTest, ConfirmationsExpireAndCannotBeForged) {
-    ASSERT_TRUE(hub_->members().RequestEnrollment(ValidRequest()).ok());
+    ASSERT_TRUE(hub_->members().RequestEnrollment(ValidRequest(), "c").ok());
     const std::string token = TokenIn(SpooledMails(*hub_).at(0));
     ASSERT_FALSE(token.empty());
     std::string forged = token;
