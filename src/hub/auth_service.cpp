@@ -41,7 +41,8 @@ AuthService::AuthService(HubContext& context, int session_ttl_seconds)
       hashing_slots_(HashingSlots()) {}
 
 core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
-    if (bearer_token.empty()) return Caller::Anonymous();
+    if (auto known = AuthenticateFromMemory(bearer_token)) return std::move(*known);
+    // A store's API key, or a member session not seen yet: storage answers.
     const std::string digest = crypto::Digest(bearer_token);
     if (bearer_token.starts_with(kStoreKeyPrefix)) {
         KZ_ASSIGN_OR_RETURN(auto store, context_.StoreByKeyHash(digest));
@@ -52,34 +53,21 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
         caller.program_id = store->program_id;
         return caller;
     }
-    if (bearer_token.starts_with(kSessionTokenPrefix)) {
-        const core::Timestamp now = context_.Now();
-        if (auto member_id = CachedSessionMember(digest, now)) {
-            Caller caller;
-            caller.role = Role::kMember;
-            caller.member_id = std::move(*member_id);
-            return caller;
-        }
-        std::optional<storage::MemberSession> session;
-        KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
-            KZ_ASSIGN_OR_RETURN(session, txn.FindSession(digest));
-            return core::Status::Ok();
-        }));
-        if (!session) return MakeError(ErrorCode::kUnauthenticated, "unknown session token");
-        if (session->expires_at <= now) {
-            return MakeError(ErrorCode::kUnauthenticated, "the session has expired; log in again");
-        }
-        CacheSession(digest, *session, now);
-        Caller caller;
-        caller.role = Role::kMember;
-        caller.member_id = session->member_id;
-        return caller;
+    const core::Timestamp now = context_.Now();
+    std::optional<storage::MemberSession> session;
+    KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(session, txn.FindSession(digest));
+        return core::Status::Ok();
+    }));
+    if (!session) return MakeError(ErrorCode::kUnauthenticated, "unknown session token");
+    if (session->expires_at <= now) {
+        return MakeError(ErrorCode::kUnauthenticated, "the session has expired; log in again");
     }
-    // Digests have a fixed length, so the comparison takes the same time for every token.
-    if (crypto::ConstantTimeEquals(digest, context_.operator_token_digest())) {
-        return Caller::Operator();
-    }
-    return MakeError(ErrorCode::kUnauthenticated, "unknown token");
+    CacheSession(digest, *session, now);
+    Caller caller;
+    caller.role = Role::kMember;
+    caller.member_id = session->member_id;
+    return caller;
 }
 
 std::optional<core::Result<Caller>> AuthService::AuthenticateFromMemory(
@@ -95,6 +83,7 @@ std::optional<core::Result<Caller>> AuthService::AuthenticateFromMemory(
         caller.member_id = std::move(*member_id);
         return core::Result<Caller>(std::move(caller));
     }
+    // Digests have a fixed length, so the comparison takes the same time for every token.
     if (crypto::ConstantTimeEquals(digest, context_.operator_token_digest())) {
         return core::Result<Caller>(Caller::Operator());
     }
