@@ -570,9 +570,11 @@ core::Result<DemoSummary> DemoSeeder::Run() {
                 request.password = m.password;
                 request.profile = m.profile;
                 request.consents = m.consents;
+                // Members who enrolled at the portal are made as the operator would: the demo
+                // has no mailbox to confirm an email from (MemberService::RequestEnrollment).
                 const hub::Caller caller =
                     m.enroll_store >= 0 ? stores[static_cast<std::size_t>(m.enroll_store)].caller
-                                        : hub::Caller::Anonymous();
+                                        : hub::Caller::Operator();
                 auto enrolled_member = hub_.members().Enroll(caller, request);
                 if (!enrolled_member) {
                     return SeedError("enrolling " + m.profile.name, enrolled_member.error());

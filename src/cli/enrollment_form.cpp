@@ -72,6 +72,17 @@ int RunEnrollment(HubClient& client, const EnrollmentForm& form, bool json,
     if (!password) return ReportError(password.error(), kExitUsage, json);
     const HubAnswer answer = client.Post("/v1/members", EnrollmentBody(request, *password));
     if (!answer.ok) return ReportFailure(answer.failure, json);
+    if (answer.status == 202) {
+        // Self-service with an email: the card comes once the address is confirmed.
+        if (json) {
+            PrintJson(std::cout, answer.body);
+        } else {
+            std::cout << "Almost there: " << JsonString(answer.body, "message")
+                      << ".\nThen run `kizuna member confirm --token TOKEN` with the token it "
+                         "gives.\n";
+        }
+        return kExitOk;
+    }
     const std::string member_id = JsonString(answer.body, "member_id");
     const nlohmann::json card = answer.body.value("card", nlohmann::json::object());
     if (int code = FinishCardIssue(card_reader, member_id, card, json); code != kExitOk) {

@@ -29,7 +29,7 @@ using nlohmann::json;
 // ---- serve ----------------------------------------------------------------------------------
 
 struct ServeOptions {
-    std::string data_dir, db, listen = "127.0.0.1:8080", tls_cert, tls_key, web_root;
+    std::string data_dir, db, listen = "127.0.0.1:8080", tls_cert, tls_key;
     std::string log_level = "info";
     int threads = 2;
     int workers = 64;
@@ -58,7 +58,6 @@ int RunServe(const ServeOptions& o) {
     server_options.worker_threads = o.workers;
     server_options.tls_cert_file = o.tls_cert;
     server_options.tls_key_file = o.tls_key;
-    server_options.web_root = o.web_root;
     ServerRunner runner(hub, server_options, shutdown);
     auto ran = runner.Run([&](http::HubServer& server) {
         std::cout << "Kizuna hub listening on " << server.BaseUrl() << "\n"
@@ -94,8 +93,6 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
     cmd->add_option("--workers", o->workers, "Worker threads for service calls")
         ->capture_default_str()
         ->check(CLI::Range(1, 1024));
-    cmd->add_option("--web-root", o->web_root, "Directory of the portal's static pages")
-        ->check(CLI::ExistingDirectory);
     cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn or error")
         ->capture_default_str()
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <iostream>
 #include <memory>
@@ -104,6 +105,30 @@ void AddEnroll(CLI::App& member, Dispatcher& dispatcher) {
     OnRun(cmd, dispatcher, [o] {
         auto client = MakeClient(o->common, "", "", "");
         return RunEnrollment(*client, o->form, o->common.json);
+    });
+}
+
+void AddConfirm(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::string token;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand(
+        "confirm", "Finish a self-service enrollment with the token from the mail");
+    cmd->add_option("--token", o->token, "The confirmation token the mail gave")->required();
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member confirm --token TOKEN_FROM_THE_MAIL"});
+    OnRun(cmd, dispatcher, [o] {
+        const bool js = o->common.json;
+        auto client = MakeClient(o->common, "", "", "");
+        const HubAnswer answer =
+            client->Post("/v1/members/confirmations", nlohmann::json{{"token", o->token}});
+        return PrintAnswer(answer, js, [](const json& reply) {
+            std::cout << "Member enrolled.\n";
+            PrintIssuedCard(JsonString(reply, "member_id"),
+                            reply.value("card", nlohmann::json::object()));
+        });
     });
 }
 
@@ -247,27 +272,68 @@ void PrintUsage(const json& usage, const std::string& out) {
     if (!out.empty()) std::cout << "usage record file: " << out << "\n";
 }
 
+// The hub answers usage a page at a time (at most 100 purchases and entries, and a bounded
+// number of purchase lines); the pages are followed and joined into one answer of the same
+// shape, until the hub has no more or `limit` purchases and entries each are in hand (0: all).
+HubAnswer FetchUsage(HubClient& client, const std::string& member_id, int limit) {
+    constexpr int kPage = 100;
+    const std::string path = "/v1/members/" + HubClient::Escape(member_id) + "/usage?limit=";
+    HubAnswer joined;
+    std::string cursor;
+    while (true) {
+        const int page = limit > 0 ? std::min(kPage, limit) : kPage;
+        HubAnswer answer =
+            client.Get(path + std::to_string(page) +
+                       (cursor.empty() ? "" : "&cursor=" + HubClient::Escape(cursor)));
+        if (!answer.ok) return answer;
+        if (!joined.ok) {
+            joined = answer;
+            joined.body.erase("next_cursor");
+        } else {
+            for (const char* list : {"purchases", "entries"}) {
+                for (auto& item : answer.body.value(list, json::array())) {
+                    joined.body[list].push_back(std::move(item));
+                }
+            }
+        }
+        cursor = answer.body.value("next_cursor", std::string());
+        auto full = [&](const char* list) {
+            return limit > 0 &&
+                   joined.body.value(list, json::array()).size() >= static_cast<std::size_t>(limit);
+        };
+        if (cursor.empty() || (full("purchases") && full("entries"))) break;
+    }
+    if (limit > 0) {
+        for (const char* list : {"purchases", "entries"}) {
+            json& items = joined.body[list];
+            if (items.size() > static_cast<std::size_t>(limit)) {
+                items.erase(items.begin() + limit, items.end());
+            }
+        }
+    }
+    return joined;
+}
+
 void AddUsage(CLI::App& member, Dispatcher& dispatcher) {
     struct Options {
         MemberCommon common;
         std::string out;
-        int limit = 100;
+        int limit = 0;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = member.add_subcommand(
         "usage", "Balances and history, saved to a usage record file (seed (3))");
     cmd->add_option("--out", o->out, "Usage record file to write (JSON)");
-    cmd->add_option("--limit", o->limit, "Most recent purchases and entries to fetch")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 500));
+    cmd->add_option("--limit", o->limit,
+                    "Most recent purchases and entries to fetch (default: the whole history)")
+        ->check(CLI::PositiveNumber);
     AddCommonFlags(cmd, o->common);
     AddExamples(cmd, {"kizuna member usage --out usage.json", "kizuna member usage --json"});
     OnRun(cmd, dispatcher, [o] {
         const bool js = o->common.json;
         auto in = RequireSession(o->common);
         if (!in.client) return in.exit_code;
-        auto answer = in.client->Get("/v1/members/" + HubClient::Escape(in.session.member_id) +
-                                     "/usage?limit=" + std::to_string(o->limit));
+        auto answer = FetchUsage(*in.client, in.session.member_id, o->limit);
         if (!answer.ok) return ReportMemberFailure(answer.failure, js);
         if (!o->out.empty()) {
             const int written = WriteRecordFile(o->out, answer.body, js);
@@ -322,6 +388,7 @@ void AddMemberCommands(CLI::App& app, Dispatcher& dispatcher) {
         app.add_subcommand("member", "User terminal: enrollment, log-in, points, offers");
     member->require_subcommand(1);
     AddEnroll(*member, dispatcher);
+    AddConfirm(*member, dispatcher);
     AddLogin(*member, dispatcher);
     AddLogout(*member, dispatcher);
     AddReissue(*member, dispatcher);

@@ -5,6 +5,7 @@
 // Thread-safety: plain values; as safe as the T they hold.
 
 #include <cassert>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,8 @@ struct Error {
     ErrorCode code = ErrorCode::kInternal;
     std::string message;
     std::string field;  // the offending request field, when the error is about one; else empty
+    // kTooManyRequests: how long until a retry may succeed; zero when unknown.
+    std::chrono::seconds retry_after{0};
 
     friend bool operator==(const Error&, const Error&) = default;
 };

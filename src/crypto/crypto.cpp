@@ -54,6 +54,53 @@ std::string Digest(std::string_view data) {
     return std::string(hex, crypto_generichash_BYTES * 2);
 }
 
+namespace {
+
+// The secretbox key for (secret, context): BLAKE2b keyed by the secret over the context.
+std::array<unsigned char, crypto_secretbox_KEYBYTES> SealKey(std::string_view secret,
+                                                             std::string_view context) {
+    std::array<unsigned char, crypto_secretbox_KEYBYTES> key{};
+    // A generichash key is at most crypto_generichash_KEYBYTES_MAX bytes: longer secrets are
+    // digested first.
+    unsigned char digested[crypto_generichash_KEYBYTES_MAX];
+    crypto_generichash(digested, sizeof digested, Bytes(secret), secret.size(), nullptr, 0);
+    crypto_generichash(key.data(), key.size(), Bytes(context), context.size(), digested,
+                       sizeof digested);
+    sodium_memzero(digested, sizeof digested);
+    return key;
+}
+
+}  // namespace
+
+std::string Seal(std::string_view plaintext, std::string_view secret, std::string_view context) {
+    auto key = SealKey(secret, context);
+    std::string sealed(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size(),
+                       '\0');
+    auto* out = reinterpret_cast<unsigned char*>(sealed.data());
+    randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, Bytes(plaintext), plaintext.size(),
+                          out, key.data());
+    sodium_memzero(key.data(), key.size());
+    return sealed;
+}
+
+std::optional<std::string> Unseal(std::string_view sealed, std::string_view secret,
+                                  std::string_view context) {
+    if (sealed.size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
+        return std::nullopt;
+    }
+    auto key = SealKey(secret, context);
+    const auto* in = Bytes(sealed);
+    std::string plaintext(sealed.size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES,
+                          '\0');
+    const int opened = crypto_secretbox_open_easy(
+        reinterpret_cast<unsigned char*>(plaintext.data()), in + crypto_secretbox_NONCEBYTES,
+        sealed.size() - crypto_secretbox_NONCEBYTES, in, key.data());
+    sodium_memzero(key.data(), key.size());
+    if (opened != 0) return std::nullopt;
+    return plaintext;
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
     // The length of a token is not secret; its bytes are.
     if (a.size() != b.size()) return false;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,14 @@ SigningKeyPair NewSigningKeyPair();
 std::string Sign(std::string_view message, std::string_view secret_key);
 bool VerifySignature(std::string_view message, std::string_view signature,
                      std::string_view public_key);
+
+// Authenticated secret-key encryption (XSalsa20-Poly1305, libsodium's secretbox) under a key
+// derived from `secret` (any length, high entropy) and `context` (which keeps keys for
+// different purposes apart): a random nonce followed by the ciphertext. Unseal gives none for
+// anything Seal did not make with the same secret and context (tampered, truncated, other key).
+std::string Seal(std::string_view plaintext, std::string_view secret, std::string_view context);
+std::optional<std::string> Unseal(std::string_view sealed, std::string_view secret,
+                                  std::string_view context);
 
 // core::Random backed by the operating system's CSPRNG (randombytes_uniform).
 class SystemRandom final : public core::Random {

@@ -35,6 +35,12 @@ core::Result<std::string> BearerToken(std::string_view header) {
     return std::string(token);
 }
 
+HttpResponse InternalError(const Route& route, const HttpRequest& request, const char* what) {
+    spdlog::error("{} {} failed: {}", route.method, request.path, what);
+    return ErrorResponse(500, core::ErrorCodeName(core::ErrorCode::kInternal),
+                         "internal error; the hub's log has the details");
+}
+
 std::vector<Metrics::Label> LabelsOf(const Router& router) {
     std::vector<Metrics::Label> labels;
     for (const Route& route : router.routes()) labels.push_back({route.method, route.pattern});
@@ -66,6 +72,7 @@ Api::Routed Api::RouteRequest(const HttpRequest& request) const {
     const Route& route = router_.route(routed.match.route_index);
     routed.mode = route.async_handler ? Mode::kAsync
                   : route.runs_inline ? Mode::kInline
+                  : route.try_inline  ? Mode::kTryInline
                                       : Mode::kWorker;
     return routed;
 }
@@ -109,6 +116,13 @@ HttpResponse Api::Handle(const HttpRequest& request, const RouteMatch& match) {
                                                  request.path, request.method, match.allow));
             response.headers.emplace_back("Allow", match.allow);
             break;
+        case RouteMatch::Kind::kBadRequest:
+            response = ErrorResponse(core::MakeError(
+                core::ErrorCode::kInvalidArgument,
+                fmt::format("the path {} has a malformed percent escape (% must be followed by "
+                            "two hexadecimal digits)",
+                            request.path)));
+            break;
         case RouteMatch::Kind::kFound:
             slot = match.route_index;
             response = Run(router_.route(match.route_index), match.params, request);
@@ -127,15 +141,49 @@ HttpResponse Api::Reject(const core::Error& error,
     return response;
 }
 
-std::variant<hub::Caller, HttpResponse> Api::Admit(const Route& route, const HttpRequest& request) {
+std::optional<HttpResponse> Api::TryHandle(const HttpRequest& request, const RouteMatch& match) {
+    if (match.kind != RouteMatch::Kind::kFound) return Handle(request, match);
+    const Route& route = router_.route(match.route_index);
+    if (!route.try_inline) return std::nullopt;
+    std::optional<HttpResponse> response;
+    try {
+        std::optional<Admission> admitted = Admit(route, request, /*may_wait=*/false);
+        if (!admitted) return std::nullopt;
+        if (auto* refusal = std::get_if<HttpResponse>(&*admitted)) {
+            response = std::move(*refusal);
+        } else {
+            const hub::Caller& caller = std::get<hub::Caller>(*admitted);
+            response = route.try_inline(RequestContext{request, match.params, caller, hub_});
+        }
+    } catch (const std::exception& e) {
+        response = InternalError(route, request, e.what());
+    } catch (...) {
+        response = InternalError(route, request, "unknown exception");
+    }
+    if (!response) return std::nullopt;
+    metrics_->RequestFinished(match.route_index, response->status,
+                              std::chrono::steady_clock::now() - request.received_at);
+    return response;
+}
+
+std::optional<Api::Admission> Api::Admit(const Route& route, const HttpRequest& request,
+                                         bool may_wait) {
     hub::Caller caller = hub::Caller::Anonymous();
+    caller.address = request.remote_address;
     if (!route.access.authenticates()) return caller;
     auto token = BearerToken(request.authorization);
     if (!token) return ErrorResponse(token.error());
     if (!token->empty()) {
-        auto authenticated = hub_.auth().Authenticate(*token);
-        if (!authenticated) return ErrorResponse(authenticated.error());
-        caller = std::move(*authenticated);
+        std::optional<core::Result<hub::Caller>> authenticated;
+        if (may_wait) {
+            authenticated = hub_.auth().Authenticate(*token);
+        } else {
+            authenticated = hub_.auth().AuthenticateFromMemory(*token);
+            if (!authenticated) return std::nullopt;
+        }
+        if (!*authenticated) return ErrorResponse(authenticated->error());
+        caller = std::move(**authenticated);
+        caller.address = request.remote_address;
     }
     if (!route.access.Allows(caller.role)) {
         if (caller.role == hub::Role::kAnonymous) {
@@ -150,16 +198,6 @@ std::variant<hub::Caller, HttpResponse> Api::Admit(const Route& route, const Htt
     return caller;
 }
 
-namespace {
-
-HttpResponse InternalError(const Route& route, const HttpRequest& request, const char* what) {
-    spdlog::error("{} {} failed: {}", route.method, request.path, what);
-    return ErrorResponse(500, core::ErrorCodeName(core::ErrorCode::kInternal),
-                         "internal error; the hub's log has the details");
-}
-
-}  // namespace
-
 HttpResponse Api::Run(const Route& route, const PathParams& params, const HttpRequest& request) {
     if (route.async_handler) {
         // A caller that can wait (tests, tools): wait for the async handler's answer here.
@@ -171,7 +209,7 @@ HttpResponse Api::Run(const Route& route, const PathParams& params, const HttpRe
         return answered.get();
     }
     try {
-        auto admitted = Admit(route, request);
+        Admission admitted = *Admit(route, request, /*may_wait=*/true);
         if (auto* refusal = std::get_if<HttpResponse>(&admitted)) return std::move(*refusal);
         const hub::Caller& caller = std::get<hub::Caller>(admitted);
         return route.handler(RequestContext{request, params, caller, hub_});
@@ -190,7 +228,7 @@ void Api::RunAsync(const Route& route, const PathParams& params, const HttpReque
         if (!answered->exchange(true)) respond(std::move(response));
     };
     try {
-        auto admitted = Admit(route, request);
+        Admission admitted = *Admit(route, request, /*may_wait=*/true);
         if (auto* refusal = std::get_if<HttpResponse>(&admitted)) return once(std::move(*refusal));
         const hub::Caller& caller = std::get<hub::Caller>(admitted);
         route.async_handler(RequestContext{request, params, caller, hub_, std::move(defer)}, once);

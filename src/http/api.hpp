@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <variant>
 
 #include "core/result.hpp"
@@ -31,7 +32,9 @@ class Api {
     // blocking (HandleAsync on the I/O thread), kWorker for the rest (Handle on a worker
     // thread, since it may block: password hashing, reads of any size). Unknown routes are
     // kInline: their answer is an error made on the spot.
-    enum class Mode { kInline, kAsync, kWorker };
+    // kTryInline: a route that may be answered on the I/O thread (TryHandle) when that needs no
+    // waiting, else on a worker (Handle).
+    enum class Mode { kInline, kAsync, kWorker, kTryInline };
     // A request matched once against the routes: how to run it, and the match to run it with
     // (so that Handle and HandleAsync do not match it again).
     struct Routed {
@@ -44,6 +47,10 @@ class Api {
     // Answers the request on the calling thread (an async route is waited for).
     HttpResponse Handle(const HttpRequest& request);
     HttpResponse Handle(const HttpRequest& request, const RouteMatch& match);
+    // Answers a request routed kTryInline without waiting, or none (nothing done, nothing
+    // counted) when that would wait: for a read connection, or for storage to authenticate the
+    // caller. Then the caller runs Handle on a thread that may wait.
+    std::optional<HttpResponse> TryHandle(const HttpRequest& request, const RouteMatch& match);
     // Answers a request routed kAsync through `respond`, called exactly once: now, or later
     // from another thread. `request` need not outlive the call. `defer` runs a task on the
     // connection's thread: completions finish there (see RequestContext::defer).
@@ -62,8 +69,9 @@ class Api {
 
   private:
     // Authenticates the caller and checks the route's roles: the caller, or the response that
-    // refuses the request.
-    std::variant<hub::Caller, HttpResponse> Admit(const Route& route, const HttpRequest& request);
+    // refuses the request. Unless `may_wait`, none when authenticating needs a storage read.
+    using Admission = std::variant<hub::Caller, HttpResponse>;
+    std::optional<Admission> Admit(const Route& route, const HttpRequest& request, bool may_wait);
     HttpResponse Run(const Route& route, const PathParams& params, const HttpRequest& request);
     void RunAsync(const Route& route, const PathParams& params, const HttpRequest& request,
                   Respond respond, Defer defer);

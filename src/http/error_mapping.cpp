@@ -2,10 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "http/json.hpp"
-#include "hub/auth_service.hpp"
 
 namespace kizuna::http {
 int HttpStatusOf(core::ErrorCode code) {
@@ -66,10 +67,8 @@ HttpResponse ErrorResponse(const core::Error& error) {
     HttpResponse response = ErrorResponse(HttpStatusOf(error.code), core::ErrorCodeName(error.code),
                                           error.message, error.field);
     if (error.code == core::ErrorCode::kTooManyRequests) {
-        // The error does not say how much of the lock-out is left, so clients are told the
-        // whole of it: an upper bound.
-        response.headers.emplace_back("Retry-After",
-                                      std::to_string(hub::AuthService::kLockout.count()));
+        response.headers.emplace_back(
+            "Retry-After", std::to_string(std::max<int64_t>(1, error.retry_after.count())));
     }
     if (error.code == core::ErrorCode::kUnauthenticated) {
         response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"kizuna\"");

@@ -4,23 +4,28 @@
 // Threads: each of the `io_threads` runs its own io_context (event loop); connections are dealt
 // to them in turn and each lives on its loop (one thread: no strand needed). A request whose route
 // may block (password hashing, most service calls) is handed to the worker pool, and its response
-// is posted back to the connection's loop. Cheap routes (health, public key, API document, usage)
-// are answered on the loop directly; durable writes (purchases, redemptions, refunds) are queued
-// from it and answered there when the storage calls back.
+// is posted back to the connection's loop. Cheap routes (health, public key, API document) are
+// answered on the loop directly, usage too when that needs no waiting (Api::TryHandle), else on
+// a worker; durable writes (purchases, redemptions, refunds) are queued from it and answered
+// there when the storage calls back.
 #include "http/hub_server.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -29,9 +34,11 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -99,6 +106,8 @@ class SessionBase {
     // answer, closing) has run past its deadline: the pending operation then ends with
     // operation_aborted. Only on the connection's loop.
     virtual void ExpireIfLate(Clock::time_point now) = 0;
+    // Whether the connection waits for a request (a hint: it may change at once). Thread-safe.
+    virtual bool IsIdle() const = 0;
 };
 
 // The deadlines of the connections on one event loop, checked every `tick` by a timer on that
@@ -156,7 +165,32 @@ class SessionRegistry {
     void Remove(uint64_t id) {
         std::lock_guard lock(mutex_);
         sessions_.erase(id);
+        shed_.erase(id);
         if (sessions_.empty()) drained_.notify_all();
+    }
+    std::size_t Size() {
+        std::lock_guard lock(mutex_);
+        return sessions_.size();
+    }
+    // Asks the oldest connection that waits for a request to close (Shutdown), to make room for
+    // a new one; false when every connection is busy with a request.
+    bool ShedOldestIdle() {
+        std::shared_ptr<SessionBase> victim;
+        {
+            std::lock_guard lock(mutex_);
+            for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+                if (shed_.contains(it->first)) continue;
+                auto session = it->second.lock();
+                if (session && session->IsIdle()) {
+                    shed_.insert(it->first);
+                    victim = std::move(session);
+                    break;
+                }
+            }
+        }
+        if (!victim) return false;
+        victim->Shutdown();
+        return true;
     }
     std::vector<std::shared_ptr<SessionBase>> Live() {
         std::vector<std::shared_ptr<SessionBase>> live;
@@ -174,7 +208,8 @@ class SessionRegistry {
   private:
     std::mutex mutex_;
     std::condition_variable drained_;
-    std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions_;
+    std::map<uint64_t, std::weak_ptr<SessionBase>> sessions_;  // oldest first
+    std::set<uint64_t> shed_;  // asked to close by ShedOldestIdle, not gone yet
     uint64_t next_id_ = 1;
 };
 
@@ -205,9 +240,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     void Shutdown() override {
         net::post(stream_.get_executor(), [self = this->shared_from_this()] {
-            if (self->waiting_for_request_) self->CloseNow();
+            if (self->waiting_for_request_.load(std::memory_order_relaxed)) self->CloseNow();
         });
     }
+
+    bool IsIdle() const override { return waiting_for_request_.load(std::memory_order_relaxed); }
 
     void ExpireIfLate(Clock::time_point now) override {
         if (now < deadline_) return;
@@ -226,7 +263,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     void Begin() {
         sweeper_.Add(this->weak_from_this());
         if constexpr (kTls) {
-            waiting_for_request_ = true;
+            waiting_for_request_.store(true, std::memory_order_relaxed);
             SetDeadline(kHandshakeTimeout);
             stream_.async_handshake(
                 ssl::stream_base::server,
@@ -243,7 +280,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     void ReadHeader(std::chrono::steady_clock::duration timeout) {
         if (shared_.stopping.load()) return CloseGracefully();
-        waiting_for_request_ = true;
+        waiting_for_request_.store(true, std::memory_order_relaxed);
         parser_.emplace();
         parser_->body_limit(shared_.options.body_limit);
         SetDeadline(timeout);
@@ -254,7 +291,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     void OnHeader(beast::error_code ec, std::size_t) {
         if (ec) return OnReadError(ec);
-        waiting_for_request_ = false;
+        waiting_for_request_.store(false, std::memory_order_relaxed);
         if (parser_->is_done()) return OnRequest();
         // A client that asks before sending a body is told to go ahead; a too large body was
         // refused above from its Content-Length already.
@@ -309,14 +346,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
             error = core::MakeError(core::ErrorCode::kInvalidArgument,
                                     "malformed HTTP request: " + ec.message());
         }
-        waiting_for_request_ = false;
+        waiting_for_request_.store(false, std::memory_order_relaxed);
         version_ = 11;
         keep_alive_ = false;
+        head_only_ = false;
         Write(shared_.api.Reject(error, received_at));
     }
 
     void OnRequest() {
-        waiting_for_request_ = false;
+        waiting_for_request_.store(false, std::memory_order_relaxed);
         ClearDeadline();
         wire::request<wire::string_body> message = parser_->release();
         version_ = message.version();
@@ -330,6 +368,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         request.body = std::move(message.body());
         request.remote_address = remote_;
         request.received_at = std::chrono::steady_clock::now();
+        head_only_ = message.method() == wire::verb::head;
         shared_.api.RequestStarted();
 
         Api::Routed routed = shared_.api.RouteRequest(request);
@@ -350,6 +389,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                     },
                     [executor](Task task) { net::post(executor, std::move(task)); });
             }
+            case Api::Mode::kTryInline:
+                // Answered here when that needs no waiting, else by a worker below.
+                if (auto answer = shared_.api.TryHandle(request, routed.match)) {
+                    return Write(std::move(*answer));
+                }
+                break;
             case Api::Mode::kWorker:
                 break;
         }
@@ -368,6 +413,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         response_body_ = std::move(response.body);
         if (!HasPayload(response.status)) response_body_.clear();
         FormatHead(response, keep_alive);
+        if (head_only_) response_body_.clear();  // Content-Length stays the GET answer's
         // The head and the body go out in one sendmsg; the head is written here rather than
         // by Beast's serializer, whose header fields (one allocation each) and nested buffer
         // sequences cost about 3 µs of an I/O thread per answer (GET /healthz, A/B runs).
@@ -460,7 +506,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
 
     void CloseNow() {
-        waiting_for_request_ = false;
+        waiting_for_request_.store(false, std::memory_order_relaxed);
         ClearDeadline();
         beast::error_code ignored;
         Tcp().shutdown(tcp::socket::shutdown_both, ignored);
@@ -482,7 +528,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     std::string response_body_;  // and its body
     unsigned version_ = 11;
     bool keep_alive_ = true;
-    bool waiting_for_request_ = false;
+    // Written on the loop only; read elsewhere by IsIdle (a hint for shedding).
+    std::atomic<bool> waiting_for_request_{false};
+    bool head_only_ = false;  // answering a HEAD request: the head of the GET answer, no body
     bool linger_ = false;
     std::vector<char> linger_buffer_;
     std::size_t lingered_ = 0;
@@ -510,6 +558,81 @@ core::Result<std::pair<std::string, uint16_t>> SplitListen(const std::string& li
     int port = std::stoi(port_text);
     if (port > 65535) return bad();
     return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+// How long the acceptor waits after failing for want of descriptors or memory.
+constexpr auto kAcceptBackoff = 100ms;
+// The accept failures (and refusals) logged at most this often; the rest are counted.
+constexpr auto kAcceptLogInterval = 10s;
+
+bool IsOutOfResources(const beast::error_code& ec) {
+    return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+           ec == net::error::no_memory || ec == boost::system::errc::too_many_files_open_in_system;
+}
+
+// A warning that may repeat thousands of times a second: logged at once, then at most once per
+// kAcceptLogInterval with the number of times it happened in between (also when things go well
+// again). Only on one strand.
+class RateLimitedLog {
+  public:
+    void Note(const std::string& message) {
+        const Clock::time_point now = Clock::now();
+        if (logged_once_ && now - last_logged_ < kAcceptLogInterval) {
+            ++suppressed_;
+            return;
+        }
+        if (suppressed_ > 0) {
+            spdlog::warn(
+                "{} (and {} more such events in the last {} s)", message, suppressed_,
+                std::chrono::duration_cast<std::chrono::seconds>(now - last_logged_).count());
+        } else {
+            spdlog::warn("{}", message);
+        }
+        logged_once_ = true;
+        last_logged_ = now;
+        suppressed_ = 0;
+    }
+    // Things went well again: the count of events not logged yet, if the interval allows.
+    void Recovered() {
+        if (suppressed_ == 0) return;
+        const Clock::time_point now = Clock::now();
+        if (now - last_logged_ < kAcceptLogInterval) return;
+        spdlog::warn("{} more such events in the last {} s; accepting again", suppressed_,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - last_logged_).count());
+        last_logged_ = now;
+        suppressed_ = 0;
+    }
+
+  private:
+    bool logged_once_ = false;
+    Clock::time_point last_logged_{};
+    uint64_t suppressed_ = 0;
+};
+
+// Raises the soft limit on open files to the hard limit (a server wants every descriptor it
+// may have) and returns the soft limit then in force.
+std::size_t RaiseFileLimit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        // An unlimited hard limit is not a value the kernel takes for open files.
+        raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            spdlog::info("raised the open-file limit from {} to {}", limit.rlim_cur,
+                         raised.rlim_cur);
+            limit = raised;
+        }
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20
+                                           : static_cast<std::size_t>(limit.rlim_cur);
+}
+
+// Connections kept below the open-file limit, leaving descriptors for the storage (the
+// database, its log and shared memory per connection), the log, the event loops and files.
+std::size_t ConnectionCap(std::size_t file_limit) {
+    const std::size_t reserve = 64 + file_limit / 16;
+    return file_limit > reserve + 16 ? file_limit - reserve : 16;
 }
 
 }  // namespace
@@ -587,6 +710,9 @@ class HubServer::Impl {
                                    "listen");
         }
         port_ = acceptor_.local_endpoint().port();
+        max_connections_ =
+            options.max_connections > 0 ? options.max_connections : ConnectionCap(RaiseFileLimit());
+        spdlog::info("hub keeps at most {} connections open", max_connections_);
 
         running_ = true;
         // One event loop per I/O thread, each run by its one thread: connections are spread
@@ -677,11 +803,31 @@ class HubServer::Impl {
     void OnAccept(beast::error_code ec, DeadlineSweeper& sweeper, TcpStream socket) {
         if (ec == net::error::operation_aborted || shared_.stopping.load()) return;
         if (ec) {
-            // E.g. out of file descriptors: keep serving the connections we have.
-            spdlog::warn("accept failed: {}", ec.message());
-            return Accept();
+            accept_errors_.Note(fmt::format("accept failed: {}", ec.message()));
+            // A client that reset before we accepted, say: that one connection's problem.
+            if (!IsOutOfResources(ec)) return Accept();
+            // Out of file descriptors (or kernel memory): accepting again at once would fail
+            // again at once, in a loop that starves the connections we have and floods the log.
+            // Make room by closing an idle connection, and wait a little before trying again.
+            registry_.ShedOldestIdle();
+            accept_timer_.expires_after(kAcceptBackoff);
+            accept_timer_.async_wait([this](beast::error_code wait_ec) {
+                if (wait_ec || shared_.stopping.load()) return;
+                Accept();
+            });
+            return;
         }
         beast::error_code ignored;
+        if (registry_.Size() >= max_connections_ && !registry_.ShedOldestIdle()) {
+            // At the cap and every connection busy with a request: refuse this one rather than
+            // run out of descriptors.
+            accept_errors_.Note(fmt::format(
+                "refused a connection: {} connections open, the most this hub keeps at once",
+                max_connections_));
+            socket.close(ignored);
+            return Accept();
+        }
+        accept_errors_.Recovered();
         socket.set_option(tcp::no_delay(true), ignored);
         auto peer = socket.remote_endpoint(ignored);
         std::string remote = ignored ? std::string() : peer.address().to_string();
@@ -719,6 +865,10 @@ class HubServer::Impl {
     std::vector<std::unique_ptr<DeadlineSweeper>> sweepers_;
     std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
     tcp::acceptor acceptor_{net::make_strand(ioc_)};
+    // On the acceptor's strand: the wait after an accept that failed for want of descriptors.
+    net::steady_timer accept_timer_{acceptor_.get_executor()};
+    RateLimitedLog accept_errors_;
+    std::size_t max_connections_ = 0;  // set by Start
     std::vector<std::thread> io_threads_;
 };
 

@@ -22,7 +22,10 @@ struct ServerOptions {
     std::size_t body_limit = 1 << 20;  // bytes; larger bodies get 413
     std::string tls_cert_file;         // both set: HTTPS only
     std::string tls_key_file;
-    std::string web_root;  // static portal/POS pages; empty: none (later issue)
+    // Most connections kept open at once; 0: the open-file limit (raised to its hard limit at
+    // start) minus a reserve for the storage and the rest. A new connection past it closes the
+    // oldest one waiting for a request, or is refused when all are busy.
+    std::size_t max_connections = 0;
     // A connection is closed when a request's header, then its body, takes longer than
     // read_timeout to arrive, or when it waits longer than idle_timeout for its next request
     // after an answer. Both are honoured to within a tenth (at most half a second).

@@ -248,6 +248,7 @@ std::string UsageJsonText(std::string_view member_id, const hub::Usage& usage) {
     out.BeginArray();
     for (const core::LedgerEntry& entry : usage.entries) WriteEntry(out, entry);
     out.EndArray();
+    if (!usage.next_cursor.empty()) out.Field("next_cursor", usage.next_cursor);
     out.EndObject();
     return out.Take();
 }

@@ -73,10 +73,20 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     RouteMatch result;
     std::vector<std::string_view> parts;
     if (!SplitPath(path, parts)) return result;
+    std::string decoded;
+    // A malformed escape can only be in a parameter (no literal segment has a '%'): the request
+    // is wrong whatever route it meant.
+    for (std::string_view part : parts) {
+        if (!PercentDecode(part, false, decoded)) {
+            result.kind = RouteMatch::Kind::kBadRequest;
+            return result;
+        }
+    }
+    // HEAD is GET without the body (RFC 9110 9.3.2); the server leaves the body out.
+    const std::string_view wanted = method == "HEAD" ? std::string_view("GET") : method;
 
     int best_literals = -1;
     std::vector<std::string_view> allowed;
-    std::string decoded;
     for (std::size_t i = 0; i < routes_.size(); ++i) {
         const Compiled& compiled = compiled_[i];
         if (compiled.segments.size() != parts.size()) continue;
@@ -85,19 +95,18 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
             if (!compiled.is_param[s]) matches = compiled.segments[s] == parts[s];
         }
         if (!matches) continue;
-        if (routes_[i].method != method) {
+        if (routes_[i].method != wanted) {
             allowed.push_back(routes_[i].method);
+            if (routes_[i].method == "GET") allowed.push_back("HEAD");
             continue;
         }
         if (compiled.literals <= best_literals) continue;
         PathParams params;
-        bool decodable = true;
-        for (std::size_t s = 0; s < parts.size() && decodable; ++s) {
+        for (std::size_t s = 0; s < parts.size(); ++s) {
             if (!compiled.is_param[s]) continue;
-            decodable = PercentDecode(parts[s], false, decoded);
+            (void)PercentDecode(parts[s], false, decoded);  // checked above
             params.emplace_back(compiled.segments[s], decoded);
         }
-        if (!decodable) continue;
         best_literals = compiled.literals;
         result.kind = RouteMatch::Kind::kFound;
         result.route_index = i;

@@ -3,13 +3,15 @@
 // {parameters}: "/v1/members/{id}/cards". When several patterns match, the one with the most
 // literal segments wins ("/v1/members/search" over "/v1/members/{id}"). A path no pattern
 // matches is kNotFound; a path that matches only under other methods is kMethodNotAllowed with
-// those methods listed for the Allow header.
+// those methods listed for the Allow header; a path with a malformed percent escape is
+// kBadRequest. HEAD matches the GET routes (the server sends no body).
 // Thread-safety: Add before serving; Match is const and safe from any thread.
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -62,6 +64,11 @@ using Respond = std::function<void(HttpResponse)>;
 // lives only for the call) and must call `respond` exactly once, now or from another thread.
 using AsyncHandler = std::function<void(const RequestContext&, Respond)>;
 
+// A handler that may run on the event loop: it answers without waiting, or gives none when it
+// would have to wait (no read connection free at once), and the server then runs the route's
+// `handler` on a worker. It must not block.
+using TryHandler = std::function<std::optional<HttpResponse>(const RequestContext&)>;
+
 // Who may call a route. The role check happens before the handler reads the body, so a caller
 // without the right role gets 401/403 whatever it sent; services check entitlement again.
 class Access {
@@ -92,10 +99,11 @@ struct Route {
     Handler handler;               // unset when async_handler is set
     bool runs_inline = false;      // cheap and never blocks: answered on the I/O thread
     AsyncHandler async_handler{};  // answers later (see AsyncHandler); replaces handler
+    TryHandler try_inline{};       // tried on the I/O thread first; `handler` if it gives none
 };
 
 struct RouteMatch {
-    enum class Kind { kFound, kNotFound, kMethodNotAllowed };
+    enum class Kind { kFound, kNotFound, kMethodNotAllowed, kBadRequest };
     Kind kind = Kind::kNotFound;
     std::size_t route_index = 0;  // kFound
     PathParams params;            // kFound

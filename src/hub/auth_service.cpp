@@ -16,8 +16,6 @@ namespace {
 using core::ErrorCode;
 using core::MakeError;
 
-// Beyond this many tracked logins, entries whose window and lockout have passed are dropped.
-constexpr std::size_t kMaxTrackedLogins = 100000;
 // Bound on cached live sessions (~200 bytes each, so ~20 MB at most).
 constexpr std::size_t kMaxCachedSessions = 100000;
 
@@ -43,7 +41,8 @@ AuthService::AuthService(HubContext& context, int session_ttl_seconds)
       hashing_slots_(HashingSlots()) {}
 
 core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
-    if (bearer_token.empty()) return Caller::Anonymous();
+    if (auto known = AuthenticateFromMemory(bearer_token)) return std::move(*known);
+    // A store's API key, or a member session not seen yet: storage answers.
     const std::string digest = crypto::Digest(bearer_token);
     if (bearer_token.starts_with(kStoreKeyPrefix)) {
         KZ_ASSIGN_OR_RETURN(auto store, context_.StoreByKeyHash(digest));
@@ -54,34 +53,41 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
         caller.program_id = store->program_id;
         return caller;
     }
+    const core::Timestamp now = context_.Now();
+    std::optional<storage::MemberSession> session;
+    KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(session, txn.FindSession(digest));
+        return core::Status::Ok();
+    }));
+    if (!session) return MakeError(ErrorCode::kUnauthenticated, "unknown session token");
+    if (session->expires_at <= now) {
+        return MakeError(ErrorCode::kUnauthenticated, "the session has expired; log in again");
+    }
+    CacheSession(digest, *session, now);
+    Caller caller;
+    caller.role = Role::kMember;
+    caller.member_id = session->member_id;
+    return caller;
+}
+
+std::optional<core::Result<Caller>> AuthService::AuthenticateFromMemory(
+    std::string_view bearer_token) {
+    if (bearer_token.empty()) return core::Result<Caller>(Caller::Anonymous());
+    if (bearer_token.starts_with(kStoreKeyPrefix)) return std::nullopt;
+    const std::string digest = crypto::Digest(bearer_token);
     if (bearer_token.starts_with(kSessionTokenPrefix)) {
-        const core::Timestamp now = context_.Now();
-        if (auto member_id = CachedSessionMember(digest, now)) {
-            Caller caller;
-            caller.role = Role::kMember;
-            caller.member_id = std::move(*member_id);
-            return caller;
-        }
-        std::optional<storage::MemberSession> session;
-        KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
-            KZ_ASSIGN_OR_RETURN(session, txn.FindSession(digest));
-            return core::Status::Ok();
-        }));
-        if (!session) return MakeError(ErrorCode::kUnauthenticated, "unknown session token");
-        if (session->expires_at <= now) {
-            return MakeError(ErrorCode::kUnauthenticated, "the session has expired; log in again");
-        }
-        CacheSession(digest, *session, now);
+        auto member_id = CachedSessionMember(digest, context_.Now());
+        if (!member_id) return std::nullopt;
         Caller caller;
         caller.role = Role::kMember;
-        caller.member_id = session->member_id;
-        return caller;
+        caller.member_id = std::move(*member_id);
+        return core::Result<Caller>(std::move(caller));
     }
     // Digests have a fixed length, so the comparison takes the same time for every token.
     if (crypto::ConstantTimeEquals(digest, context_.operator_token_digest())) {
-        return Caller::Operator();
+        return core::Result<Caller>(Caller::Operator());
     }
-    return MakeError(ErrorCode::kUnauthenticated, "unknown token");
+    return core::Result<Caller>(MakeError(ErrorCode::kUnauthenticated, "unknown token"));
 }
 
 std::optional<std::string> AuthService::CachedSessionMember(const std::string& digest,
@@ -141,14 +147,14 @@ core::Result<SessionIssued> AuthService::Login(const LoginRequest& request) {
     }));
 
     const std::string key = member ? "member:" + member->member_id : "login:" + normalized;
-    KZ_RETURN_IF_ERROR(CheckThrottle(key));
+    KZ_RETURN_IF_ERROR(throttle_.Begin(key, request.client, context_.Now()));
     bool right = member ? VerifyPassword(member->password_hash, request.password)
                         : (VerifyPassword(DummyHash(), request.password), false);
     if (!right) {
-        RecordFailure(key);
+        throttle_.Failed(key, request.client, context_.Now());
         return WrongPassword();
     }
-    RecordSuccess(key);
+    throttle_.Succeeded(key, request.client);
     if (card && card->status == core::CardStatus::kRevoked) {
         return MakeError(ErrorCode::kCardRevoked,
                          "this card was replaced by a newer one; log in with the new card, your "
@@ -173,8 +179,8 @@ core::Result<SessionIssued> AuthService::Login(const LoginRequest& request) {
     return issued;
 }
 
-core::Status AuthService::CheckMemberPassword(std::string_view member_id,
-                                              std::string_view password) {
+core::Status AuthService::CheckMemberPassword(std::string_view member_id, std::string_view password,
+                                              const std::string& client) {
     if (password.empty() || password.size() > kMaxPasswordBytes) return WrongPassword();
     std::optional<core::Member> member;
     if (core::IsValidMemberId(member_id)) {
@@ -187,12 +193,12 @@ core::Status AuthService::CheckMemberPassword(std::string_view member_id,
         return MakeError(ErrorCode::kNotFound, "no member " + std::string(member_id));
     }
     const std::string key = "member:" + member->member_id;
-    KZ_RETURN_IF_ERROR(CheckThrottle(key));
+    KZ_RETURN_IF_ERROR(throttle_.Begin(key, client, context_.Now()));
     if (!VerifyPassword(member->password_hash, password)) {
-        RecordFailure(key);
+        throttle_.Failed(key, client, context_.Now());
         return WrongPassword();
     }
-    RecordSuccess(key);
+    throttle_.Succeeded(key, client);
     return core::Status::Ok();
 }
 
@@ -213,57 +219,6 @@ bool AuthService::VerifyPassword(std::string_view hash, std::string_view passwor
 const std::string& AuthService::DummyHash() {
     std::call_once(dummy_once_, [this] { dummy_hash_ = HashPassword(crypto::NewSecretToken()); });
     return dummy_hash_;
-}
-
-// An attempt is reserved (pending) before its password is checked, so that many attempts
-// started at once cannot slip past the limit together.
-core::Status AuthService::CheckThrottle(const std::string& key) {
-    const core::Timestamp now = context_.Now();
-    std::lock_guard lock(attempts_mutex_);
-    if (attempts_.size() >= kMaxTrackedLogins) {
-        std::erase_if(attempts_, [&](const auto& kv) {
-            const Attempts& a = kv.second;
-            return a.pending == 0 && a.locked_until <= now &&
-                   a.first_failure + kFailureWindow <= now;
-        });
-    }
-    Attempts& a = attempts_[key];
-    if (now < a.locked_until) {
-        return MakeError(ErrorCode::kTooManyRequests, "too many wrong passwords; try again after " +
-                                                          core::FormatRfc3339(a.locked_until));
-    }
-    if (a.failures >= kMaxFailures || (a.failures > 0 && now - a.first_failure > kFailureWindow)) {
-        a.failures = 0;  // the lockout or the window has passed
-    }
-    if (a.failures + a.pending >= kMaxFailures) {
-        return MakeError(ErrorCode::kTooManyRequests,
-                         "too many log-in attempts at once; try again in a few seconds");
-    }
-    ++a.pending;
-    return core::Status::Ok();
-}
-
-void AuthService::RecordFailure(const std::string& key) {
-    const core::Timestamp now = context_.Now();
-    std::lock_guard lock(attempts_mutex_);
-    Attempts& a = attempts_[key];
-    if (a.pending > 0) --a.pending;
-    if (a.failures == 0) a.first_failure = now;
-    ++a.failures;
-    if (a.failures >= kMaxFailures) a.locked_until = now + kLockout;
-}
-
-void AuthService::RecordSuccess(const std::string& key) {
-    std::lock_guard lock(attempts_mutex_);
-    auto it = attempts_.find(key);
-    if (it == attempts_.end()) return;
-    if (it->second.pending > 1) {
-        // Another attempt is still being checked; keep its reservation, forget the failures.
-        --it->second.pending;
-        it->second.failures = 0;
-        return;
-    }
-    attempts_.erase(it);
 }
 
 }  // namespace kizuna::hub

@@ -1,5 +1,5 @@
 #pragma once
-// Authentication: bearer tokens to a Caller, and member log-in with throttling.
+// Authentication: bearer tokens to a Caller, and member log-in with throttling (LoginThrottle).
 //
 // Tokens carry a prefix naming their kind, so one lookup suffices: "kzs_" a store's API key,
 // "kzm_" a member session; anything else is compared (in constant time, by digest) with the
@@ -19,6 +19,7 @@
 #include "core/result.hpp"
 #include "core/time.hpp"
 #include "hub/caller.hpp"
+#include "hub/login_throttle.hpp"
 #include "storage/storage.hpp"
 
 namespace kizuna::hub {
@@ -28,7 +29,7 @@ class HubContext;
 struct LoginRequest {
     std::string login;  // member id, card number or email
     std::string password;
-    std::string client;  // remote address, for the log; throttling is per member, see below
+    std::string client;  // the client's address: throttling is per (member, client) and client
 };
 
 struct SessionIssued {
@@ -42,16 +43,6 @@ inline constexpr std::string_view kSessionTokenPrefix = "kzm_";
 
 class AuthService {
   public:
-    // Throttling of password checks, per member (or, for a login that names no member, per
-    // login text, so an unknown login behaves exactly like a known one): after kMaxFailures
-    // wrong passwords, each within kFailureWindow of the first, every further attempt is
-    // refused with kTooManyRequests, without looking at the password, until kLockout after the
-    // last failure. A success before that clears the count. It is per member rather than per
-    // client address so that guessing from many addresses gains nothing; the price is that a
-    // stranger can lock a member out for kLockout, which the member can wait off.
-    static constexpr int kMaxFailures = 5;
-    static constexpr std::chrono::seconds kFailureWindow{15 * 60};
-    static constexpr std::chrono::seconds kLockout{15 * 60};
     // Longest password accepted for checking; longer ones are refused before hashing.
     static constexpr std::size_t kMaxPasswordBytes = 1024;
 
@@ -60,33 +51,30 @@ class AuthService {
     // Empty token: Anonymous. Operator token, a store's API key or a live member session:
     // that Caller. Anything else (including an expired session): kUnauthenticated.
     core::Result<Caller> Authenticate(std::string_view bearer_token);
+    // Authenticate from what is in memory only (the operator token, live sessions seen
+    // before): none when the answer needs a storage read (a store key, a session not seen yet).
+    std::optional<core::Result<Caller>> AuthenticateFromMemory(std::string_view bearer_token);
 
     // Resolves the login: 16 digits is a card number, text with '@' an email, anything else a
     // member id. Checks the password (Argon2id) and opens a session of session_ttl_seconds.
     // Errors: kInvalidArgument (empty login or password), kWrongPassword (an unknown login looks
-    // the same, also in timing), kTooManyRequests (see above), kCardRevoked for a replaced card
-    // number with the right password, kForbidden for a closed membership.
+    // the same, also in timing), kTooManyRequests (LoginThrottle: per member and client, and
+    // per client; an unknown login is throttled like a member), kCardRevoked for a replaced
+    // card number with the right password, kForbidden for a closed membership.
     core::Result<SessionIssued> Login(const LoginRequest& request);
 
-    // The password check shared by login and reissue; counts failures against the member.
+    // The password check of a card reissue (seed [0023]), throttled like a log-in per (member,
+    // client): `client` is the caller's address, or "store:<id>" for a store at its counter,
+    // which failed log-ins from elsewhere never hold up.
     // Errors: kNotFound (no such member), kWrongPassword, kTooManyRequests.
-    core::Status CheckMemberPassword(std::string_view member_id, std::string_view password);
+    core::Status CheckMemberPassword(std::string_view member_id, std::string_view password,
+                                     const std::string& client);
 
     // Argon2id hashing for new passwords, under the same concurrency limit as checks: each
     // hash takes ~64 MiB for ~0.1 s, so at most a few run at once whatever the worker count.
     std::string HashPassword(std::string_view password);
 
   private:
-    struct Attempts {
-        int failures = 0;
-        int pending = 0;  // attempts whose password is being checked right now
-        core::Timestamp first_failure{};
-        core::Timestamp locked_until{};
-    };
-    // CheckThrottle reserves an attempt; exactly one of RecordFailure/RecordSuccess ends it.
-    core::Status CheckThrottle(const std::string& key);
-    void RecordFailure(const std::string& key);
-    void RecordSuccess(const std::string& key);
     bool VerifyPassword(std::string_view hash, std::string_view password);
     const std::string& DummyHash();
 
@@ -106,8 +94,7 @@ class AuthService {
     // deleted once expired; every hit is checked against the clock like a stored one.
     std::mutex sessions_mutex_;
     std::unordered_map<std::string, CachedSession> sessions_;
-    std::mutex attempts_mutex_;
-    std::unordered_map<std::string, Attempts> attempts_;
+    LoginThrottle throttle_;
     std::counting_semaphore<> hashing_slots_;
     std::once_flag dummy_once_;
     std::string dummy_hash_;  // verified against when the login is unknown, to cost the same

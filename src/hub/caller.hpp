@@ -14,9 +14,12 @@ struct Caller {
     std::string store_id;    // kStore
     std::string program_id;  // kStore: the store's program
     std::string member_id;   // kMember
+    // Where the request came from: the TCP peer's address (a reverse proxy's forwarded header
+    // is not trusted), for throttling password checks; empty when unknown.
+    std::string address{};
 
     static Caller Anonymous() { return {}; }
-    static Caller Operator() { return Caller{Role::kOperator, {}, {}, {}}; }
+    static Caller Operator() { return Caller{Role::kOperator, {}, {}, {}, {}}; }
     std::string Describe() const;  // "operator", "store:<id>", "member:<id>", "anonymous"
 };
 

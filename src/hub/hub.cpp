@@ -15,6 +15,7 @@
 #include "core/card_record.hpp"
 #include "crypto/crypto.hpp"
 #include "hub/hub_context.hpp"
+#include "hub/private_file.hpp"
 #include "hub/system_clock.hpp"
 
 namespace kizuna::hub {
@@ -54,11 +55,110 @@ core::Status EnsureDataDir(const fs::path& dir) {
     return core::Status::Ok();
 }
 
-// Creates `path` holding `content` with mode 0600: a temporary file in the same directory,
-// fsync, link into place, fsync of the directory. Readers see no file or the whole file, and of
-// two hubs starting on one directory at once only one creates it: the other gets
+// The SQLite database in the data directory holds members' personal data: owner only. It is
+// created here, empty (SQLite makes a database of an empty file), with mode 0600, since SQLite
+// would create it 0644 under the usual umask; SQLite gives the log and shared-memory files it
+// creates beside it the database file's mode. An existing file (and log) made wider by an
+// earlier version is narrowed.
+core::Status PrepareDatabaseFile(const fs::path& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return FileError(path, "cannot create", errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || ((st.st_mode & 0777) != 0600 && ::fchmod(fd, 0600) != 0)) {
+        int err = errno;
+        ::close(fd);
+        return FileError(path, "cannot set the mode of", err);
+    }
+    ::close(fd);
+    for (std::string_view suffix : {"-wal", "-shm"}) {
+        fs::path beside = path;
+        beside += suffix;
+        if (::chmod(beside.c_str(), 0600) != 0 && errno != ENOENT) {
+            return FileError(beside, "cannot set the mode of", errno);
+        }
+    }
+    return core::Status::Ok();
+}
+
+core::Result<std::string> ReadSmallFile(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return FileError(path, "cannot read", errno);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) return FileError(path, "cannot read", errno);
+    return text.str();
+}
+
+std::string StripTrailingNewlines(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return text;
+}
+
+// Returns the digest of the operator token, creating the token file on first start.
+core::Result<std::string> LoadOrCreateOperatorToken(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        std::string token = std::string(kOperatorTokenPrefix) + crypto::NewSecretToken();
+        auto created = WritePrivateFile(path, token + "\n");
+        if (created.ok()) return crypto::Digest(token);
+        // Another hub on this directory created it first: use theirs.
+        if (created.error().code != ErrorCode::kAlreadyExists) return created.error();
+    }
+    KZ_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+    std::string token = StripTrailingNewlines(std::move(text));
+    bool printable = !token.empty();
+    for (unsigned char c : token) {
+        if (c <= 0x20 || c >= 0x7f) printable = false;
+    }
+    if (!printable || token.size() < kMinOperatorTokenLength) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         path.string() + " is malformed: expected one line of at least " +
+                             std::to_string(kMinOperatorTokenLength) +
+                             " printable characters; delete it to generate a new token");
+    }
+    return crypto::Digest(token);
+}
+
+core::Result<crypto::SigningKeyPair> LoadOrCreateCardKey(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        crypto::SigningKeyPair pair = crypto::NewSigningKeyPair();
+        std::string text =
+            std::string(kCardKeyHeader) + "\n" + core::Base64UrlEncode(pair.secret_key) + "\n";
+        auto created = WritePrivateFile(path, text);
+        if (created.ok()) return pair;
+        if (created.error().code != ErrorCode::kAlreadyExists) return created.error();
+    }
+    auto malformed = [&](std::string_view why) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         path.string() + " is malformed (" + std::string(why) +
+                             "); restore it from a backup: cards already issued were signed "
+                             "with it");
+    };
+    KZ_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+    std::istringstream lines(text);
+    std::string header, encoded, rest;
+    std::getline(lines, header);
+    std::getline(lines, encoded);
+    std::getline(lines, rest);
+    if (StripTrailingNewlines(header) != kCardKeyHeader) return malformed("unknown header");
+    if (!StripTrailingNewlines(rest).empty()) return malformed("unexpected extra lines");
+    auto secret = core::Base64UrlDecode(StripTrailingNewlines(encoded));
+    if (!secret || secret->size() != 64) return malformed("expected a 64-byte Ed25519 key");
+    crypto::SigningKeyPair pair{secret->substr(32), *secret};
+    // An Ed25519 secret key carries its public half; a damaged one fails this round trip.
+    constexpr std::string_view kProbe = "kizuna card key self-test";
+    if (!crypto::VerifySignature(kProbe, crypto::Sign(kProbe, pair.secret_key), pair.public_key)) {
+        return malformed("the key pair does not verify");
+    }
+    return pair;
+}
+
+}  // namespace
+
+// Of two hubs starting on one directory at once only one creates a secret: the other gets
 // kAlreadyExists and reads the winner's.
-core::Status WriteSecretFile(const fs::path& path, std::string_view content) {
+core::Status WritePrivateFile(const fs::path& path, std::string_view content) {
     fs::path tmp = path;
     tmp += ".tmp." + std::to_string(::getpid()) + "." + crypto::NewSecretToken(6);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -111,82 +211,6 @@ core::Status WriteSecretFile(const fs::path& path, std::string_view content) {
     return core::Status::Ok();
 }
 
-core::Result<std::string> ReadSmallFile(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return FileError(path, "cannot read", errno);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return FileError(path, "cannot read", errno);
-    return text.str();
-}
-
-std::string StripTrailingNewlines(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return text;
-}
-
-// Returns the digest of the operator token, creating the token file on first start.
-core::Result<std::string> LoadOrCreateOperatorToken(const fs::path& path) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-        std::string token = std::string(kOperatorTokenPrefix) + crypto::NewSecretToken();
-        auto created = WriteSecretFile(path, token + "\n");
-        if (created.ok()) return crypto::Digest(token);
-        // Another hub on this directory created it first: use theirs.
-        if (created.error().code != ErrorCode::kAlreadyExists) return created.error();
-    }
-    KZ_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
-    std::string token = StripTrailingNewlines(std::move(text));
-    bool printable = !token.empty();
-    for (unsigned char c : token) {
-        if (c <= 0x20 || c >= 0x7f) printable = false;
-    }
-    if (!printable || token.size() < kMinOperatorTokenLength) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         path.string() + " is malformed: expected one line of at least " +
-                             std::to_string(kMinOperatorTokenLength) +
-                             " printable characters; delete it to generate a new token");
-    }
-    return crypto::Digest(token);
-}
-
-core::Result<crypto::SigningKeyPair> LoadOrCreateCardKey(const fs::path& path) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-        crypto::SigningKeyPair pair = crypto::NewSigningKeyPair();
-        std::string text =
-            std::string(kCardKeyHeader) + "\n" + core::Base64UrlEncode(pair.secret_key) + "\n";
-        auto created = WriteSecretFile(path, text);
-        if (created.ok()) return pair;
-        if (created.error().code != ErrorCode::kAlreadyExists) return created.error();
-    }
-    auto malformed = [&](std::string_view why) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         path.string() + " is malformed (" + std::string(why) +
-                             "); restore it from a backup: cards already issued were signed "
-                             "with it");
-    };
-    KZ_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
-    std::istringstream lines(text);
-    std::string header, encoded, rest;
-    std::getline(lines, header);
-    std::getline(lines, encoded);
-    std::getline(lines, rest);
-    if (StripTrailingNewlines(header) != kCardKeyHeader) return malformed("unknown header");
-    if (!StripTrailingNewlines(rest).empty()) return malformed("unexpected extra lines");
-    auto secret = core::Base64UrlDecode(StripTrailingNewlines(encoded));
-    if (!secret || secret->size() != 64) return malformed("expected a 64-byte Ed25519 key");
-    crypto::SigningKeyPair pair{secret->substr(32), *secret};
-    // An Ed25519 secret key carries its public half; a damaged one fails this round trip.
-    constexpr std::string_view kProbe = "kizuna card key self-test";
-    if (!crypto::VerifySignature(kProbe, crypto::Sign(kProbe, pair.secret_key), pair.public_key)) {
-        return malformed("the key pair does not verify");
-    }
-    return pair;
-}
-
-}  // namespace
-
 core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     if (options.data_dir.empty()) {
         return MakeError(ErrorCode::kInvalidArgument, "a data directory is required", "data_dir");
@@ -202,7 +226,11 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
 
     std::unique_ptr<Hub> hub(new Hub());
     std::string url = options.storage_url;
-    if (url.empty()) url = "sqlite://" + (options.data_dir / "kizuna.db").string();
+    if (url.empty()) {
+        const fs::path database = options.data_dir / "kizuna.db";
+        KZ_RETURN_IF_ERROR(PrepareDatabaseFile(database));
+        url = "sqlite://" + database.string();
+    }
     KZ_ASSIGN_OR_RETURN(hub->storage_, storage::OpenStorage(url, options.storage_options));
 
     hub->operator_token_path_ = options.data_dir / kOperatorTokenFile;
@@ -227,7 +255,8 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
         std::move(card_key.secret_key));
     hub->auth_ = std::make_unique<AuthService>(*hub->context_, options.session_ttl_seconds);
     hub->admin_ = std::make_unique<AdminService>(*hub->context_);
-    hub->members_ = std::make_unique<MemberService>(*hub->context_, *hub->auth_);
+    hub->mail_ = std::make_unique<MailSpool>(options.data_dir / "mail-outbox");
+    hub->members_ = std::make_unique<MemberService>(*hub->context_, *hub->auth_, *hub->mail_);
     hub->points_ = std::make_unique<PointsService>(*hub->context_);
     hub->rules_ = std::make_unique<RuleService>(*hub->context_);
     hub->offers_ = std::make_unique<OfferService>(*hub->context_);

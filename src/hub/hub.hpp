@@ -30,7 +30,8 @@ struct HubOptions {
 
 class Hub {
   public:
-    // Opens storage, creates on first start DIR/operator.token and DIR/card_signing.key
+    // Opens storage (DIR/kizuna.db, mode 0600 like every file the hub makes in DIR), creates on
+    // first start DIR/operator.token and DIR/card_signing.key
     // (mode 0600, each written to a temporary file, synced and renamed into place, so a crash
     // never leaves half a secret) and loads them. Only the operator token's digest is kept in
     // memory. Errors: kUnavailable (storage, files), kInvalidArgument (an empty data_dir, a
@@ -46,6 +47,8 @@ class Hub {
     RuleService& rules() { return *rules_; }
     OfferService& offers() { return *offers_; }
     storage::Storage& storage() { return *storage_; }
+    // Mail to members waits here (DIR/mail-outbox) for the sender.
+    MailSpool& mail() { return *mail_; }
 
     const std::filesystem::path& operator_token_path() const { return operator_token_path_; }
     // The card-signing public key, 32 raw bytes (served at GET /v1/card-key).
@@ -60,6 +63,7 @@ class Hub {
     std::unique_ptr<class HubContext> context_;
     std::unique_ptr<AuthService> auth_;
     std::unique_ptr<AdminService> admin_;
+    std::unique_ptr<MailSpool> mail_;
     std::unique_ptr<MemberService> members_;
     std::unique_ptr<PointsService> points_;
     std::unique_ptr<RuleService> rules_;

@@ -45,6 +45,17 @@ std::string HubContext::NewCardNumber() {
     return core::NewCardNumber(random_);
 }
 
+std::string HubContext::SealToken(std::string_view payload, std::string_view context) const {
+    return core::Base64UrlEncode(crypto::Seal(payload, card_secret_key_, context));
+}
+
+std::optional<std::string> HubContext::UnsealToken(std::string_view token,
+                                                   std::string_view context) const {
+    auto sealed = core::Base64UrlDecode(token);
+    if (!sealed) return std::nullopt;
+    return crypto::Unseal(*sealed, card_secret_key_, context);
+}
+
 core::Result<std::string> HubContext::SignCardRecord(const core::Card& card) {
     core::CardRecord record;
     record.card_number = card.card_number;

@@ -47,6 +47,11 @@ class HubContext {
     // Signs a card record with the hub's key; returns the record's text form ("KZ1....").
     // Errors: kInternal when the card's fields cannot be encoded (a bug, not user input).
     core::Result<std::string> SignCardRecord(const core::Card& card);
+    // Encrypts and authenticates `payload` under a key derived from the hub's secret and
+    // `context`, as base64url text: tokens only this hub can read or have made.
+    std::string SealToken(std::string_view payload, std::string_view context) const;
+    // The payload of a token SealToken made with the same context; none for anything else.
+    std::optional<std::string> UnsealToken(std::string_view token, std::string_view context) const;
 
     // Cached reads; storage is asked once, then again only after Invalidate*. Only stores that
     // exist are cached, so an unknown key costs one read each time.

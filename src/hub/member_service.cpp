@@ -1,10 +1,13 @@
 #include "hub/member_service.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <utility>
 
+#include "core/card_record.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "hub/access.hpp"
 #include "hub/auth_service.hpp"
 #include "hub/hub_context.hpp"
@@ -46,8 +49,155 @@ core::Error EmailTaken() {
                      "profile.email");
 }
 
+// A self-service enrollment waiting for its email to be confirmed travels in the confirmation
+// token itself, sealed by the hub (HubContext::SealToken): the hub keeps nothing until it is
+// confirmed. Fields are netstrings ("<length>:<bytes>").
+constexpr std::string_view kEnrollmentTokenContext = "kizuna enrollment confirmation v1";
+
+struct PendingEnrollment {
+    core::Member member;  // profile, consents, password hash
+    core::CardMedium medium = core::CardMedium::kVirtual;
+    core::Timestamp expires_at{};
+};
+
+void PutField(std::string& out, std::string_view value) {
+    out += std::to_string(value.size());
+    out += ':';
+    out += value;
+}
+
+bool TakeField(std::string_view& in, std::string& value) {
+    const std::size_t colon = in.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 6) return false;
+    std::size_t length = 0;
+    auto [end, ec] = std::from_chars(in.data(), in.data() + colon, length);
+    if (ec != std::errc() || end != in.data() + colon || in.size() - colon - 1 < length) {
+        return false;
+    }
+    value.assign(in.substr(colon + 1, length));
+    in.remove_prefix(colon + 1 + length);
+    return true;
+}
+
+std::string EncodePendingEnrollment(const core::Member& member, core::CardMedium medium,
+                                    core::Timestamp expires_at) {
+    const core::Profile& p = member.profile;
+    const core::Consents& c = member.consents;
+    const std::string expires = std::to_string(core::ToUnixSeconds(expires_at));
+    std::string out;
+    for (const std::string* field : {&expires, &p.name, &p.name_kana, &p.postal_code, &p.address,
+                                     &p.phone, &p.birth_date, &p.occupation, &p.email}) {
+        PutField(out, *field);
+    }
+    const std::string consents = {c.email_offers ? 'y' : 'n', c.postal_offers ? 'y' : 'n',
+                                  c.share_profile ? 'y' : 'n'};
+    PutField(out, consents);
+    PutField(out, core::CardMediumName(medium));
+    PutField(out, member.password_hash);
+    return out;
+}
+
+core::Result<PendingEnrollment> DecodePendingEnrollment(std::string_view in) {
+    auto bad = [] { return core::InvalidField("token", "is damaged"); };
+    std::string expires, consents, medium;
+    PendingEnrollment pending;
+    core::Profile& p = pending.member.profile;
+    for (std::string* field :
+         {&expires, &p.name, &p.name_kana, &p.postal_code, &p.address, &p.phone, &p.birth_date,
+          &p.occupation, &p.email, &consents, &medium, &pending.member.password_hash}) {
+        if (!TakeField(in, *field)) return bad();
+    }
+    int64_t seconds = 0;
+    auto [end, ec] = std::from_chars(expires.data(), expires.data() + expires.size(), seconds);
+    if (!in.empty() || ec != std::errc() || end != expires.data() + expires.size() ||
+        consents.size() != 3) {
+        return bad();
+    }
+    pending.expires_at = core::FromUnixSeconds(seconds);
+    pending.member.consents.email_offers = consents[0] == 'y';
+    pending.member.consents.postal_offers = consents[1] == 'y';
+    pending.member.consents.share_profile = consents[2] == 'y';
+    auto parsed = core::ParseCardMedium(medium, "medium");
+    if (!parsed) return bad();
+    pending.medium = *parsed;
+    return pending;
+}
+
 core::Error NoMember(const std::string& member_id) {
     return MakeError(ErrorCode::kNotFound, "no member " + member_id);
+}
+
+// Where the next usage page starts, in each list; "done" when a list has no more.
+struct UsageCursor {
+    std::optional<storage::PurchaseCursor> purchases_after;
+    bool purchases_done = false;
+    std::optional<int64_t> entries_before;
+    bool entries_done = false;
+};
+
+constexpr std::string_view kUsageCursorVersion = "u1";
+
+// Opaque to clients: "u1 <occurred_at>:<seq>|- <entry_id>|-" (a "-" list is done), base64url.
+std::string FormatUsageCursor(const UsageCursor& cursor) {
+    std::string text(kUsageCursorVersion);
+    text += ' ';
+    if (cursor.purchases_done || !cursor.purchases_after) {
+        text += '-';
+    } else {
+        text += std::to_string(core::ToUnixSeconds(cursor.purchases_after->occurred_at)) + ":" +
+                std::to_string(cursor.purchases_after->seq);
+    }
+    text += ' ';
+    text += cursor.entries_done || !cursor.entries_before ? std::string("-")
+                                                          : std::to_string(*cursor.entries_before);
+    return core::Base64UrlEncode(text);
+}
+
+bool ParseInt64(std::string_view text, int64_t& out) {
+    if (text.empty() || text.size() > 19) return false;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size();
+}
+
+core::Result<UsageCursor> ParseUsageCursor(std::string_view cursor) {
+    UsageCursor parsed;
+    if (cursor.empty()) return parsed;
+    auto bad = [] {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "cursor is not one this hub gave; pass next_cursor from the previous "
+                         "page unchanged, or none for the first page",
+                         "cursor");
+    };
+    if (cursor.size() > 128) return bad();
+    auto text = core::Base64UrlDecode(cursor);
+    if (!text) return bad();
+    std::string_view rest(*text);
+    if (!rest.starts_with(kUsageCursorVersion) || rest.size() < 4 || rest[2] != ' ') return bad();
+    rest.remove_prefix(3);
+    const std::size_t space = rest.find(' ');
+    if (space == std::string_view::npos) return bad();
+    std::string_view purchases = rest.substr(0, space);
+    std::string_view entries = rest.substr(space + 1);
+    if (purchases == "-") {
+        parsed.purchases_done = true;
+    } else {
+        const std::size_t colon = purchases.find(':');
+        int64_t at = 0, seq = 0;
+        if (colon == std::string_view::npos || !ParseInt64(purchases.substr(0, colon), at) ||
+            !ParseInt64(purchases.substr(colon + 1), seq)) {
+            return bad();
+        }
+        parsed.purchases_after = storage::PurchaseCursor{core::FromUnixSeconds(at), seq};
+    }
+    if (entries == "-") {
+        parsed.entries_done = true;
+    } else {
+        int64_t before = 0;
+        if (!ParseInt64(entries, before)) return bad();
+        parsed.entries_before = before;
+    }
+    if (parsed.purchases_done && parsed.entries_done) return bad();
+    return parsed;
 }
 
 }  // namespace
@@ -55,6 +205,11 @@ core::Error NoMember(const std::string& member_id) {
 core::Result<Enrollment> MemberService::Enroll(const Caller& caller, const NewMember& request) {
     // Anyone may enroll (self-service at the portal, seed [0022]); a store that does is
     // recorded as the card's issuer.
+    if (caller.role == Role::kAnonymous && !core::Trim(request.profile.email).empty()) {
+        return MakeError(ErrorCode::kForbidden,
+                         "self-service enrollment with an email is confirmed by mail first "
+                         "(RequestEnrollment)");
+    }
     const core::Timestamp now = context_.Now();
     KZ_ASSIGN_OR_RETURN(core::Profile profile, core::ValidateProfile(request.profile, now));
     KZ_RETURN_IF_ERROR(core::ValidatePassword(request.password, profile));
@@ -79,7 +234,10 @@ core::Result<Enrollment> MemberService::Enroll(const Caller& caller, const NewMe
     card.medium = request.medium;
     card.issued_by_store = caller.role == Role::kStore ? caller.store_id : std::string();
     card.issued_at = now;
+    return Create(std::move(member), std::move(card));
+}
 
+core::Result<Enrollment> MemberService::Create(core::Member member, core::Card card) {
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         if (!member.profile.email.empty()) {
             KZ_ASSIGN_OR_RETURN(auto existing, txn.FindMemberByEmail(member.profile.email));
@@ -97,6 +255,73 @@ core::Result<Enrollment> MemberService::Enroll(const Caller& caller, const NewMe
     enrollment.card.card = card;
     KZ_ASSIGN_OR_RETURN(enrollment.card.record, context_.SignCardRecord(card));
     return enrollment;
+}
+
+core::Status MemberService::RequestEnrollment(const NewMember& request, const std::string& client) {
+    const core::Timestamp now = context_.Now();
+    KZ_ASSIGN_OR_RETURN(core::Profile profile, core::ValidateProfile(request.profile, now));
+    KZ_RETURN_IF_ERROR(core::ValidatePassword(request.password, profile));
+    if (profile.email.empty()) {
+        return core::InvalidField("profile.email", "is required to confirm an enrollment by mail");
+    }
+    // Every request counts, whatever it finds: a mail goes out for each.
+    const std::string account = "email:" + profile.email;
+    KZ_RETURN_IF_ERROR(enrollment_requests_.Begin(account, client, now, "enrollment requests"));
+    enrollment_requests_.Failed(account, client, now);
+    // Hashed whether or not the address is registered: both answers cost the same.
+    core::Member member;
+    member.password_hash = auth_.HashPassword(request.password);
+    member.consents = request.consents;
+    member.created_at = now;
+    std::optional<core::Member> existing;
+    KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(existing, txn.FindMemberByEmail(profile.email));
+        return core::Status::Ok();
+    }));
+    OutgoingMail mail;
+    mail.to = profile.email;
+    if (existing) {
+        mail.subject = "Your Kizuna membership";
+        mail.body =
+            "Someone, perhaps you, asked to enroll with this address, which already has a "
+            "membership (member " +
+            existing->member_id +
+            ").\n\nLog in with your member id, card number or this address. If you "
+            "forgot your password or lost your card, a store can reissue it.\n\nIf it "
+            "was not you, nothing has changed and you can ignore this mail.\n";
+    } else {
+        member.profile = std::move(profile);
+        const std::string token = context_.SealToken(
+            EncodePendingEnrollment(member, request.medium, now + kEnrollmentConfirmationLifetime),
+            kEnrollmentTokenContext);
+        mail.subject = "Confirm your Kizuna enrollment";
+        mail.body = "To finish enrolling and get your card, confirm within " +
+                    std::to_string(kEnrollmentConfirmationLifetime.count()) +
+                    " hours:\n\n    kizuna member confirm --token " + token +
+                    "\n\nor POST {\"token\": \"" + token +
+                    "\"} to /v1/members/confirmations.\n\nIf it was not you, ignore this mail: "
+                    "nothing is made until it is confirmed.\n";
+    }
+    return mail_.Queue(mail, now);
+}
+
+core::Result<Enrollment> MemberService::ConfirmEnrollment(std::string_view token) {
+    auto payload = context_.UnsealToken(token, kEnrollmentTokenContext);
+    if (!payload) {
+        return core::InvalidField("token", "is not a confirmation this hub sent");
+    }
+    KZ_ASSIGN_OR_RETURN(PendingEnrollment pending, DecodePendingEnrollment(*payload));
+    const core::Timestamp now = context_.Now();
+    if (now >= pending.expires_at) {
+        return MakeError(ErrorCode::kInvalidArgument, "this confirmation has expired; enroll again",
+                         "token");
+    }
+    core::Card card;
+    card.generation = 1;
+    card.medium = pending.medium;
+    card.issued_at = now;
+    pending.member.created_at = now;
+    return Create(std::move(pending.member), std::move(card));
 }
 
 core::Result<std::vector<MemberMatch>> MemberService::Search(const Caller& caller,
@@ -152,8 +377,11 @@ core::Result<IssuedCard> MemberService::ReissueCard(const Caller& caller,
     if (caller.role == Role::kMember && caller.member_id != member_id) {
         return MakeError(ErrorCode::kForbidden, "a member may reissue only their own card");
     }
-    // Seed [0023] S114-S124: the member's password, whoever asks.
-    KZ_RETURN_IF_ERROR(auth_.CheckMemberPassword(member_id, password));
+    // Seed [0023] S114-S124: the member's password, whoever asks. A store at its counter is
+    // throttled as itself, never held up by failed log-ins from elsewhere.
+    const std::string client =
+        caller.role == Role::kStore ? "store:" + caller.store_id : caller.address;
+    KZ_RETURN_IF_ERROR(auth_.CheckMemberPassword(member_id, password, client));
 
     core::Card card;
     card.member_id = member_id;
@@ -180,15 +408,40 @@ core::Result<IssuedCard> MemberService::ReissueCard(const Caller& caller,
 }
 
 core::Result<Usage> MemberService::GetUsage(const Caller& caller, const std::string& member_id,
-                                            int limit) {
-    KZ_RETURN_IF_ERROR(
-        RequireRole(caller, {Role::kMember, Role::kOperator}, "read a member's usage"));
-    if (caller.role == Role::kMember && caller.member_id != member_id) {
-        return MakeError(ErrorCode::kForbidden, "a member may read only their own usage");
+                                            const UsageQuery& query) {
+    return *ReadUsage(caller, member_id, query, /*wait=*/true);
+}
+
+std::optional<core::Result<Usage>> MemberService::TryGetUsage(const Caller& caller,
+                                                              const std::string& member_id,
+                                                              const UsageQuery& query) {
+    return ReadUsage(caller, member_id, query, /*wait=*/false);
+}
+
+std::optional<core::Result<Usage>> MemberService::ReadUsage(const Caller& caller,
+                                                            const std::string& member_id,
+                                                            const UsageQuery& query, bool wait) {
+    using Answer = std::optional<core::Result<Usage>>;
+    if (auto denied =
+            RequireRole(caller, {Role::kMember, Role::kOperator}, "read a member's usage");
+        !denied.ok()) {
+        return Answer(denied.error());
     }
-    limit = std::clamp(limit, 1, kMaxHistoryLimit);
+    if (caller.role == Role::kMember && caller.member_id != member_id) {
+        return Answer(MakeError(ErrorCode::kForbidden, "a member may read only their own usage"));
+    }
+    if (query.limit < 1 || query.limit > kMaxUsageLimit) {
+        return Answer(MakeError(ErrorCode::kInvalidArgument,
+                                "limit must be an integer between 1 and " +
+                                    std::to_string(kMaxUsageLimit) +
+                                    "; follow next_cursor for more",
+                                "limit"));
+    }
+    auto position = ParseUsageCursor(query.cursor);
+    if (!position) return Answer(position.error());
+
     Usage usage;
-    KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+    auto work = [&](storage::ReadTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(usage.balances, txn.BalancesOf(member_id));
         // A balance row belongs to an existing member (a foreign key): only a member without
         // one costs the extra lookup.
@@ -196,13 +449,46 @@ core::Result<Usage> MemberService::GetUsage(const Caller& caller, const std::str
             KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(member_id));
             if (!exists) return NoMember(member_id);
         }
-        KZ_ASSIGN_OR_RETURN(usage.purchases, txn.PurchasesOf(member_id, std::nullopt, limit));
-        storage::Page page;
-        page.limit = limit;
-        KZ_ASSIGN_OR_RETURN(usage.entries, txn.EntriesOf(member_id, std::nullopt, page));
+        // A list done on an earlier page stays done.
+        UsageCursor next;
+        next.purchases_done = position->purchases_done;
+        next.entries_done = position->entries_done;
+        if (!position->purchases_done) {
+            storage::PurchasePageRequest request;
+            request.after = position->purchases_after;
+            request.limit = query.limit;
+            request.max_lines = kMaxUsageLines;
+            request.max_text_bytes = kMaxUsageTextBytes;
+            KZ_ASSIGN_OR_RETURN(storage::PurchasePage page, txn.PurchasePageOf(member_id, request));
+            usage.purchases = std::move(page.purchases);
+            next.purchases_after = page.next;
+            next.purchases_done = !page.next.has_value();
+        }
+        if (!position->entries_done) {
+            // One more than the page, to know whether any remain.
+            storage::Page page;
+            page.limit = query.limit + 1;
+            page.before_entry_id = position->entries_before;
+            KZ_ASSIGN_OR_RETURN(usage.entries, txn.EntriesOf(member_id, std::nullopt, page));
+            next.entries_done = usage.entries.size() <= static_cast<std::size_t>(query.limit);
+            if (!next.entries_done) {
+                usage.entries.pop_back();
+                next.entries_before = usage.entries.back().entry_id;
+            }
+        }
+        if (!next.purchases_done || !next.entries_done) usage.next_cursor = FormatUsageCursor(next);
         return core::Status::Ok();
-    }));
-    return usage;
+    };
+    core::Status read;
+    if (wait) {
+        read = context_.storage().Read(work);
+    } else if (auto tried = context_.storage().TryRead(work)) {
+        read = std::move(*tried);
+    } else {
+        return std::nullopt;
+    }
+    if (!read.ok()) return Answer(read.error());
+    return Answer(std::move(usage));
 }
 
 core::Result<MemberView> MemberService::Lookup(const Caller& caller, const std::string& member_id) {

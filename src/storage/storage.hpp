@@ -66,6 +66,27 @@ struct Page {
     std::optional<int64_t> before_entry_id;
 };
 
+// A page of a member's purchases (GET /v1/members/{id}/usage). The cursor names the last
+// purchase of the previous page in the newest-first order of PurchasesOf; `seq` is the backend's
+// insertion order, meaningful only to the backend that gave it.
+struct PurchaseCursor {
+    Timestamp occurred_at{};
+    int64_t seq = 0;
+};
+struct PurchasePageRequest {
+    std::optional<PurchaseCursor> after;  // none: from the newest
+    int limit = 100;                      // most purchases
+    // The page ends before the purchase that would take it past either bound; the first
+    // purchase always fits, so a page is never empty while purchases remain. Text bytes are
+    // those of the purchase's strings (ids, names, SKUs, categories).
+    std::size_t max_lines = 1000;
+    std::size_t max_text_bytes = 256 * 1024;
+};
+struct PurchasePage {
+    std::vector<core::Purchase> purchases;
+    std::optional<PurchaseCursor> next;  // set when purchases remain after this page
+};
+
 // Reads. Every method returns kUnavailable when the backend cannot answer; "not found" is an
 // empty optional, not an error.
 class ReadTxn {
@@ -126,6 +147,10 @@ class ReadTxn {
         if (!balance) return balance.error();
         return balance->value_or(0);
     }
+    // A member's purchases from `request.after` on, in the order of PurchasesOf, bounded by
+    // the request's limits.
+    virtual Result<PurchasePage> PurchasePageOf(std::string_view member_id,
+                                                const PurchasePageRequest& request) = 0;
     // Newest first; restricted to one program when program_id is set.
     virtual Result<std::vector<core::LedgerEntry>> EntriesOf(
         std::string_view member_id, std::optional<std::string_view> program_id, Page page) = 0;
@@ -255,6 +280,13 @@ class Storage {
     }
     // Runs `work` on a consistent snapshot. Never waits for the writer.
     virtual Status Read(const std::function<Status(ReadTxn&)>& work) = 0;
+    // Read, but only if it can start at once: none when every read connection is busy (then
+    // `work` is not run), so that an event loop never waits (HubServer hands the request to its
+    // workers instead). Backends without a pool of readers always answer none.
+    virtual std::optional<Status> TryRead(const std::function<Status(ReadTxn&)>& work) {
+        (void)work;
+        return std::nullopt;
+    }
 
     // Writes a consistent snapshot of the whole database to the file `path` (absolute, not yet
     // existing, in an existing directory) while reads and writes go on: into "<path>.partial"

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 KIZUNA = os.environ.get("KIZUNA_BIN", "")
@@ -73,13 +74,20 @@ class Hub:
         with open(os.path.join(self.data_dir, "operator.token")) as f:
             return f.read().strip()
 
-    def start(self, timeout=30):
+    def start(self, timeout=30, rlimit_nofile=None):
+        """rlimit_nofile: (soft, hard) open-file limits for the hub process."""
         self.port = free_port()
         log = open(self.log_path, "a")
+        preexec = None
+        if rlimit_nofile:
+            import resource
+
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, rlimit_nofile)
         self.proc = subprocess.Popen(
             [KIZUNA, "hub", "serve", "--data", self.data_dir, "--listen",
              f"127.0.0.1:{self.port}"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -157,14 +165,54 @@ class Cli:
         return json.loads(p.stdout)
 
 
+def mails_to(hub, address):
+    """The mails the hub queued for `address` in DIR/mail-outbox, oldest first."""
+    spool = os.path.join(hub.data_dir, "mail-outbox")
+    mails = []
+    for name in sorted(os.listdir(spool)) if os.path.isdir(spool) else []:
+        with open(os.path.join(spool, name), encoding="utf-8") as f:
+            text = f.read()
+        if f"To: <{address}>" in text:
+            mails.append(text)
+    return mails
+
+
+def confirmation_token(hub, address):
+    """The token of the newest enrollment confirmation mailed to `address`."""
+    for text in reversed(mails_to(hub, address)):
+        marker = "--token "
+        if marker in text:
+            return text.split(marker, 1)[1].split()[0]
+    raise AssertionError(f"no confirmation mailed to {address}")
+
+
+def usage_all(hub, token, member_id):
+    """A member's whole usage: the pages of GET /v1/members/{id}/usage followed and joined."""
+    joined, cursor = None, None
+    while True:
+        path = f"/v1/members/{member_id}/usage?limit=100"
+        if cursor:
+            path += "&cursor=" + urllib.parse.quote(cursor, safe="")
+        a = hub.call("GET", path, token)
+        assert a.status == 200, a
+        if joined is None:
+            joined = dict(a.json)
+        else:
+            joined["purchases"] += a.json["purchases"]
+            joined["entries"] += a.json["entries"]
+        cursor = a.json.get("next_cursor")
+        if not cursor:
+            joined.pop("next_cursor", None)
+            return joined
+
+
 def ledger_consistent(hub, member_token, member_id):
     """Invariant 1 seen from outside: each balance equals the sum of that program's entries."""
-    a = hub.call("GET", f"/v1/members/{member_id}/usage?limit=500", member_token)
-    assert a.status == 200, a
+    usage = usage_all(hub, member_token, member_id)
     sums = {}
-    for e in a.json["entries"]:
+    for e in usage["entries"]:
         sums[e["program_id"]] = sums.get(e["program_id"], 0) + e["delta"]
-    for b in a.json["balances"]:
+    for b in usage["balances"]:
         if b["points"] != sums.get(b["program_id"], 0):
             return False, f"program {b['program_id']}: balance {b['points']} != entries {sums}"
         if b["points"] < 0:

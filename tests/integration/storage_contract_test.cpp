@@ -633,6 +633,54 @@ TEST_P(StorageContract, PurchasesOfCutsAtTheLimitInsideTiesAndKeepsLineOrder) {
     EXPECT_TRUE(purchases_of(std::nullopt, 7).back().lines.empty());
 }
 
+// Issue 15 defect 6: a usage answer had no bound on its size. Pages follow the order of
+// PurchasesOf through ties, end at the count, line and text budgets, and never lose a purchase.
+TEST_P(StorageContract, PurchasePagesFollowTheCursorWithinTheirBudgets) {
+    Seed();
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) -> Status {
+        // Six purchases, four at one time; purchase i has i + 1 lines.
+        for (int i = 0; i < 6; ++i) {
+            auto p = SamplePurchase("p-" + std::to_string(i), "1000000001", "st_shibuya",
+                                    "pg_ekimae", i < 4 ? kNow - 100 : kNow - 100 + i);
+            p.lines.clear();
+            for (int n = 0; n <= i; ++n) p.lines.push_back({"line", "sku", "cat", 1, 10});
+            p.total = core::TotalOf(p.lines);
+            KZ_RETURN_IF_ERROR(txn.InsertPurchase(p));
+        }
+        return Status::Ok();
+    }));
+    auto pages = [&](PurchasePageRequest request) {
+        std::vector<std::vector<std::string>> out;
+        for (int guard = 0; guard < 20; ++guard) {
+            auto page = Get([&](ReadTxn& t) { return t.PurchasePageOf("1000000001", request); });
+            EXPECT_TRUE(page.has_value()) << Describe(StatusOf(page));
+            if (!page.has_value()) break;
+            std::vector<std::string> ids;
+            for (const auto& p : page->purchases) ids.push_back(p.purchase_id);
+            out.push_back(ids);
+            if (!page->next) break;
+            request.after = page->next;
+        }
+        return out;
+    };
+    using Pages = std::vector<std::vector<std::string>>;
+    PurchasePageRequest by_count;
+    by_count.limit = 4;
+    EXPECT_EQ(pages(by_count), (Pages{{"p-5", "p-4", "p-3", "p-2"}, {"p-1", "p-0"}}));
+    by_count.limit = 3;  // a page ends inside the tie and the next resumes inside it
+    EXPECT_EQ(pages(by_count), (Pages{{"p-5", "p-4", "p-3"}, {"p-2", "p-1", "p-0"}}));
+    PurchasePageRequest by_lines;
+    by_lines.max_lines = 7;  // 6 + 5 lines do not fit: a purchase larger alone is a page
+    EXPECT_EQ(pages(by_lines), (Pages{{"p-5"}, {"p-4"}, {"p-3", "p-2"}, {"p-1", "p-0"}}));
+    PurchasePageRequest by_text;
+    by_text.max_text_bytes = 1;  // one purchase per page
+    EXPECT_EQ(pages(by_text).size(), 6u);
+    auto nobody = Get([](ReadTxn& t) { return t.PurchasePageOf("1000000002", {}); });
+    KZ_ASSERT_OK(nobody);
+    EXPECT_TRUE(nobody->purchases.empty());
+    EXPECT_FALSE(nobody->next.has_value());
+}
+
 TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
     Seed();
     core::Redemption redemption{"r-1", "1000000001", "st_shibuya", "pg_ekimae",

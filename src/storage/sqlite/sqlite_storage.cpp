@@ -593,8 +593,25 @@ void SqliteStorage::ReleaseReader(Connection* reader) {
     reader_free_.notify_one();
 }
 
+Connection* SqliteStorage::TryAcquireReader() {
+    std::lock_guard lock(readers_mutex_);
+    if (free_readers_.empty()) return nullptr;
+    Connection* reader = free_readers_.back();
+    free_readers_.pop_back();
+    return reader;
+}
+
+std::optional<Status> SqliteStorage::TryRead(const std::function<Status(ReadTxn&)>& work) {
+    Connection* reader = TryAcquireReader();
+    if (reader == nullptr) return std::nullopt;
+    return ReadOn(reader, work);
+}
+
 Status SqliteStorage::Read(const std::function<Status(ReadTxn&)>& work) {
-    Connection* connection = AcquireReader();
+    return ReadOn(AcquireReader(), work);
+}
+
+Status SqliteStorage::ReadOn(Connection* connection, const std::function<Status(ReadTxn&)>& work) {
     Status result = connection->Run("BEGIN");
     if (result.ok()) {
         SqliteTxn txn(*connection);

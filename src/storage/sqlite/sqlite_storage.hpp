@@ -79,6 +79,7 @@ class SqliteStorage final : public Storage {
     Status Read(const std::function<Status(ReadTxn&)>& work) override;
     // A read on a connection of its own, opened for the backup; defined in backup.cpp.
     Result<BackupInfo> Backup(const std::string& path, const BackupProgress& progress) override;
+    std::optional<Status> TryRead(const std::function<Status(ReadTxn&)>& work) override;
     std::string_view BackendName() const override { return "sqlite"; }
     StorageStats Stats() const override;
 
@@ -147,6 +148,9 @@ class SqliteStorage final : public Storage {
     Status RunUnit(WriteUnit& unit, bool& transaction_broken);
 
     Connection* AcquireReader();
+    Connection* TryAcquireReader();  // null when none is free
+    // Runs `work` in a read transaction on `reader`, then releases it.
+    Status ReadOn(Connection* reader, const std::function<Status(ReadTxn&)>& work);
     void ReleaseReader(Connection* reader);
 
     const std::size_t max_batch_;

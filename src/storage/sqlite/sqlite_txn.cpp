@@ -660,6 +660,101 @@ Result<std::vector<core::Purchase>> SqliteTxn::PurchasesOf(
     return QueryPurchases(statement, static_cast<std::size_t>(limit));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Usage pages: a member's purchases a bounded page at a time (GET /v1/members/{id}/usage)
+
+namespace {
+
+// The order and plan of kMemberPurchasesSql, starting after the cursor (occurred_at, purchase_no):
+// the first test bounds the walk of the purchases_member index, the second drops the equal
+// times already given.
+constexpr const char kMemberPurchasePageSql[] =
+    "SELECT " KZ_PURCHASE_LINE_COLUMNS
+    " FROM purchases p LEFT JOIN purchase_lines l ON l.purchase_no = p.purchase_no"
+    " WHERE p.member_id = ?1 AND p.occurred_at <= ?2 AND (p.occurred_at < ?2 OR p.purchase_no < ?3)"
+    " ORDER BY p.occurred_at DESC, p.purchase_no DESC, l.line_no";
+
+std::size_t TextBytes(const core::Purchase& p) {
+    return p.purchase_id.size() + p.member_id.size() + p.card_number.size() + p.store_id.size() +
+           p.program_id.size() + p.currency.size() + p.fingerprint.size();
+}
+
+std::size_t TextBytes(const core::PurchaseLine& line) {
+    return line.name.size() + line.sku.size() + line.category.size();
+}
+
+}  // namespace
+
+Result<PurchasePage> SqliteTxn::PurchasePageOf(std::string_view member_id,
+                                               const PurchasePageRequest& request) {
+    PurchasePage page;
+    if (request.limit <= 0) return page;
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare(kMemberPurchasePageSql));
+    statement->Bind(1, member_id);
+    if (request.after) {
+        statement->Bind(2, request.after->occurred_at);
+        statement->Bind(3, request.after->seq);
+    } else {
+        statement->Bind(2, std::numeric_limits<int64_t>::max());
+        statement->Bind(3, std::numeric_limits<int64_t>::max());
+    }
+    // The purchase being read is complete only when the next one starts (or the rows end): it
+    // joins the page then, if it fits; if not, the page ends before it.
+    std::optional<core::Purchase> current;
+    PurchaseCursor current_at;
+    std::size_t lines = 0, bytes = 0, current_bytes = 0;
+    auto fits = [&] {
+        const std::size_t new_lines = lines + current->lines.size();
+        const std::size_t new_bytes = bytes + current_bytes;
+        return page.purchases.empty() ||
+               (new_lines <= request.max_lines && new_bytes <= request.max_text_bytes);
+    };
+    while (true) {
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        Statement& s = *statement;
+        // Grouped by number: two stores' purchases may share an id.
+        if (!row || !current || current_at.seq != s.Int(20)) {
+            if (current) {
+                if (!fits()) return page;  // next: the last purchase that fitted
+                lines += current->lines.size();
+                bytes += current_bytes;
+                page.purchases.push_back(std::move(*current));
+                page.next = current_at;
+                current.reset();
+            }
+            if (!row) {
+                page.next.reset();  // nothing after the last purchase
+                return page;
+            }
+            // One row of the purchase after the last one wanted: more remain.
+            if (page.purchases.size() == static_cast<std::size_t>(request.limit)) return page;
+            core::Purchase p;
+            p.purchase_id = s.Text(0);
+            p.member_id = s.Text(1);
+            p.card_number = s.Text(2);
+            p.store_id = s.Text(3);
+            p.program_id = s.Text(4);
+            p.occurred_at = s.Time(5);
+            p.recorded_at = s.Time(6);
+            p.currency = s.Text(7);
+            p.total = s.Int(8);
+            p.points_earned = s.Int(9);
+            p.rule_version = static_cast<int>(s.Int(10));
+            p.balance_after = s.Int(11);
+            p.fingerprint = s.Text(12);
+            p.points_expired = s.Int(19);
+            current_at = PurchaseCursor{p.occurred_at, s.Int(20)};
+            current_bytes = TextBytes(p);
+            current = std::move(p);
+        }
+        if (!s.IsNull(13)) {
+            current->lines.push_back(
+                core::PurchaseLine{s.Text(14), s.Text(15), s.Text(16), s.Int(17), s.Int(18)});
+            current_bytes += TextBytes(current->lines.back());
+        }
+    }
+}
+
 Status SqliteTxn::InsertPurchase(const core::Purchase& p) {
     auto what = [&] { return "inserting purchase " + p.purchase_id; };
     {

@@ -40,6 +40,8 @@ class SqliteTxn final : public WriteTxn {
     Result<std::vector<core::Purchase>> PurchasesOf(std::string_view member_id,
                                                     std::optional<std::string_view> program_id,
                                                     int limit) override;
+    Result<PurchasePage> PurchasePageOf(std::string_view member_id,
+                                        const PurchasePageRequest& request) override;
     Result<std::optional<core::Redemption>> FindRedemption(std::string_view store_id,
                                                            std::string_view id) override;
     Result<std::optional<core::Refund>> FindRefund(std::string_view store_id,

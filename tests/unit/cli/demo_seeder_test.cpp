@@ -102,12 +102,19 @@ TEST_F(DemoSeederTest, EveryBalanceIsTheSumOfItsEntries) {
     ASSERT_TRUE(s.hub);
     ASSERT_FALSE(s.error) << s.error->message;
     for (const DemoMemberInfo& m : s.summary.members_to_try) {
-        auto usage = s.hub->members().GetUsage(hub::Caller::Operator(), m.member_id, 1000);
-        ASSERT_TRUE(usage.has_value()) << usage.error().message;
+        // Every entry, page after page.
         std::map<std::string, int64_t> sums;
-        for (const auto& entry : usage->entries) sums[entry.program_id] += entry.delta;
-        EXPECT_FALSE(usage->balances.empty());
-        for (const auto& balance : usage->balances) {
+        hub::UsageQuery query{.limit = hub::kMaxUsageLimit};
+        std::vector<storage::Balance> balances;
+        do {
+            auto usage = s.hub->members().GetUsage(hub::Caller::Operator(), m.member_id, query);
+            ASSERT_TRUE(usage.has_value()) << usage.error().message;
+            for (const auto& entry : usage->entries) sums[entry.program_id] += entry.delta;
+            balances = usage->balances;
+            query.cursor = usage->next_cursor;
+        } while (!query.cursor.empty());
+        EXPECT_FALSE(balances.empty());
+        for (const auto& balance : balances) {
             EXPECT_EQ(balance.points, sums[balance.program_id]) << m.member_id;
             EXPECT_GE(balance.points, 0);
         }

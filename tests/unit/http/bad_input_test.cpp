@@ -593,14 +593,18 @@ TEST_F(BadInputTest, UnknownPathsAre404AndWrongMethodsAre405WithAllow) {
     reply = t_.client().Send("DELETE", "/v1/members/" + t_.member_id, "", t_.store.api_key);
     EXPECT_EQ(reply.status, 405);
     EXPECT_EQ(reply.ErrorCode(), "method_not_allowed");
-    EXPECT_EQ(reply.headers["allow"], "GET");
+    EXPECT_EQ(reply.headers["allow"], "GET, HEAD");
 
     reply = t_.client().Send("DELETE", "/v1/offers");
     EXPECT_EQ(reply.status, 405);
-    EXPECT_EQ(reply.headers["allow"], "GET, POST");
+    EXPECT_EQ(reply.headers["allow"], "GET, HEAD, POST");
     reply = t_.client().Send("POST", "/healthz", "{}");
     EXPECT_EQ(reply.status, 405);
-    EXPECT_EQ(reply.headers["allow"], "GET");
+    EXPECT_EQ(reply.headers["allow"], "GET, HEAD");
+    // A malformed escape is bad input, not a wrong method (issue 15 defect 8).
+    reply = t_.client().Get("/v1/stores/%zz/rule", t_.store.api_key);
+    EXPECT_EQ(reply.status, 400) << reply.body;
+    EXPECT_EQ(reply.ErrorCode(), "invalid_argument");
 }
 
 TEST_F(BadInputTest, UnknownFieldsAreIgnored) {

@@ -154,7 +154,6 @@ TEST_F(HubServerTest, StoreSetsAndReadsItsRule) {
 }
 
 TEST_F(HubServerTest, EnrollmentSearchLoginAndReissue) {
-    // Self-service enrollment.
     json enrolled = t_.Enroll("kenji@example.jp", "kenji's long password");
     EXPECT_EQ(KeysOf(enrolled), (Keys{"member_id", "card"}));
     EXPECT_EQ(KeysOf(enrolled["card"]), kCardKeys);
@@ -178,12 +177,21 @@ TEST_F(HubServerTest, EnrollmentSearchLoginAndReissue) {
     EXPECT_EQ(reply.Json()["card"]["issued_by_store"], t_.store.store_id);
     EXPECT_EQ(reply.Json()["card"]["medium"], "chip");
 
-    // The same email again.
-    reply = client_.Post("/v1/members",
-                         {{"password", "yet another password"},
-                          {"profile", {{"name", "Dup"}, {"email", "KENJI@example.jp"}}}});
+    // The same email again: a store is told plainly...
+    json dup = {{"password", "yet another password"},
+                {"profile", {{"name", "Dup"}, {"email", "KENJI@example.jp"}}}};
+    reply = client_.Post("/v1/members", dup, t_.store.api_key);
     EXPECT_EQ(reply.status, 409) << reply.body;
     EXPECT_EQ(reply.ErrorCode(), "already_exists");
+    // ...an anonymous caller gets the answer a new address gets (issue 15 defect 8), and the
+    // mail tells the address's owner.
+    Reply taken = client_.Post("/v1/members", dup);
+    json fresh = dup;
+    fresh["profile"]["email"] = "someone-new@example.jp";
+    Reply untaken = client_.Post("/v1/members", fresh);
+    EXPECT_EQ(taken.status, 202) << taken.body;
+    EXPECT_EQ(untaken.status, 202) << untaken.body;
+    EXPECT_EQ(taken.body, untaken.body);
     // A domain rule the handler leaves to core: a weak password names the field.
     reply = client_.Post("/v1/members", {{"password", "12345678"}, {"profile", {{"name", "W"}}}});
     EXPECT_EQ(reply.status, 400);
@@ -365,7 +373,8 @@ TEST_F(HubServerTest, ProfileIsHiddenWithoutConsent) {
     Reply reply = client_.Post("/v1/members",
                                {{"password", "private person pw"},
                                 {"profile", {{"name", "Private"}, {"email", "private@example.jp"}}},
-                                {"consents", {{"share_profile", false}}}});
+                                {"consents", {{"share_profile", false}}}},
+                               t_.other_store.api_key);
     ASSERT_EQ(reply.status, 201) << reply.body;
     reply = client_.Get("/v1/members/" + reply.Json()["member_id"].get<std::string>(),
                         t_.store.api_key);

@@ -49,7 +49,27 @@ TEST(Router, PercentDecodesParameters) {
     RouteMatch match = router.Match("GET", "/v1/members/a%2Fb%20c");
     ASSERT_EQ(match.kind, RouteMatch::Kind::kFound);
     EXPECT_EQ(match.params[0].second, "a/b c");
-    EXPECT_EQ(router.Match("GET", "/v1/members/%zz").kind, RouteMatch::Kind::kNotFound);
+}
+
+// Issue 15 defect 8: GET /v1/stores/%zz/rule answered 405 (only PUT matched after the bad
+// parameter was skipped).
+TEST(Router, AMalformedEscapeIsABadRequestWhateverTheMethod) {
+    Router router = MakeRouter();
+    EXPECT_EQ(router.Match("GET", "/v1/members/%zz").kind, RouteMatch::Kind::kBadRequest);
+    EXPECT_EQ(router.Match("PUT", "/v1/members/%zz/cards").kind, RouteMatch::Kind::kBadRequest);
+    EXPECT_EQ(router.Match("GET", "/v1/members/%4").kind, RouteMatch::Kind::kBadRequest);
+}
+
+TEST(Router, HeadMatchesTheGetRoutes) {
+    Router router = MakeRouter();
+    RouteMatch match = router.Match("HEAD", "/healthz");
+    ASSERT_EQ(match.kind, RouteMatch::Kind::kFound);
+    EXPECT_EQ(router.route(match.route_index).method, "GET");
+    match = router.Match("HEAD", "/v1/members/search");
+    ASSERT_EQ(match.kind, RouteMatch::Kind::kFound);
+    EXPECT_EQ(router.route(match.route_index).pattern, "/v1/members/{id}");
+    EXPECT_EQ(router.Match("HEAD", "/v1/members/1/cards").kind,
+              RouteMatch::Kind::kMethodNotAllowed);
 }
 
 TEST(Router, UnknownPathsAreNotFound) {
@@ -64,9 +84,9 @@ TEST(Router, OtherMethodsAreListedInAllow) {
     Router router = MakeRouter();
     RouteMatch match = router.Match("DELETE", "/v1/members/search");
     ASSERT_EQ(match.kind, RouteMatch::Kind::kMethodNotAllowed);
-    EXPECT_EQ(match.allow, "GET, POST");
+    EXPECT_EQ(match.allow, "GET, HEAD, POST");
     match = router.Match("PUT", "/healthz");
-    EXPECT_EQ(match.allow, "GET");
+    EXPECT_EQ(match.allow, "GET, HEAD");
 }
 
 TEST(Router, RefusesMalformedAndDuplicatePatterns) {

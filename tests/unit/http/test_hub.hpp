@@ -51,7 +51,7 @@ class TestHub {
     std::string member_token;
     std::string card_number;
 
-    // Enrolls a member through the API; returns the 201 answer's JSON.
+    // Enrolls a member through the API, as the operator; returns the 201 answer's JSON.
     nlohmann::json Enroll(const std::string& email, const std::string& password);
     std::string Login(const std::string& login, const std::string& password);
 

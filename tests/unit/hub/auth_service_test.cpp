@@ -1,6 +1,7 @@
 #include <thread>
 
 #include "crypto/crypto.hpp"
+#include "hub/login_throttle.hpp"
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -47,34 +48,65 @@ TEST_F(AuthTest, EmptyLoginOrPasswordIsBadInput) {
     EXPECT_EQ(no_password.error().field, "password");
 }
 
-TEST_F(AuthTest, FiveFailuresLockTheLoginUntilFifteenMinutesAfterTheLast) {
+// Issue 15 defect 4: five wrong passwords from anywhere used to lock the member out for 15
+// minutes, the right password and a store's counter reissue included.
+TEST_F(AuthTest, WrongPasswordsSlowDownOnlyTheClientThatSentThem) {
     TestMember m = MakeMember("aki");
-    for (int i = 0; i < AuthService::kMaxFailures; ++i) {
-        auto r = hub_->auth().Login({m.email, "wrong password", ""});
+    const std::string attacker = "203.0.113.7";
+    for (int i = 0; i < LoginThrottle::kFreeFailures; ++i) {
+        auto r = hub_->auth().Login({m.email, "wrong password", attacker});
         ASSERT_FALSE(r.has_value());
         EXPECT_EQ(r.error().code, ErrorCode::kWrongPassword) << "attempt " << i;
-        clock_.Advance(std::chrono::seconds(10));
     }
-    // Locked: even the right password, by any login naming the member, is refused.
+    // The attacker waits 1 s, then 2, then 4: slowed down, not locked out for good.
+    for (int wait : {1, 2, 4}) {
+        auto refused = hub_->auth().Login({m.email, m.password, attacker});
+        ASSERT_FALSE(refused.has_value());
+        EXPECT_EQ(refused.error().code, ErrorCode::kTooManyRequests);
+        EXPECT_EQ(refused.error().retry_after, std::chrono::seconds(wait));
+        clock_.Advance(std::chrono::seconds(wait));
+        auto r = hub_->auth().Login({m.email, "wrong password", attacker});
+        EXPECT_EQ(r.error().code, ErrorCode::kWrongPassword) << "after " << wait << " s";
+    }
+    // Meanwhile the member, from their own address, logs in by any login.
     for (const std::string& login : {m.email, m.member_id, m.card_number}) {
-        auto locked = hub_->auth().Login({login, m.password, ""});
-        ASSERT_FALSE(locked.has_value());
-        EXPECT_EQ(locked.error().code, ErrorCode::kTooManyRequests) << login;
+        auto ok = hub_->auth().Login({login, m.password, "198.51.100.2"});
+        EXPECT_TRUE(ok.has_value()) << login << ": " << ok.error().message;
     }
-    // Reissue shares the count (seed [0023]: the same password check).
-    auto reissue =
-        hub_->members().ReissueCard(m.caller, m.member_id, m.password, core::CardMedium::kVirtual);
-    ASSERT_FALSE(reissue.has_value());
-    EXPECT_EQ(reissue.error().code, ErrorCode::kTooManyRequests);
+    // And a store reissues the card at its counter.
+    TestStore store = MakeStore("Shibuya Books");
+    auto reissued = hub_->members().ReissueCard(store.caller, m.member_id, m.password,
+                                                core::CardMedium::kVirtual);
+    EXPECT_TRUE(reissued.has_value()) << reissued.error().message;
+}
 
-    // The last failure was 10 s ago; 15 minutes after it the lock is gone.
-    clock_.Advance(AuthService::kLockout - std::chrono::seconds(11));
-    auto still = hub_->auth().Login({m.email, m.password, ""});
-    ASSERT_FALSE(still.has_value());
-    EXPECT_EQ(still.error().code, ErrorCode::kTooManyRequests);
-    clock_.Advance(std::chrono::seconds(1));
-    auto ok = hub_->auth().Login({m.email, m.password, ""});
-    EXPECT_TRUE(ok.has_value()) << ok.error().message;
+TEST_F(AuthTest, TheWaitDoublesUpToFifteenMinutes) {
+    TestMember m = MakeMember("aki");
+    const std::string client = "203.0.113.7";
+    std::chrono::seconds last{0};
+    for (int i = 0; i < 40; ++i) {
+        auto r = hub_->auth().Login({m.member_id, "wrong password", client});
+        if (r.error().code == ErrorCode::kTooManyRequests) {
+            last = r.error().retry_after;
+            clock_.Advance(last);
+        }
+    }
+    EXPECT_EQ(last, LoginThrottle::kMaxDelay);
+    // The right password, once the wait is over, still works.
+    clock_.Advance(LoginThrottle::kMaxDelay);
+    EXPECT_TRUE(hub_->auth().Login({m.member_id, m.password, client}).has_value());
+}
+
+TEST_F(AuthTest, ThrottledAnswerNamesTheEndInLocalTimeAndUtc) {
+    TestMember m = MakeMember("aki");
+    for (int i = 0; i < LoginThrottle::kFreeFailures; ++i) {
+        (void)hub_->auth().Login({m.member_id, "wrong password", "c"});
+    }
+    auto refused = hub_->auth().Login({m.member_id, m.password, "c"});
+    ASSERT_EQ(refused.error().code, ErrorCode::kTooManyRequests);
+    const std::string utc = core::FormatRfc3339(clock_.Now() + std::chrono::seconds(1));
+    EXPECT_NE(refused.error().message.find("(" + utc + ")"), std::string::npos)
+        << refused.error().message;
 }
 
 TEST_F(AuthTest, GuessesStartedAtOnceGetNoMoreTriesThanTheLimit) {
@@ -84,55 +116,86 @@ TEST_F(AuthTest, GuessesStartedAtOnceGetNoMoreTriesThanTheLimit) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 16; ++t) {
         threads.emplace_back([&, t] {
-            auto r = hub_->auth().Login({m.member_id, "guess " + std::to_string(t), ""});
+            auto r = hub_->auth().Login({m.member_id, "guess " + std::to_string(t), "c"});
             ASSERT_FALSE(r.has_value());
             if (r.error().code == ErrorCode::kWrongPassword) ++checked;
             if (r.error().code == ErrorCode::kTooManyRequests) ++throttled;
         });
     }
     for (auto& t : threads) t.join();
-    EXPECT_EQ(checked.load(), AuthService::kMaxFailures);
+    EXPECT_EQ(checked.load(), LoginThrottle::kFreeFailures);
     EXPECT_EQ(checked.load() + throttled.load(), 16);
-    auto locked = hub_->auth().Login({m.member_id, m.password, ""});
-    ASSERT_FALSE(locked.has_value());
-    EXPECT_EQ(locked.error().code, ErrorCode::kTooManyRequests);
+    auto slowed = hub_->auth().Login({m.member_id, m.password, "c"});
+    ASSERT_FALSE(slowed.has_value());
+    EXPECT_EQ(slowed.error().code, ErrorCode::kTooManyRequests);
 }
 
-TEST_F(AuthTest, FailuresOutsideTheWindowDoNotAddUp) {
+TEST_F(AuthTest, FailuresAreForgottenAnHourAfterTheLast) {
     TestMember m = MakeMember("aki");
-    for (int i = 0; i < AuthService::kMaxFailures - 1; ++i) {
-        ASSERT_FALSE(hub_->auth().Login({m.member_id, "wrong password", ""}).has_value());
+    for (int i = 0; i < LoginThrottle::kFreeFailures; ++i) {
+        ASSERT_FALSE(hub_->auth().Login({m.member_id, "wrong password", "c"}).has_value());
     }
-    clock_.Advance(AuthService::kFailureWindow + std::chrono::seconds(1));
-    // A new window: four more failures still leave the member able to log in.
-    for (int i = 0; i < AuthService::kMaxFailures - 1; ++i) {
-        auto r = hub_->auth().Login({m.member_id, "wrong password", ""});
+    clock_.Advance(LoginThrottle::kForgetAfter + std::chrono::seconds(1));
+    // Counting starts over: the free failures again.
+    for (int i = 0; i < LoginThrottle::kFreeFailures; ++i) {
+        auto r = hub_->auth().Login({m.member_id, "wrong password", "c"});
         ASSERT_FALSE(r.has_value());
-        EXPECT_EQ(r.error().code, ErrorCode::kWrongPassword);
+        EXPECT_EQ(r.error().code, ErrorCode::kWrongPassword) << i;
     }
-    EXPECT_TRUE(hub_->auth().Login({m.member_id, m.password, ""}).has_value());
 }
 
 TEST_F(AuthTest, SuccessClearsEarlierFailures) {
     TestMember m = MakeMember("aki");
-    for (int i = 0; i < AuthService::kMaxFailures - 1; ++i) {
-        ASSERT_FALSE(hub_->auth().Login({m.member_id, "wrong password", ""}).has_value());
+    for (int i = 0; i < LoginThrottle::kFreeFailures - 1; ++i) {
+        ASSERT_FALSE(hub_->auth().Login({m.member_id, "wrong password", "c"}).has_value());
     }
-    ASSERT_TRUE(hub_->auth().Login({m.member_id, m.password, ""}).has_value());
-    for (int i = 0; i < AuthService::kMaxFailures - 1; ++i) {
-        auto r = hub_->auth().Login({m.member_id, "wrong password", ""});
+    ASSERT_TRUE(hub_->auth().Login({m.member_id, m.password, "c"}).has_value());
+    for (int i = 0; i < LoginThrottle::kFreeFailures - 1; ++i) {
+        auto r = hub_->auth().Login({m.member_id, "wrong password", "c"});
         EXPECT_EQ(r.error().code, ErrorCode::kWrongPassword);
     }
-    EXPECT_TRUE(hub_->auth().Login({m.member_id, m.password, ""}).has_value());
+    EXPECT_TRUE(hub_->auth().Login({m.member_id, m.password, "c"}).has_value());
 }
 
 TEST_F(AuthTest, UnknownLoginsAreThrottledLikeKnownOnes) {
-    for (int i = 0; i < AuthService::kMaxFailures; ++i) {
-        auto r = hub_->auth().Login({"ghost@example.jp", "guess", ""});
+    for (int i = 0; i < LoginThrottle::kFreeFailures; ++i) {
+        auto r = hub_->auth().Login({"ghost@example.jp", "guess", "c"});
         EXPECT_EQ(r.error().code, ErrorCode::kWrongPassword);
     }
-    auto r = hub_->auth().Login({"ghost@example.jp", "guess", ""});
+    auto r = hub_->auth().Login({"ghost@example.jp", "guess", "c"});
     EXPECT_EQ(r.error().code, ErrorCode::kTooManyRequests);
+}
+
+// Issue 15 defect 4: one password tried across many accounts was limited only by hashing.
+TEST_F(AuthTest, OnePasswordAcrossManyAccountsIsThrottledPerClient) {
+    const std::string sprayer = "203.0.113.9";
+    int refused_at = -1;
+    for (int i = 0; i < 2 * LoginThrottle::kClientBurst && refused_at < 0; ++i) {
+        auto r = hub_->auth().Login(
+            {"user" + std::to_string(i) + "@example.jp", "Summer2026!", sprayer});
+        if (r.error().code == ErrorCode::kTooManyRequests) refused_at = i;
+    }
+    EXPECT_EQ(refused_at, LoginThrottle::kClientBurst);
+    // Another client is not affected; the sprayer gets one more try per refill period.
+    TestMember m = MakeMember("aki");
+    EXPECT_TRUE(hub_->auth().Login({m.member_id, m.password, "198.51.100.2"}).has_value());
+    clock_.Advance(LoginThrottle::kClientRefill);
+    auto again = hub_->auth().Login({"someone@example.jp", "Summer2026!", sprayer});
+    EXPECT_EQ(again.error().code, ErrorCode::kWrongPassword);
+}
+
+TEST_F(AuthTest, FailedLoginsNeverHoldUpAStoresCounterReissue) {
+    TestMember m = MakeMember("aki");
+    // Failures from many addresses, well past every per-address limit.
+    for (int c = 0; c < 3; ++c) {
+        for (int i = 0; i < 3 * LoginThrottle::kFreeFailures; ++i) {
+            (void)hub_->auth().Login({m.member_id, "wrong", "203.0.113." + std::to_string(c)});
+        }
+    }
+    TestStore store = MakeStore("Shibuya Books");
+    auto reissued = hub_->members().ReissueCard(store.caller, m.member_id, m.password,
+                                                core::CardMedium::kVirtual);
+    EXPECT_TRUE(reissued.has_value()) << reissued.error().message;
 }
 
 TEST_F(AuthTest, SessionExpires) {

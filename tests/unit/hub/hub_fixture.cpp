@@ -60,7 +60,7 @@ TestMember HubTest::MakeMember(const std::string& tag, bool share_profile,
     request.profile.email = tag + "@example.jp";
     request.profile.phone = phone;
     request.consents.share_profile = share_profile;
-    auto enrolled = hub_->members().Enroll(Caller::Anonymous(), request);
+    auto enrolled = hub_->members().Enroll(operator_, request);
     EXPECT_TRUE(enrolled.has_value()) << enrolled.error().message;
     TestMember member;
     member.member_id = enrolled->member_id;

@@ -1,6 +1,12 @@
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
 #include <thread>
 
 #include "core/ids.hpp"
+#include "hub/login_throttle.hpp"
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -41,10 +47,101 @@ TEST_F(MemberTest, EnrollRegistersTheMemberAndIssuesGenerationOne) {
     EXPECT_EQ(hub_->members().MemberOfCard(card.card_number).value(), enrolled->member_id);
 }
 
-TEST_F(MemberTest, SelfServiceEnrollmentHasNoIssuingStore) {
-    auto enrolled = hub_->members().Enroll(Caller::Anonymous(), ValidRequest());
-    ASSERT_TRUE(enrolled.has_value());
-    EXPECT_TRUE(enrolled->card.card.issued_by_store.empty());
+// The mails in the hub's spool, oldest first (file names start with the time).
+std::vector<std::string> SpooledMails(Hub& hub) {
+    std::vector<std::filesystem::path> files;
+    if (std::filesystem::exists(hub.mail().directory())) {
+        for (const auto& entry : std::filesystem::directory_iterator(hub.mail().directory())) {
+            files.push_back(entry.path());
+        }
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<std::string> mails;
+    for (const auto& file : files) {
+        std::ifstream in(file);
+        mails.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return mails;
+}
+
+std::string TokenIn(const std::string& mail) {
+    const std::string marker = "--token ";
+    std::size_t at = mail.find(marker);
+    if (at == std::string::npos) return "";
+    at += marker.size();
+    return mail.substr(at, mail.find_first_of(" \r\n", at) - at);
+}
+
+// Issue 15 defect 8: an anonymous enrollment with a registered email answered "409 this email
+// is already registered", telling anyone who is a member.
+TEST_F(MemberTest, SelfServiceEnrollmentAnswersAlikeForMembersAndStrangers) {
+    TestMember member = MakeMember("aki");
+    NewMember taken = ValidRequest();
+    taken.profile.email = member.email;
+    NewMember fresh = ValidRequest();
+    // The direct path refuses rather than answer differently.
+    EXPECT_EQ(hub_->members().Enroll(Caller::Anonymous(), fresh).error().code,
+              ErrorCode::kForbidden);
+
+    core::Status for_member = hub_->members().RequestEnrollment(taken, "c");
+    core::Status for_stranger = hub_->members().RequestEnrollment(fresh, "c");
+    ASSERT_TRUE(for_member.ok()) << for_member.error().message;
+    ASSERT_TRUE(for_stranger.ok()) << for_stranger.error().message;
+
+    // The difference is only in the mailboxes.
+    std::vector<std::string> mails = SpooledMails(*hub_);
+    ASSERT_EQ(mails.size(), 2u);
+    const std::string& to_member =
+        mails[0].find("To: <aki@example.jp>") != std::string::npos ? mails[0] : mails[1];
+    const std::string& to_stranger = &to_member == &mails[0] ? mails[1] : mails[0];
+    EXPECT_NE(to_member.find("already has a membership"), std::string::npos) << to_member;
+    EXPECT_EQ(TokenIn(to_member), "");
+    EXPECT_NE(to_stranger.find("To: <hanako@example.jp>"), std::string::npos) << to_stranger;
+    const std::string token = TokenIn(to_stranger);
+    ASSERT_FALSE(token.empty()) << to_stranger;
+
+    // Nothing exists until the address is confirmed; then the member and card do.
+    EXPECT_FALSE(hub_->auth().Login({"hanako@example.jp", "a long passphrase", "c"}).has_value());
+    auto confirmed = hub_->members().ConfirmEnrollment(token);
+    ASSERT_TRUE(confirmed.has_value()) << confirmed.error().message;
+    EXPECT_TRUE(confirmed->card.card.issued_by_store.empty());
+    EXPECT_EQ(confirmed->card.card.generation, 1);
+    EXPECT_TRUE(hub_->auth().Login({"hanako@example.jp", "a long passphrase", "c"}).has_value());
+    // Once only.
+    EXPECT_EQ(hub_->members().ConfirmEnrollment(token).error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_F(MemberTest, EnrollmentRequestsAreThrottledPerAddressAndClient) {
+    for (int i = 0; i < LoginThrottle::kFreeFailures; ++i) {
+        ASSERT_TRUE(hub_->members().RequestEnrollment(ValidRequest(), "c").ok()) << i;
+    }
+    auto flooded = hub_->members().RequestEnrollment(ValidRequest(), "c");
+    ASSERT_FALSE(flooded.ok());
+    EXPECT_EQ(flooded.error().code, ErrorCode::kTooManyRequests);
+    EXPECT_EQ(SpooledMails(*hub_).size(), static_cast<std::size_t>(LoginThrottle::kFreeFailures));
+    // One client, many addresses: the client's budget.
+    int refused_at = -1;
+    for (int i = 0; i < 2 * LoginThrottle::kClientBurst && refused_at < 0; ++i) {
+        NewMember request = ValidRequest();
+        request.profile.email = "someone" + std::to_string(i) + "@example.jp";
+        if (!hub_->members().RequestEnrollment(request, "d").ok()) refused_at = i;
+    }
+    EXPECT_EQ(refused_at, LoginThrottle::kClientBurst);
+}
+
+TEST_F(MemberTest, ConfirmationsExpireAndCannotBeForged) {
+    ASSERT_TRUE(hub_->members().RequestEnrollment(ValidRequest(), "c").ok());
+    const std::string token = TokenIn(SpooledMails(*hub_).at(0));
+    ASSERT_FALSE(token.empty());
+    std::string forged = token;
+    forged[forged.size() / 2] = forged[forged.size() / 2] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(hub_->members().ConfirmEnrollment(forged).error().field, "token");
+    EXPECT_EQ(hub_->members().ConfirmEnrollment("not a token").error().field, "token");
+    clock_.Advance(kEnrollmentConfirmationLifetime);
+    auto expired = hub_->members().ConfirmEnrollment(token);
+    ASSERT_FALSE(expired.has_value());
+    EXPECT_EQ(expired.error().field, "token");
+    EXPECT_NE(expired.error().message.find("expired"), std::string::npos);
 }
 
 TEST_F(MemberTest, BadInputNamesTheFieldAndStoresNothing) {
@@ -64,20 +161,20 @@ TEST_F(MemberTest, BadInputNamesTheFieldAndStoresNothing) {
     for (const auto& c : cases) {
         NewMember request = ValidRequest();
         c.mutate(request);
-        auto r = hub_->members().Enroll(Caller::Anonymous(), request);
+        auto r = hub_->members().Enroll(operator_, request);
         ASSERT_FALSE(r.has_value()) << c.field;
         EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << c.field;
         EXPECT_EQ(r.error().field, c.field);
     }
     // Nothing was stored: the valid request still enrolls with that email.
-    EXPECT_TRUE(hub_->members().Enroll(Caller::Anonymous(), ValidRequest()).has_value());
+    EXPECT_TRUE(hub_->members().Enroll(operator_, ValidRequest()).has_value());
 }
 
 TEST_F(MemberTest, AnEmailRegisteredTwiceIsRefused) {
-    ASSERT_TRUE(hub_->members().Enroll(Caller::Anonymous(), ValidRequest()).has_value());
+    ASSERT_TRUE(hub_->members().Enroll(operator_, ValidRequest()).has_value());
     NewMember again = ValidRequest();
     again.profile.email = "HANAKO@example.jp";
-    auto r = hub_->members().Enroll(Caller::Anonymous(), again);
+    auto r = hub_->members().Enroll(operator_, again);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, ErrorCode::kAlreadyExists);
     EXPECT_EQ(r.error().field, "profile.email");
@@ -90,7 +187,7 @@ TEST_F(MemberTest, OneEmailEnrolledFromManyPlacesAtOnceMakesOneMember) {
     std::vector<std::thread> threads;
     for (int i = 0; i < kTries; ++i) {
         threads.emplace_back([&] {
-            auto r = hub_->members().Enroll(Caller::Anonymous(), ValidRequest());
+            auto r = hub_->members().Enroll(operator_, ValidRequest());
             if (r.has_value()) {
                 ++enrolled;
             } else if (r.error().code == ErrorCode::kAlreadyExists) {
@@ -165,7 +262,7 @@ TEST_F(MemberTest, UsageIsForTheMemberThemselfOrTheOperatorOnly) {
     clock_.Advance(std::chrono::seconds(1));
     Buy(b, m, "p-2", 2500);
 
-    auto usage = hub_->members().GetUsage(m.caller, m.member_id, 50);
+    auto usage = hub_->members().GetUsage(m.caller, m.member_id, {});
     ASSERT_TRUE(usage.has_value()) << usage.error().message;
     EXPECT_EQ(usage->balances.size(), 2u);
     ASSERT_EQ(usage->purchases.size(), 2u);
@@ -173,14 +270,61 @@ TEST_F(MemberTest, UsageIsForTheMemberThemselfOrTheOperatorOnly) {
     ASSERT_EQ(usage->entries.size(), 2u);
     EXPECT_EQ(usage->entries.front().note,
               "Purchase 2,500 JPY at B (1 point per 100 JPY, rule v1)");
-    EXPECT_TRUE(hub_->members().GetUsage(operator_, m.member_id, 50).has_value());
+    EXPECT_TRUE(hub_->members().GetUsage(operator_, m.member_id, {}).has_value());
 
-    EXPECT_EQ(hub_->members().GetUsage(other.caller, m.member_id, 50).error().code,
+    EXPECT_EQ(hub_->members().GetUsage(other.caller, m.member_id, {}).error().code,
               ErrorCode::kForbidden);
-    EXPECT_EQ(hub_->members().GetUsage(a.caller, m.member_id, 50).error().code,
+    EXPECT_EQ(hub_->members().GetUsage(a.caller, m.member_id, {}).error().code,
               ErrorCode::kForbidden);
-    EXPECT_EQ(hub_->members().GetUsage(Caller::Anonymous(), m.member_id, 50).error().code,
+    EXPECT_EQ(hub_->members().GetUsage(Caller::Anonymous(), m.member_id, {}).error().code,
               ErrorCode::kUnauthenticated);
+}
+
+// Issue 15 defect 6: usage answered up to 500 purchases of any size in one answer (62 MB).
+TEST_F(MemberTest, UsagePagesFollowTheCursorThroughEveryPurchaseAndEntryOnce) {
+    TestStore store = MakeStore("A");
+    TestMember m = MakeMember("aki");
+    for (int i = 0; i < 7; ++i) {
+        Buy(store, m, "p-" + std::to_string(i), 1000 + i);
+        if (i % 2 == 0) clock_.Advance(std::chrono::seconds(1));  // some share a time
+    }
+    // More entries than purchases, so that the purchases end a page before the entries do.
+    for (int i = 0; i < 3; ++i) {
+        RedemptionRequest redemption;
+        redemption.redemption_id = "r-" + std::to_string(i);
+        redemption.member.member_id = m.member_id;
+        redemption.points = 1;
+        auto redeemed = hub_->points().Redeem(store.caller, redemption);
+        ASSERT_TRUE(redeemed.has_value()) << redeemed.error().message;
+    }
+    std::vector<std::string> purchases;
+    std::vector<int64_t> entries;
+    hub::UsageQuery query{.limit = 3};
+    int pages = 0;
+    do {
+        auto usage = hub_->members().GetUsage(m.caller, m.member_id, query);
+        ASSERT_TRUE(usage.has_value()) << usage.error().message;
+        EXPECT_LE(usage->purchases.size(), 3u);
+        EXPECT_LE(usage->entries.size(), 3u);
+        EXPECT_EQ(usage->balances.size(), 1u);
+        for (const auto& p : usage->purchases) purchases.push_back(p.purchase_id);
+        for (const auto& e : usage->entries) entries.push_back(e.entry_id);
+        query.cursor = usage->next_cursor;
+        ASSERT_LT(++pages, 10);
+    } while (!query.cursor.empty());
+    EXPECT_EQ(pages, 4);
+    EXPECT_EQ(purchases,
+              (std::vector<std::string>{"p-6", "p-5", "p-4", "p-3", "p-2", "p-1", "p-0"}));
+    ASSERT_EQ(entries.size(), 10u);
+    EXPECT_TRUE(std::is_sorted(entries.rbegin(), entries.rend()));
+    EXPECT_EQ(std::set<int64_t>(entries.begin(), entries.end()).size(), 10u);
+
+    auto too_many = hub_->members().GetUsage(m.caller, m.member_id,
+                                             hub::UsageQuery{.limit = hub::kMaxUsageLimit + 1});
+    EXPECT_EQ(too_many.error().field, "limit");
+    auto forged = hub_->members().GetUsage(m.caller, m.member_id,
+                                           hub::UsageQuery{.limit = 3, .cursor = "bm90IG1pbmU"});
+    EXPECT_EQ(forged.error().field, "cursor");
 }
 
 // Seed function (5), [0026] S228-S238, limited by invariant 6.
