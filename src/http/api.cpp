@@ -54,6 +54,8 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     AddPurchaseRoutes(router_);
     AddRedemptionRoutes(router_);
     AddOfferRoutes(router_);
+    AddReservationRoutes(router_);
+    AddWebhookRoutes(router_);
     // Metrics label every route, so they are made once the routes are known.
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }

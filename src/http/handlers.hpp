@@ -22,6 +22,8 @@ void AddSessionRoutes(Router& router);
 void AddPurchaseRoutes(Router& router);
 void AddRedemptionRoutes(Router& router);
 void AddOfferRoutes(Router& router);
+void AddReservationRoutes(Router& router);
+void AddWebhookRoutes(Router& router);
 // Health, the card-signing key, metrics (rendered by `render_metrics`) and the OpenAPI document.
 void AddSystemRoutes(Router& router, std::function<std::string()> render_metrics);
 

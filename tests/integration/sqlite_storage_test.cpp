@@ -566,7 +566,8 @@ TEST_F(SqliteStorageTest, PurchaseLinesKeyedByPurchaseNumberKeepRowsAndOrder) {
     EXPECT_NE(orphan.error().message.find("FOREIGN KEY"), std::string::npos);
     storage.reset();
     RawDatabase raw(db_path());
-    EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"), "5");
+    EXPECT_EQ(raw.Text("SELECT MAX(version) FROM schema_migrations"),
+              std::to_string(LatestSchemaVersion()));
     EXPECT_EQ(raw.Column("SELECT purchase_id FROM purchases ORDER BY purchase_no", 0),
               (std::vector<std::string>{"p-z", "p-b", "p-c", "p-a", "p-0"}));
     EXPECT_EQ(raw.Text("SELECT group_concat(name) FROM pragma_table_info('purchase_lines')"
