@@ -180,8 +180,6 @@ class ReadTxn {
         std::string_view webhook_id, int limit, std::optional<int64_t> before) = 0;
     // Pending deliveries with next_attempt_at <= now, soonest first, at most `limit`.
     virtual Result<std::vector<core::WebhookDelivery>> DueDeliveries(Timestamp now, int limit) = 0;
-    // The soonest next_attempt_at of a pending delivery, if any.
-    virtual Result<std::optional<Timestamp>> NextDeliveryDue() = 0;
 
     // For invariant checks: every (member, program) whose stored balance differs from the sum
     // of its entries or of its lots' remaining points. Empty when all is well.

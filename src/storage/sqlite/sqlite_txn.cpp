@@ -1349,15 +1349,6 @@ Result<std::vector<core::WebhookDelivery>> SqliteTxn::DueDeliveries(Timestamp no
     return QueryDeliveries(statement);
 }
 
-Result<std::optional<Timestamp>> SqliteTxn::NextDeliveryDue() {
-    KZ_ASSIGN_OR_RETURN(auto statement,
-                        connection_.Prepare("SELECT min(next_attempt_at) FROM webhook_deliveries"
-                                            " WHERE status = 'pending'"));
-    KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
-    if (!row) return std::optional<Timestamp>();
-    return statement->OptionalTime(0);
-}
-
 Result<int64_t> SqliteTxn::InsertDelivery(const core::WebhookDelivery& d) {
     KZ_ASSIGN_OR_RETURN(
         auto statement,

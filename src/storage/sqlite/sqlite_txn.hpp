@@ -103,7 +103,6 @@ class SqliteTxn final : public WriteTxn {
     Result<std::vector<core::WebhookDelivery>> DeliveriesOf(std::string_view webhook_id, int limit,
                                                             std::optional<int64_t> before) override;
     Result<std::vector<core::WebhookDelivery>> DueDeliveries(Timestamp now, int limit) override;
-    Result<std::optional<Timestamp>> NextDeliveryDue() override;
     Status InsertReservation(const core::Reservation& reservation) override;
     Status UpdateReservation(const core::Reservation& reservation) override;
     Result<int64_t> AppendEvent(const Event& event) override;
