@@ -33,24 +33,6 @@ Json ReservationToJson(const core::Reservation& r) {
     return json;
 }
 
-// A positive integer query parameter of at most 4 digits, bounded by `max`.
-std::optional<int> QueryLimit(const RequestContext& ctx, int fallback, int max,
-                              HttpResponse& refusal) {
-    auto it = ctx.request.query.find("limit");
-    if (it == ctx.request.query.end()) return fallback;
-    const std::string& text = it->second;
-    const bool digits = !text.empty() && text.size() <= 4 &&
-                        text.find_first_not_of("0123456789") == std::string::npos;
-    const int limit = digits ? std::stoi(text) : 0;
-    if (limit < 1 || limit > max) {
-        refusal = ErrorResponse(core::MakeError(
-            core::ErrorCode::kInvalidArgument,
-            "limit must be an integer between 1 and " + std::to_string(max), "limit"));
-        return std::nullopt;
-    }
-    return limit;
-}
-
 HttpResponse CreateReservation(const RequestContext& ctx) {
     JsonReader body = JsonReader::ParseBody(ctx.request.body);
     hub::ReservationRequest request;
@@ -91,7 +73,8 @@ HttpResponse UpdateReservation(const RequestContext& ctx) {
 
 HttpResponse ListReservations(const RequestContext& ctx) {
     HttpResponse refusal;
-    auto limit = QueryLimit(ctx, kDefaultReservationList, hub::kMaxReservationList, refusal);
+    auto limit =
+        QueryLimit(ctx.request, kDefaultReservationList, hub::kMaxReservationList, refusal);
     if (!limit) return refusal;
     std::string member_id;
     if (auto it = ctx.request.query.find("member_id"); it != ctx.request.query.end()) {

@@ -86,18 +86,10 @@ HttpResponse ListWebhooks(const RequestContext& ctx) {
 }
 
 HttpResponse ListDeliveries(const RequestContext& ctx) {
-    int limit = kDefaultDeliveryList;
+    HttpResponse refusal;
+    auto limit = QueryLimit(ctx.request, kDefaultDeliveryList, hub::kMaxDeliveryList, refusal);
+    if (!limit) return refusal;
     std::optional<int64_t> before;
-    if (auto it = ctx.request.query.find("limit"); it != ctx.request.query.end()) {
-        auto parsed = DecimalId(it->second);
-        if (!parsed || *parsed < 1 || *parsed > hub::kMaxDeliveryList) {
-            return ErrorResponse(core::MakeError(
-                core::ErrorCode::kInvalidArgument,
-                "limit must be an integer between 1 and " + std::to_string(hub::kMaxDeliveryList),
-                "limit"));
-        }
-        limit = static_cast<int>(*parsed);
-    }
     if (auto it = ctx.request.query.find("before"); it != ctx.request.query.end()) {
         before = DecimalId(it->second);
         if (!before) {
@@ -105,7 +97,7 @@ HttpResponse ListDeliveries(const RequestContext& ctx) {
                                                  "before must be a delivery id", "before"));
         }
     }
-    auto deliveries = ctx.hub.webhooks().Deliveries(ctx.caller, ctx.Param("id"), limit, before);
+    auto deliveries = ctx.hub.webhooks().Deliveries(ctx.caller, ctx.Param("id"), *limit, before);
     if (!deliveries) return ErrorResponse(deliveries.error());
     Json list = Json::array();
     for (const hub::DeliveryView& view : *deliveries) list.push_back(DeliveryToJson(view));
