@@ -112,7 +112,7 @@ HttpResponse ReplayDelivery(const RequestContext& ctx) {
     if (!delivery_id) return NotFound("delivery", text);
     auto replayed = ctx.hub.webhooks().Replay(ctx.caller, ctx.Param("id"), *delivery_id);
     if (!replayed) return ErrorResponse(replayed.error());
-    return JsonResponse(202, DeliveryToJson({*replayed, {}}));
+    return JsonResponse(202, DeliveryToJson(*replayed));
 }
 
 }  // namespace

@@ -46,7 +46,7 @@ core::Result<core::Webhook> WebhookService::Register(const Caller& caller,
     webhook.url = request.url;
     webhook.events = request.events;
     KZ_RETURN_IF_ERROR(core::ValidateWebhook(webhook));
-    webhook.webhook_id = context_.NewOpaqueId("wh_");
+    webhook.webhook_id = context_.NewOpaqueId("wh");
     webhook.store_id = caller.store_id;
     webhook.program_id = caller.program_id;
     webhook.secret = std::string(kSecretPrefix) + crypto::NewHexSecret(32);
@@ -101,12 +101,12 @@ core::Result<std::vector<DeliveryView>> WebhookService::Deliveries(const Caller&
     return views;
 }
 
-core::Result<core::WebhookDelivery> WebhookService::Replay(const Caller& caller,
-                                                           const std::string& webhook_id,
-                                                           int64_t delivery_id) {
+core::Result<DeliveryView> WebhookService::Replay(const Caller& caller,
+                                                  const std::string& webhook_id,
+                                                  int64_t delivery_id) {
     KZ_ASSIGN_OR_RETURN(core::Webhook webhook, OwnWebhook(caller, webhook_id));
     const core::Timestamp now = context_.Now();
-    core::WebhookDelivery replayed;
+    DeliveryView replayed;
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(auto delivery, txn.FindDelivery(delivery_id));
         if (!delivery || delivery->webhook_id != webhook.webhook_id) {
@@ -121,7 +121,8 @@ core::Result<core::WebhookDelivery> WebhookService::Replay(const Caller& caller,
         delivery->next_attempt_at = now;
         delivery->delivered_at.reset();
         KZ_RETURN_IF_ERROR(txn.UpdateDelivery(*delivery));
-        replayed = *delivery;
+        KZ_ASSIGN_OR_RETURN(auto event, txn.FindEvent(delivery->event_sequence));
+        replayed = {*delivery, event ? event->type : std::string()};
         return core::Status::Ok();
     }));
     return replayed;

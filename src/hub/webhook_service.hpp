@@ -72,8 +72,8 @@ class WebhookService {
                                                        std::optional<int64_t> before);
     // Queues the delivery again, due now, as a new round (a fresh day of retries), whatever its
     // status. Errors: kNotFound.
-    core::Result<core::WebhookDelivery> Replay(const Caller& caller, const std::string& webhook_id,
-                                               int64_t delivery_id);
+    core::Result<DeliveryView> Replay(const Caller& caller, const std::string& webhook_id,
+                                      int64_t delivery_id);
 
     // Adds the deliveries of events recorded since the last call (at most `max_events` of them);
     // returns how many events it read (0: it has caught up).

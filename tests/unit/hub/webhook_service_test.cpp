@@ -236,6 +236,7 @@ TEST_F(WebhookTest, RegistrationValidatesAndShowsTheSecretOnce) {
     EXPECT_EQ(webhook.secret.rfind("whsec_", 0), 0u);
     EXPECT_EQ(webhook.secret.size(), 6u + 64u);
     EXPECT_EQ(webhook.webhook_id.rfind("wh_", 0), 0u);
+    EXPECT_NE(webhook.webhook_id.at(3), '_') << "one separator, as in st_ and pg_";
     auto listed = hub_->webhooks().List(shop.caller);
     ASSERT_TRUE(listed.has_value());
     ASSERT_EQ(listed->size(), 1u);
@@ -330,7 +331,8 @@ TEST_F(WebhookTest, ADeadDeliveryIsReplayedAsANewRound) {
 
     auto replayed = hub_->webhooks().Replay(online.caller, webhook.webhook_id, d.delivery_id);
     ASSERT_TRUE(replayed.has_value()) << replayed.error().message;
-    EXPECT_EQ(replayed->status, DeliveryStatus::kPending);
+    EXPECT_EQ(replayed->delivery.status, DeliveryStatus::kPending);
+    EXPECT_EQ(replayed->event_type, "member.enrolled");
     ScriptedSender up;
     EXPECT_EQ(Deliver(up), 1);
     d = DeliveriesOf(online, webhook).at(0).delivery;
