@@ -106,6 +106,10 @@ HubAnswer HubClient::Put(std::string_view path, const nlohmann::json& body, int 
     return Send("PUT", path, &body, attempts);
 }
 
+HubAnswer HubClient::Patch(std::string_view path, const nlohmann::json& body, int attempts) {
+    return Send("PATCH", path, &body, attempts);
+}
+
 HubAnswer HubClient::Send(const char* method, std::string_view path, const nlohmann::json* body,
                           int attempts) {
     const std::string payload = body != nullptr ? body->dump() : std::string();

@@ -62,6 +62,7 @@ class HubClient {
     HubAnswer Get(std::string_view path);
     HubAnswer Post(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Put(std::string_view path, const nlohmann::json& body, int attempts = 1);
+    HubAnswer Patch(std::string_view path, const nlohmann::json& body, int attempts = 1);
 
     const std::string& base_url() const { return options_.base_url; }
 

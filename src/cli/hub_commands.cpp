@@ -1,5 +1,6 @@
 #include "cli/hub_commands.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -34,6 +35,8 @@ struct ServeOptions {
     int threads = 2;
     int workers = 64;
     storage::StorageOptions storage;
+    int webhook_retry_base = 10;   // seconds before the first retry of a failed delivery
+    int webhook_retry_cap = 3600;  // longest wait between two retries
 };
 
 int RunServe(const ServeOptions& o) {
@@ -46,6 +49,10 @@ int RunServe(const ServeOptions& o) {
     hub_options.data_dir = o.data_dir;
     hub_options.storage_url = o.db;
     hub_options.storage_options = o.storage;
+    hub_options.webhooks.deliver = true;
+    hub_options.webhooks.retry.base = std::chrono::seconds(o.webhook_retry_base);
+    hub_options.webhooks.retry.cap =
+        std::chrono::seconds(std::max(o.webhook_retry_cap, o.webhook_retry_base));
     auto opened = hub::Hub::Open(hub_options);
     if (!opened) {
         spdlog::error("cannot open the hub in {}: {}", o.data_dir, opened.error().message);
@@ -109,6 +116,17 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber)
         ->group("Tests and benchmarks");
+    cmd->add_option("--webhook-retry-base", o->webhook_retry_base,
+                    "Seconds before a failed webhook delivery is retried; doubles per attempt, "
+                    "jittered (env KIZUNA_WEBHOOK_RETRY_BASE)")
+        ->envname("KIZUNA_WEBHOOK_RETRY_BASE")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 86400));
+    cmd->add_option("--webhook-retry-cap", o->webhook_retry_cap,
+                    "Longest wait in seconds between two retries of a delivery; retries go on "
+                    "for 24 hours, then the delivery is dead (replayable)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 86400));
     AddExamples(cmd, {"kizuna hub serve --data ./hub-data --listen 127.0.0.1:8080",
                       "kizuna hub serve --data /var/lib/kizuna --listen 0.0.0.0:8443 "
                       "--tls-cert hub.crt --tls-key hub.key --threads 4"});

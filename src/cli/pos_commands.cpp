@@ -10,63 +10,15 @@
 #include "cli/client_config.hpp"
 #include "cli/enrollment_form.hpp"
 #include "cli/output.hpp"
+#include "cli/pos_session.hpp"
 #include "cli/record_file.hpp"
+#include "cli/reservation_commands.hpp"
+#include "cli/webhook_commands.hpp"
 
 namespace kizuna::cli {
 namespace {
 
 using nlohmann::json;
-
-// Flags every store-terminal command shares.
-struct PosCommon {
-    PosConnectionFlags connection;
-    bool json = false;
-};
-
-void AddConnectionFlags(CLI::App* command, PosCommon& common) {
-    command->add_option("--hub", common.connection.hub,
-                        "Hub URL (env KIZUNA_HUB; default http://127.0.0.1:8080)");
-    command->add_option("--api-key", common.connection.api_key,
-                        "The store's API key (env KIZUNA_API_KEY)");
-    command->add_option("--store-id", common.connection.store_id,
-                        "The store's id, for rule commands (env KIZUNA_STORE_ID)");
-    command->add_option("--config", common.connection.config_path,
-                        "Config file (default $XDG_CONFIG_HOME/kizuna/pos.json)");
-    AddCaCertFlag(command, common.connection.ca_cert);
-    AddJsonFlag(command, common.json);
-}
-
-// A connected client, or the exit code of the error that prevented it.
-struct PosSession {
-    std::unique_ptr<HubClient> client;
-    PosConnection connection;
-    int exit_code = kExitOk;
-};
-
-PosSession Connect(const PosCommon& common) {
-    PosSession session;
-    auto resolved = ResolvePosConnection(common.connection, ProcessEnvironment());
-    if (!resolved) {
-        session.exit_code = ReportError(resolved.error(), kExitUsage, common.json);
-        return session;
-    }
-    session.connection = std::move(resolved).value();
-    if (session.connection.api_key.empty()) {
-        session.exit_code = ReportError(
-            core::MakeError(core::ErrorCode::kInvalidArgument,
-                            "no store API key: pass --api-key, set KIZUNA_API_KEY or run "
-                            "`kizuna pos configure --hub URL --api-key KEY`",
-                            "--api-key"),
-            kExitUsage, common.json);
-        return session;
-    }
-    session.client = std::make_unique<HubClient>(HubClientOptions{
-        .base_url = session.connection.hub.value,
-        .token = session.connection.api_key.value,
-        .ca_cert = session.connection.ca_cert.value,
-    });
-    return session;
-}
 
 int UsageError(const std::string& message, const std::string& field, bool as_json) {
     return ReportError(core::MakeError(core::ErrorCode::kInvalidArgument, message, field),
@@ -861,6 +813,8 @@ void AddPosCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddSearch(*pos, dispatcher);
     AddOffer(*pos, dispatcher);
     AddRule(*pos, dispatcher);
+    AddReservationCommands(*pos, dispatcher);
+    AddWebhookCommands(*pos, dispatcher);
 }
 
 }  // namespace kizuna::cli

@@ -101,6 +101,28 @@ std::optional<std::string> Unseal(std::string_view sealed, std::string_view secr
     return plaintext;
 }
 
+std::string HmacSha256Hex(std::string_view key, std::string_view message) {
+    crypto_auth_hmacsha256_state state;
+    crypto_auth_hmacsha256_init(&state, Bytes(key), key.size());
+    crypto_auth_hmacsha256_update(&state, Bytes(message), message.size());
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_final(&state, mac);
+    sodium_memzero(&state, sizeof state);
+    char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+    return std::string(hex, crypto_auth_hmacsha256_BYTES * 2);
+}
+
+std::string NewHexSecret(std::size_t bytes) {
+    std::string raw(bytes, '\0');
+    randombytes_buf(raw.data(), raw.size());
+    std::string hex(bytes * 2 + 1, '\0');
+    sodium_bin2hex(hex.data(), hex.size(), Bytes(raw), raw.size());
+    sodium_memzero(raw.data(), raw.size());
+    hex.pop_back();
+    return hex;
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
     // The length of a token is not secret; its bytes are.
     if (a.size() != b.size()) return false;

@@ -28,6 +28,11 @@ std::string NewSecretToken(std::size_t bytes = 32);
 // API keys), where a slow hash adds nothing, and for request fingerprints.
 std::string Digest(std::string_view data);
 
+// HMAC-SHA-256 of `message` under `key` (any length), as lowercase hex (webhook signatures).
+std::string HmacSha256Hex(std::string_view key, std::string_view message);
+// `bytes` random bytes as lowercase hex (webhook secrets).
+std::string NewHexSecret(std::size_t bytes = 32);
+
 // Constant-time comparison of equal-length strings.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

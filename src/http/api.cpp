@@ -61,6 +61,8 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     AddRedemptionRoutes(router_);
     AddOfferRoutes(router_);
     AddAdminRoutes(router_);
+    AddReservationRoutes(router_);
+    AddWebhookRoutes(router_);
     // Metrics label every route, so they are made once the routes are known.
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }

@@ -24,6 +24,23 @@ HttpResponse NotFound(std::string_view what, std::string_view id) {
     return ErrorResponse(core::MakeError(core::ErrorCode::kNotFound, std::move(message)));
 }
 
+std::optional<int> QueryLimit(const HttpRequest& request, int fallback, int max,
+                              HttpResponse& refusal) {
+    auto it = request.query.find("limit");
+    if (it == request.query.end()) return fallback;
+    const std::string& text = it->second;
+    const bool digits = !text.empty() && text.size() <= 4 &&
+                        text.find_first_not_of("0123456789") == std::string::npos;
+    const int limit = digits ? std::stoi(text) : 0;
+    if (limit < 1 || limit > max) {
+        refusal = ErrorResponse(core::MakeError(
+            core::ErrorCode::kInvalidArgument,
+            "limit must be an integer between 1 and " + std::to_string(max), "limit"));
+        return std::nullopt;
+    }
+    return limit;
+}
+
 bool IsMemberIdParam(std::string_view id) { return core::IsValidMemberId(id); }
 
 }  // namespace kizuna::http

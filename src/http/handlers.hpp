@@ -4,6 +4,7 @@
 // service, map the result. The shared pieces they use are declared below.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,8 @@ void AddRedemptionRoutes(Router& router);
 void AddOfferRoutes(Router& router);
 // Operations on the running hub: POST /v1/admin/backup.
 void AddAdminRoutes(Router& router);
+void AddReservationRoutes(Router& router);
+void AddWebhookRoutes(Router& router);
 // Health, the card-signing key, metrics (rendered by `render_metrics`) and the OpenAPI document.
 void AddSystemRoutes(Router& router, std::function<std::string()> render_metrics);
 
@@ -55,6 +58,10 @@ std::function<void(core::Result<Receipt>)> AnswerWhenDurable(const RequestContex
 }
 // 404 naming what was not found, e.g. NotFound("member", "123").
 HttpResponse NotFound(std::string_view what, std::string_view id);
+// The `limit` query parameter: `fallback` when absent, else an integer 1..max; anything else
+// leaves the 400 answer naming "limit" in `refusal` and returns none.
+std::optional<int> QueryLimit(const HttpRequest& request, int fallback, int max,
+                              HttpResponse& refusal);
 // The member id in the path, if it is well-formed (10 digits, valid check digit); a malformed
 // one cannot exist, so the caller answers 404 without asking storage.
 bool IsMemberIdParam(std::string_view id);

@@ -14,9 +14,11 @@
 
 #include "core/card_record.hpp"
 #include "crypto/crypto.hpp"
+#include "hub/curl_webhook_sender.hpp"
 #include "hub/hub_context.hpp"
 #include "hub/private_file.hpp"
 #include "hub/system_clock.hpp"
+#include "hub/webhook_worker.hpp"
 
 namespace kizuna::hub {
 namespace {
@@ -260,6 +262,13 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     hub->points_ = std::make_unique<PointsService>(*hub->context_);
     hub->rules_ = std::make_unique<RuleService>(*hub->context_);
     hub->offers_ = std::make_unique<OfferService>(*hub->context_);
+    hub->reservations_ = std::make_unique<ReservationService>(*hub->context_);
+    hub->webhooks_ = std::make_unique<WebhookService>(*hub->context_, options.webhooks.retry);
+    if (options.webhooks.deliver) {
+        hub->webhook_sender_ = std::make_unique<CurlWebhookSender>();
+        hub->webhook_worker_ = std::make_unique<WebhookWorker>(
+            *hub->webhooks_, *hub->webhook_sender_, options.webhooks.poll_interval);
+    }
     return hub;
 }
 

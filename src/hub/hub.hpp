@@ -14,7 +14,9 @@
 #include "hub/member_service.hpp"
 #include "hub/offer_service.hpp"
 #include "hub/points_service.hpp"
+#include "hub/reservation_service.hpp"
 #include "hub/rule_service.hpp"
+#include "hub/webhook_service.hpp"
 #include "storage/storage.hpp"
 
 namespace kizuna::hub {
@@ -26,6 +28,7 @@ struct HubOptions {
     const core::Clock* clock = nullptr;  // null: the system clock
     core::Random* random = nullptr;      // null: the system CSPRNG
     int session_ttl_seconds = 24 * 3600;
+    WebhookOptions webhooks;  // retry policy; `deliver` starts the delivery worker
 };
 
 class Hub {
@@ -46,6 +49,8 @@ class Hub {
     PointsService& points() { return *points_; }
     RuleService& rules() { return *rules_; }
     OfferService& offers() { return *offers_; }
+    ReservationService& reservations() { return *reservations_; }
+    WebhookService& webhooks() { return *webhooks_; }
     storage::Storage& storage() { return *storage_; }
     // Mail to members waits here (DIR/mail-outbox) for the sender.
     MailSpool& mail() { return *mail_; }
@@ -68,7 +73,12 @@ class Hub {
     std::unique_ptr<PointsService> points_;
     std::unique_ptr<RuleService> rules_;
     std::unique_ptr<OfferService> offers_;
+    std::unique_ptr<ReservationService> reservations_;
+    std::unique_ptr<WebhookService> webhooks_;
     std::filesystem::path operator_token_path_;
+    // Declared last so they stop first, while the services they use still exist.
+    std::unique_ptr<class CurlWebhookSender> webhook_sender_;
+    std::unique_ptr<class WebhookWorker> webhook_worker_;
 };
 
 }  // namespace kizuna::hub

@@ -10,6 +10,7 @@
 #include "core/text.hpp"
 #include "hub/access.hpp"
 #include "hub/auth_service.hpp"
+#include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
 
 namespace kizuna::hub {
@@ -247,7 +248,14 @@ core::Result<Enrollment> MemberService::Create(core::Member member, core::Card c
         KZ_ASSIGN_OR_RETURN(card.card_number, UnusedCardNumber(context_, txn));
         card.member_id = member.member_id;
         KZ_RETURN_IF_ERROR(txn.InsertMember(member));
-        return txn.InsertCard(card);
+        KZ_RETURN_IF_ERROR(txn.InsertCard(card));
+        // The mall tells every shop of the program (seed 2); the profile stays with the hub.
+        EventData data = {{"member_id", member.member_id},
+                          {"store_id", card.issued_by_store},
+                          {"program_id", caller.program_id},
+                          {"card_generation", card.generation},
+                          {"enrolled_at", EventTime(now)}};
+        return RecordEvent(txn, "member.enrolled", caller.program_id, member.member_id, now, data);
     }));
 
     Enrollment enrollment;
@@ -399,7 +407,12 @@ core::Result<IssuedCard> MemberService::ReissueCard(const Caller& caller,
         }
         card.generation = generation + 1;
         KZ_ASSIGN_OR_RETURN(card.card_number, UnusedCardNumber(context_, txn));
-        return txn.InsertCard(card);
+        KZ_RETURN_IF_ERROR(txn.InsertCard(card));
+        EventData data = {{"member_id", member_id},
+                          {"store_id", card.issued_by_store},
+                          {"card_generation", card.generation},
+                          {"reissued_at", EventTime(card.issued_at)}};
+        return RecordMemberEvent(txn, "card.reissued", member_id, card.issued_at, data);
     }));
     IssuedCard issued;
     issued.card = card;

@@ -14,6 +14,7 @@
 #include "core/store.hpp"
 #include "crypto/crypto.hpp"
 #include "hub/access.hpp"
+#include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
 #include "hub/text_format.hpp"
 
@@ -306,7 +307,16 @@ struct PointsService::PurchasePlan {
         }
         receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
                    p.balance_after, p.program_id, false};
-        return core::Status::Ok();
+        return RecordEvent(txn, "purchase.created", p.program_id, p.member_id, p.recorded_at,
+                           {{"purchase_id", p.purchase_id},
+                            {"member_id", p.member_id},
+                            {"store_id", p.store_id},
+                            {"program_id", p.program_id},
+                            {"occurred_at", EventTime(p.occurred_at)},
+                            {"currency", p.currency},
+                            {"total", p.total},
+                            {"points_earned", p.points_earned},
+                            {"balance", p.balance_after}});
     }
 
     // The member the request names: by card (which must be current), or by id, whose existence
@@ -460,7 +470,13 @@ struct PointsService::RedemptionPlan {
         KZ_RETURN_IF_ERROR(txn.InsertRedemption(rd));
         receipt = {rd.redemption_id, rd.member_id,  rd.points,
                    rd.balance_after, rd.program_id, false};
-        return core::Status::Ok();
+        return RecordEvent(txn, "points.redeemed", rd.program_id, rd.member_id, now,
+                           {{"redemption_id", rd.redemption_id},
+                            {"member_id", rd.member_id},
+                            {"store_id", rd.store_id},
+                            {"program_id", rd.program_id},
+                            {"points", rd.points},
+                            {"balance", rd.balance_after}});
     }
 };
 
@@ -606,7 +622,17 @@ struct PointsService::RefundPlan {
         KZ_RETURN_IF_ERROR(txn.InsertRefund(rf));
         receipt = {rf.refund_id,          rf.purchase_id,    rf.amount,        rf.points_reversed,
                    rf.points_unrecovered, rf.points_expired, rf.balance_after, false};
-        return core::Status::Ok();
+        return RecordEvent(txn, "purchase.refunded", purchase->program_id, purchase->member_id, now,
+                           {{"refund_id", rf.refund_id},
+                            {"purchase_id", rf.purchase_id},
+                            {"member_id", purchase->member_id},
+                            {"store_id", rf.store_id},
+                            {"program_id", purchase->program_id},
+                            {"amount", rf.amount},
+                            {"points_reversed", rf.points_reversed},
+                            {"points_unrecovered", rf.points_unrecovered},
+                            {"points_expired", rf.points_expired},
+                            {"balance", rf.balance_after}});
     }
 };
 

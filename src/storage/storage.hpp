@@ -30,9 +30,11 @@
 #include "core/member.hpp"
 #include "core/offer.hpp"
 #include "core/purchase.hpp"
+#include "core/reservation.hpp"
 #include "core/result.hpp"
 #include "core/store.hpp"
 #include "core/time.hpp"
+#include "core/webhook.hpp"
 
 namespace kizuna::storage {
 
@@ -58,6 +60,18 @@ struct AuditRecord {
     std::string action;  // e.g. "profile_read"
     std::string member_id;
     Timestamp at{};
+};
+
+// One change the hub recorded (the transactional outbox): written in the same transaction as
+// the change, numbered in commit order. Webhook deliveries are made from it, and a store node's
+// sync pull will read it by sequence.
+struct Event {
+    int64_t sequence = 0;    // assigned by AppendEvent; increases with every event, never reused
+    std::string type;        // core::kEventTypes
+    std::string program_id;  // whose stores may see it; empty: no program's
+    std::string member_id;   // empty when it concerns no member
+    Timestamp created_at{};
+    std::string payload;  // the event's data, a JSON object as text
 };
 
 // Which rows a history query returns: newest first, at most `limit`, before `before_id` if set.
@@ -171,6 +185,36 @@ class ReadTxn {
     // Oldest first.
     virtual Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) = 0;
 
+    // ---- Reservations, events and webhooks (store <-> online shop) -------------------------
+    virtual Result<std::optional<core::Reservation>> FindReservation(
+        std::string_view created_by, std::string_view reservation_id) = 0;
+    // Every reservation with this id, whoever created it, oldest first.
+    virtual Result<std::vector<core::Reservation>> ReservationsWithId(
+        std::string_view reservation_id) = 0;
+    // A member's reservations, newest created first, at most `limit`; of one program when
+    // program_id is set.
+    virtual Result<std::vector<core::Reservation>> ReservationsOf(
+        std::string_view member_id, std::optional<std::string_view> program_id, int limit) = 0;
+    // Events with sequence > after, oldest first, at most `limit`.
+    virtual Result<std::vector<Event>> EventsAfter(int64_t after, int limit) = 0;
+    virtual Result<std::optional<Event>> FindEvent(int64_t sequence) = 0;
+    // The highest sequence handed out so far (0 before the first event).
+    virtual Result<int64_t> LastEventSequence() = 0;
+    // Where a reader of the events (e.g. "webhooks") has got to: 0 until it first moves.
+    virtual Result<int64_t> EventCursor(std::string_view consumer) = 0;
+    // The programs a member has had events in (joined by AppendEvent), ordered by program id.
+    virtual Result<std::vector<std::string>> ProgramsOfMember(std::string_view member_id) = 0;
+    virtual Result<std::optional<core::Webhook>> FindWebhook(std::string_view webhook_id) = 0;
+    // In creation order.
+    virtual Result<std::vector<core::Webhook>> WebhooksOfStore(std::string_view store_id) = 0;
+    virtual Result<std::vector<core::Webhook>> WebhooksOfProgram(std::string_view program_id) = 0;
+    virtual Result<std::optional<core::WebhookDelivery>> FindDelivery(int64_t delivery_id) = 0;
+    // A webhook's deliveries, newest first, at most `limit`, with delivery_id < before if set.
+    virtual Result<std::vector<core::WebhookDelivery>> DeliveriesOf(
+        std::string_view webhook_id, int limit, std::optional<int64_t> before) = 0;
+    // Pending deliveries with next_attempt_at <= now, soonest first, at most `limit`.
+    virtual Result<std::vector<core::WebhookDelivery>> DueDeliveries(Timestamp now, int limit) = 0;
+
     // For invariant checks: every (member, program) whose stored balance differs from the sum
     // of its entries or of its lots' remaining points, every negative balance, and every lot
     // whose remaining points are not within 0..earned. Empty when all is well.
@@ -226,6 +270,23 @@ class WriteTxn : public ReadTxn {
     virtual Status InsertSession(const MemberSession& session) = 0;
     virtual Status DeleteExpiredSessions(Timestamp now) = 0;
     virtual Status InsertAudit(const AuditRecord& record) = 0;
+
+    // ---- Reservations, events and webhooks (store <-> online shop) -------------------------
+    // kAlreadyExists when (created_by, reservation_id) is taken.
+    virtual Status InsertReservation(const core::Reservation& reservation) = 0;
+    // Stores status, updated_at and updated_by. kNotFound for an unknown reservation.
+    virtual Status UpdateReservation(const core::Reservation& reservation) = 0;
+    // Appends the event (its sequence is ignored) and returns its sequence; when it names both
+    // a program and a member, the member joins the program (see ProgramsOfMember).
+    virtual Result<int64_t> AppendEvent(const Event& event) = 0;
+    virtual Status SetEventCursor(std::string_view consumer, int64_t sequence) = 0;
+    // kAlreadyExists when the id is taken.
+    virtual Status InsertWebhook(const core::Webhook& webhook) = 0;
+    // Returns the new delivery's id; kAlreadyExists when the webhook already has a delivery of
+    // that event.
+    virtual Result<int64_t> InsertDelivery(const core::WebhookDelivery& delivery) = 0;
+    // Stores everything but the ids, the event and created_at. kNotFound for an unknown one.
+    virtual Status UpdateDelivery(const core::WebhookDelivery& delivery) = 0;
 };
 
 // Counters of the write path since the storage was opened, for /metrics and tests. With group

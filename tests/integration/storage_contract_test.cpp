@@ -1072,6 +1072,204 @@ TEST_P(StorageContract, AuditRecordsComeBackInOrder) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reservations, events and webhooks
+
+core::Reservation SampleReservation(std::string created_by, std::string id) {
+    core::Reservation r;
+    r.created_by = std::move(created_by);
+    r.reservation_id = std::move(id);
+    r.member_id = "1000000001";
+    r.store_id = "st_shibuya";
+    r.program_id = "pg_ekimae";
+    r.item_name = "新刊 上巻";
+    r.item_sku = "978-4";
+    r.quantity = 2;
+    r.pickup_at = At(kNow + 86400);
+    r.fingerprint = "fp-" + r.reservation_id;
+    r.created_at = At(kNow);
+    r.updated_at = At(kNow);
+    r.updated_by = r.created_by;
+    return r;
+}
+
+TEST_P(StorageContract, ReservationsRoundTripAreKeyedByCreatorAndIdAndChangeStatus) {
+    Seed();
+    core::Reservation a = SampleReservation("store:st_shibuya", "r-1");
+    core::Reservation b = SampleReservation("member:1000000001", "r-1");
+    b.created_at = At(kNow + 5);
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertReservation(a));
+        return txn.InsertReservation(b);
+    }));
+    Status duplicate = Put([&](WriteTxn& txn) { return txn.InsertReservation(a); });
+    ASSERT_FALSE(duplicate.ok());
+    EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+
+    auto found = Get([](ReadTxn& t) { return t.FindReservation("store:st_shibuya", "r-1"); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    const core::Reservation& r = **found;
+    EXPECT_EQ(r.item_name, "新刊 上巻");
+    EXPECT_EQ(r.item_sku, "978-4");
+    EXPECT_EQ(r.quantity, 2);
+    EXPECT_EQ(r.pickup_at, At(kNow + 86400));
+    EXPECT_EQ(r.status, core::ReservationStatus::kReserved);
+    EXPECT_EQ(r.fingerprint, "fp-r-1");
+    auto both = Get([](ReadTxn& t) { return t.ReservationsWithId("r-1"); });
+    KZ_ASSERT_OK(both);
+    ASSERT_EQ(both->size(), 2u);
+    EXPECT_EQ((*both)[0].created_by, "store:st_shibuya");
+    auto newest_first = Get([](ReadTxn& t) {
+        return t.ReservationsOf("1000000001", std::string_view("pg_ekimae"), 10);
+    });
+    KZ_ASSERT_OK(newest_first);
+    ASSERT_EQ(newest_first->size(), 2u);
+    EXPECT_EQ((*newest_first)[0].created_by, "member:1000000001");
+    auto other_program = Get([](ReadTxn& t) {
+        return t.ReservationsOf("1000000001", std::string_view("pg_other"), 10);
+    });
+    KZ_ASSERT_OK(other_program);
+    EXPECT_TRUE(other_program->empty());
+
+    a.status = core::ReservationStatus::kPickedUp;
+    a.updated_at = At(kNow + 60);
+    a.updated_by = "store:st_shibuya";
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.UpdateReservation(a); }));
+    auto changed = Get([](ReadTxn& t) { return t.FindReservation("store:st_shibuya", "r-1"); });
+    KZ_ASSERT_OK(changed);
+    EXPECT_EQ((*changed)->status, core::ReservationStatus::kPickedUp);
+    EXPECT_EQ((*changed)->updated_at, At(kNow + 60));
+    core::Reservation missing = SampleReservation("store:st_other", "nope");
+    Status unknown = Put([&](WriteTxn& txn) { return txn.UpdateReservation(missing); });
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StorageContract, EventSequencesOnlyGrowAndAFailedUnitHandsNoneOut) {
+    Seed();
+    EXPECT_EQ(*Get([](ReadTxn& t) { return t.LastEventSequence(); }), 0);
+    Event event{0, "purchase.created", "pg_ekimae", "1000000001", At(kNow), R"({"a":1})"};
+    int64_t first = 0;
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(first, txn.AppendEvent(event));
+        return Status::Ok();
+    }));
+    Status failed = Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(StatusOf(txn.AppendEvent(event)));
+        return core::MakeError(ErrorCode::kRuleViolation, "changed my mind");
+    });
+    ASSERT_FALSE(failed.ok());
+    int64_t second = 0;
+    Event unowned{0, "member.enrolled", "", "1000000001", At(kNow + 1), "{}"};
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(second, txn.AppendEvent(unowned));
+        return Status::Ok();
+    }));
+    EXPECT_GT(second, first);
+    EXPECT_EQ(*Get([](ReadTxn& t) { return t.LastEventSequence(); }), second);
+    auto events = Get([](ReadTxn& t) { return t.EventsAfter(0, 10); });
+    KZ_ASSERT_OK(events);
+    ASSERT_EQ(events->size(), 2u) << "the failed unit's event is gone";
+    EXPECT_EQ((*events)[0].sequence, first);
+    EXPECT_EQ((*events)[0].payload, R"({"a":1})");
+    EXPECT_EQ((*events)[1].program_id, "");
+    auto after_first = Get([&](ReadTxn& t) { return t.EventsAfter(first, 10); });
+    KZ_ASSERT_OK(after_first);
+    ASSERT_EQ(after_first->size(), 1u);
+    auto found = Get([&](ReadTxn& t) { return t.FindEvent(second); });
+    KZ_ASSERT_OK(found);
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ((*found)->type, "member.enrolled");
+    // An event naming a program and a member makes the member one of the program's.
+    auto programs = Get([](ReadTxn& t) { return t.ProgramsOfMember("1000000001"); });
+    KZ_ASSERT_OK(programs);
+    EXPECT_EQ(*programs, std::vector<std::string>{"pg_ekimae"});
+
+    EXPECT_EQ(*Get([](ReadTxn& t) { return t.EventCursor("webhooks"); }), 0);
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.SetEventCursor("webhooks", first); }));
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.SetEventCursor("webhooks", second); }));
+    EXPECT_EQ(*Get([](ReadTxn& t) { return t.EventCursor("webhooks"); }), second);
+}
+
+TEST_P(StorageContract, WebhooksAndTheirDeliveriesRoundTripAndDueOnesComeSoonestFirst) {
+    Seed();
+    core::Webhook webhook{"wh_1",
+                          "st_shibuya",
+                          "pg_ekimae",
+                          "https://shop.example.jp/k",
+                          {"member.enrolled", "purchase.created"},
+                          "whsec_0123",
+                          At(kNow),
+                          0};
+    int64_t e1 = 0, e2 = 0;
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertWebhook(webhook));
+        Event event{0, "member.enrolled", "pg_ekimae", "1000000001", At(kNow), "{}"};
+        KZ_ASSIGN_OR_RETURN(e1, txn.AppendEvent(event));
+        KZ_ASSIGN_OR_RETURN(e2, txn.AppendEvent(event));
+        return Status::Ok();
+    }));
+    auto stored = Get([](ReadTxn& t) { return t.FindWebhook("wh_1"); });
+    KZ_ASSERT_OK(stored);
+    ASSERT_TRUE(stored->has_value());
+    EXPECT_EQ((*stored)->events, webhook.events);
+    EXPECT_EQ((*stored)->secret, "whsec_0123");
+    EXPECT_EQ(Get([](ReadTxn& t) { return t.WebhooksOfStore("st_shibuya"); })->size(), 1u);
+    EXPECT_EQ(Get([](ReadTxn& t) { return t.WebhooksOfProgram("pg_other"); })->size(), 0u);
+
+    core::WebhookDelivery later;
+    later.webhook_id = "wh_1";
+    later.event_sequence = e1;
+    later.created_at = At(kNow);
+    later.next_attempt_at = At(kNow + 30);
+    core::WebhookDelivery sooner = later;
+    sooner.event_sequence = e2;
+    sooner.next_attempt_at = At(kNow + 10);
+    int64_t later_id = 0, sooner_id = 0;
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_ASSIGN_OR_RETURN(later_id, txn.InsertDelivery(later));
+        KZ_ASSIGN_OR_RETURN(sooner_id, txn.InsertDelivery(sooner));
+        return Status::Ok();
+    }));
+    Status twice = Put([&](WriteTxn& txn) { return StatusOf(txn.InsertDelivery(later)); });
+    ASSERT_FALSE(twice.ok());
+    EXPECT_EQ(twice.error().code, ErrorCode::kAlreadyExists);
+
+    EXPECT_TRUE(Get([](ReadTxn& t) { return t.DueDeliveries(At(kNow + 9), 10); })->empty());
+    auto due = Get([](ReadTxn& t) { return t.DueDeliveries(At(kNow + 60), 10); });
+    KZ_ASSERT_OK(due);
+    ASSERT_EQ(due->size(), 2u);
+    EXPECT_EQ((*due)[0].delivery_id, sooner_id);
+
+    core::WebhookDelivery done = (*due)[0];
+    done.status = core::DeliveryStatus::kDelivered;
+    done.attempts = 2;
+    done.first_attempt_at = At(kNow + 10);
+    done.last_attempt_at = At(kNow + 40);
+    done.last_status = 204;
+    done.delivered_at = At(kNow + 40);
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) { return txn.UpdateDelivery(done); }));
+    auto read = Get([&](ReadTxn& t) { return t.FindDelivery(sooner_id); });
+    KZ_ASSERT_OK(read);
+    ASSERT_TRUE(read->has_value());
+    EXPECT_EQ((*read)->status, core::DeliveryStatus::kDelivered);
+    EXPECT_EQ((*read)->attempts, 2);
+    EXPECT_EQ((*read)->first_attempt_at, At(kNow + 10));
+    EXPECT_EQ((*read)->last_status, 204);
+    EXPECT_EQ((*read)->delivered_at, At(kNow + 40));
+    EXPECT_EQ(Get([](ReadTxn& t) { return t.DueDeliveries(At(kNow + 60), 10); })->size(), 1u);
+
+    auto newest_first = Get([](ReadTxn& t) { return t.DeliveriesOf("wh_1", 10, std::nullopt); });
+    KZ_ASSERT_OK(newest_first);
+    ASSERT_EQ(newest_first->size(), 2u);
+    EXPECT_EQ((*newest_first)[0].delivery_id, sooner_id);
+    auto page = Get([&](ReadTxn& t) { return t.DeliveriesOf("wh_1", 10, sooner_id); });
+    KZ_ASSERT_OK(page);
+    ASSERT_EQ(page->size(), 1u);
+    EXPECT_EQ((*page)[0].delivery_id, later_id);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Units of work
 
 TEST_P(StorageContract, FailedUnitRollsBackAllItsWrites) {

@@ -363,6 +363,82 @@ ALTER TABLE refund_lines_rebuilt RENAME TO refund_lines;
 CREATE INDEX purchases_member ON purchases (member_id, occurred_at);
 )sql";
 
+// Migration 7: reservations, the event outbox and webhooks (issue 16, the second seed). Events
+// are numbered by an AUTOINCREMENT key, so a sequence is never handed out twice even if old
+// events are pruned one day: it is the cursor webhooks (and a store node's pull) read from.
+constexpr std::string_view kReservationsEventsWebhooks = R"sql(
+CREATE TABLE reservations (
+    created_by TEXT NOT NULL,
+    reservation_id TEXT NOT NULL,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    item_name TEXT NOT NULL,
+    item_sku TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity >= 1),
+    pickup_at INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('reserved', 'picked_up', 'cancelled')),
+    fingerprint TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL,
+    PRIMARY KEY (created_by, reservation_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX reservations_member ON reservations (member_id, created_at);
+CREATE INDEX reservations_id ON reservations (reservation_id);
+
+CREATE TABLE events (
+    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    program_id TEXT REFERENCES programs (program_id),
+    member_id TEXT,
+    created_at INTEGER NOT NULL,
+    payload TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE event_cursors (
+    consumer TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE member_programs (
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    PRIMARY KEY (member_id, program_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE webhooks (
+    webhook_id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    after_sequence INTEGER NOT NULL
+) STRICT;
+CREATE INDEX webhooks_store ON webhooks (store_id);
+CREATE INDEX webhooks_program ON webhooks (program_id);
+
+CREATE TABLE webhook_deliveries (
+    delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id TEXT NOT NULL REFERENCES webhooks (webhook_id),
+    event_sequence INTEGER NOT NULL REFERENCES events (sequence),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+    attempts INTEGER NOT NULL CHECK (attempts >= 0),
+    created_at INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    last_attempt_at INTEGER,
+    next_attempt_at INTEGER NOT NULL,
+    last_status INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    delivered_at INTEGER,
+    UNIQUE (webhook_id, event_sequence)
+) STRICT;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+    WHERE status = 'pending';
+)sql";
+
 constexpr std::string_view kPurchaseLineReferrers[] = {"purchase_lines", "refund_lines"};
 
 // Idempotency ids scoped to the store that sent them (issue 15): a purchase, redemption or refund
@@ -521,6 +597,7 @@ constexpr Migration kMigrations[] = {
     {5, "purchase lines by purchase number", kPurchaseLinesByPurchaseNo, kPurchaseLineReferrers},
     {6, "ids per store; expired points of purchases and refunds", kIdsPerStore,
      kIdsPerStoreReferrers},
+    {7, "reservations, the event outbox and webhooks", kReservationsEventsWebhooks},
 };
 
 core::Result<int> CurrentVersion(Connection& connection) {

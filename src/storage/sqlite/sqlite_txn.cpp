@@ -1250,3 +1250,350 @@ Status SqliteTxn::InsertAudit(const AuditRecord& record) {
 }
 
 }  // namespace kizuna::storage::sqlite
+
+// ---------------------------------------------------------------------------------------------
+// Reservations, events and webhooks (store <-> online shop)
+
+namespace kizuna::storage::sqlite {
+namespace {
+
+#define KZ_RESERVATION_COLUMNS                                                          \
+    "created_by, reservation_id, member_id, store_id, program_id, item_name, item_sku," \
+    " quantity, pickup_at, status, fingerprint, created_at, updated_at, updated_by"
+#define KZ_WEBHOOK_COLUMNS \
+    "webhook_id, store_id, program_id, url, events, secret, created_at, after_sequence"
+#define KZ_DELIVERY_COLUMNS                                                                    \
+    "delivery_id, webhook_id, event_sequence, status, attempts, created_at, first_attempt_at," \
+    " last_attempt_at, next_attempt_at, last_status, last_error, delivered_at"
+#define KZ_EVENT_COLUMNS "sequence, type, program_id, member_id, created_at, payload"
+
+// Subscribed event types are stored space-separated (a type never holds a space).
+std::string JoinEvents(const std::vector<std::string>& events) {
+    std::string joined;
+    for (const std::string& type : events) joined += (joined.empty() ? "" : " ") + type;
+    return joined;
+}
+
+std::vector<std::string> SplitEvents(std::string_view joined) {
+    std::vector<std::string> events;
+    while (!joined.empty()) {
+        const std::size_t space = joined.find(' ');
+        events.emplace_back(joined.substr(0, space));
+        if (space == std::string_view::npos) break;
+        joined.remove_prefix(space + 1);
+    }
+    return events;
+}
+
+Result<Event> ReadEvent(Statement& s) {
+    return Event{s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Time(4), s.Text(5)};
+}
+
+}  // namespace
+
+Result<std::vector<core::Reservation>> SqliteTxn::QueryReservations(StatementLease& statement) {
+    return Collect<core::Reservation>(statement, [](Statement& s) -> Result<core::Reservation> {
+        core::Reservation r;
+        r.created_by = s.Text(0);
+        r.reservation_id = s.Text(1);
+        r.member_id = s.Text(2);
+        r.store_id = s.Text(3);
+        r.program_id = s.Text(4);
+        r.item_name = s.Text(5);
+        r.item_sku = s.Text(6);
+        r.quantity = s.Int(7);
+        r.pickup_at = s.Time(8);
+        const std::string status = s.Text(9);
+        auto parsed = core::ParseReservationStatus(status, "status");
+        if (!parsed) return Corrupt("reservations.status", status);
+        r.status = *parsed;
+        r.fingerprint = s.Text(10);
+        r.created_at = s.Time(11);
+        r.updated_at = s.Time(12);
+        r.updated_by = s.Text(13);
+        return r;
+    });
+}
+
+Result<std::optional<core::Reservation>> SqliteTxn::FindReservation(
+    std::string_view created_by, std::string_view reservation_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_RESERVATION_COLUMNS " FROM reservations"
+                                            " WHERE created_by = ?1 AND reservation_id = ?2"));
+    statement->BindAll(created_by, reservation_id);
+    KZ_ASSIGN_OR_RETURN(auto rows, QueryReservations(statement));
+    return FirstOf(std::move(rows));
+}
+
+Result<std::vector<core::Reservation>> SqliteTxn::ReservationsWithId(
+    std::string_view reservation_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_RESERVATION_COLUMNS " FROM reservations"
+                                            " WHERE reservation_id = ?1"
+                                            " ORDER BY created_at, created_by"));
+    statement->Bind(1, reservation_id);
+    return QueryReservations(statement);
+}
+
+Result<std::vector<core::Reservation>> SqliteTxn::ReservationsOf(
+    std::string_view member_id, std::optional<std::string_view> program_id, int limit) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("SELECT " KZ_RESERVATION_COLUMNS
+                            " FROM reservations WHERE member_id = ?1"
+                            " AND (?2 IS NULL OR program_id = ?2)"
+                            " ORDER BY created_at DESC, created_by DESC, reservation_id DESC"
+                            " LIMIT ?3"));
+    statement->BindAll(member_id, program_id, limit);
+    return QueryReservations(statement);
+}
+
+Status SqliteTxn::InsertReservation(const core::Reservation& r) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO reservations (" KZ_RESERVATION_COLUMNS
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                                            " ?10, ?11, ?12, ?13, ?14)"));
+    statement->BindAll(r.created_by, r.reservation_id, r.member_id, r.store_id, r.program_id,
+                       r.item_name, r.item_sku, r.quantity, r.pickup_at,
+                       core::ReservationStatusName(r.status), r.fingerprint, r.created_at,
+                       r.updated_at, r.updated_by);
+    return InContext(statement->Run(), [&] {
+        return "inserting reservation " + r.reservation_id + " of " + r.created_by;
+    });
+}
+
+Status SqliteTxn::UpdateReservation(const core::Reservation& r) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("UPDATE reservations SET status = ?3,"
+                                            " updated_at = ?4, updated_by = ?5"
+                                            " WHERE created_by = ?1 AND reservation_id = ?2"));
+    statement->BindAll(r.created_by, r.reservation_id, core::ReservationStatusName(r.status),
+                       r.updated_at, r.updated_by);
+    auto what = [&] { return "updating reservation " + r.reservation_id + " of " + r.created_by; };
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    if (connection_.Changes() == 0) return MakeError(ErrorCode::kNotFound, what() + ": no such");
+    return Status::Ok();
+}
+
+Result<std::vector<Event>> SqliteTxn::EventsAfter(int64_t after, int limit) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_EVENT_COLUMNS " FROM events"
+                                            " WHERE sequence > ?1 ORDER BY sequence LIMIT ?2"));
+    statement->BindAll(after, limit);
+    return Collect<Event>(statement, ReadEvent);
+}
+
+Result<std::optional<Event>> SqliteTxn::FindEvent(int64_t sequence) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_EVENT_COLUMNS
+                                                            " FROM events WHERE sequence = ?1"));
+    statement->Bind(1, sequence);
+    KZ_ASSIGN_OR_RETURN(auto rows, Collect<Event>(statement, ReadEvent));
+    return FirstOf(std::move(rows));
+}
+
+Result<int64_t> SqliteTxn::LastEventSequence() {
+    // AUTOINCREMENT keeps the highest sequence handed out in sqlite_sequence, even for events
+    // since deleted; before the first event there is no row.
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'"));
+    KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+    return row ? statement->Int(0) : int64_t{0};
+}
+
+Result<int64_t> SqliteTxn::EventCursor(std::string_view consumer) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT sequence FROM event_cursors"
+                                                            " WHERE consumer = ?1"));
+    statement->Bind(1, consumer);
+    KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+    return row ? statement->Int(0) : int64_t{0};
+}
+
+Status SqliteTxn::SetEventCursor(std::string_view consumer, int64_t sequence) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO event_cursors (consumer, sequence)"
+                                            " VALUES (?1, ?2) ON CONFLICT (consumer)"
+                                            " DO UPDATE SET sequence = excluded.sequence"));
+    statement->BindAll(consumer, sequence);
+    return InContext(statement->Run(), "moving the event cursor of " + std::string(consumer));
+}
+
+Result<std::vector<std::string>> SqliteTxn::ProgramsOfMember(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT program_id FROM member_programs"
+                                            " WHERE member_id = ?1 ORDER BY program_id"));
+    statement->Bind(1, member_id);
+    return Collect<std::string>(statement,
+                                [](Statement& s) -> Result<std::string> { return s.Text(0); });
+}
+
+Result<int64_t> SqliteTxn::AppendEvent(const Event& e) {
+    auto what = [&] { return "recording event " + e.type; };
+    {
+        KZ_ASSIGN_OR_RETURN(auto statement,
+                            connection_.Prepare("INSERT INTO events (type, program_id, member_id,"
+                                                " created_at, payload)"
+                                                " VALUES (?1, ?2, ?3, ?4, ?5)"));
+        statement->BindAll(e.type, NullIfEmpty{e.program_id}, NullIfEmpty{e.member_id},
+                           e.created_at, e.payload);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    const int64_t sequence = connection_.LastInsertRowId();
+    if (!e.program_id.empty() && !e.member_id.empty()) {
+        KZ_ASSIGN_OR_RETURN(auto statement,
+                            connection_.Prepare("INSERT OR IGNORE INTO member_programs"
+                                                " (member_id, program_id) VALUES (?1, ?2)"));
+        statement->BindAll(e.member_id, e.program_id);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    return sequence;
+}
+
+Result<std::vector<core::Webhook>> SqliteTxn::QueryWebhooks(StatementLease& statement) {
+    return Collect<core::Webhook>(statement, [](Statement& s) -> Result<core::Webhook> {
+        core::Webhook w;
+        w.webhook_id = s.Text(0);
+        w.store_id = s.Text(1);
+        w.program_id = s.Text(2);
+        w.url = s.Text(3);
+        w.events = SplitEvents(s.TextView(4));
+        w.secret = s.Text(5);
+        w.created_at = s.Time(6);
+        w.after_sequence = s.Int(7);
+        return w;
+    });
+}
+
+Result<std::optional<core::Webhook>> SqliteTxn::FindWebhook(std::string_view webhook_id) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("SELECT " KZ_WEBHOOK_COLUMNS " FROM webhooks WHERE webhook_id = ?1"));
+    statement->Bind(1, webhook_id);
+    KZ_ASSIGN_OR_RETURN(auto rows, QueryWebhooks(statement));
+    return FirstOf(std::move(rows));
+}
+
+Result<std::vector<core::Webhook>> SqliteTxn::WebhooksOfStore(std::string_view store_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_WEBHOOK_COLUMNS " FROM webhooks"
+                                            " WHERE store_id = ?1 ORDER BY created_at, rowid"));
+    statement->Bind(1, store_id);
+    return QueryWebhooks(statement);
+}
+
+Result<std::vector<core::Webhook>> SqliteTxn::WebhooksOfProgram(std::string_view program_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_WEBHOOK_COLUMNS " FROM webhooks"
+                                            " WHERE program_id = ?1 ORDER BY created_at, rowid"));
+    statement->Bind(1, program_id);
+    return QueryWebhooks(statement);
+}
+
+Status SqliteTxn::InsertWebhook(const core::Webhook& w) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO webhooks (" KZ_WEBHOOK_COLUMNS
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    statement->BindAll(w.webhook_id, w.store_id, w.program_id, w.url, JoinEvents(w.events),
+                       w.secret, w.created_at, w.after_sequence);
+    return InContext(statement->Run(), "inserting webhook " + w.webhook_id);
+}
+
+Result<std::vector<core::WebhookDelivery>> SqliteTxn::QueryDeliveries(StatementLease& statement) {
+    return Collect<core::WebhookDelivery>(
+        statement, [](Statement& s) -> Result<core::WebhookDelivery> {
+            core::WebhookDelivery d;
+            d.delivery_id = s.Int(0);
+            d.webhook_id = s.Text(1);
+            d.event_sequence = s.Int(2);
+            const std::string status = s.Text(3);
+            auto parsed = core::ParseDeliveryStatus(status);
+            if (!parsed) return Corrupt("webhook_deliveries.status", status);
+            d.status = *parsed;
+            d.attempts = static_cast<int>(s.Int(4));
+            d.created_at = s.Time(5);
+            d.first_attempt_at = s.OptionalTime(6);
+            d.last_attempt_at = s.OptionalTime(7);
+            d.next_attempt_at = s.Time(8);
+            d.last_status = static_cast<int>(s.Int(9));
+            d.last_error = s.Text(10);
+            d.delivered_at = s.OptionalTime(11);
+            return d;
+        });
+}
+
+Result<std::optional<core::WebhookDelivery>> SqliteTxn::FindDelivery(int64_t delivery_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_DELIVERY_COLUMNS
+                                            " FROM webhook_deliveries WHERE delivery_id = ?1"));
+    statement->Bind(1, delivery_id);
+    KZ_ASSIGN_OR_RETURN(auto rows, QueryDeliveries(statement));
+    return FirstOf(std::move(rows));
+}
+
+Result<std::vector<core::WebhookDelivery>> SqliteTxn::DeliveriesOf(std::string_view webhook_id,
+                                                                   int limit,
+                                                                   std::optional<int64_t> before) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_DELIVERY_COLUMNS
+                                            " FROM webhook_deliveries WHERE webhook_id = ?1"
+                                            " AND (?2 IS NULL OR delivery_id < ?2)"
+                                            " ORDER BY delivery_id DESC LIMIT ?3"));
+    statement->Bind(1, webhook_id);
+    if (before) {
+        statement->Bind(2, *before);
+    } else {
+        statement->BindNull(2);
+    }
+    statement->Bind(3, limit);
+    return QueryDeliveries(statement);
+}
+
+Result<std::vector<core::WebhookDelivery>> SqliteTxn::DueDeliveries(Timestamp now, int limit) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_DELIVERY_COLUMNS
+                                            " FROM webhook_deliveries WHERE status = 'pending'"
+                                            " AND next_attempt_at <= ?1"
+                                            " ORDER BY next_attempt_at, delivery_id LIMIT ?2"));
+    statement->BindAll(now, limit);
+    return QueryDeliveries(statement);
+}
+
+Result<int64_t> SqliteTxn::InsertDelivery(const core::WebhookDelivery& d) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("INSERT INTO webhook_deliveries (webhook_id, event_sequence, status,"
+                            " attempts, created_at, first_attempt_at, last_attempt_at,"
+                            " next_attempt_at, last_status, last_error, delivered_at)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+    statement->BindAll(d.webhook_id, d.event_sequence, core::DeliveryStatusName(d.status),
+                       d.attempts, d.created_at, d.first_attempt_at, d.last_attempt_at,
+                       d.next_attempt_at, d.last_status, d.last_error, d.delivered_at);
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), [&] {
+        return "queueing event " + std::to_string(d.event_sequence) + " for webhook " +
+               d.webhook_id;
+    }));
+    return connection_.LastInsertRowId();
+}
+
+Status SqliteTxn::UpdateDelivery(const core::WebhookDelivery& d) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("UPDATE webhook_deliveries SET status = ?2, attempts = ?3,"
+                            " first_attempt_at = ?4, last_attempt_at = ?5, next_attempt_at = ?6,"
+                            " last_status = ?7, last_error = ?8, delivered_at = ?9"
+                            " WHERE delivery_id = ?1"));
+    statement->BindAll(d.delivery_id, core::DeliveryStatusName(d.status), d.attempts,
+                       d.first_attempt_at, d.last_attempt_at, d.next_attempt_at, d.last_status,
+                       d.last_error, d.delivered_at);
+    auto what = [&] { return "updating webhook delivery " + std::to_string(d.delivery_id); };
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    if (connection_.Changes() == 0) return MakeError(ErrorCode::kNotFound, what() + ": no such");
+    return Status::Ok();
+}
+
+#undef KZ_RESERVATION_COLUMNS
+#undef KZ_WEBHOOK_COLUMNS
+#undef KZ_DELIVERY_COLUMNS
+#undef KZ_EVENT_COLUMNS
+
+}  // namespace kizuna::storage::sqlite

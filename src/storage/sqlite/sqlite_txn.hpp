@@ -92,6 +92,33 @@ class SqliteTxn final : public WriteTxn {
     Status DeleteExpiredSessions(Timestamp now) override;
     Status InsertAudit(const AuditRecord& record) override;
 
+    // ---- Reservations, events and webhooks (store <-> online shop) -------------------------
+    Result<std::optional<core::Reservation>> FindReservation(
+        std::string_view created_by, std::string_view reservation_id) override;
+    Result<std::vector<core::Reservation>> ReservationsWithId(
+        std::string_view reservation_id) override;
+    Result<std::vector<core::Reservation>> ReservationsOf(
+        std::string_view member_id, std::optional<std::string_view> program_id, int limit) override;
+    Result<std::vector<Event>> EventsAfter(int64_t after, int limit) override;
+    Result<std::optional<Event>> FindEvent(int64_t sequence) override;
+    Result<int64_t> LastEventSequence() override;
+    Result<int64_t> EventCursor(std::string_view consumer) override;
+    Result<std::vector<std::string>> ProgramsOfMember(std::string_view member_id) override;
+    Result<std::optional<core::Webhook>> FindWebhook(std::string_view webhook_id) override;
+    Result<std::vector<core::Webhook>> WebhooksOfStore(std::string_view store_id) override;
+    Result<std::vector<core::Webhook>> WebhooksOfProgram(std::string_view program_id) override;
+    Result<std::optional<core::WebhookDelivery>> FindDelivery(int64_t delivery_id) override;
+    Result<std::vector<core::WebhookDelivery>> DeliveriesOf(std::string_view webhook_id, int limit,
+                                                            std::optional<int64_t> before) override;
+    Result<std::vector<core::WebhookDelivery>> DueDeliveries(Timestamp now, int limit) override;
+    Status InsertReservation(const core::Reservation& reservation) override;
+    Status UpdateReservation(const core::Reservation& reservation) override;
+    Result<int64_t> AppendEvent(const Event& event) override;
+    Status SetEventCursor(std::string_view consumer, int64_t sequence) override;
+    Status InsertWebhook(const core::Webhook& webhook) override;
+    Result<int64_t> InsertDelivery(const core::WebhookDelivery& delivery) override;
+    Status UpdateDelivery(const core::WebhookDelivery& delivery) override;
+
     // The SQL of the reads behind a member's usage (the hub's most frequent request), for the
     // test that checks SQLite answers each from an index, in index order, without sorting.
     static std::vector<std::string_view> UsageQueries();
@@ -106,6 +133,9 @@ class SqliteTxn final : public WriteTxn {
         StatementLease& statement, std::size_t max_purchases = static_cast<std::size_t>(-1));
     Result<std::vector<core::Offer>> QueryOffers(StatementLease& statement);
     Result<std::vector<core::Lot>> QueryLots(StatementLease& statement);
+    Result<std::vector<core::Reservation>> QueryReservations(StatementLease& statement);
+    Result<std::vector<core::Webhook>> QueryWebhooks(StatementLease& statement);
+    Result<std::vector<core::WebhookDelivery>> QueryDeliveries(StatementLease& statement);
 
     Connection& connection_;
 };
