@@ -235,10 +235,11 @@ core::Result<Enrollment> MemberService::Enroll(const Caller& caller, const NewMe
     card.medium = request.medium;
     card.issued_by_store = caller.role == Role::kStore ? caller.store_id : std::string();
     card.issued_at = now;
-    return Create(std::move(member), std::move(card));
+    return Create(std::move(member), std::move(card), caller.program_id);
 }
 
-core::Result<Enrollment> MemberService::Create(core::Member member, core::Card card) {
+core::Result<Enrollment> MemberService::Create(core::Member member, core::Card card,
+                                               const std::string& program_id) {
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         if (!member.profile.email.empty()) {
             KZ_ASSIGN_OR_RETURN(auto existing, txn.FindMemberByEmail(member.profile.email));
@@ -252,10 +253,11 @@ core::Result<Enrollment> MemberService::Create(core::Member member, core::Card c
         // The mall tells every shop of the program (seed 2); the profile stays with the hub.
         EventData data = {{"member_id", member.member_id},
                           {"store_id", card.issued_by_store},
-                          {"program_id", caller.program_id},
+                          {"program_id", program_id},
                           {"card_generation", card.generation},
-                          {"enrolled_at", EventTime(now)}};
-        return RecordEvent(txn, "member.enrolled", caller.program_id, member.member_id, now, data);
+                          {"enrolled_at", EventTime(member.created_at)}};
+        return RecordEvent(txn, "member.enrolled", program_id, member.member_id, member.created_at,
+                           data);
     }));
 
     Enrollment enrollment;
@@ -329,7 +331,8 @@ core::Result<Enrollment> MemberService::ConfirmEnrollment(std::string_view token
     card.medium = pending.medium;
     card.issued_at = now;
     pending.member.created_at = now;
-    return Create(std::move(pending.member), std::move(card));
+    // A self-service member belongs to no program until they buy or reserve somewhere.
+    return Create(std::move(pending.member), std::move(card), std::string());
 }
 
 core::Result<std::vector<MemberMatch>> MemberService::Search(const Caller& caller,

@@ -135,8 +135,10 @@ class MemberService {
     std::optional<core::Result<Usage>> ReadUsage(const Caller& caller, const std::string& member_id,
                                                  const UsageQuery& query, bool wait);
 
-    // Stores the member and its first card, and signs the card.
-    core::Result<Enrollment> Create(core::Member member, core::Card card);
+    // Stores the member and its first card, and signs the card; `program_id` (empty for
+    // self-service) is told of the enrollment by a `member.enrolled` event.
+    core::Result<Enrollment> Create(core::Member member, core::Card card,
+                                    const std::string& program_id);
 
     HubContext& context_;
     AuthService& auth_;
