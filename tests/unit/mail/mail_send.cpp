@@ -1,6 +1,7 @@
 // Sends Japanese test messages through SmtpSender, as the dispatch will: a tool for
 // smtp_test.py (the real aiosmtpd server) and for measuring messages per second.
 //   mail_send URL COUNT [--retries N] [--rate PER_SECOND] [--connections N] [--to-domain D]
+//             [--user U] [--starttls 1] [--ca-file CERT]      (password: KIZUNA_SMTP_PASSWORD)
 // With several connections, each thread has its own SmtpSender and sends every N-th message.
 // Prints one line per attempt that did not deliver ("temporary 451 ..." / "permanent 550 ...")
 // and at the end "sent S failed F seconds T rate R"; exits 2 when a sender cannot be created.
@@ -54,7 +55,6 @@ int main(int argc, char** argv) {
     }
     kizuna::mail::SmtpConfig config;
     config.url = argv[1];
-
     const int count = std::atoi(argv[2]);
     int retries = 0;
     double rate = 0;
@@ -70,7 +70,18 @@ int main(int argc, char** argv) {
             connections = std::atoi(argv[i + 1]);
         else if (flag == "--to-domain")
             domain = argv[i + 1];
+        else if (flag == "--user")
+            config.user = argv[i + 1];
+        else if (flag == "--starttls")
+            config.starttls = std::string(argv[i + 1]) == "1";
+        else if (flag == "--ca-file")
+            config.ca_file = argv[i + 1];
+        else {
+            std::fprintf(stderr, "mail_send: unknown option %s\n", flag.c_str());
+            return 2;
+        }
     }
+    if (const char* password = std::getenv("KIZUNA_SMTP_PASSWORD")) config.password = password;
     WallClock clock;
     struct Totals {
         int sent = 0;

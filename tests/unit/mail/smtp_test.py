@@ -9,13 +9,16 @@ is parsed back with Python's email package.
 import email
 import email.policy
 import mailbox
+import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 SUBJECT_PREFIX = "【絆】秋の読書フェア：文庫本ポイント2倍のお知らせ（"
 
@@ -60,15 +63,32 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run(mail_send, mode, count, *args):
+class Credentials:
+    """AUTH PLAIN/LOGIN against one user and password; remembers every attempt."""
+
+    def __init__(self, user, password):
+        self.expected = (user.encode(), password.encode())
+        self.attempts = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        self.attempts.append((auth_data.login, auth_data.password, session.ssl is not None))
+        # handled=False: aiosmtpd itself answers 535 on failure.
+        return AuthResult(success=(auth_data.login, auth_data.password) == self.expected,
+                          handled=False)
+
+
+def run(mail_send, mode, count, *args, scheme="smtp", env=None, **server):
+    """Runs mail_send against a fresh server; `server` goes to aiosmtpd's Controller (TLS,
+    AUTH). Returns mail_send's output lines and the messages received."""
     with tempfile.TemporaryDirectory() as tmp:
         handler = Handler(tmp + "/maildir", mode)
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **server)
         controller.start()
         try:
             out = subprocess.run(
-                [mail_send, f"smtp://127.0.0.1:{controller.port}", str(count), *args],
-                check=True, capture_output=True, text=True, timeout=600).stdout
+                [mail_send, f"{scheme}://127.0.0.1:{controller.port}", str(count), *args],
+                check=True, capture_output=True, text=True, timeout=600,
+                env={**os.environ, **(env or {})}).stdout
         finally:
             controller.stop()
         check(len(handler.maildir) == len(handler.received), "the maildir holds what came")
@@ -145,6 +165,51 @@ def main():
     check(out[-1].startswith("sent 0 failed 2") and len(out) == 3, f"550 never retried: {out}")
     check(not messages, "nothing delivered on 550")
     print("ok: 550 is permanent with the server's reason")
+
+    check_tls_and_auth(mail_send)
+
+
+def check_tls_and_auth(mail_send):
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = tmp + "/cert.pem", tmp + "/key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        password = {"KIZUNA_SMTP_PASSWORD": "秘密-pass"}
+        login = ("--user", "shop", "--ca-file", cert)
+
+        # smtp:// with a user: STARTTLS first, then AUTH inside TLS.
+        creds = Credentials("shop", "秘密-pass")
+        out, messages = run(mail_send, "ok", 3, *login, env=password, tls_context=context,
+                            require_starttls=True, authenticator=creds, auth_require_tls=True)
+        check(out[-1].startswith("sent 3 failed 0") and len(messages) == 3, f"STARTTLS: {out}")
+        check(creds.attempts and all(tls for _, _, tls in creds.attempts), "AUTH only inside TLS")
+        print("ok: STARTTLS + AUTH delivered 3")
+
+        # smtps://: TLS from the first byte.
+        creds = Credentials("shop", "秘密-pass")
+        out, messages = run(mail_send, "ok", 2, *login, scheme="smtps", env=password,
+                            ssl_context=context, authenticator=creds, auth_require_tls=False)
+        check(out[-1].startswith("sent 2 failed 0") and len(messages) == 2, f"smtps: {out}")
+        check_message(messages[0])
+        print("ok: smtps (implicit TLS) + AUTH delivered 2")
+
+        # A wrong password is refused with the server's 535 and never delivers.
+        creds = Credentials("shop", "other")
+        out, messages = run(mail_send, "ok", 1, *login, env=password, tls_context=context,
+                            require_starttls=True, authenticator=creds, auth_require_tls=True)
+        check(out[0].startswith("permanent 535") and not messages, f"wrong password: {out}")
+
+        # A server without STARTTLS never sees the password.
+        creds = Credentials("shop", "秘密-pass")
+        out, messages = run(mail_send, "ok", 1, *login, env=password, authenticator=creds,
+                            auth_require_tls=False)
+        check(out[0].startswith("temporary") and not messages and not creds.attempts,
+              f"no TLS, no AUTH: {out} {creds.attempts}")
+        print("ok: wrong password refused; no password without TLS")
 
 
 if __name__ == "__main__":
