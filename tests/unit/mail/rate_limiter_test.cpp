@@ -54,19 +54,5 @@ TEST(RateLimiter, IdleTimeRefillsOnlyUpToTheBurst) {
     EXPECT_EQ(limiter.Reserve(), std::chrono::seconds(1));
 }
 
-TEST(FailureBreaker, TripsAfterTheLimitInARowAndASuccessResets) {
-    FailureBreaker breaker(3);
-    breaker.RecordFailure();
-    breaker.RecordFailure();
-    EXPECT_FALSE(breaker.tripped());
-    breaker.RecordSuccess();
-    breaker.RecordFailure();
-    breaker.RecordFailure();
-    EXPECT_FALSE(breaker.tripped());
-    breaker.RecordFailure();
-    EXPECT_TRUE(breaker.tripped());
-    EXPECT_EQ(breaker.consecutive_failures(), 3);
-}
-
 }  // namespace
 }  // namespace kizuna::mail
