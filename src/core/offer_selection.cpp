@@ -109,16 +109,11 @@ std::string FormatCount(int64_t n) {
     return out;
 }
 
-// Recency-weighted spend of the member in the offer's categories (each counted once).
+// Recency-weighted spend of the member in the offer's categories.
 double CategorySpendOf(const SelectableOffer& offer, const History& profile) {
     double spend = 0;
-    for (std::size_t c = 0; c < offer.categories.size(); ++c) {
-        const auto begin = offer.categories.begin();
-        if (std::find(begin, begin + static_cast<std::ptrdiff_t>(c), offer.categories[c]) !=
-            begin + static_cast<std::ptrdiff_t>(c)) {
-            continue;  // listed twice
-        }
-        if (const Tally* t = Lookup(profile.categories, offer.categories[c])) spend += t->weighted;
+    for (const std::string& category : offer.categories) {
+        if (const Tally* t = Lookup(profile.categories, category)) spend += t->weighted;
     }
     return spend;
 }
@@ -127,13 +122,7 @@ double CategorySpendOf(const SelectableOffer& offer, const History& profile) {
 // visited, the program bought in.
 std::vector<Reason> Explain(const SelectableOffer& offer, const History& profile, Timestamp now) {
     std::vector<Reason> reasons;
-    for (std::size_t c = 0; c < offer.categories.size(); ++c) {
-        const std::string& category = offer.categories[c];
-        const auto begin = offer.categories.begin();
-        if (std::find(begin, begin + static_cast<std::ptrdiff_t>(c), category) !=
-            begin + static_cast<std::ptrdiff_t>(c)) {
-            continue;
-        }
+    for (const std::string& category : offer.categories) {
         const Tally* t = Lookup(profile.categories, category);
         if (t == nullptr || t->count == 0) continue;
         reasons.push_back(
@@ -206,7 +195,11 @@ Result<OfferSelection> OfferSelection::Create(std::span<const SelectableOffer> o
             return InvalidField(field + ".valid_to", "must be after valid_from");
         }
         if (offer.valid_from <= options.now && options.now < offer.valid_to) {
-            selection.offers_.push_back(offer);
+            SelectableOffer& kept = selection.offers_.emplace_back(offer);
+            // A category listed twice counts once.
+            std::sort(kept.categories.begin(), kept.categories.end());
+            kept.categories.erase(std::unique(kept.categories.begin(), kept.categories.end()),
+                                  kept.categories.end());
         }
     }
     std::sort(

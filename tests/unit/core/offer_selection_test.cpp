@@ -207,6 +207,17 @@ TEST(OfferSelection, TiesAreBrokenByOfferId) {
               (std::vector<std::string>{"of_a", "of_b", "of_c"}));
 }
 
+TEST(OfferSelection, ACategoryListedTwiceCountsOnce) {
+    const std::vector<SelectableOffer> offers = {MakeOffer("of_z", "st_books", {"books", "books"}),
+                                                 MakeOffer("of_a", "st_books", {"books"})};
+    MemberHistory h = Member();
+    Buy(h, 5, "st_books", "books", 1500);
+    const MemberSelection s = Select(h, Options(), offers);
+    EXPECT_EQ(On(s, Channel::kEmail), (std::vector<std::string>{"of_a", "of_z"}));
+    EXPECT_EQ(s.items[0].score, s.items[1].score);
+    EXPECT_EQ(s.items[1].reasons.size(), 3u);  // books once, the store, the program
+}
+
 TEST(OfferSelection, PointsExpiringSoonMakeOneNoticePerProgram) {
     MemberHistory h = Member();
     h.expiring = {{"pr_city", 700, kNow + days(12)},
