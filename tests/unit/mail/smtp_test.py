@@ -166,6 +166,13 @@ def main():
     check(not messages, "nothing delivered on 550")
     print("ok: 550 is permanent with the server's reason")
 
+    # Nobody listening: a temporary failure, with libcurl's reason.
+    out = subprocess.run([mail_send, f"smtp://127.0.0.1:{free_port()}", "1"], check=True,
+                         capture_output=True, text=True, timeout=60).stdout.splitlines()
+    check(out[0].startswith("temporary 0 ") and "onnect" in out[0], f"connection refused: {out}")
+    check(out[-1].startswith("sent 0 failed 1"), out)
+    print("ok: no server is a temporary failure")
+
     check_tls_and_auth(mail_send)
 
 
