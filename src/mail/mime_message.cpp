@@ -2,15 +2,14 @@
 
 #include <array>
 #include <chrono>
-#include <cstdint>
 #include <cstdio>
 
+#include "core/card_record.hpp"
 #include "core/text.hpp"
 
 namespace kizuna::mail {
 namespace {
 
-using core::Error;
 using core::InvalidField;
 using core::Result;
 using core::Status;
@@ -136,29 +135,13 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
 }  // namespace
 
 std::string Base64(std::string_view bytes) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
-                           static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
-                           static_cast<unsigned char>(bytes[i + 2]);
-        out += kAlphabet[n >> 18 & 63];
-        out += kAlphabet[n >> 12 & 63];
-        out += kAlphabet[n >> 6 & 63];
-        out += kAlphabet[n & 63];
+    // The same encoding as core's base64url but with the standard alphabet and padding.
+    std::string out = core::Base64UrlEncode(bytes);
+    for (char& c : out) {
+        if (c == '-') c = '+';
+        if (c == '_') c = '/';
     }
-    const std::size_t rest = bytes.size() - i;
-    if (rest > 0) {
-        uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
-        if (rest == 2) n |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
-        out += kAlphabet[n >> 18 & 63];
-        out += kAlphabet[n >> 12 & 63];
-        out += rest == 2 ? kAlphabet[n >> 6 & 63] : '=';
-        out += '=';
-    }
+    out.append((4 - out.size() % 4) % 4, '=');
     return out;
 }
 
