@@ -19,7 +19,7 @@ struct SmtpSender::Impl {
     // The message being uploaded and how much of it libcurl has read.
     std::string payload;
     std::size_t offset = 0;
-    // The server's last reply line, from libcurl's protocol trace.
+    // The server's last 4xx/5xx reply line, from libcurl's protocol trace.
     std::string last_reply;
     char error_buffer[CURL_ERROR_SIZE] = {};
 
