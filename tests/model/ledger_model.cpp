@@ -21,14 +21,9 @@ bool SameMemberRef(const hub::MemberRef& a, const hub::MemberRef& b) {
     return a.member_id == b.member_id && a.card_number == b.card_number;
 }
 
-bool SameLines(const std::vector<core::PurchaseLine>& a, const std::vector<core::PurchaseLine>& b) {
-    return a == b;
-}
-
 bool SamePurchase(const hub::PurchaseRequest& a, const hub::PurchaseRequest& b) {
     return a.purchase_id == b.purchase_id && SameMemberRef(a.member, b.member) &&
-           a.occurred_at == b.occurred_at && a.currency == b.currency &&
-           SameLines(a.lines, b.lines);
+           a.occurred_at == b.occurred_at && a.currency == b.currency && a.lines == b.lines;
 }
 
 bool SameRedemption(const hub::RedemptionRequest& a, const hub::RedemptionRequest& b) {

@@ -232,8 +232,7 @@ class ModelRun {
 class Sequence {
   public:
     Sequence(ModelRun& run, uint64_t seed)
-        : run_(run),
-          hub_(run.hub()),
+        : hub_(run.hub()),
           clock_(run.clock()),
           rng_(seed),
           prefix_("q" + std::to_string(run.next_sequence()) + "-") {
@@ -907,7 +906,6 @@ class Sequence {
         }
     }
 
-    ModelRun& run_;
     hub::Hub& hub_;
     ModelClock& clock_;
     std::mt19937_64 rng_;
