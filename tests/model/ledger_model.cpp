@@ -344,12 +344,13 @@ Outcome<hub::RefundReceipt> LedgerModel::Refund(const std::string& store_id,
     p.refunded_quantity = quantity_after;
     p.owed += owed;
     p.counted_expired += counted_expired;
-    RefundState state{store_id, r, {}, counted_expired};
+    RefundState state{store_id, r, {}};
     state.receipt.refund_id = r.refund_id;
     state.receipt.purchase_id = r.purchase_id;
     state.receipt.amount = amount;
     state.receipt.points_reversed = reversed;
     state.receipt.points_unrecovered = to_reverse - reversed;
+    state.receipt.points_expired = counted_expired;
     state.receipt.balance = account.Balance();
     state.receipt.replayed = false;
     refunds_.emplace(IdKey{store_id, r.refund_id}, state);
@@ -367,13 +368,6 @@ std::optional<AccountKey> LedgerModel::AccountOfPurchase(const std::string& stor
     auto it = purchases_.find({store_id, purchase_id});
     if (it == purchases_.end()) return std::nullopt;
     return it->second.account;
-}
-
-std::optional<int64_t> LedgerModel::PointsExpiredOfRefund(const std::string& store_id,
-                                                          const std::string& refund_id) const {
-    auto it = refunds_.find({store_id, refund_id});
-    if (it == refunds_.end()) return std::nullopt;
-    return it->second.points_expired;
 }
 
 std::vector<std::string> LedgerModel::SelfCheck() const {

@@ -109,9 +109,6 @@ class LedgerModel {
     // The account a store's purchase was booked to, if it was recorded.
     std::optional<AccountKey> AccountOfPurchase(const std::string& store_id,
                                                 const std::string& purchase_id) const;
-    // Of a refund recorded by the store, the points that counted as expired.
-    std::optional<int64_t> PointsExpiredOfRefund(const std::string& store_id,
-                                                 const std::string& refund_id) const;
     // The model's own consistency (balance = sum of entries = sum of lots, nothing negative);
     // empty when all is well.
     std::vector<std::string> SelfCheck() const;
@@ -149,7 +146,6 @@ class LedgerModel {
         std::string store_id;
         hub::RefundRequest request;
         hub::RefundReceipt receipt;
-        int64_t points_expired = 0;
     };
     // (store id, client id): ids are unique per store.
     using IdKey = std::pair<std::string, std::string>;
