@@ -68,12 +68,13 @@ std::string Describe(const hub::MemberRef& m) {
     return m.member_id.empty() ? "card " + m.card_number : "member " + m.member_id;
 }
 
-std::string Describe(const std::vector<core::PurchaseLine>& lines) {
+// Purchase lines with their prices; refund lines (`priced` false) name an item and a quantity.
+std::string Describe(const std::vector<core::PurchaseLine>& lines, bool priced = true) {
     std::string out = "[";
     for (const auto& l : lines) {
         if (out.size() > 1) out += ", ";
         out += (l.sku.empty() ? "name " + l.name : l.sku) + " x" + std::to_string(l.quantity);
-        if (l.unit_price != 0 || !l.name.empty()) out += " @" + std::to_string(l.unit_price);
+        if (priced) out += " @" + std::to_string(l.unit_price);
         if (!l.category.empty()) out += " (" + l.category + ")";
     }
     return out + "]";
@@ -477,56 +478,61 @@ class Sequence {
         }
         if (what <= 64) return ExpiryPass();
         if (what <= 76) return ClockJump();
-        if (what <= 84) return Replay();
+        if (what <= 84) return SendAgain(/*elsewhere=*/false);
         if (what <= 89) return ReuseId();
         if (what <= 94) return ChangeRule();
         return Batch();
     }
 
-    void DoPurchase(std::size_t store, const hub::PurchaseRequest& r) {
+    // What the model expects of a write, logged and remembered for later steps (replays, reused
+    // ids, refunds) before the hub is asked.
+    Outcome<hub::PurchaseReceipt> Expect(std::size_t store, const hub::PurchaseRequest& r) {
         Log("purchase " + r.purchase_id + " at store " + std::to_string(store) + ": " +
             Describe(r.member) + ", occurred_at " +
             (r.occurred_at ? std::to_string(core::ToUnixSeconds(*r.occurred_at) - kStart) + "s"
                            : std::string("none")) +
             (r.currency.empty() ? "" : ", " + r.currency) + ", " + Describe(r.lines));
         auto expected = model_->Purchase(stores_[store].store_id, r, clock_.seconds());
-        auto real = hub_.points().RecordPurchase(stores_[store].caller, r);
-        Answered(real, expected);
-        Remember(store, r, expected);
+        all_purchases_.push_back({store, r});
+        if (expected.value && !expected.value->replayed) purchases_.push_back({store, r});
+        return expected;
     }
-
-    void DoRedemption(std::size_t store, const hub::RedemptionRequest& r) {
+    Outcome<hub::RedemptionReceipt> Expect(std::size_t store, const hub::RedemptionRequest& r) {
         Log("redemption " + r.redemption_id + " at store " + std::to_string(store) + ": " +
             Describe(r.member) + ", " + std::to_string(r.points) + " points");
-        auto expected = model_->Redeem(stores_[store].store_id, r, clock_.seconds());
-        auto real = hub_.points().Redeem(stores_[store].caller, r);
-        Answered(real, expected);
         redemptions_.push_back({store, r});
+        return model_->Redeem(stores_[store].store_id, r, clock_.seconds());
     }
-
-    void DoRefund(std::size_t store, const hub::RefundRequest& r) {
+    Outcome<hub::RefundReceipt> Expect(std::size_t store, const hub::RefundRequest& r) {
         Log("refund " + r.refund_id + " at store " + std::to_string(store) + " of " +
             r.purchase_id + ": " +
-            (r.amount ? "amount " + std::to_string(*r.amount) : "lines " + Describe(r.lines)));
+            (r.amount ? "amount " + std::to_string(*r.amount)
+                      : "lines " + Describe(r.lines, false)));
         auto expected = model_->Refund(stores_[store].store_id, r, clock_.seconds());
-        auto real = hub_.points().Refund(stores_[store].caller, r);
-        Answered(real, expected);
         if (expected.value && !expected.value->replayed) {
             refunded_[{store, r.purchase_id}] += expected.value->amount;
         }
         refunds_.push_back({store, r});
+        return expected;
+    }
+
+    void DoPurchase(std::size_t store, const hub::PurchaseRequest& r) {
+        auto expected = Expect(store, r);
+        Answered(hub_.points().RecordPurchase(stores_[store].caller, r), expected);
+    }
+    void DoRedemption(std::size_t store, const hub::RedemptionRequest& r) {
+        auto expected = Expect(store, r);
+        Answered(hub_.points().Redeem(stores_[store].caller, r), expected);
+    }
+    void DoRefund(std::size_t store, const hub::RefundRequest& r) {
+        auto expected = Expect(store, r);
+        Answered(hub_.points().Refund(stores_[store].caller, r), expected);
     }
 
     template <typename R>
     void Answered(const core::Result<R>& real, const Outcome<R>& expected) {
         Log("  -> " + DescribeResult(real));
         ExpectSame(real, expected);
-    }
-
-    void Remember(std::size_t store, const hub::PurchaseRequest& r,
-                  const Outcome<hub::PurchaseReceipt>& outcome) {
-        all_purchases_.push_back({store, r});
-        if (outcome.value && !outcome.value->replayed) purchases_.push_back({store, r});
     }
 
     void ExpiryPass() {
@@ -569,29 +575,30 @@ class Sequence {
         Log("clock +" + std::to_string(by) + "s");
     }
 
-    void Replay() {
+    // A request sent before, again: from the same store (a replay), or from another store, for
+    // which the id is new.
+    void SendAgain(bool elsewhere) {
         const int64_t kind = Uniform(1, 3);
+        const std::size_t other = Uniform(0, 2);
+        Log(elsewhere ? "the same id at another store:" : "again:");
         if (kind == 1 && !all_purchases_.empty()) {
             const auto [store, r] = Pick(all_purchases_);
-            Log("again:");
-            return DoPurchase(store, r);
+            return DoPurchase(elsewhere ? other : store, r);
         }
         if (kind == 2 && !redemptions_.empty()) {
             const auto [store, r] = Pick(redemptions_);
-            Log("again:");
-            return DoRedemption(store, r);
+            return DoRedemption(elsewhere ? other : store, r);
         }
         if (!refunds_.empty()) {
             const auto [store, r] = Pick(refunds_);
-            Log("again:");
-            return DoRefund(store, r);
+            return DoRefund(elsewhere ? other : store, r);
         }
     }
 
     // An id used before, with something else in the request; or the same request from another
     // store, for which the id is new.
     void ReuseId() {
-        if (Chance(25)) return SameIdAtAnotherStore();
+        if (Chance(25)) return SendAgain(/*elsewhere=*/true);
         const int64_t kind = Uniform(1, 3);
         if (kind == 1 && !all_purchases_.empty()) {
             auto [store, r] = Pick(all_purchases_);
@@ -634,26 +641,6 @@ class Sequence {
         }
     }
 
-    void SameIdAtAnotherStore() {
-        const int64_t kind = Uniform(1, 3);
-        const std::size_t other = Uniform(0, 2);
-        if (kind == 1 && !all_purchases_.empty()) {
-            const auto [store, r] = Pick(all_purchases_);
-            Log("the same id at another store:");
-            return DoPurchase(other, r);
-        }
-        if (kind == 2 && !redemptions_.empty()) {
-            const auto [store, r] = Pick(redemptions_);
-            Log("the same id at another store:");
-            return DoRedemption(other, r);
-        }
-        if (!refunds_.empty()) {
-            const auto [store, r] = Pick(refunds_);
-            Log("the same id at another store:");
-            return DoRefund(other, r);
-        }
-    }
-
     void ChangeRule() {
         const std::size_t store = Uniform(0, 2);
         core::EarningRule rule = NewRule();
@@ -685,14 +672,30 @@ class Sequence {
         if (expected.value) validity_days_[store] = rule.validity_days;
     }
 
+    // A write answered later: `start` hands the hub its completion.
+    struct Pending {
+        std::function<void()> wait;
+        std::function<void()> check;
+    };
+    template <typename Receipt, typename Start>
+    Pending Submit(Start start, Outcome<Receipt> expected) {
+        auto promise = std::make_shared<std::promise<core::Result<Receipt>>>();
+        auto future = std::make_shared<std::future<core::Result<Receipt>>>(promise->get_future());
+        start([promise](core::Result<Receipt> out) { promise->set_value(std::move(out)); });
+        return {[future] { future->wait(); },
+                [this, future, expected] { Answered(future->get(), expected); }};
+    }
+
+    std::string MemberOf(const hub::MemberRef& ref) const {
+        for (const auto& m : members_) {
+            if (!ref.card_number.empty() && m.card_number == ref.card_number) return m.member_id;
+        }
+        return ref.member_id;
+    }
+
     // Two or three writes on different accounts at once, through the asynchronous paths, so
     // that they may share one group-commit transaction (and its rerun when one fails).
     void Batch() {
-        struct Pending {
-            std::string what;
-            std::function<void()> wait;
-            std::function<void()> check;
-        };
         std::vector<Pending> pending;
         std::set<AccountKey> accounts;
         const int64_t count = Uniform(2, 3);
@@ -700,96 +703,36 @@ class Sequence {
         for (int64_t i = 0; i < count; ++i) {
             const int64_t kind = Uniform(1, 3);
             const std::size_t store = Uniform(0, 2);
+            const hub::Caller& caller = stores_[store].caller;
             if (kind == 1) {
                 hub::PurchaseRequest r = NewPurchase(store);
-                const auto& m = r.member;
-                std::string member = m.member_id;
-                for (const auto& p : members_) {
-                    if (p.card_number == m.card_number && !m.card_number.empty()) {
-                        member = p.member_id;
-                    }
+                if (!accounts.insert({MemberOf(r.member), stores_[store].program_id}).second) {
+                    continue;
                 }
-                if (!accounts.insert({member, stores_[store].program_id}).second) continue;
-                Log("  purchase " + r.purchase_id + " at store " + std::to_string(store) + ": " +
-                    Describe(r.member) + ", occurred_at " +
-                    (r.occurred_at
-                         ? std::to_string(core::ToUnixSeconds(*r.occurred_at) - kStart) + "s"
-                         : std::string("none")) +
-                    (r.currency.empty() ? "" : ", " + r.currency) + ", " + Describe(r.lines));
-                auto expected = model_->Purchase(stores_[store].store_id, r, clock_.seconds());
-                Remember(store, r, expected);
-                auto promise = std::make_shared<std::promise<core::Result<hub::PurchaseReceipt>>>();
-                auto future = std::make_shared<std::future<core::Result<hub::PurchaseReceipt>>>(
-                    promise->get_future());
-                hub_.points().RecordPurchaseAsync(
-                    stores_[store].caller, r, [promise](core::Result<hub::PurchaseReceipt> out) {
-                        promise->set_value(std::move(out));
-                    });
-                pending.push_back({r.purchase_id, [future] { future->wait(); },
-                                   [this, future, expected] {
-                                       auto real = future->get();
-                                       Answered(real, expected);
-                                   }});
+                pending.push_back(
+                    Submit([&](auto done) { hub_.points().RecordPurchaseAsync(caller, r, done); },
+                           Expect(store, r)));
             } else if (kind == 2) {
                 hub::RedemptionRequest r = NewRedemption(store);
-                std::string member = r.member.member_id;
-                for (const auto& p : members_) {
-                    if (p.card_number == r.member.card_number && !r.member.card_number.empty()) {
-                        member = p.member_id;
-                    }
+                if (!accounts.insert({MemberOf(r.member), stores_[store].program_id}).second) {
+                    continue;
                 }
-                if (!accounts.insert({member, stores_[store].program_id}).second) continue;
-                Log("  redemption " + r.redemption_id + " at store " + std::to_string(store) +
-                    ": " + Describe(r.member) + ", " + std::to_string(r.points) + " points");
-                auto expected = model_->Redeem(stores_[store].store_id, r, clock_.seconds());
-                redemptions_.push_back({store, r});
-                auto promise =
-                    std::make_shared<std::promise<core::Result<hub::RedemptionReceipt>>>();
-                auto future = std::make_shared<std::future<core::Result<hub::RedemptionReceipt>>>(
-                    promise->get_future());
-                hub_.points().RedeemAsync(stores_[store].caller, r,
-                                          [promise](core::Result<hub::RedemptionReceipt> out) {
-                                              promise->set_value(std::move(out));
-                                          });
-                pending.push_back({r.redemption_id, [future] { future->wait(); },
-                                   [this, future, expected] {
-                                       auto real = future->get();
-                                       Answered(real, expected);
-                                   }});
+                pending.push_back(
+                    Submit([&](auto done) { hub_.points().RedeemAsync(caller, r, done); },
+                           Expect(store, r)));
             } else {
                 hub::RefundRequest r = NewRefund();
                 const std::size_t from = RefundingStore(r);
                 auto account = model_->AccountOfPurchase(stores_[from].store_id, r.purchase_id);
                 if (account && !accounts.insert(*account).second) continue;
-                Log("  refund " + r.refund_id + " at store " + std::to_string(from) + " of " +
-                    r.purchase_id + ": " +
-                    (r.amount ? "amount " + std::to_string(*r.amount)
-                              : "lines " + Describe(r.lines)));
-                auto expected = model_->Refund(stores_[from].store_id, r, clock_.seconds());
-                if (expected.value && !expected.value->replayed) {
-                    refunded_[{from, r.purchase_id}] += expected.value->amount;
-                }
-                refunds_.push_back({from, r});
-                auto promise = std::make_shared<std::promise<core::Result<hub::RefundReceipt>>>();
-                auto future = std::make_shared<std::future<core::Result<hub::RefundReceipt>>>(
-                    promise->get_future());
-                hub_.points().RefundAsync(stores_[from].caller, r,
-                                          [promise](core::Result<hub::RefundReceipt> out) {
-                                              promise->set_value(std::move(out));
-                                          });
-                pending.push_back({r.refund_id, [future] { future->wait(); },
-                                   [this, future, expected] {
-                                       auto real = future->get();
-                                       Answered(real, expected);
-                                   }});
+                pending.push_back(Submit(
+                    [&](auto done) { hub_.points().RefundAsync(stores_[from].caller, r, done); },
+                    Expect(from, r)));
             }
         }
         // Wait for every answer before comparing any, so none is left running on a failure.
         for (auto& p : pending) p.wait();
-        for (auto& p : pending) {
-            Log("  " + p.what + ":");
-            p.check();
-        }
+        for (auto& p : pending) p.check();
     }
 
     // --- comparison -----------------------------------------------------------------------
