@@ -3,8 +3,11 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
+# `make fuzz`: seconds per fuzz target, and ledger-model sequences.
+FUZZ_SECONDS ?= 300
+MODEL_SEQUENCES ?= 50000
 
-.PHONY: all build demo test unit e2e bench sanitize format format-check clean bootstrap
+.PHONY: all build demo test unit e2e bench sanitize fuzz format format-check clean bootstrap
 
 all: build
 
@@ -25,6 +28,7 @@ test: build
 	@scripts/bootstrap test
 	@scripts/check-format
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+	@fuzz/run --seconds 5
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
@@ -41,6 +45,13 @@ bench: build
 sanitize:
 	@scripts/sanitize
 
+# Longer: each fuzz target for FUZZ_SECONDS (build-fuzz/, clang, ASan+UBSan), then the ledger
+# model test over MODEL_SEQUENCES random sequences.
+fuzz: build
+	@scripts/bootstrap test
+	@fuzz/run --seconds $(FUZZ_SECONDS)
+	cd $(BUILD) && KIZUNA_MODEL_SEQUENCES=$(MODEL_SEQUENCES) tests/model/ledger_model_test
+
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
@@ -48,4 +59,4 @@ format-check:
 	@scripts/check-format
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-fuzz

@@ -21,6 +21,13 @@ core::Result<CardInput> ParseCardInput(std::string_view text, std::string_view f
                              "the scanned card code is damaged: " + record.error().message,
                              std::string(field));
         }
+        // The binary form holds any 16 digits; a genuine card's number passes its check digit.
+        if (!core::IsValidCardNumber(record->card_number)) {
+            return MakeError(ErrorCode::kInvalidArgument,
+                             "the scanned card code is damaged: its card number " +
+                                 record->card_number + " fails its check digit",
+                             std::string(field));
+        }
         CardInput input{record->card_number, std::move(*record)};
         return input;
     }

@@ -40,5 +40,19 @@ TEST(CardInput, RefusesAMistypedNumberAndADamagedCode) {
     EXPECT_FALSE(ParseCardInput(""));
 }
 
+// Found by fuzz/qr_payload_fuzzer: a well-formed code whose card number failed its check digit
+// was accepted, though CardInput promises a Luhn-checked number.
+TEST(CardInput, RefusesACodeWhoseCardNumberFailsItsCheckDigit) {
+    testing::TestHub hub;
+    core::CardRecord record = hub.SignedRecord(testing::CardNumber(1));
+    record.card_number[15] = record.card_number[15] == '0' ? '1' : '0';
+    auto text = core::CardRecordToText(record);
+    ASSERT_TRUE(text);
+    auto input = ParseCardInput(*text, "card");
+    ASSERT_FALSE(input);
+    EXPECT_EQ(input.error().code, core::ErrorCode::kInvalidArgument);
+    EXPECT_EQ(input.error().field, "card");
+}
+
 }  // namespace
 }  // namespace kizuna::card
