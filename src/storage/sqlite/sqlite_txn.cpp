@@ -599,6 +599,35 @@ Status SqliteTxn::InsertRuleVersion(const core::EarningRule& rule) {
 // ---------------------------------------------------------------------------------------------
 // Purchases, redemptions, refunds
 
+namespace {
+
+// A purchase from a row of KZ_PURCHASE_LINE_COLUMNS, without its lines.
+core::Purchase PurchaseOfRow(Statement& s) {
+    core::Purchase p;
+    p.purchase_id = s.Text(0);
+    p.member_id = s.Text(1);
+    p.card_number = s.Text(2);
+    p.store_id = s.Text(3);
+    p.program_id = s.Text(4);
+    p.occurred_at = s.Time(5);
+    p.recorded_at = s.Time(6);
+    p.currency = s.Text(7);
+    p.total = s.Int(8);
+    p.points_earned = s.Int(9);
+    p.rule_version = static_cast<int>(s.Int(10));
+    p.balance_after = s.Int(11);
+    p.fingerprint = s.Text(12);
+    p.points_expired = s.Int(19);
+    return p;
+}
+
+// The line of a row of KZ_PURCHASE_LINE_COLUMNS (its l.line_no, column 13, is not NULL).
+core::PurchaseLine PurchaseLineOfRow(Statement& s) {
+    return core::PurchaseLine{s.Text(14), s.Text(15), s.Text(16), s.Int(17), s.Int(18)};
+}
+
+}  // namespace
+
 Result<std::vector<core::Purchase>> SqliteTxn::QueryPurchases(StatementLease& statement,
                                                               std::size_t max_purchases) {
     std::vector<core::Purchase> purchases;
@@ -613,26 +642,11 @@ Result<std::vector<core::Purchase>> SqliteTxn::QueryPurchases(StatementLease& st
             last_purchase_no = purchase_no;
             // The rows of the purchase after the last one wanted: stop without reading them.
             if (purchases.size() == max_purchases) return purchases;
-            core::Purchase p;
-            p.purchase_id = s.Text(0);
-            p.member_id = s.Text(1);
-            p.card_number = s.Text(2);
-            p.store_id = s.Text(3);
-            p.program_id = s.Text(4);
-            p.occurred_at = s.Time(5);
-            p.recorded_at = s.Time(6);
-            p.currency = s.Text(7);
-            p.total = s.Int(8);
-            p.points_earned = s.Int(9);
-            p.rule_version = static_cast<int>(s.Int(10));
-            p.balance_after = s.Int(11);
-            p.fingerprint = s.Text(12);
-            p.points_expired = s.Int(19);
+            core::Purchase p = PurchaseOfRow(s);
             purchases.push_back(std::move(p));
         }
         if (!s.IsNull(13)) {
-            purchases.back().lines.push_back(
-                core::PurchaseLine{s.Text(14), s.Text(15), s.Text(16), s.Int(17), s.Int(18)});
+            purchases.back().lines.push_back(PurchaseLineOfRow(s));
         }
     }
 }
@@ -728,28 +742,13 @@ Result<PurchasePage> SqliteTxn::PurchasePageOf(std::string_view member_id,
             }
             // One row of the purchase after the last one wanted: more remain.
             if (page.purchases.size() == static_cast<std::size_t>(request.limit)) return page;
-            core::Purchase p;
-            p.purchase_id = s.Text(0);
-            p.member_id = s.Text(1);
-            p.card_number = s.Text(2);
-            p.store_id = s.Text(3);
-            p.program_id = s.Text(4);
-            p.occurred_at = s.Time(5);
-            p.recorded_at = s.Time(6);
-            p.currency = s.Text(7);
-            p.total = s.Int(8);
-            p.points_earned = s.Int(9);
-            p.rule_version = static_cast<int>(s.Int(10));
-            p.balance_after = s.Int(11);
-            p.fingerprint = s.Text(12);
-            p.points_expired = s.Int(19);
+            core::Purchase p = PurchaseOfRow(s);
             current_at = PurchaseCursor{p.occurred_at, s.Int(20)};
             current_bytes = TextBytes(p);
             current = std::move(p);
         }
         if (!s.IsNull(13)) {
-            current->lines.push_back(
-                core::PurchaseLine{s.Text(14), s.Text(15), s.Text(16), s.Int(17), s.Int(18)});
+            current->lines.push_back(PurchaseLineOfRow(s));
             current_bytes += TextBytes(current->lines.back());
         }
     }
