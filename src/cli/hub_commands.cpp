@@ -21,6 +21,7 @@
 #include "cli/server_runner.hpp"
 #include "core/text.hpp"
 #include "hub/hub.hpp"
+#include "mail/mime_message.hpp"
 #include "storage/storage.hpp"
 
 namespace kizuna::cli {
@@ -77,6 +78,17 @@ int RunServe(const ServeOptions& o) {
         mail.from.address = o.mail_from;
         mail.per_second = o.mail_rate;
         mail.retry_base = std::chrono::seconds(o.mail_retry_base);
+        // A sender the renderer refuses would send every message to failed/: refuse it now.
+        mail::MailMessage probe;
+        probe.from = mail.from;
+        probe.to.address = probe.message_id = o.mail_from;
+        probe.subject = probe.text = "probe";
+        probe.date = core::FromUnixSeconds(1);
+        if (auto rendered = mail::RenderMime(probe); !rendered) {
+            std::cerr << "error: --mail-from " << o.mail_from
+                      << " must be a plain address local@domain\n";
+            return kExitUsage;
+        }
     }
     auto opened = hub::Hub::Open(hub_options);
     if (!opened) {

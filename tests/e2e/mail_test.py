@@ -153,6 +153,11 @@ class MailDelivery(unittest.TestCase):
         wait_until(lambda: len(spool_files(hub, "sent")) == 2, "both files in sent/")
         self.assertEqual(spool_files(hub), [])
         self.assertIn(f"member mail from {FROM} is delivered through {sink.url}", hub.log())
+        # SIGTERM stops the delivery thread with the rest of the hub.
+        started = time.time()
+        hub.stop()
+        self.assertEqual(hub.proc.returncode, 0, hub.log())
+        self.assertLess(time.time() - started, 10)
 
     def test_a_deferred_mail_is_delivered_exactly_once(self):
         sink = self.sink("rcpt451:1")
@@ -194,12 +199,15 @@ class MailDelivery(unittest.TestCase):
         wait_until(lambda: len(spool_files(hub, "sent")) == 1, "the file in sent/")
         self.assertEqual(harness.mails_to(hub, "ken@example.jp"), [])
 
-    def test_smtp_without_a_sender_address_is_a_usage_error(self):
-        p = subprocess.run([harness.KIZUNA, "hub", "serve", "--data", tempfile.mkdtemp(),
-                            "--listen", "127.0.0.1:0", "--smtp", "smtp://127.0.0.1:25"],
-                           capture_output=True, text=True, timeout=30)
-        self.assertEqual(p.returncode, 2, p)
-        self.assertIn("--mail-from", p.stderr)
+    def test_smtp_without_a_plain_sender_address_is_a_usage_error(self):
+        for extra in ([], ["--mail-from", "Kizuna <hub@example.jp>"]):
+            data = tempfile.mkdtemp(prefix="kizuna-e2e-")
+            p = subprocess.run([harness.KIZUNA, "hub", "serve", "--data", data, "--listen",
+                                "127.0.0.1:0", "--smtp", "smtp://127.0.0.1:25", *extra],
+                               capture_output=True, text=True, timeout=30)
+            shutil.rmtree(data, ignore_errors=True)
+            self.assertEqual(p.returncode, 2, p)
+            self.assertIn("--mail-from", p.stderr)
 
 
 if __name__ == "__main__":
