@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -20,6 +21,7 @@
 #include "cli/server_runner.hpp"
 #include "core/text.hpp"
 #include "hub/hub.hpp"
+#include "mail/mime_message.hpp"
 #include "storage/storage.hpp"
 
 namespace kizuna::cli {
@@ -37,6 +39,10 @@ struct ServeOptions {
     storage::StorageOptions storage;
     int webhook_retry_base = 10;   // seconds before the first retry of a failed delivery
     int webhook_retry_cap = 3600;  // longest wait between two retries
+    std::string smtp, smtp_user, smtp_ca_file, mail_from;
+    bool smtp_starttls = false;
+    double mail_rate = 20;    // messages per second at most
+    int mail_retry_base = 5;  // seconds before the first retry of a deferred mail
 };
 
 int RunServe(const ServeOptions& o) {
@@ -53,12 +59,49 @@ int RunServe(const ServeOptions& o) {
     hub_options.webhooks.retry.base = std::chrono::seconds(o.webhook_retry_base);
     hub_options.webhooks.retry.cap =
         std::chrono::seconds(std::max(o.webhook_retry_cap, o.webhook_retry_base));
+    if (!o.smtp.empty()) {
+        if (o.mail_from.empty()) {
+            std::cerr << "error: --smtp needs --mail-from ADDRESS, the sender of member mail\n";
+            return kExitUsage;
+        }
+        hub::MailDeliveryOptions& mail = hub_options.mail;
+        mail.deliver = true;
+        mail.smtp.url = o.smtp;
+        mail.smtp.user = o.smtp_user;
+        if (const char* password = std::getenv("KIZUNA_SMTP_PASSWORD")) {
+            mail.smtp.password = password;
+        }
+        mail.smtp.starttls = o.smtp_starttls;
+        mail.smtp.ca_file = o.smtp_ca_file;
+        mail.smtp.timeout = std::chrono::seconds(30);
+        mail.from.display_name = "Kizuna";
+        mail.from.address = o.mail_from;
+        mail.per_second = o.mail_rate;
+        mail.retry_base = std::chrono::seconds(o.mail_retry_base);
+        // A sender the renderer refuses would send every message to failed/: refuse it now.
+        mail::MailMessage probe;
+        probe.from = mail.from;
+        probe.to.address = probe.message_id = o.mail_from;
+        probe.subject = probe.text = "probe";
+        probe.date = core::FromUnixSeconds(1);
+        if (auto rendered = mail::RenderMime(probe); !rendered) {
+            std::cerr << "error: --mail-from " << o.mail_from
+                      << " must be a plain address local@domain\n";
+            return kExitUsage;
+        }
+    }
     auto opened = hub::Hub::Open(hub_options);
     if (!opened) {
         spdlog::error("cannot open the hub in {}: {}", o.data_dir, opened.error().message);
         return kExitUnreachable;
     }
     hub::Hub& hub = **opened;
+    if (o.smtp.empty()) {
+        spdlog::info("no --smtp: member mail (enrollment confirmations) waits in {}, unsent",
+                     hub.mail().directory().string());
+    } else {
+        spdlog::info("member mail from {} is delivered through {}", o.mail_from, o.smtp);
+    }
     http::ServerOptions server_options;
     server_options.listen = o.listen;
     server_options.io_threads = o.threads;
@@ -127,9 +170,39 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
                     "for 24 hours, then the delivery is dead (replayable)")
         ->capture_default_str()
         ->check(CLI::Range(1, 86400));
+    cmd->add_option("--smtp", o->smtp,
+                    "Deliver member mail (DIR/mail-outbox) through smtp://HOST:PORT or "
+                    "smtps://HOST:PORT (implicit TLS); without it the mail waits in the spool")
+        ->group("Mail");
+    cmd->add_option("--mail-from", o->mail_from, "Sender address of member mail, with --smtp")
+        ->group("Mail");
+    cmd->add_option("--smtp-user", o->smtp_user,
+                    "SMTP AUTH user; the password is read from env KIZUNA_SMTP_PASSWORD and sent "
+                    "only inside TLS")
+        ->group("Mail");
+    cmd->add_flag("--smtp-starttls", o->smtp_starttls,
+                  "Require STARTTLS on smtp:// (always required with --smtp-user)")
+        ->group("Mail");
+    cmd->add_option("--smtp-ca-file", o->smtp_ca_file,
+                    "PEM CA bundle for an SMTP server certificate not in the system store")
+        ->check(CLI::ExistingFile)
+        ->group("Mail");
+    cmd->add_option("--mail-rate", o->mail_rate, "Member mail sent per second at most")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 10000.0))
+        ->group("Mail");
+    cmd->add_option("--mail-retry-base", o->mail_retry_base,
+                    "Seconds before a mail the server deferred (4xx) is sent again; doubles per "
+                    "attempt up to 10 minutes")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 600))
+        ->group("Mail");
     AddExamples(cmd, {"kizuna hub serve --data ./hub-data --listen 127.0.0.1:8080",
                       "kizuna hub serve --data /var/lib/kizuna --listen 0.0.0.0:8443 "
-                      "--tls-cert hub.crt --tls-key hub.key --threads 4"});
+                      "--tls-cert hub.crt --tls-key hub.key --threads 4",
+                      "KIZUNA_SMTP_PASSWORD=... kizuna hub serve --data /var/lib/kizuna "
+                      "--smtp smtps://mail.example.jp:465 --smtp-user hub --mail-from "
+                      "no-reply@example.jp"});
     OnRun(cmd, dispatcher, [o] {
         auto logger = spdlog::stderr_color_mt("kizuna");
         spdlog::set_default_logger(logger);

@@ -16,6 +16,7 @@
 #include "crypto/crypto.hpp"
 #include "hub/curl_webhook_sender.hpp"
 #include "hub/hub_context.hpp"
+#include "hub/mail_delivery_worker.hpp"
 #include "hub/private_file.hpp"
 #include "hub/system_clock.hpp"
 #include "hub/webhook_worker.hpp"
@@ -268,6 +269,12 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
         hub->webhook_sender_ = std::make_unique<CurlWebhookSender>();
         hub->webhook_worker_ = std::make_unique<WebhookWorker>(
             *hub->webhooks_, *hub->webhook_sender_, options.webhooks.poll_interval);
+    }
+    if (options.mail.deliver) {
+        KZ_ASSIGN_OR_RETURN(std::unique_ptr<mail::SmtpSender> sender,
+                            mail::SmtpSender::Create(options.mail.smtp, *clock, *random));
+        hub->mail_worker_ = std::make_unique<MailDeliveryWorker>(hub->mail_->directory(),
+                                                                 std::move(sender), options.mail);
     }
     return hub;
 }

@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "hub/admin_service.hpp"
 #include "hub/auth_service.hpp"
+#include "hub/mail_delivery.hpp"
 #include "hub/member_service.hpp"
 #include "hub/offer_service.hpp"
 #include "hub/points_service.hpp"
@@ -28,7 +29,8 @@ struct HubOptions {
     const core::Clock* clock = nullptr;  // null: the system clock
     core::Random* random = nullptr;      // null: the system CSPRNG
     int session_ttl_seconds = 24 * 3600;
-    WebhookOptions webhooks;  // retry policy; `deliver` starts the delivery worker
+    WebhookOptions webhooks;   // retry policy; `deliver` starts the delivery worker
+    MailDeliveryOptions mail;  // SMTP; `deliver` starts the mail delivery worker
 };
 
 class Hub {
@@ -39,7 +41,8 @@ class Hub {
     // never leaves half a secret) and loads them. Only the operator token's digest is kept in
     // memory. Errors: kUnavailable (storage, files), kInvalidArgument (an empty data_dir, a
     // malformed operator.token or card_signing.key: the hub refuses to start rather than
-    // replace a secret that cards or scripts already depend on).
+    // replace a secret that cards or scripts already depend on; with HubOptions::mail.deliver,
+    // an SMTP URL that is not smtp:// or smtps://).
     static core::Result<std::unique_ptr<Hub>> Open(HubOptions options);
     ~Hub();
 
@@ -52,7 +55,7 @@ class Hub {
     ReservationService& reservations() { return *reservations_; }
     WebhookService& webhooks() { return *webhooks_; }
     storage::Storage& storage() { return *storage_; }
-    // Mail to members waits here (DIR/mail-outbox) for the sender.
+    // Mail to members waits here (DIR/mail-outbox) for the delivery worker (HubOptions::mail).
     MailSpool& mail() { return *mail_; }
 
     const std::filesystem::path& operator_token_path() const { return operator_token_path_; }
@@ -79,6 +82,7 @@ class Hub {
     // Declared last so they stop first, while the services they use still exist.
     std::unique_ptr<class CurlWebhookSender> webhook_sender_;
     std::unique_ptr<class WebhookWorker> webhook_worker_;
+    std::unique_ptr<class MailDeliveryWorker> mail_worker_;
 };
 
 }  // namespace kizuna::hub

@@ -1,9 +1,10 @@
 #pragma once
-// Mail the hub sends to members (enrollment confirmations), queued as files: one RFC 5322
-// message per file (`<time>-<sequence>-<random>.eml`, names sorting in queue order, UTF-8, mode
-// 0600) in the spool directory, for the mail sender to deliver (SMTP arrives with the dispatch
-// feature; until then an operator, or a test, reads the files). A message is queued when its file
-// is durable. Thread-safety: Queue may be called from any thread.
+// Mail the hub sends to members (enrollment confirmations), queued as files: one JSON document
+// per message (`<time>-<sequence>-<random>.json`, names sorting in queue order, UTF-8, mode 0600)
+// in the spool directory: {"to", "subject", "text", "created_at"} (unix seconds). The structured
+// mail is kept, not MIME: the delivery worker (mail_delivery.hpp) renders it with src/mail's
+// renderer when it sends, so the codebase has one MIME renderer. A message is queued when its
+// file is durable. Thread-safety: Queue may be called from any thread.
 
 #include <atomic>
 #include <cstdint>
@@ -21,6 +22,12 @@ struct OutgoingMail {
     std::string body;  // plain text
 };
 
+// A message read back from its spool file.
+struct SpooledMail {
+    OutgoingMail mail;
+    core::Timestamp created_at{};
+};
+
 class MailSpool {
   public:
     // `directory` is created (mode 0700) on the first message.
@@ -30,6 +37,11 @@ class MailSpool {
     core::Status Queue(const OutgoingMail& mail, core::Timestamp now);
 
     const std::filesystem::path& directory() const { return directory_; }
+
+    // The file name suffix of a queued message.
+    static constexpr std::string_view kSuffix = ".json";
+    // The mail in a spool file's content. Errors: kInvalidArgument (not a spool document).
+    static core::Result<SpooledMail> Parse(std::string_view content);
 
   private:
     std::filesystem::path directory_;

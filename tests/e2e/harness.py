@@ -74,8 +74,9 @@ class Hub:
         with open(os.path.join(self.data_dir, "operator.token")) as f:
             return f.read().strip()
 
-    def start(self, timeout=30, rlimit_nofile=None):
-        """rlimit_nofile: (soft, hard) open-file limits for the hub process."""
+    def start(self, timeout=30, rlimit_nofile=None, extra_args=()):
+        """rlimit_nofile: (soft, hard) open-file limits for the hub process; extra_args: more
+        `kizuna hub serve` options."""
         self.port = free_port()
         log = open(self.log_path, "a")
         preexec = None
@@ -86,7 +87,7 @@ class Hub:
                 resource.setrlimit(resource.RLIMIT_NOFILE, rlimit_nofile)
         self.proc = subprocess.Popen(
             [KIZUNA, "hub", "serve", "--data", self.data_dir, "--listen",
-             f"127.0.0.1:{self.port}"],
+             f"127.0.0.1:{self.port}", *extra_args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=preexec)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -166,23 +167,34 @@ class Cli:
 
 
 def mails_to(hub, address):
-    """The mails the hub queued for `address` in DIR/mail-outbox, oldest first."""
+    """The text of the mails the hub queued for `address` in DIR/mail-outbox (one JSON file per
+    message: to, subject, text, created_at) and not yet delivered, oldest first."""
     spool = os.path.join(hub.data_dir, "mail-outbox")
     mails = []
     for name in sorted(os.listdir(spool)) if os.path.isdir(spool) else []:
+        if not name.endswith(".json"):
+            continue
         with open(os.path.join(spool, name), encoding="utf-8") as f:
-            text = f.read()
-        if f"To: <{address}>" in text:
-            mails.append(text)
+            mail = json.load(f)
+        if mail["to"] == address:
+            mails.append(mail["text"])
     return mails
+
+
+def token_in(text):
+    """The token of an enrollment confirmation mail's text, or None."""
+    marker = "--token "
+    if marker not in text:
+        return None
+    return text.split(marker, 1)[1].split()[0]
 
 
 def confirmation_token(hub, address):
     """The token of the newest enrollment confirmation mailed to `address`."""
     for text in reversed(mails_to(hub, address)):
-        marker = "--token "
-        if marker in text:
-            return text.split(marker, 1)[1].split()[0]
+        token = token_in(text)
+        if token:
+            return token
     raise AssertionError(f"no confirmation mailed to {address}")
 
 
