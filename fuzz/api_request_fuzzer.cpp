@@ -60,6 +60,12 @@ constexpr Route kRoutes[] = {
     {"GET", "/v1/offers"},
     {"GET", "/v1/stores/{store}/rule"},
     {"GET", nullptr},  // the target comes from the input
+    // Added after the raw target so that the corpus's first bytes keep choosing their routes.
+    {"POST", "/v1/reservations"},
+    {"PATCH", "/v1/reservations/fz-res-1"},
+    {"GET", "/v1/reservations"},
+    {"POST", "/v1/webhooks"},
+    {"POST", "/v1/members/confirmations"},
 };
 
 // One hub for the whole run, with a store, a member and a purchase for the inputs to refer to.
