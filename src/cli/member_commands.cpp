@@ -291,15 +291,14 @@ HubAnswer FetchUsage(HubClient& client, const std::string& member_id, int limit)
             joined.body.erase("next_cursor");
         } else {
             for (const char* list : {"purchases", "entries"}) {
-                for (auto& item : answer.body.value(list, json::array())) {
-                    joined.body[list].push_back(std::move(item));
-                }
+                if (!answer.body.contains(list)) continue;
+                for (auto& item : answer.body[list]) joined.body[list].push_back(std::move(item));
             }
         }
         cursor = answer.body.value("next_cursor", std::string());
         auto full = [&](const char* list) {
-            return limit > 0 &&
-                   joined.body.value(list, json::array()).size() >= static_cast<std::size_t>(limit);
+            return limit > 0 && joined.body.contains(list) &&
+                   joined.body[list].size() >= static_cast<std::size_t>(limit);
         };
         if (cursor.empty() || (full("purchases") && full("entries"))) break;
     }

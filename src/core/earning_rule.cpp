@@ -49,7 +49,8 @@ EarningRule DefaultEarningRule(std::string store_id, Timestamp effective_from) {
 
 Status ValidateEarningRule(const EarningRule& rule) {
     if (rule.amount_per_point <= 0 || rule.amount_per_point > kMaxAmountPerPoint) {
-        return InvalidField("amount_per_point", "must be a whole number from 1 to 1000000000");
+        return InvalidField("amount_per_point", "must be a whole number from 1 to " +
+                                                    std::to_string(kMaxAmountPerPoint));
     }
     switch (rule.rounding) {
         case Rounding::kFloor:
@@ -118,8 +119,9 @@ Result<int64_t> ComputePoints(const EarningRule& rule, const std::vector<Purchas
     // checks keep a change of those limits from wrapping silently.
     const auto too_large = [] {
         return MakeError(ErrorCode::kRuleViolation,
-                         "the purchase would earn more than 1000000000000 points; check the "
-                         "quantities, prices and the store's multipliers",
+                         "the purchase would earn more than " +
+                             std::to_string(kMaxPointsPerPurchase) +
+                             " points; check the quantities, prices and the store's multipliers",
                          "lines");
     };
     __int128 weighted = 0;

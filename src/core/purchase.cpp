@@ -55,7 +55,8 @@ Status ValidateClientId(std::string_view id, std::string_view field) {
 Status ValidateLines(const std::vector<PurchaseLine>& lines) {
     if (lines.empty()) return InvalidField("lines", "must hold at least one line");
     if (lines.size() > kMaxLinesPerPurchase) {
-        return InvalidField("lines", "must hold at most 500 lines");
+        return InvalidField("lines",
+                            "must hold at most " + std::to_string(kMaxLinesPerPurchase) + " lines");
     }
     int64_t total = 0;
     for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -76,7 +77,8 @@ Status ValidateLines(const std::vector<PurchaseLine>& lines) {
         int64_t amount = 0;
         if (__builtin_mul_overflow(line.quantity, line.unit_price, &amount) ||
             __builtin_add_overflow(total, amount, &total) || total > kMaxPurchaseTotal) {
-            return InvalidField("lines", "must total at most 1000000000000 (10^12 minor units)");
+            return InvalidField("lines", "must total at most " + std::to_string(kMaxPurchaseTotal) +
+                                             " (10^12 minor units)");
         }
     }
     return Status::Ok();

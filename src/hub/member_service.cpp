@@ -390,8 +390,7 @@ core::Result<IssuedCard> MemberService::ReissueCard(const Caller& caller,
     }
     // Seed [0023] S114-S124: the member's password, whoever asks. A store at its counter is
     // throttled as itself, never held up by failed log-ins from elsewhere.
-    const std::string client =
-        caller.role == Role::kStore ? "store:" + caller.store_id : caller.address;
+    const std::string client = caller.role == Role::kStore ? caller.Describe() : caller.address;
     KZ_RETURN_IF_ERROR(auth_.CheckMemberPassword(member_id, password, client));
 
     core::Card card;

@@ -218,7 +218,10 @@ core::Result<std::vector<core::RefundedLine>> ResolveRefundLines(
 
 core::Status ValidateRefundLines(const std::vector<core::PurchaseLine>& lines) {
     if (lines.size() > core::kMaxLinesPerPurchase) {
-        return MakeError(ErrorCode::kInvalidArgument, "lines must hold at most 500 lines", "lines");
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            "lines must hold at most " + std::to_string(core::kMaxLinesPerPurchase) + " lines",
+            "lines");
     }
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const std::string field = "lines[" + std::to_string(i) + "]";
@@ -227,7 +230,8 @@ core::Status ValidateRefundLines(const std::vector<core::PurchaseLine>& lines) {
                              field + ".sku");
         }
         if (lines[i].quantity < 1 || lines[i].quantity > core::kMaxLineQuantity) {
-            return MakeError(ErrorCode::kInvalidArgument, "quantity must be 1..100000",
+            return MakeError(ErrorCode::kInvalidArgument,
+                             "quantity must be 1.." + std::to_string(core::kMaxLineQuantity),
                              field + ".quantity");
         }
     }
@@ -291,7 +295,8 @@ struct PointsService::PurchasePlan {
         if (before.value_or(0) > core::kMaxBalance - p.points_earned) {
             return ReplayOr(txn, MakeError(ErrorCode::kRuleViolation,
                                            "this purchase would bring the member's balance above "
-                                           "the limit of 1000000000000000 points",
+                                           "the limit of " +
+                                               std::to_string(core::kMaxBalance) + " points",
                                            "lines"));
         }
         p.balance_after = before.value_or(0) + p.points_earned;
@@ -486,8 +491,10 @@ core::Result<std::shared_ptr<PointsService::RedemptionPlan>> PointsService::Plan
     KZ_RETURN_IF_ERROR(core::ValidateClientId(r.redemption_id, "redemption_id"));
     KZ_RETURN_IF_ERROR(ValidateMemberRef(r.member));
     if (r.points <= 0 || r.points > core::kMaxRedeemPoints) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "points must be a whole number from 1 to 1000000000000", "points");
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            "points must be a whole number from 1 to " + std::to_string(core::kMaxRedeemPoints),
+            "points");
     }
     KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
     if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
@@ -646,8 +653,10 @@ core::Result<std::shared_ptr<PointsService::RefundPlan>> PointsService::PlanRefu
                          "amount");
     }
     if (r.amount && (*r.amount <= 0 || *r.amount > core::kMaxPurchaseTotal)) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "amount must be a whole number from 1 to 1000000000000", "amount");
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            "amount must be a whole number from 1 to " + std::to_string(core::kMaxPurchaseTotal),
+            "amount");
     }
     KZ_RETURN_IF_ERROR(ValidateRefundLines(r.lines));
     KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));

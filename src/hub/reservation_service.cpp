@@ -16,10 +16,6 @@ namespace {
 using core::ErrorCode;
 using core::MakeError;
 
-std::string ActorOf(const Caller& caller) {
-    return caller.role == Role::kStore ? "store:" + caller.store_id : "member:" + caller.member_id;
-}
-
 // Whether the caller may see (and change) the reservation.
 bool Visible(const Caller& caller, const core::Reservation& r) {
     if (caller.role == Role::kStore) return r.program_id == caller.program_id;
@@ -90,7 +86,7 @@ core::Result<ReservationAnswer> ReservationService::Create(const Caller& caller,
                          "store_id");
     }
     r.program_id = store->program_id;
-    r.created_by = ActorOf(caller);
+    r.created_by = caller.Describe();
     r.updated_by = r.created_by;
     r.fingerprint = crypto::Digest(core::CanonicalReservation(r));
     r.status = core::ReservationStatus::kReserved;
@@ -139,7 +135,7 @@ core::Result<ReservationAnswer> ReservationService::UpdateStatus(const Caller& c
                          "status");
     }
     const core::Timestamp now = context_.Now();
-    const std::string actor = ActorOf(caller);
+    const std::string actor = caller.Describe();
     ReservationAnswer answer;
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         answer = {};

@@ -1,6 +1,7 @@
 // A quick in-process figure for the SQLite group-commit writer: N threads each run purchase-like
 // units of work (a purchase with two lines, its lot, its ledger entry) through Storage::Write,
-// with synchronous=FULL, and the program prints units per second and how they were batched.
+// durable as the storage makes every write (src/storage/README.md, "Durability": the log synced
+// before a unit is answered), and the program prints units per second and how they were batched.
 //
 // Usage: storage_write_bench [threads=32] [units_per_thread=200] [database_path]
 // Without a path the database goes to a fresh temporary directory, removed at the end.
@@ -75,7 +76,7 @@ int Run(int threads, int units_per_thread, const std::string& path) {
     uint64_t commits = after.commits - before.commits;
     std::printf(
         "threads=%d units=%llu failures=%d seconds=%.2f units/s=%.0f commits=%llu "
-        "units/commit=%.1f largest_batch=%llu (synchronous=FULL, WAL, %s)\n",
+        "units/commit=%.1f largest_batch=%llu (WAL, log synced before each answer, %s)\n",
         threads, static_cast<unsigned long long>(units), failures.load(), seconds,
         static_cast<double>(units) / seconds, static_cast<unsigned long long>(commits),
         commits ? static_cast<double>(units) / static_cast<double>(commits) : 0.0,

@@ -304,7 +304,7 @@ void SqliteStorage::AnswererLoop() {
             if (!LogSyncFailed()) {
                 log_syncs_.fetch_add(1, std::memory_order_relaxed);
                 const auto started = std::chrono::steady_clock::now();
-                if (const int rc = log_sync_->Sync(); rc != SQLITE_OK) log_sync_error_.store(rc);
+                if (const int rc = log_sync_->Sync(); rc != SQLITE_OK) RecordLogSyncError(rc);
                 const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - started);
                 log_sync_micros_.fetch_add(took.count(), std::memory_order_relaxed);
@@ -535,8 +535,7 @@ void SqliteStorage::CommitBatch() {
         // splits a frame into writes). A failure here is a failed sync: nothing more is
         // acknowledged.
         if (const int rc = WalWriteBuffer::FlushLog(writer_->handle()); rc != SQLITE_OK) {
-            int none = 0;
-            log_sync_error_.compare_exchange_strong(none, rc);
+            RecordLogSyncError(rc);
         }
     }
     commits_.fetch_add(1, std::memory_order_relaxed);

@@ -111,6 +111,11 @@ class SqliteStorage final : public Storage {
     void HandOffSettled();
     void AnswererLoop();
     bool LogSyncFailed() const { return log_sync_error_.load() != 0; }
+    // Keeps the first failure of a log write or sync; later ones change nothing.
+    void RecordLogSyncError(int rc) {
+        int none = 0;
+        log_sync_error_.compare_exchange_strong(none, rc);
+    }
     // What every write gets once a deferred log sync has failed.
     Status LogSyncFailure() const;
     // With queue_mutex_ held: no log sync handed to the answerer is still to finish.
