@@ -66,10 +66,12 @@ Status ValidateLines(const std::vector<PurchaseLine>& lines) {
         KZ_RETURN_IF_ERROR(CheckText(line.sku, prefix + ".sku", 0, kMaxSkuChars));
         KZ_RETURN_IF_ERROR(CheckText(line.category, prefix + ".category", 0, kMaxCategoryChars));
         if (line.quantity < 1 || line.quantity > kMaxLineQuantity) {
-            return InvalidField(prefix + ".quantity", "must be between 1 and 100000");
+            return InvalidField(prefix + ".quantity",
+                                "must be between 1 and " + std::to_string(kMaxLineQuantity));
         }
         if (line.unit_price < 0 || line.unit_price > kMaxUnitPrice) {
-            return InvalidField(prefix + ".unit_price", "must be between 0 and 10000000000");
+            return InvalidField(prefix + ".unit_price",
+                                "must be between 0 and " + std::to_string(kMaxUnitPrice));
         }
         // quantity x unit_price is at most 10^15, and the running total at most 10^12 before
         // it: neither overflows; checked all the same, so a change of the limits cannot make

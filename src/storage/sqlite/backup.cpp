@@ -62,10 +62,7 @@ Result<int> SchemaVersion(Connection& connection) {
                                  "SELECT COUNT(*) FROM sqlite_master"
                                  " WHERE type = 'table' AND name = 'schema_migrations'"));
     if (tables == 0) return 0;
-    KZ_ASSIGN_OR_RETURN(int64_t version, QueryInt(connection,
-                                                  "SELECT COALESCE(MAX(version), 0) FROM "
-                                                  "schema_migrations"));
-    return static_cast<int>(version);
+    return CurrentVersion(connection);
 }
 
 // SQLite merges a connection's write-ahead log into the database when the last connection

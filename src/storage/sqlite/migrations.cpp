@@ -600,12 +600,16 @@ constexpr Migration kMigrations[] = {
     {7, "reservations, the event outbox and webhooks", kReservationsEventsWebhooks},
 };
 
+}  // namespace
+
 core::Result<int> CurrentVersion(Connection& connection) {
     KZ_ASSIGN_OR_RETURN(auto statement, connection.Prepare("SELECT COALESCE(MAX(version), 0) "
                                                            "FROM schema_migrations"));
     KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
     return row ? static_cast<int>(statement->Int(0)) : 0;
 }
+
+namespace {
 
 core::Status MigrationFailed(const Migration& migration, ErrorCode code, const std::string& why) {
     return core::MakeError(code, "schema migration " + std::to_string(migration.version) + " (" +

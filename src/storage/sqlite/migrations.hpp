@@ -13,6 +13,9 @@ namespace kizuna::storage::sqlite {
 // The newest schema version this binary knows.
 int LatestSchemaVersion();
 
+// The newest version recorded in schema_migrations, which must exist; 0 when it is empty.
+core::Result<int> CurrentVersion(Connection& connection);
+
 // Brings the database to LatestSchemaVersion() (a no-op when it is there already).
 // `now` is recorded as each migration's applied_at.
 // Errors: kUnavailable when the database is newer than this binary or cannot be written.
