@@ -26,7 +26,11 @@ import time
 import urllib.request
 
 SKIPPED = 77
-VPCD_PORT = 35963  # CHANNELID 0x8C7B in /etc/reader.conf.d/vpcd
+# Our pcscd reads tests/e2e-card/readers (CHANNELID 0x7C7B), a port below the kernel's range for
+# outgoing connections' local ports (see that file). The packaged /etc/reader.conf.d/vpcd
+# (0x8C7B) is used only when a pcscd this test did not start already runs with it.
+OWN_VPCD_PORT = 31867
+PACKAGED_VPCD_PORT = 35963
 READER = "pcsc:Virtual PCD 00 00"
 PCSCD_SOCKET = "/run/pcscd/pcscd.comm"
 PASSWORD = "correct horse battery staple\n"
@@ -82,9 +86,11 @@ def stop(proc, grace=5):
 
 
 class Stack:
-    def __init__(self, kizuna, sim):
+    def __init__(self, kizuna, sim, readers):
         self.kizuna = kizuna
         self.sim = sim
+        self.readers = readers
+        self.vpcd_port = None
         self.dir = tempfile.mkdtemp(prefix="kizuna-card-flow-")
         self.started = []  # every process this test started, stopped in reverse order
         self.card = None
@@ -103,9 +109,19 @@ class Stack:
         return proc
 
     def start(self):
-        if not pcscd_answers():
-            self.spawn(["/usr/sbin/pcscd", "--foreground"], "pcscd.log")
-        wait_until("pcscd and its vpcd reader", lambda: pcscd_answers() and listening(VPCD_PORT))
+        own = not pcscd_answers()
+        if own:
+            self.spawn(["/usr/sbin/pcscd", "--foreground", "--config", self.readers], "pcscd.log")
+
+        def reader_open():
+            if not pcscd_answers():
+                return False
+            ports = [OWN_VPCD_PORT] if own else [OWN_VPCD_PORT, PACKAGED_VPCD_PORT]
+            self.vpcd_port = next((p for p in ports if listening(p)), None)
+            return self.vpcd_port is not None
+
+        what = "pcscd and its vpcd reader" if own else "the vpcd reader of a pcscd already running"
+        wait_until(what, reader_open)
         port = free_port()
         self.hub_url = f"http://127.0.0.1:{port}"
         hub = self.spawn([self.kizuna, "hub", "serve", "--data", self.path("hub"), "--listen",
@@ -157,7 +173,7 @@ class Stack:
 
     def insert(self, image, *extra):
         assert self.card is None, "a card is already in the reader"
-        self.card = self.spawn([self.sim, "insert", image, "--vpcd", f"127.0.0.1:{VPCD_PORT}",
+        self.card = self.spawn([self.sim, "insert", image, "--vpcd", f"127.0.0.1:{self.vpcd_port}",
                                 *extra], "sim.log")
         p = self.run("card", "wait", "--card-reader", READER, "--timeout", "10")
         assert p.returncode == 0, p.stderr
@@ -292,6 +308,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--kizuna", required=True)
     parser.add_argument("--sim", required=True)
+    parser.add_argument("--readers", required=True, help="reader configuration for our pcscd")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("skipped: needs root to run pcscd (CI runs as root)")
@@ -304,7 +321,7 @@ def main():
         print("skipped: zbarimg is missing (scripts/bootstrap test)")
         return SKIPPED
     started = time.time()
-    stack = Stack(args.kizuna, args.sim)
+    stack = Stack(args.kizuna, args.sim, args.readers)
     try:
         stack.start()
         flow(stack)

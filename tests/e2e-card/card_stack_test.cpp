@@ -22,7 +22,7 @@ class CardStackTest : public ::testing::Test {
     }
     std::string Image(const std::string& name) { return dir_.Path(name); }
 
-    testing::PcscStack stack_{KIZUNA_CARD_SIM};
+    testing::PcscStack stack_{KIZUNA_CARD_SIM, KIZUNA_CARD_READERS};
     testing::TestHub hub_;
     testing::TempDir dir_;
 };

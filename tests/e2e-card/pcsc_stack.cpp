@@ -21,7 +21,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kVpcdPort = 35963;  // CHANNELID 0x8C7B in /etc/reader.conf.d/vpcd
+// The reader of tests/e2e-card/readers/vpcd (CHANNELID 0x7C7B), below the kernel's range for
+// outgoing connections' local ports; see that file.
+constexpr int kOwnVpcdPort = 31867;
+// The packaged /etc/reader.conf.d/vpcd (CHANNELID 0x8C7B): used only when a pcscd this stack did
+// not start already runs with the packaged configuration.
+constexpr int kPackagedVpcdPort = 35963;
 constexpr auto kWait = 10s;
 
 // True when something listens on TCP `port`. Read from /proc rather than by connecting:
@@ -56,7 +61,8 @@ bool Executable(const char* path) { return ::access(path, X_OK) == 0; }
 
 }  // namespace
 
-PcscStack::PcscStack(std::string sim_path) : sim_path_(std::move(sim_path)) {}
+PcscStack::PcscStack(std::string sim_path, std::string readers_dir)
+    : sim_path_(std::move(sim_path)), readers_dir_(std::move(readers_dir)) {}
 
 PcscStack::~PcscStack() {
     if (card_ > 0) StopProcess(card_, 3s);
@@ -102,15 +108,29 @@ bool PcscStack::StopProcess(pid_t pid, std::chrono::milliseconds grace) {
 std::string PcscStack::Start() {
     if (!PcscdAnswers()) {
         // One pcscd per machine: it owns /run/pcscd. A stale socket from a killed one is harmless,
-        // pcscd replaces it.
-        pcscd_ = Spawn({"/usr/sbin/pcscd", "--foreground"}, "/tmp/kizuna-card-test-pcscd.log");
+        // pcscd replaces it. Ours reads only the test's reader configuration.
+        pcscd_ = Spawn({"/usr/sbin/pcscd", "--foreground", "--config", readers_dir_},
+                       "/tmp/kizuna-card-test-pcscd.log");
         if (pcscd_ < 0) return "could not start pcscd";
     }
     const auto deadline = std::chrono::steady_clock::now() + kWait;
-    while (!(Listening(kVpcdPort) && PcscdAnswers())) {
+    for (;;) {
+        if (PcscdAnswers()) {
+            if (Listening(kOwnVpcdPort)) {
+                vpcd_port_ = kOwnVpcdPort;
+                break;
+            }
+            if (pcscd_ < 0 && Listening(kPackagedVpcdPort)) {  // someone else's pcscd
+                vpcd_port_ = kPackagedVpcdPort;
+                break;
+            }
+        }
         if (std::chrono::steady_clock::now() > deadline) {
-            return "pcscd did not open the vpcd reader port " + std::to_string(kVpcdPort) +
-                   " (see /tmp/kizuna-card-test-pcscd.log)";
+            return pcscd_ > 0
+                       ? "pcscd did not open the vpcd reader port " + std::to_string(kOwnVpcdPort) +
+                             " (see /tmp/kizuna-card-test-pcscd.log)"
+                       : "a pcscd not started by this test runs without a vpcd reader "
+                         "(stop it, then run the test again)";
         }
         std::this_thread::sleep_for(50ms);
     }
@@ -119,7 +139,7 @@ std::string PcscStack::Start() {
     if (!readers || readers->empty()) return "pcscd lists no vpcd reader";
     for (const auto& name : *readers) {
         if (name.find("Virtual PCD") != std::string::npos) {
-            reader_name_ = name;  // the first slot: port 35963
+            reader_name_ = name;  // the first slot: the CHANNELID's port
             break;
         }
     }
@@ -130,7 +150,7 @@ std::string PcscStack::Start() {
 std::string PcscStack::Insert(const std::string& image, const std::vector<std::string>& extra) {
     if (card_ > 0) return "a card is already in the reader";
     std::vector<std::string> argv{sim_path_, "insert", image, "--vpcd",
-                                  "127.0.0.1:" + std::to_string(kVpcdPort)};
+                                  "127.0.0.1:" + std::to_string(vpcd_port_)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     card_ = Spawn(argv, "/tmp/kizuna-card-test-sim.log");
     if (card_ < 0) return "could not start " + sim_path_;

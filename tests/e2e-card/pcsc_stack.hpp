@@ -1,6 +1,7 @@
 #pragma once
-// PcscStack: the real card stack for end-to-end tests — pcscd (started here unless one already
-// answers on /run/pcscd/pcscd.comm), its vpcd virtual reader, and kizuna-card-sim cards put in
+// PcscStack: the real card stack for end-to-end tests — pcscd (started here with the test's own
+// reader configuration, tests/e2e-card/readers, unless one already answers on
+// /run/pcscd/pcscd.comm), its vpcd virtual reader, and kizuna-card-sim cards put in
 // and taken out of that reader. Every process started is stopped by its PID.
 // Thread-safety: not thread-safe; one per test.
 
@@ -14,8 +15,9 @@ namespace kizuna::card::testing {
 
 class PcscStack {
   public:
-    // `sim_path`: the kizuna-card-sim binary.
-    explicit PcscStack(std::string sim_path);
+    // `sim_path`: the kizuna-card-sim binary; `readers_dir`: the reader configuration folder
+    // given to the pcscd this stack starts.
+    PcscStack(std::string sim_path, std::string readers_dir);
     ~PcscStack();
     PcscStack(const PcscStack&) = delete;
     PcscStack& operator=(const PcscStack&) = delete;
@@ -42,7 +44,9 @@ class PcscStack {
     static bool StopProcess(pid_t pid, std::chrono::milliseconds grace);
 
     std::string sim_path_;
+    std::string readers_dir_;
     std::string reader_name_;
+    int vpcd_port_ = 0;
     pid_t pcscd_ = -1;
     pid_t card_ = -1;
 };
