@@ -159,6 +159,13 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber)
         ->group("Tests and benchmarks");
+    cmd->add_option("--idle-checkpoint-ms", o->storage.idle_checkpoint_ms,
+                    "SQLite: once no write has come for this long, copy the rest of the "
+                    "write-ahead log into the database so that reads find their pages there "
+                    "(0: only at --checkpoint-pages)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber)
+        ->group("Tests and benchmarks");
     cmd->add_option("--webhook-retry-base", o->webhook_retry_base,
                     "Seconds before a failed webhook delivery is retried; doubles per attempt, "
                     "jittered (env KIZUNA_WEBHOOK_RETRY_BASE)")

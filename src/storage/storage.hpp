@@ -380,6 +380,10 @@ struct StorageOptions {
     // SQLite: past this many pages the writer finishes a checkpoint itself between batches so
     // that the log restarts from its beginning (bounds the log file: 512 MiB by default).
     int log_restart_pages = 128000;
+    // SQLite: once no commit has come for this long, copy what is left of the log into the
+    // database (0: never). Reads that follow a burst of writes then find their pages in the
+    // database instead of a long log (bench/README.md, "Reads after writes").
+    int idle_checkpoint_ms = 250;
 };
 
 // ---- Maintenance of a database no hub has open (kizuna hub check / restore / backup) ----------

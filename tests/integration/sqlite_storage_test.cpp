@@ -908,6 +908,50 @@ TEST_F(SqliteStorageTest, TransactionLargerThanTheLogBufferCommitsWhole) {
     EXPECT_EQ(raw.Text("PRAGMA integrity_check"), "ok");
 }
 
+// When writes stop, the checkpointer copies the rest of the log into the database after
+// idle_checkpoint_ms even though the log is far below checkpoint_pages, and the next commit
+// starts the log again from its beginning; with idle_checkpoint_ms 0 the log is left alone.
+TEST_F(SqliteStorageTest, IdleCheckpointCopiesTheLogWhenWritesStop) {
+    for (const int idle_ms : {0, 50}) {
+        SCOPED_TRACE("idle_checkpoint_ms " + std::to_string(idle_ms));
+        std::filesystem::remove(db_path());
+        std::filesystem::remove(db_path().string() + "-wal");
+        std::filesystem::remove(db_path().string() + "-shm");
+        StorageOptions options;
+        options.idle_checkpoint_ms = idle_ms;
+        auto storage = Open(options);
+        ASSERT_NE(storage, nullptr);
+        Seed(*storage);
+        for (int i = 0; i < 50; ++i) {
+            Status s = Earn(*storage, 1, "idle/" + std::to_string(i));
+            ASSERT_TRUE(s.ok()) << Describe(s);
+        }
+        const uint64_t before = storage->Stats().checkpoints;
+        for (int i = 0; i < 100 && storage->Stats().checkpoints == before; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        if (idle_ms == 0) {
+            EXPECT_EQ(storage->Stats().checkpoints, before);
+            continue;
+        }
+        ASSERT_EQ(storage->Stats().checkpoints, before + 1);
+        // Once per log: idle time without commits does not repeat the round.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        EXPECT_EQ(storage->Stats().checkpoints, before + 1);
+        const uint64_t restarts = storage->Stats().log_restarts;
+        Status s = Earn(*storage, 1, "idle/after");
+        ASSERT_TRUE(s.ok()) << Describe(s);
+        EXPECT_EQ(storage->Stats().log_restarts, restarts + 1);
+        Status read = storage->Read([&](ReadTxn& txn) -> Status {
+            KZ_ASSIGN_OR_RETURN(int64_t balance, txn.BalanceOf("1000000001", "pg_ekimae"));
+            EXPECT_EQ(balance, 51);
+            return Status::Ok();
+        });
+        ASSERT_TRUE(read.ok()) << Describe(read);
+        EXPECT_TRUE(Problems(*storage).empty());
+    }
+}
+
 // Checkpoints run beside the writer: after enough commits the log has been copied back into
 // the database file at least once, readers always see every acknowledged write, and the file
 // stays intact.

@@ -95,6 +95,9 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
                          "read_connections must be between 1 and 64, not " +
                              std::to_string(options.read_connections));
     }
+    if (options.idle_checkpoint_ms < 0) {
+        return MakeError(ErrorCode::kInvalidArgument, "idle_checkpoint_ms must not be negative");
+    }
     if (options.checkpoint_pages < 1 || options.log_restart_pages < options.checkpoint_pages) {
         return MakeError(ErrorCode::kInvalidArgument,
                          "checkpoint_pages must be at least 1 and log_restart_pages at least "
@@ -136,6 +139,7 @@ SqliteStorage::SqliteStorage(Opened opened, const StorageOptions& options)
     : max_batch_(static_cast<std::size_t>(options.max_batch)),
       checkpoint_pages_(options.checkpoint_pages),
       log_restart_pages_(options.log_restart_pages),
+      idle_checkpoint_(std::chrono::milliseconds(options.idle_checkpoint_ms)),
       vfs_(std::move(opened.vfs)),
       writer_(std::move(opened.writer)),
       log_sync_(std::move(opened.log_sync)),
@@ -405,6 +409,11 @@ bool SqliteStorage::CheckpointDue() const {
     return wal_pages_ >= log_restart_pages_ && wal_pages_ != checkpointed_at_;
 }
 
+bool SqliteStorage::IdleCheckpointDue() const {
+    return wal_pages_ > backfilled_ && wal_pages_ != idle_checkpointed_at_ &&
+           std::chrono::steady_clock::now() - last_commit_at_ >= idle_checkpoint_;
+}
+
 int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
     auto* storage = static_cast<SqliteStorage*>(self);
     storage->log_written_ = true;
@@ -418,6 +427,7 @@ int SqliteStorage::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
             storage->backfilled_ = 0;
         }
         storage->wal_pages_ = pages;
+        storage->last_commit_at_ = std::chrono::steady_clock::now();
         wake = storage->CheckpointDue();
     }
     if (wake) storage->checkpoint_wanted_.notify_one();
@@ -428,8 +438,18 @@ void SqliteStorage::CheckpointerLoop() {
     while (true) {
         {
             std::unique_lock lock(checkpoint_mutex_);
-            checkpoint_wanted_.wait(lock,
-                                    [&] { return checkpointer_stopping_ || CheckpointDue(); });
+            const auto wanted = [&] { return checkpointer_stopping_ || CheckpointDue(); };
+            if (idle_checkpoint_.count() == 0) {
+                checkpoint_wanted_.wait(lock, wanted);
+            } else {
+                // Also wake when the writer has been idle for idle_checkpoint_ with part of the
+                // log not yet copied (once per log size: a round that could not copy everything,
+                // say behind a long read, is not repeated until the next commit).
+                while (!wanted() && !IdleCheckpointDue()) {
+                    checkpoint_wanted_.wait_for(lock, idle_checkpoint_);
+                }
+                if (!checkpointer_stopping_ && !CheckpointDue()) idle_checkpointed_at_ = wal_pages_;
+            }
             if (checkpointer_stopping_) return;
         }
         // PASSIVE: copies what it can without waiting for the writer or readers; the frames

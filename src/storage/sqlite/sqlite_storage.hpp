@@ -39,6 +39,7 @@
 // call. Thread-safety: all public methods are safe to call from any number of threads.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -125,7 +126,8 @@ class SqliteStorage final : public Storage {
     // log's size in pages.
     static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages);
     void CheckpointerLoop();
-    bool CheckpointDue() const;  // with checkpoint_mutex_ held
+    bool CheckpointDue() const;      // with checkpoint_mutex_ held
+    bool IdleCheckpointDue() const;  // with checkpoint_mutex_ held
 
     // The open batch (writer thread). ApplyUnits adds `incoming` to it and runs them in its
     // transaction, beginning one for a new batch; CommitBatch commits it and settles each
@@ -161,6 +163,7 @@ class SqliteStorage final : public Storage {
     const std::size_t max_batch_;
     const int checkpoint_pages_;
     const int log_restart_pages_;
+    const std::chrono::milliseconds idle_checkpoint_;
     std::filesystem::path temporary_directory_;  // removed on destruction when set
 
     // Declared first, destroyed last: every connection and the log handle go through it.
@@ -211,6 +214,8 @@ class SqliteStorage final : public Storage {
     int wal_pages_ = 0;
     int checkpointed_at_ = 0;
     int backfilled_ = 0;  // log pages copied into the database, as of the last round
+    std::chrono::steady_clock::time_point last_commit_at_{};
+    int idle_checkpointed_at_ = -1;  // wal_pages_ when the last idle round ran
     bool checkpointer_stopping_ = false;
     std::thread checkpointer_thread_;
 
