@@ -109,6 +109,31 @@ TEST(Settlement, TwoStoresOneMonthByHand) {
     EXPECT_TRUE(CheckBalanced(*statement));
 }
 
+TEST(Settlement, TheReadmeExampleMonth) {
+    // README.md, "Coalition economics": the figures there are these.
+    StatementInput input = Input(Economics(1, 300, BreakagePolicy::kIssuers), 20000);
+    PartyPoints a = Party("A");
+    AddToParty(a, EntryKind::kEarn, 10000);
+    AddToParty(a, EntryKind::kRedeem, -1000);
+    AddToParty(a, EntryKind::kRefundReversal, -300);
+    AddToParty(a, EntryKind::kExpire, -500);
+    PartyPoints b = Party("B");
+    AddToParty(b, EntryKind::kEarn, 2000);
+    AddToParty(b, EntryKind::kRedeem, -6000);
+    input.parties = {a, b};
+    auto s = BuildStatement(input);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->rows[0].fees, 300);
+    EXPECT_EQ(s->rows[0].net, 8500);
+    EXPECT_EQ(s->rows[1].fees, 60);
+    EXPECT_EQ(s->rows[1].net, -3940);
+    EXPECT_EQ(s->program.closing_points, 24200);
+    EXPECT_EQ(s->program.deposit_change, 4200);
+    EXPECT_EQ(s->program.kept, 360);
+    EXPECT_EQ(s->program.sum_net, 4560);
+    EXPECT_TRUE(CheckBalanced(*s));
+}
+
 TEST(Settlement, FeeIsRoundedDownOncePerStoreAndPeriod) {
     // 3 % of 33 points at ¥1 is 0.99: rounded once, on the period's total, it is 0 — not
     // 33 * floor(0.03) per entry nor anything rounded up.
