@@ -357,7 +357,7 @@ TEST_F(SqliteStorageTest, InvariantCheckFindsRowsBrokenBehindTheBackendsBack) {
     auto storage = Open();
     ASSERT_NE(storage, nullptr);
     std::vector<std::string> problems = Problems(*storage);
-    ASSERT_EQ(problems.size(), 3u);
+    ASSERT_EQ(problems.size(), 4u);
     EXPECT_NE(problems[0].find("program pg_2: balance 0, sum of entries none"), std::string::npos)
         << problems[0];
     EXPECT_NE(problems[1].find("program pg_3: balance none, sum of entries 4"), std::string::npos)
@@ -366,6 +366,11 @@ TEST_F(SqliteStorageTest, InvariantCheckFindsRowsBrokenBehindTheBackendsBack) {
                                "remaining in lots 100"),
               std::string::npos)
         << problems[2];
+    // The entry written behind the backend's back is missing from the settlement totals too.
+    EXPECT_NE(problems[3].find("program pg_3 store '' kind adjustment: ledger entries +4 -0 in 1 "
+                               "entries, settlement totals none"),
+              std::string::npos)
+        << problems[3];
 }
 
 TEST_F(SqliteStorageTest, MigrationsRunOnceAndReopeningChangesNothing) {

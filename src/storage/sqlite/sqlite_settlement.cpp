@@ -57,6 +57,40 @@ Status SqliteTxn::BookSettlement(const core::LedgerEntry& e, int64_t entry_id) {
     return statement->Run();
 }
 
+Result<std::vector<std::string>> SqliteTxn::CheckSettlementTotals() {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare(
+            "WITH e AS (SELECT program_id, COALESCE(store_id, '') AS store_id, kind,"
+            "                  SUM(MAX(delta, 0)) AS p_in, SUM(MAX(-delta, 0)) AS p_out,"
+            "                  COUNT(*) AS n"
+            "           FROM ledger_entries GROUP BY 1, 2, 3),"
+            " d AS (SELECT program_id, store_id, kind, SUM(points_in) AS p_in,"
+            "              SUM(points_out) AS p_out, SUM(entries) AS n"
+            "       FROM settlement_days GROUP BY 1, 2, 3),"
+            " k AS (SELECT program_id, store_id, kind FROM e"
+            "       UNION SELECT program_id, store_id, kind FROM d)"
+            " SELECT k.program_id, k.store_id, k.kind, e.p_in, e.p_out, e.n, d.p_in, d.p_out, d.n"
+            " FROM k LEFT JOIN e USING (program_id, store_id, kind)"
+            " LEFT JOIN d USING (program_id, store_id, kind)"
+            " WHERE e.n IS NULL OR d.n IS NULL OR e.p_in <> d.p_in OR e.p_out <> d.p_out"
+            "    OR e.n <> d.n ORDER BY 1, 2, 3"));
+    std::vector<std::string> problems;
+    while (true) {
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        if (!row) return problems;
+        auto triple = [&](int first) {
+            if (statement->IsNull(first)) return std::string("none");
+            return "+" + std::to_string(statement->Int(first)) + " -" +
+                   std::to_string(statement->Int(first + 1)) + " in " +
+                   std::to_string(statement->Int(first + 2)) + " entries";
+        };
+        problems.push_back("program " + statement->Text(0) + " store '" + statement->Text(1) +
+                           "' kind " + statement->Text(2) + ": ledger entries " + triple(3) +
+                           ", settlement totals " + triple(6));
+    }
+}
+
 Result<std::vector<core::ProgramEconomics>> SqliteTxn::EconomicsVersions(
     std::string_view program_id) {
     KZ_ASSIGN_OR_RETURN(auto statement,

@@ -1060,6 +1060,8 @@ Result<std::vector<std::string>> SqliteTxn::CheckLedgerInvariants() {
                    " points remaining of " + std::to_string(s.Int(1)) + " earned";
         }));
     for (auto& problem : bad_lots) problems.push_back(std::move(problem));
+    KZ_ASSIGN_OR_RETURN(auto settlement, CheckSettlementTotals());
+    for (auto& problem : settlement) problems.push_back(std::move(problem));
     return problems;
 }
 

@@ -142,6 +142,9 @@ class SqliteTxn final : public WriteTxn {
   private:
     // Adds an appended entry to its program's settlement totals (sqlite_settlement.cpp).
     Status BookSettlement(const core::LedgerEntry& entry, int64_t entry_id);
+    // For CheckLedgerInvariants: every (program, store, kind) whose settlement totals differ
+    // from its ledger entries (points in, points out, count).
+    Result<std::vector<std::string>> CheckSettlementTotals();
     Result<std::vector<core::Member>> QueryMembers(std::string_view sql, std::string_view key);
     Result<std::vector<core::Store>> QueryStores(std::string_view sql,
                                                  std::optional<std::string_view> key);
