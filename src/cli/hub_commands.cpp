@@ -25,55 +25,6 @@
 #include "storage/storage.hpp"
 
 namespace kizuna::cli {
-
-void AddOperatorFlags(CLI::App* command, OperatorCommon& common) {
-    command->add_option("--hub", common.hub,
-                        "Hub URL (env KIZUNA_HUB; default http://127.0.0.1:8080)");
-    command->add_option("--token", common.token, "Operator token (env KIZUNA_TOKEN)");
-    command->add_option("--data", common.data_dir,
-                        "The hub's data directory: read its "
-                        "operator.token");
-    AddCaCertFlag(command, common.ca_cert);
-    AddJsonFlag(command, common.json);
-}
-
-// A client with the operator token, or null after reporting why there is none.
-std::unique_ptr<HubClient> ConnectOperator(const OperatorCommon& common, int& exit_code,
-                                           std::chrono::milliseconds timeout) {
-    const EnvLookup env = ProcessEnvironment();
-    std::string file_token;
-    std::string file_source;
-    if (!common.data_dir.empty()) {
-        const std::filesystem::path path =
-            std::filesystem::path(common.data_dir) / "operator.token";
-        auto text = ReadWholeFile(path);
-        if (!text) {
-            exit_code = ReportError(text.error(), kExitUnreachable, common.json);
-            return nullptr;
-        }
-        file_token = core::Trim(*text);
-        while (!file_token.empty() && (file_token.back() == '\n' || file_token.back() == '\r')) {
-            file_token.pop_back();
-        }
-        file_source = path.string();
-    }
-    const Setting token =
-        ResolveSetting(common.token, "--token", env, kEnvToken, file_token, file_source, "");
-    if (token.empty()) {
-        exit_code = ReportError(
-            core::MakeError(core::ErrorCode::kInvalidArgument,
-                            "no operator token: pass --token, set KIZUNA_TOKEN or pass --data DIR "
-                            "(the hub's data directory)",
-                            "--token"),
-            kExitUsage, common.json);
-        return nullptr;
-    }
-    const Setting hub = ResolveSetting(common.hub, "--hub", env, kEnvHub, "", "", kDefaultHubUrl);
-    const Setting ca = ResolveSetting(common.ca_cert, "--cacert", env, kEnvCaCert, "", "", "");
-    return std::make_unique<HubClient>(HubClientOptions{
-        .base_url = hub.value, .token = token.value, .ca_cert = ca.value, .timeout = timeout});
-}
-
 namespace {
 
 using nlohmann::json;
@@ -261,6 +212,60 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
 }
 
 // ---- operator commands ----------------------------------------------------------------------
+
+}  // namespace
+
+// OperatorCommon, AddOperatorFlags and ConnectOperator are shared with settlement_commands.cpp
+// (declared in hub_commands.hpp).
+void AddOperatorFlags(CLI::App* command, OperatorCommon& common) {
+    command->add_option("--hub", common.hub,
+                        "Hub URL (env KIZUNA_HUB; default http://127.0.0.1:8080)");
+    command->add_option("--token", common.token, "Operator token (env KIZUNA_TOKEN)");
+    command->add_option("--data", common.data_dir,
+                        "The hub's data directory: read its "
+                        "operator.token");
+    AddCaCertFlag(command, common.ca_cert);
+    AddJsonFlag(command, common.json);
+}
+
+// A client with the operator token, or null after reporting why there is none.
+std::unique_ptr<HubClient> ConnectOperator(const OperatorCommon& common, int& exit_code,
+                                           std::chrono::milliseconds timeout) {
+    const EnvLookup env = ProcessEnvironment();
+    std::string file_token;
+    std::string file_source;
+    if (!common.data_dir.empty()) {
+        const std::filesystem::path path =
+            std::filesystem::path(common.data_dir) / "operator.token";
+        auto text = ReadWholeFile(path);
+        if (!text) {
+            exit_code = ReportError(text.error(), kExitUnreachable, common.json);
+            return nullptr;
+        }
+        file_token = core::Trim(*text);
+        while (!file_token.empty() && (file_token.back() == '\n' || file_token.back() == '\r')) {
+            file_token.pop_back();
+        }
+        file_source = path.string();
+    }
+    const Setting token =
+        ResolveSetting(common.token, "--token", env, kEnvToken, file_token, file_source, "");
+    if (token.empty()) {
+        exit_code = ReportError(
+            core::MakeError(core::ErrorCode::kInvalidArgument,
+                            "no operator token: pass --token, set KIZUNA_TOKEN or pass --data DIR "
+                            "(the hub's data directory)",
+                            "--token"),
+            kExitUsage, common.json);
+        return nullptr;
+    }
+    const Setting hub = ResolveSetting(common.hub, "--hub", env, kEnvHub, "", "", kDefaultHubUrl);
+    const Setting ca = ResolveSetting(common.ca_cert, "--cacert", env, kEnvCaCert, "", "", "");
+    return std::make_unique<HubClient>(HubClientOptions{
+        .base_url = hub.value, .token = token.value, .ca_cert = ca.value, .timeout = timeout});
+}
+
+namespace {
 
 void AddPrograms(CLI::App& hub, Dispatcher& dispatcher) {
     auto* programs = hub.add_subcommand("programs", "Points programs (a chain shares one)");
