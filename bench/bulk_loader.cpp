@@ -222,14 +222,21 @@ core::Status BulkLoader::LoadLedger(const std::vector<BulkStore>& stores, int64_
     // Members in rowid order (= member id order: the ids ascend as they were inserted), then
     // their entries 1..N: ledger_entries and ledger_member only append. Columns, order and
     // bound values are SqliteTxn::AppendEntry's (store_id NULL if empty, the kind's name).
+    int64_t last_entry_before = 0;
+    {
+        KZ_ASSIGN_OR_RETURN(auto last, connection_->Prepare("SELECT COALESCE(MAX(entry_id), 0)"
+                                                            " FROM ledger_entries"));
+        KZ_ASSIGN_OR_RETURN(bool row, last->Step());
+        if (row) last_entry_before = last->Int(0);
+    }
     {
         KZ_ASSIGN_OR_RETURN(
             auto entries,
             connection_->Prepare(
                 "INSERT INTO ledger_entries (member_id, program_id, store_id, delta, kind, ref,"
-                " occurred_at, note)"
+                " occurred_at, note, recorded_at)"
                 " SELECT m.member_id, h.program_id, NULLIF(h.store_id, ''),"
-                " 10 + ((m.rowid + k.n) % 90), ?2, k.ref, k.occurred_at, ?3"
+                " 10 + ((m.rowid + k.n) % 90), ?2, k.ref, k.occurred_at, ?3, k.occurred_at"
                 " FROM members AS m JOIN temp.bulk_home AS h ON h.idx = m.rowid % " +
                 homes +
                 " CROSS JOIN temp.bulk_k AS k"
@@ -237,6 +244,25 @@ core::Status BulkLoader::LoadLedger(const std::vector<BulkStore>& stores, int64_
         entries->BindAll(first_rowid, core::EntryKindName(core::EntryKind::kAdjustment),
                          History::kNote);
         KZ_RETURN_IF_ERROR(entries->Run());
+    }
+    // The settlement totals AppendEntry keeps beside each entry: per (program, booking day in
+    // Japan time, store, kind), added to what the hub's own entries put there (core/settlement:
+    // the day is floor((recorded_at + 9 h) / 1 day)).
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto totals,
+            connection_->Prepare(
+                "INSERT INTO settlement_days (program_id, day, store_id, kind, points_in,"
+                " points_out, entries, late_entries)"
+                " SELECT e.program_id, (e.recorded_at + 32400) / 86400, COALESCE(e.store_id, ''),"
+                " e.kind, SUM(MAX(e.delta, 0)), SUM(MAX(-e.delta, 0)), COUNT(*), 0"
+                " FROM ledger_entries AS e WHERE e.entry_id > ?1 GROUP BY 1, 2, 3, 4"
+                " ON CONFLICT (program_id, day, store_id, kind) DO UPDATE SET"
+                " points_in = points_in + excluded.points_in,"
+                " points_out = points_out + excluded.points_out,"
+                " entries = entries + excluded.entries"));
+        totals->Bind(1, last_entry_before);
+        KZ_RETURN_IF_ERROR(totals->Run());
     }
     // One lot per member holding the whole sum, as SqliteTxn::InsertLot writes it (no
     // purchase: NULL), and the balance: balance = sum of entries = points left in lots.

@@ -98,6 +98,10 @@ std::string HubClient::Escape(std::string_view text) {
 
 HubAnswer HubClient::Get(std::string_view path) { return Send("GET", path, nullptr, 1); }
 
+HubAnswer HubClient::GetBytes(std::string_view path) {
+    return SendOnce("GET", path, nullptr, false);
+}
+
 HubAnswer HubClient::Post(std::string_view path, const nlohmann::json& body, int attempts) {
     return Send("POST", path, &body, attempts);
 }
@@ -123,15 +127,15 @@ HubAnswer HubClient::Send(const char* method, std::string_view path, const nlohm
     return answer;
 }
 
-HubAnswer HubClient::SendOnce(const char* method, std::string_view path,
-                              const std::string* payload) {
+HubAnswer HubClient::SendOnce(const char* method, std::string_view path, const std::string* payload,
+                              bool json_answer) {
     CURL* curl = static_cast<CURL*>(curl_);
     const std::string url = options_.base_url + std::string(path);
     std::string response;
     char error_buffer[CURL_ERROR_SIZE] = {0};
 
     curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, "Accept: application/json");
+    headers = curl_slist_append(headers, json_answer ? "Accept: application/json" : "Accept: */*");
     if (payload != nullptr) headers = curl_slist_append(headers, "Content-Type: application/json");
     // An empty Expect: stops curl waiting for "100 Continue" on larger bodies.
     headers = curl_slist_append(headers, "Expect:");
@@ -180,7 +184,9 @@ HubAnswer HubClient::SendOnce(const char* method, std::string_view path,
         answer.failure = Refused(status, response);
         return answer;
     }
-    if (!response.empty()) {
+    if (!json_answer) {
+        answer.bytes = std::move(response);
+    } else if (!response.empty()) {
         answer.body = nlohmann::json::parse(response, nullptr, false);
         if (answer.body.is_discarded()) {
             answer.failure.kind = FailureKind::kBadAnswer;

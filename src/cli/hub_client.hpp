@@ -48,6 +48,7 @@ struct HubAnswer {
     long status = 0;
     nlohmann::json body;  // the reply when ok (null for an empty body)
     HubFailure failure;   // when !ok
+    std::string bytes;    // the reply as sent, from GetBytes only
 };
 
 class HubClient {
@@ -60,6 +61,8 @@ class HubClient {
     // `path` starts with '/', e.g. "/v1/purchases". `attempts` > 1 retries transport failures
     // (never refusals) with a short pause: only for requests that carry an idempotency key.
     HubAnswer Get(std::string_view path);
+    // GET of a file (a CSV or PDF export): the reply's bytes in HubAnswer::bytes, not parsed.
+    HubAnswer GetBytes(std::string_view path);
     HubAnswer Post(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Put(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Patch(std::string_view path, const nlohmann::json& body, int attempts = 1);
@@ -72,7 +75,8 @@ class HubClient {
   private:
     HubAnswer Send(const char* method, std::string_view path, const nlohmann::json* body,
                    int attempts);
-    HubAnswer SendOnce(const char* method, std::string_view path, const std::string* payload);
+    HubAnswer SendOnce(const char* method, std::string_view path, const std::string* payload,
+                       bool json_answer = true);
 
     HubClientOptions options_;
     void* curl_ = nullptr;  // CURL*, kept out of the header

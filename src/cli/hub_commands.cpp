@@ -220,11 +220,10 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
 
 // ---- operator commands ----------------------------------------------------------------------
 
-struct OperatorCommon {
-    std::string hub, token, data_dir, ca_cert;
-    bool json = false;
-};
+}  // namespace
 
+// OperatorCommon, AddOperatorFlags and ConnectOperator are shared with settlement_commands.cpp
+// (declared in hub_commands.hpp).
 void AddOperatorFlags(CLI::App* command, OperatorCommon& common) {
     command->add_option("--hub", common.hub,
                         "Hub URL (env KIZUNA_HUB; default http://127.0.0.1:8080)");
@@ -237,9 +236,8 @@ void AddOperatorFlags(CLI::App* command, OperatorCommon& common) {
 }
 
 // A client with the operator token, or null after reporting why there is none.
-std::unique_ptr<HubClient> ConnectOperator(
-    const OperatorCommon& common, int& exit_code,
-    std::chrono::milliseconds timeout = HubClientOptions{}.timeout) {
+std::unique_ptr<HubClient> ConnectOperator(const OperatorCommon& common, int& exit_code,
+                                           std::chrono::milliseconds timeout) {
     const EnvLookup env = ProcessEnvironment();
     std::string file_token;
     std::string file_source;
@@ -273,6 +271,8 @@ std::unique_ptr<HubClient> ConnectOperator(
     return std::make_unique<HubClient>(HubClientOptions{
         .base_url = hub.value, .token = token.value, .ca_cert = ca.value, .timeout = timeout});
 }
+
+namespace {
 
 void AddPrograms(CLI::App& hub, Dispatcher& dispatcher) {
     auto* programs = hub.add_subcommand("programs", "Points programs (a chain shares one)");
@@ -770,6 +770,7 @@ void AddHubCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddBackup(*hub, dispatcher);
     AddRestore(*hub, dispatcher);
     AddCheck(*hub, dispatcher);
+    AddSettlementCommands(*hub, dispatcher);
 }
 
 }  // namespace kizuna::cli

@@ -4,10 +4,30 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <memory>
+#include <string>
+
 #include "cli/command_support.hpp"
+#include "cli/hub_client.hpp"
 
 namespace kizuna::cli {
 
 void AddHubCommands(CLI::App& app, Dispatcher& dispatcher);
+
+// The flags of every operator command (--hub, --token, --data, --cacert, --json).
+struct OperatorCommon {
+    std::string hub, token, data_dir, ca_cert;
+    bool json = false;
+};
+void AddOperatorFlags(CLI::App* command, OperatorCommon& common);
+// A client with the operator token (or whatever --token / KIZUNA_TOKEN holds: a store's API key
+// works for the commands a store may use), or null after reporting why there is none.
+std::unique_ptr<HubClient> ConnectOperator(
+    const OperatorCommon& common, int& exit_code,
+    std::chrono::milliseconds timeout = HubClientOptions{}.timeout);
+
+// `kizuna hub settlement show|close|export` (settlement_commands.cpp).
+void AddSettlementCommands(CLI::App& hub, Dispatcher& dispatcher);
 
 }  // namespace kizuna::cli

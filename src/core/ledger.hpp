@@ -45,6 +45,9 @@ struct LedgerEntry {
     std::string ref;  // purchase, redemption or refund id; lot id for expiry
     Timestamp occurred_at{};
     std::string note;  // why it exists, in words, e.g. "1,980 JPY at Shibuya Books"
+    // When the hub booked it (its clock): the settlement period it counts in (core/settlement).
+    // Unset (the epoch) means occurred_at; entries stored before it existed read as occurred_at.
+    Timestamp recorded_at{};
 };
 
 struct Lot {

@@ -122,7 +122,7 @@ core::Result<std::vector<core::Lot>> BookDueExpiries(storage::WriteTxn& txn,
         KZ_RETURN_IF_ERROR(txn.ExpireFromLot(draw));
         core::LedgerEntry entry{.member_id = member_id,
                                 .program_id = program_id,
-                                .store_id = {},  // the hub's own doing, not a store's
+                                .store_id = lot.store_id,  // the store that issued them
                                 .delta = -draw.points,
                                 .kind = core::EntryKind::kExpire,
                                 .ref = std::to_string(lot.lot_id),
@@ -417,7 +417,8 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
                                     .note = "Purchase " + FormatMoney(p.total, p.currency) +
                                             " at " + store->name + " (1 point per " +
                                             FormatMoney(rule->amount_per_point, p.currency) +
-                                            ", rule v" + std::to_string(rule->version) + ")"};
+                                            ", rule v" + std::to_string(rule->version) + ")",
+                                    .recorded_at = now};
     return plan;
 }
 

@@ -32,6 +32,7 @@
 #include "core/purchase.hpp"
 #include "core/reservation.hpp"
 #include "core/result.hpp"
+#include "core/settlement.hpp"
 #include "core/store.hpp"
 #include "core/time.hpp"
 #include "core/webhook.hpp"
@@ -99,6 +100,28 @@ struct PurchasePageRequest {
 struct PurchasePage {
     std::vector<core::Purchase> purchases;
     std::optional<PurchaseCursor> next;  // set when purchases remain after this page
+};
+
+// Ledger points of one (store, entry kind) over a range of booking days of a program, from the
+// per-day totals kept in the same transaction as every ledger entry (AppendEntry).
+struct SettlementTotal {
+    std::string store_id;  // empty: entries no store caused (the operator's)
+    std::string store_name;
+    std::string kind;        // core::EntryKindName of the entries
+    int64_t points_in = 0;   // sum of positive deltas
+    int64_t points_out = 0;  // sum of -delta of negative ones
+    int64_t entries = 0;
+    int64_t late_entries = 0;  // of which occurred before the period they were booked in
+};
+
+// A closed period: what its statement was computed from, frozen when it was closed.
+struct SettlementClosing {
+    std::string program_id;
+    core::Period period{};
+    Timestamp closed_at{};
+    core::ProgramEconomics economics;
+    int64_t opening_points = 0;
+    std::vector<core::PartyPoints> parties;  // in store id order, the operator ("") first
 };
 
 // Reads. Every method returns kUnavailable when the backend cannot answer; "not found" is an
@@ -215,6 +238,27 @@ class ReadTxn {
     // Pending deliveries with next_attempt_at <= now, soonest first, at most `limit`.
     virtual Result<std::vector<core::WebhookDelivery>> DueDeliveries(Timestamp now, int limit) = 0;
 
+    // ---- Settlement (coalition economics) ----------------------------------------------------
+    // Every version of the program's economics, oldest first.
+    virtual Result<std::vector<core::ProgramEconomics>> EconomicsVersions(
+        std::string_view program_id) = 0;
+    // The program's entries booked on days first_day..last_day (core::SettlementDay), summed per
+    // (store, kind), ordered by store id then kind.
+    virtual Result<std::vector<SettlementTotal>> SettlementTotals(std::string_view program_id,
+                                                                  int64_t first_day,
+                                                                  int64_t last_day) = 0;
+    // Sum of the deltas of the program's entries booked before `day`: the points outstanding
+    // when that day began.
+    virtual Result<int64_t> OutstandingBefore(std::string_view program_id, int64_t day) = 0;
+    // Entries booked on days first_day..last_day that occurred before the period of their
+    // booking day (a store node's offline sales synced late), oldest booked first, at most
+    // `limit`; of one store only when store_id is set.
+    virtual Result<std::vector<core::LedgerEntry>> LateEntries(
+        std::string_view program_id, int64_t first_day, int64_t last_day,
+        std::optional<std::string_view> store_id, int limit) = 0;
+    virtual Result<std::optional<SettlementClosing>> FindClosing(std::string_view program_id,
+                                                                 core::Period period) = 0;
+
     // For invariant checks: every (member, program) whose stored balance differs from the sum
     // of its entries or of its lots' remaining points, every negative balance, and every lot
     // whose remaining points are not within 0..earned. Empty when all is well.
@@ -263,8 +307,16 @@ class WriteTxn : public ReadTxn {
     virtual Status ExpireFromLot(const core::LotDraw& draw) = 0;
     // Appends the entry and adds its delta to the (member, program) balance in the same
     // transaction; fails with kInsufficientPoints, changing nothing, if the balance would go
-    // below zero. Returns the entry id.
+    // below zero. Returns the entry id. Also adds it to the program's settlement totals of its
+    // booking day: the day of recorded_at (occurred_at when unset), or, should that fall in a
+    // closed period, the first day after the latest closed period, so a closed period never
+    // changes; an entry that occurred before its booking period is listed by LateEntries.
     virtual Result<int64_t> AppendEntry(const core::LedgerEntry& entry) = 0;
+
+    // The version must be one more than the latest stored (or 1): kAlreadyExists otherwise.
+    virtual Status InsertEconomics(const core::ProgramEconomics& economics) = 0;
+    // kAlreadyExists when the period is closed already.
+    virtual Status InsertClosing(const SettlementClosing& closing) = 0;
 
     virtual Status InsertOffer(const core::Offer& offer) = 0;
     virtual Status InsertSession(const MemberSession& session) = 0;

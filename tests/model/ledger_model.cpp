@@ -166,8 +166,11 @@ int64_t LedgerModel::BookExpiries(ModelAccount& account, int64_t now) {
     int64_t count = 0;
     for (ModelLot& lot : account.lots) {
         if (lot.remaining > 0 && lot.expires_at <= now) {
-            account.entries.push_back(
-                {"expire", -lot.remaining, "lot:" + lot.store_id + "/" + lot.purchase_id, ""});
+            // Named after the store that issued the lot, as every entry names its store
+            // (settlement counts the expiry against the issuer).
+            account.entries.push_back({"expire", -lot.remaining,
+                                       "lot:" + lot.store_id + "/" + lot.purchase_id,
+                                       lot.store_id});
             lot.expired += lot.remaining;
             lot.remaining = 0;
             ++count;

@@ -589,6 +589,88 @@ CREATE INDEX refunds_purchase ON refunds (purchase_no);
 // stops it: NOT NULL purchase_no / refund_no).
 constexpr std::string_view kIdsPerStoreReferrers[] = {"lots", "refunds", "refund_lines"};
 
+// Coalition economics and settlement (issue 19). ledger_entries.recorded_at is when the hub booked
+// the entry (NULL for entries booked before: their occurred_at stands in). Expiry entries name
+// the store that issued the expired lot, as every other entry names its store; those booked
+// before, by the hub's expiry pass, get their lot's store here. program_economics is versioned
+// like earning rules (effective_from is a period "YYYY-MM"). settlement_days keeps, in the same
+// transaction as each entry, the program's points per (booking day in Japan time, store, kind):
+// a month's statement reads a few thousand rows instead of its entries ('' is the operator: no
+// store). settlement_late_entries lists entries that occurred before the period they were booked
+// in. A closed period's statement inputs are frozen in settlement_closings and
+// settlement_closed_parties. Existing entries are summed by their occurred_at day.
+constexpr std::string_view kSettlement = R"sql(
+ALTER TABLE ledger_entries ADD COLUMN recorded_at INTEGER;
+
+UPDATE ledger_entries SET store_id =
+    (SELECT l.store_id FROM lots l WHERE l.lot_id = CAST(ledger_entries.ref AS INTEGER))
+WHERE kind = 'expire' AND store_id IS NULL;
+
+CREATE TABLE program_economics (
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    version INTEGER NOT NULL CHECK (version >= 1),
+    effective_from TEXT NOT NULL,
+    point_value INTEGER NOT NULL CHECK (point_value >= 1),
+    issuing_fee_bp INTEGER NOT NULL CHECK (issuing_fee_bp BETWEEN 0 AND 10000),
+    breakage TEXT NOT NULL CHECK (breakage IN ('operator', 'issuers')),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (program_id, version)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE settlement_days (
+    program_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    store_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    points_in INTEGER NOT NULL CHECK (points_in >= 0),
+    points_out INTEGER NOT NULL CHECK (points_out >= 0),
+    entries INTEGER NOT NULL,
+    late_entries INTEGER NOT NULL,
+    PRIMARY KEY (program_id, day, store_id, kind)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE settlement_late_entries (
+    program_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    entry_id INTEGER NOT NULL,
+    PRIMARY KEY (program_id, day, entry_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE settlement_closings (
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    period TEXT NOT NULL,
+    first_day INTEGER NOT NULL,
+    last_day INTEGER NOT NULL,
+    closed_at INTEGER NOT NULL,
+    economics_version INTEGER NOT NULL,
+    point_value INTEGER NOT NULL,
+    issuing_fee_bp INTEGER NOT NULL,
+    breakage TEXT NOT NULL,
+    opening_points INTEGER NOT NULL,
+    PRIMARY KEY (program_id, period)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE settlement_closed_parties (
+    program_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    store_name TEXT NOT NULL,
+    issued INTEGER NOT NULL,
+    redeemed INTEGER NOT NULL,
+    reversed INTEGER NOT NULL,
+    expired INTEGER NOT NULL,
+    late_entries INTEGER NOT NULL,
+    PRIMARY KEY (program_id, period, store_id),
+    FOREIGN KEY (program_id, period) REFERENCES settlement_closings (program_id, period)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO settlement_days
+    (program_id, day, store_id, kind, points_in, points_out, entries, late_entries)
+SELECT program_id, (occurred_at + 32400) / 86400, COALESCE(store_id, ''), kind,
+       SUM(MAX(delta, 0)), SUM(MAX(-delta, 0)), COUNT(*), 0
+FROM ledger_entries GROUP BY 1, 2, 3, 4;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
     {2, "refund lines", kRefundLines},
@@ -598,6 +680,7 @@ constexpr Migration kMigrations[] = {
     {6, "ids per store; expired points of purchases and refunds", kIdsPerStore,
      kIdsPerStoreReferrers},
     {7, "reservations, the event outbox and webhooks", kReservationsEventsWebhooks},
+    {12, "program economics and settlement", kSettlement},
 };
 
 }  // namespace

@@ -236,8 +236,9 @@ Result<std::vector<core::Refund>> CollectRefunds(StatementLease& statement) {
     }
 }
 
-#define KZ_ENTRY_COLUMNS \
-    "entry_id, member_id, program_id, store_id, delta, kind, ref, occurred_at, note"
+#define KZ_ENTRY_COLUMNS                                                               \
+    "entry_id, member_id, program_id, store_id, delta, kind, ref, occurred_at, note, " \
+    "COALESCE(recorded_at, occurred_at)"
 
 // A member's entries, newest first, a page at a time, with or without a program filter.
 #define KZ_MEMBER_ENTRIES_SQL(filter)                                    \
@@ -264,6 +265,7 @@ Result<core::LedgerEntry> ReadEntry(Statement& s) {
     e.ref = s.Text(6);
     e.occurred_at = s.Time(7);
     e.note = s.Text(8);
+    e.recorded_at = s.Time(9);
     return e;
 }
 
@@ -930,12 +932,16 @@ Result<int64_t> SqliteTxn::AppendEntry(const core::LedgerEntry& e) {
     }
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("INSERT INTO ledger_entries (member_id, program_id,"
-                                            " store_id, delta, kind, ref, occurred_at, note)"
-                                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                                            " store_id, delta, kind, ref, occurred_at, note,"
+                                            " recorded_at)"
+                                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    const Timestamp recorded_at = e.recorded_at == Timestamp{} ? e.occurred_at : e.recorded_at;
     statement->BindAll(e.member_id, e.program_id, NullIfEmpty{e.store_id}, e.delta,
-                       core::EntryKindName(e.kind), e.ref, e.occurred_at, e.note);
+                       core::EntryKindName(e.kind), e.ref, e.occurred_at, e.note, recorded_at);
     KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
-    return connection_.LastInsertRowId();
+    const int64_t entry_id = connection_.LastInsertRowId();
+    KZ_RETURN_IF_ERROR(InContext(BookSettlement(e, entry_id), what));
+    return entry_id;
 }
 
 Result<std::vector<core::Lot>> SqliteTxn::QueryLots(StatementLease& statement) {
@@ -1054,6 +1060,8 @@ Result<std::vector<std::string>> SqliteTxn::CheckLedgerInvariants() {
                    " points remaining of " + std::to_string(s.Int(1)) + " earned";
         }));
     for (auto& problem : bad_lots) problems.push_back(std::move(problem));
+    KZ_ASSIGN_OR_RETURN(auto settlement, CheckSettlementTotals());
+    for (auto& problem : settlement) problems.push_back(std::move(problem));
     return problems;
 }
 

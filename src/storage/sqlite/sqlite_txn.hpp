@@ -66,6 +66,22 @@ class SqliteTxn final : public WriteTxn {
     Result<std::optional<MemberSession>> FindSession(std::string_view token_hash) override;
     Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) override;
 
+    // Settlement (sqlite_settlement.cpp).
+    Result<std::vector<core::ProgramEconomics>> EconomicsVersions(
+        std::string_view program_id) override;
+    Result<std::vector<SettlementTotal>> SettlementTotals(std::string_view program_id,
+                                                          int64_t first_day,
+                                                          int64_t last_day) override;
+    Result<int64_t> OutstandingBefore(std::string_view program_id, int64_t day) override;
+    Result<std::vector<core::LedgerEntry>> LateEntries(std::string_view program_id,
+                                                       int64_t first_day, int64_t last_day,
+                                                       std::optional<std::string_view> store_id,
+                                                       int limit) override;
+    Result<std::optional<SettlementClosing>> FindClosing(std::string_view program_id,
+                                                         core::Period period) override;
+    Status InsertEconomics(const core::ProgramEconomics& economics) override;
+    Status InsertClosing(const SettlementClosing& closing) override;
+
     Result<std::vector<std::string>> CheckLedgerInvariants() override;
     Result<std::vector<std::string>> CheckRecordInvariants() override;
 
@@ -124,6 +140,11 @@ class SqliteTxn final : public WriteTxn {
     static std::vector<std::string_view> UsageQueries();
 
   private:
+    // Adds an appended entry to its program's settlement totals (sqlite_settlement.cpp).
+    Status BookSettlement(const core::LedgerEntry& entry, int64_t entry_id);
+    // For CheckLedgerInvariants: every (program, store, kind) whose settlement totals differ
+    // from its ledger entries (points in, points out, count).
+    Result<std::vector<std::string>> CheckSettlementTotals();
     Result<std::vector<core::Member>> QueryMembers(std::string_view sql, std::string_view key);
     Result<std::vector<core::Store>> QueryStores(std::string_view sql,
                                                  std::optional<std::string_view> key);
