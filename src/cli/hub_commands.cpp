@@ -213,10 +213,7 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
 
 // ---- operator commands ----------------------------------------------------------------------
 
-struct OperatorCommon {
-    std::string hub, token, data_dir, ca_cert;
-    bool json = false;
-};
+}  // namespace
 
 void AddOperatorFlags(CLI::App* command, OperatorCommon& common) {
     command->add_option("--hub", common.hub,
@@ -229,10 +226,8 @@ void AddOperatorFlags(CLI::App* command, OperatorCommon& common) {
     AddJsonFlag(command, common.json);
 }
 
-// A client with the operator token, or null after reporting why there is none.
-std::unique_ptr<HubClient> ConnectOperator(
-    const OperatorCommon& common, int& exit_code,
-    std::chrono::milliseconds timeout = HubClientOptions{}.timeout) {
+std::unique_ptr<HubClient> ConnectOperator(const OperatorCommon& common, int& exit_code,
+                                           std::chrono::milliseconds timeout) {
     const EnvLookup env = ProcessEnvironment();
     std::string file_token;
     std::string file_source;
@@ -266,6 +261,8 @@ std::unique_ptr<HubClient> ConnectOperator(
     return std::make_unique<HubClient>(HubClientOptions{
         .base_url = hub.value, .token = token.value, .ca_cert = ca.value, .timeout = timeout});
 }
+
+namespace {
 
 void AddPrograms(CLI::App& hub, Dispatcher& dispatcher) {
     auto* programs = hub.add_subcommand("programs", "Points programs (a chain shares one)");
@@ -763,6 +760,7 @@ void AddHubCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddBackup(*hub, dispatcher);
     AddRestore(*hub, dispatcher);
     AddCheck(*hub, dispatcher);
+    AddLoyaltyCommands(*hub, dispatcher);  // campaign, members merge (loyalty_commands.cpp)
 }
 
 }  // namespace kizuna::cli

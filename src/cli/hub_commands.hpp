@@ -4,10 +4,29 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <memory>
+#include <string>
+
 #include "cli/command_support.hpp"
+#include "cli/hub_client.hpp"
 
 namespace kizuna::cli {
 
 void AddHubCommands(CLI::App& app, Dispatcher& dispatcher);
+
+// The flags every operator command takes, and the client they give.
+struct OperatorCommon {
+    std::string hub, token, data_dir, ca_cert;
+    bool json = false;
+};
+void AddOperatorFlags(CLI::App* command, OperatorCommon& common);
+// A client with the operator token, or null after reporting why there is none (exit code set).
+std::unique_ptr<HubClient> ConnectOperator(
+    const OperatorCommon& common, int& exit_code,
+    std::chrono::milliseconds timeout = HubClientOptions{}.timeout);
+
+// `kizuna hub campaign …` and `kizuna hub members merge` (issue 19; loyalty_commands.cpp).
+void AddLoyaltyCommands(CLI::App& hub, Dispatcher& dispatcher);
 
 }  // namespace kizuna::cli
