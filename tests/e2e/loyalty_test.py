@@ -191,6 +191,23 @@ class Loyalty(unittest.TestCase):
         finally:
             db.close()
         self.assertEqual(lots, [("bonus-p1", 500, 450, 365 * 86400), (None, 200, 0, 7 * 86400)])
+        # `kizuna hub check` holds each grant to its entry and lot, and a budget to its grants.
+        self.assertEqual(self.check(hub.data_dir)[0], 0)
+        db = sqlite3.connect(f"{hub.data_dir}/kizuna.db")
+        try:
+            with db:
+                db.execute("UPDATE campaigns SET granted_points = granted_points + 1")
+        finally:
+            db.close()
+        code, report = self.check(hub.data_dir)
+        self.assertEqual(code, 1, report)
+        faults = [f["detail"] for f in report["faults"] if f["kind"] == "record"]
+        self.assertEqual(faults, [f"campaign {campaign}: granted_points 201, grants total 200"])
+
+    def check(self, data_dir):
+        p = subprocess.run([harness.KIZUNA, "hub", "check", "--data", data_dir, "--json"],
+                           capture_output=True, text=True, timeout=120)
+        return p.returncode, json.loads(p.stdout)
 
     # --- item 5: tiers ---------------------------------------------------------------------------
     def test_crossing_a_tier_threshold_changes_the_next_purchases_points(self):
@@ -228,10 +245,8 @@ class Loyalty(unittest.TestCase):
             self.merge_on(hub)
         finally:
             hub.stop()
-        check = subprocess.run([harness.KIZUNA, "hub", "check", "--data", hub.data_dir, "--json"],
-                               capture_output=True, text=True, timeout=120)
-        self.assertEqual(check.returncode, 0, check)
-        report = json.loads(check.stdout)
+        code, report = self.check(hub.data_dir)
+        self.assertEqual(code, 0, report)
         self.assertTrue(report["clean"] and report["ledger_checked"], report)
 
     def merge_on(self, hub):

@@ -427,4 +427,44 @@ Status SqliteTxn::MergeMembers(const core::MergePlan& plan, std::string_view act
     return Failed(statement->Run(), what);
 }
 
+// ---- Invariant checks ---------------------------------------------------------------------------
+
+Result<std::vector<std::string>> SqliteTxn::CheckCampaignRecords() {
+    {
+        // A database checked before migration 13 (kizuna hub check --file) has no campaigns.
+        KZ_ASSIGN_OR_RETURN(auto exists,
+                            connection_.Prepare("SELECT COUNT(*) FROM sqlite_master"
+                                                " WHERE type = 'table' AND name = 'campaigns'"));
+        KZ_ASSIGN_OR_RETURN(int64_t tables, SingleInt(exists));
+        if (tables == 0) return std::vector<std::string>();
+    }
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare(
+            "WITH e AS (SELECT ref, COUNT(*) AS n, SUM(delta) AS total,"
+            "                  MIN(member_id) AS member_id"
+            "           FROM ledger_entries WHERE kind = 'adjustment' AND ref LIKE 'campaign:%'"
+            "           GROUP BY ref)"
+            " SELECT 'grant ' || g.campaign_id || '/' || g.grant_id || ': ' || g.points ||"
+            "        ' points, ' || COALESCE(e.n, 0) || ' entries totalling ' ||"
+            "        COALESCE(e.total, 0) || ', lot of ' || COALESCE(l.earned, 'none')"
+            " FROM campaign_grants g"
+            " LEFT JOIN e ON e.ref = 'campaign:' || g.campaign_id || ':' || g.grant_id"
+            " LEFT JOIN lots l ON l.lot_id = g.lot_id"
+            " WHERE e.n IS NULL OR e.n <> 1 OR e.total <> g.points OR e.member_id <> g.member_id"
+            "    OR l.earned IS NULL OR l.earned <> g.points OR l.member_id <> g.member_id"
+            " UNION ALL SELECT 'campaign ' || c.campaign_id || ': granted_points ' ||"
+            "        c.granted_points || ', grants total ' || COALESCE(SUM(g.points), 0)"
+            " FROM campaigns c LEFT JOIN campaign_grants g ON g.campaign_id = c.campaign_id"
+            " GROUP BY c.campaign_id HAVING c.granted_points <> COALESCE(SUM(g.points), 0)"
+            "    OR c.granted_points > c.budget_points"
+            " ORDER BY 1"));
+    std::vector<std::string> problems;
+    while (true) {
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        if (!row) return problems;
+        problems.push_back(statement->Text(0));
+    }
+}
+
 }  // namespace kizuna::storage::sqlite

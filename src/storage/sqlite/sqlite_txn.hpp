@@ -151,6 +151,9 @@ class SqliteTxn final : public WriteTxn {
     static std::vector<std::string_view> UsageQueries();
 
   private:
+    // For CheckRecordInvariants: every campaign grant whose adjustment entry or lot is missing or
+    // disagrees with it, and every campaign whose granted points differ from its grants' sum.
+    Result<std::vector<std::string>> CheckCampaignRecords();
     Result<std::vector<core::Member>> QueryMembers(std::string_view sql, std::string_view key);
     Result<std::vector<core::Store>> QueryStores(std::string_view sql,
                                                  std::optional<std::string_view> key);
