@@ -156,6 +156,11 @@ class Loyalty(unittest.TestCase):
                               {"grant_id": f"race-{winner}", "member_id": members[winner % 4],
                                "points": 5})
         self.assertEqual((other.status, other.error_code), (409, "idempotency_conflict"), other)
+        # Another program's store does not see the campaign at all.
+        _, (stranger,) = self.program_with_stores("Stranger chain")
+        foreign = self.hub.call("POST", f"/v1/campaigns/{campaign}/grants", stranger["api_key"],
+                                {"grant_id": "x", "member_id": members[0], "points": 1})
+        self.assertEqual(foreign.status, 404, foreign)
 
     def test_campaign_lots_expire_sooner_and_are_spent_first_with_history_naming_them(self):
         hub = Hub().start()  # its own: the lots are read from its file once it has stopped
@@ -237,6 +242,22 @@ class Loyalty(unittest.TestCase):
         self.assertIn("Silver tier, x1.5", notes[0])
         shown = self.hub.call("GET", f"/v1/programs/{program}", self.hub.operator_token)
         self.assertEqual(shown.json["tiers"]["tiers"][1]["name"], "Silver", shown)
+
+    def test_points_basis_tier_counts_points_earned(self):
+        program, (store,) = self.program_with_stores("Points tier chain")
+        put = self.hub.call("PUT", f"/v1/programs/{program}/tiers", self.hub.operator_token,
+                            {"basis": "points", "tiers": [
+                                {"name": "Bronze", "threshold": 0},
+                                {"name": "Silver", "threshold": 300, "multiplier": 2}]})
+        self.assertEqual(put.status, 200, put)
+        m, _ = self.enroll(store)
+        self.assertEqual(self.buy(store, m, "pt-p1", 29900)["points_earned"], 299)
+        look = self.hub.call("GET", f"/v1/members/{m}", store["api_key"])
+        self.assertEqual(look.json["tier"]["next"], {"name": "Silver", "remaining": 1}, look)
+        self.assertEqual(self.buy(store, m, "pt-p2", 100)["points_earned"], 1)
+        self.assertEqual(self.buy(store, m, "pt-p3", 10000)["points_earned"], 200)
+        look = self.hub.call("GET", f"/v1/members/{m}", store["api_key"])
+        self.assertEqual((look.json["tier"]["name"], look.json["tier"]["next"]), ("Silver", None))
 
     # --- item 6: merge ---------------------------------------------------------------------------
     def test_merge_keeps_the_sum_of_balances_and_every_invariant(self):
