@@ -240,6 +240,18 @@ class Loyalty(unittest.TestCase):
         usage = harness.usage_all(self.hub, self.hub.operator_token, m)
         notes = [e["note"] for e in usage["entries"] if e["ref"] == "tier-p3"]
         self.assertIn("Silver tier, x1.5", notes[0])
+        # Down only at the period's end: refunds take the 12-month spend below Silver's threshold,
+        # yet Silver holds until the end of the year and the next purchase still earns at it.
+        for purchase_id, amount in (("tier-p1", 40000), ("tier-p2", 20000)):
+            refund = self.hub.call("POST", f"/v1/purchases/{purchase_id}/refunds",
+                                   store["api_key"], {"refund_id": f"rf-{purchase_id}",
+                                                      "amount": amount})
+            self.assertEqual(refund.status, 201, refund)
+        look = self.hub.call("GET", f"/v1/members/{m}", store["api_key"])
+        self.assertEqual(look.json["tier"]["value"], 10000, look)
+        self.assertEqual(look.json["tier"]["name"], "Silver", look)
+        self.assertTrue(look.json["tier"]["held_until"].endswith("-01-01T00:00:00Z"), look)
+        self.assertEqual(self.buy(store, m, "tier-p4", 10000)["points_earned"], 150)
         shown = self.hub.call("GET", f"/v1/programs/{program}", self.hub.operator_token)
         self.assertEqual(shown.json["tiers"]["tiers"][1]["name"], "Silver", shown)
 
