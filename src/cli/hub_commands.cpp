@@ -771,6 +771,7 @@ void AddHubCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddRestore(*hub, dispatcher);
     AddCheck(*hub, dispatcher);
     AddSettlementCommands(*hub, dispatcher);
+    AddLoyaltyCommands(*hub, dispatcher);  // campaign, members merge (loyalty_commands.cpp)
 }
 
 }  // namespace kizuna::cli

@@ -16,6 +16,7 @@ namespace kizuna::cli {
 void AddHubCommands(CLI::App& app, Dispatcher& dispatcher);
 
 // The flags of every operator command (--hub, --token, --data, --cacert, --json).
+// The flags every operator command takes, and the client they give.
 struct OperatorCommon {
     std::string hub, token, data_dir, ca_cert;
     bool json = false;
@@ -23,11 +24,14 @@ struct OperatorCommon {
 void AddOperatorFlags(CLI::App* command, OperatorCommon& common);
 // A client with the operator token (or whatever --token / KIZUNA_TOKEN holds: a store's API key
 // works for the commands a store may use), or null after reporting why there is none.
+// A client with the operator token, or null after reporting why there is none (exit code set).
 std::unique_ptr<HubClient> ConnectOperator(
     const OperatorCommon& common, int& exit_code,
     std::chrono::milliseconds timeout = HubClientOptions{}.timeout);
 
 // `kizuna hub settlement show|close|export` (settlement_commands.cpp).
 void AddSettlementCommands(CLI::App& hub, Dispatcher& dispatcher);
+// `kizuna hub campaign …` and `kizuna hub members merge` (issue 19; loyalty_commands.cpp).
+void AddLoyaltyCommands(CLI::App& hub, Dispatcher& dispatcher);
 
 }  // namespace kizuna::cli

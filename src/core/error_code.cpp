@@ -26,6 +26,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
             return "insufficient_points";
         case ErrorCode::kRuleViolation:
             return "rule_violation";
+        case ErrorCode::kRedemptionLimit:
+            return "redemption_limit";
         case ErrorCode::kTooManyRequests:
             return "too_many_requests";
         case ErrorCode::kUnavailable:

@@ -18,9 +18,12 @@ enum class ErrorCode {
     kCardRevoked,          // 409 card_revoked
     kInsufficientPoints,   // 422 insufficient_points
     kRuleViolation,        // 422 rule_violation: valid input that the domain refuses
-    kTooManyRequests,      // 429 too_many_requests: login throttling
-    kUnavailable,          // 503 unavailable: storage or a dependency is down; retry later
-    kInternal,             // 500 internal
+    // 422 redemption_limit: a program's redemption limit refuses it; Error::field names the limit
+    // (core/redemption_limits.hpp), sent as error.limit
+    kRedemptionLimit,
+    kTooManyRequests,  // 429 too_many_requests: login throttling
+    kUnavailable,      // 503 unavailable: storage or a dependency is down; retry later
+    kInternal,         // 500 internal
 };
 
 // Stable wire name, e.g. "insufficient_points".

@@ -64,6 +64,9 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     AddReservationRoutes(router_);
     AddWebhookRoutes(router_);
     AddSettlementRoutes(router_);
+    AddProgramSettingsRoutes(router_);
+    AddCampaignRoutes(router_);
+    AddMergeRoutes(router_);
     // Metrics label every route, so they are made once the routes are known.
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }

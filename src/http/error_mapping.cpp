@@ -34,6 +34,8 @@ int HttpStatusOf(core::ErrorCode code) {
             return 422;
         case ErrorCode::kRuleViolation:
             return 422;
+        case ErrorCode::kRedemptionLimit:
+            return 422;
         case ErrorCode::kTooManyRequests:
             return 429;
         case ErrorCode::kUnavailable:
@@ -58,12 +60,31 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
     return response;
 }
 
+namespace {
+
+// 422 redemption_limit: the limit the redemption ran into is `limit` (the error's field), not a
+// request field.
+HttpResponse RedemptionLimitResponse(const core::Error& error) {
+    Json body = Json::object();
+    body["error"] = Json::object();
+    body["error"]["code"] = core::ErrorCodeName(error.code);
+    body["error"]["message"] = error.message;
+    body["error"]["limit"] = error.field;
+    HttpResponse response;
+    response.status = HttpStatusOf(error.code);
+    response.body = DumpJson(body);
+    return response;
+}
+
+}  // namespace
+
 HttpResponse ErrorResponse(const core::Error& error) {
     if (error.code == core::ErrorCode::kInternal) {
         spdlog::error("internal error: {}", error.message);
         return ErrorResponse(500, core::ErrorCodeName(error.code),
                              "internal error; the hub's log has the details", {});
     }
+    if (error.code == core::ErrorCode::kRedemptionLimit) return RedemptionLimitResponse(error);
     HttpResponse response = ErrorResponse(HttpStatusOf(error.code), core::ErrorCodeName(error.code),
                                           error.message, error.field);
     if (error.code == core::ErrorCode::kTooManyRequests) {

@@ -29,6 +29,10 @@ void AddReservationRoutes(Router& router);
 void AddWebhookRoutes(Router& router);
 // Coalition economics and settlement statements (settlements_handler.cpp).
 void AddSettlementRoutes(Router& router);
+// Issue 19: GET /v1/programs/{id}, redemption limits and tiers; campaigns; member merge.
+void AddProgramSettingsRoutes(Router& router);
+void AddCampaignRoutes(Router& router);
+void AddMergeRoutes(Router& router);
 // Health, the card-signing key, metrics (rendered by `render_metrics`) and the OpenAPI document.
 void AddSystemRoutes(Router& router, std::function<std::string()> render_metrics);
 

@@ -173,6 +173,20 @@ HttpResponse Lookup(const RequestContext& ctx) {
         purchases.push_back(PurchaseToJson(purchase));
     }
     json["purchases"] = std::move(purchases);
+    // Issue 19: the member's tier in the store's program, and what is left to the next.
+    auto tier = ctx.hub.tiers().StandingOf(ctx.caller, member_id);
+    if (!tier) return ErrorResponse(tier.error());
+    if (*tier) {
+        const core::TierStanding& standing = **tier;
+        json["tier"] = {
+            {"name", standing.name},
+            {"multiplier", MilliToJson(standing.multiplier_milli)},
+            {"value", standing.value},
+            {"held_until", core::FormatRfc3339(standing.held_until)},
+            {"next", standing.next_name.empty()
+                         ? Json()
+                         : Json{{"name", standing.next_name}, {"remaining", standing.remaining}}}};
+    }
     return JsonResponse(200, json);
 }
 

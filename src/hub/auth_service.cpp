@@ -104,6 +104,12 @@ std::optional<std::string> AuthService::CachedSessionMember(const std::string& d
     return it->second.member_id;
 }
 
+void AuthService::ForgetSessionsOf(std::string_view member_id) {
+    std::lock_guard lock(sessions_mutex_);
+    std::erase_if(sessions_,
+                  [&](const auto& entry) { return entry.second.member_id == member_id; });
+}
+
 void AuthService::CacheSession(const std::string& digest, const storage::MemberSession& session,
                                core::Timestamp now) {
     std::lock_guard lock(sessions_mutex_);

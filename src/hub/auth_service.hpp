@@ -74,6 +74,10 @@ class AuthService {
     // hash takes ~64 MiB for ~0.1 s, so at most a few run at once whatever the worker count.
     std::string HashPassword(std::string_view password);
 
+    // Forgets the member's cached sessions, after their stored sessions were deleted before
+    // expiry (a member merged away, MergeService): the next request with one reads storage.
+    void ForgetSessionsOf(std::string_view member_id);
+
   private:
     bool VerifyPassword(std::string_view hash, std::string_view password);
     const std::string& DummyHash();
@@ -91,7 +95,8 @@ class AuthService {
     int session_ttl_seconds_;
     // Token digest -> live member session, so that an authenticated member request costs no
     // storage read of its own. Sound because a stored session never changes and is only ever
-    // deleted once expired; every hit is checked against the clock like a stored one.
+    // deleted once expired (or forgotten here with ForgetSessionsOf); every hit is checked against
+    // the clock like a stored one.
     std::mutex sessions_mutex_;
     std::unordered_map<std::string, CachedSession> sessions_;
     LoginThrottle throttle_;

@@ -261,6 +261,10 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     hub->mail_ = std::make_unique<MailSpool>(options.data_dir / "mail-outbox");
     hub->members_ = std::make_unique<MemberService>(*hub->context_, *hub->auth_, *hub->mail_);
     hub->points_ = std::make_unique<PointsService>(*hub->context_);
+    hub->redemption_limits_ = std::make_unique<RedemptionLimitService>(*hub->context_);
+    hub->campaigns_ = std::make_unique<CampaignService>(*hub->context_);
+    hub->tiers_ = std::make_unique<TierService>(*hub->context_);
+    hub->merges_ = std::make_unique<MergeService>(*hub->context_, *hub->auth_);
     hub->rules_ = std::make_unique<RuleService>(*hub->context_);
     hub->offers_ = std::make_unique<OfferService>(*hub->context_);
     hub->reservations_ = std::make_unique<ReservationService>(*hub->context_);

@@ -11,13 +11,17 @@
 #include "core/time.hpp"
 #include "hub/admin_service.hpp"
 #include "hub/auth_service.hpp"
+#include "hub/campaign_service.hpp"
 #include "hub/mail_delivery.hpp"
 #include "hub/member_service.hpp"
+#include "hub/merge_service.hpp"
 #include "hub/offer_service.hpp"
 #include "hub/points_service.hpp"
+#include "hub/redemption_limit_service.hpp"
 #include "hub/reservation_service.hpp"
 #include "hub/rule_service.hpp"
 #include "hub/settlement_service.hpp"
+#include "hub/tier_service.hpp"
 #include "hub/webhook_service.hpp"
 #include "storage/storage.hpp"
 
@@ -56,6 +60,11 @@ class Hub {
     ReservationService& reservations() { return *reservations_; }
     WebhookService& webhooks() { return *webhooks_; }
     SettlementService& settlements() { return *settlements_; }
+    // Issue 19: redemption limits, campaigns, tiers, member merges.
+    RedemptionLimitService& redemption_limits() { return *redemption_limits_; }
+    CampaignService& campaigns() { return *campaigns_; }
+    TierService& tiers() { return *tiers_; }
+    MergeService& merges() { return *merges_; }
     storage::Storage& storage() { return *storage_; }
     // Mail to members waits here (DIR/mail-outbox) for the delivery worker (HubOptions::mail).
     MailSpool& mail() { return *mail_; }
@@ -81,6 +90,10 @@ class Hub {
     std::unique_ptr<ReservationService> reservations_;
     std::unique_ptr<WebhookService> webhooks_;
     std::unique_ptr<SettlementService> settlements_;
+    std::unique_ptr<RedemptionLimitService> redemption_limits_;
+    std::unique_ptr<CampaignService> campaigns_;
+    std::unique_ptr<TierService> tiers_;
+    std::unique_ptr<MergeService> merges_;
     std::filesystem::path operator_token_path_;
     // Declared last so they stop first, while the services they use still exist.
     std::unique_ptr<class CurlWebhookSender> webhook_sender_;

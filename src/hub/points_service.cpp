@@ -16,7 +16,9 @@
 #include "hub/access.hpp"
 #include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
+#include "hub/redemption_limit_service.hpp"
 #include "hub/text_format.hpp"
+#include "hub/tier_service.hpp"
 
 namespace kizuna::hub {
 namespace {
@@ -120,17 +122,19 @@ core::Result<std::vector<core::Lot>> BookDueExpiries(storage::WriteTxn& txn,
     for (const auto& draw : draws) {
         const core::Lot& lot = *by_id.at(draw.lot_id);
         KZ_RETURN_IF_ERROR(txn.ExpireFromLot(draw));
-        core::LedgerEntry entry{.member_id = member_id,
-                                .program_id = program_id,
-                                .store_id = lot.store_id,  // the store that issued them
-                                .delta = -draw.points,
-                                .kind = core::EntryKind::kExpire,
-                                .ref = std::to_string(lot.lot_id),
-                                .occurred_at = now,
-                                .note = "Expired: " + GroupThousands(draw.points) + " of " +
-                                        GroupThousands(lot.earned) + " points earned on " +
-                                        Day(lot.earned_at) + " (purchase " + lot.purchase_id +
-                                        "), valid until " + Day(lot.expires_at)};
+        core::LedgerEntry entry{
+            .member_id = member_id,
+            .program_id = program_id,
+            .store_id = lot.store_id,  // the store that issued them
+            .delta = -draw.points,
+            .kind = core::EntryKind::kExpire,
+            .ref = std::to_string(lot.lot_id),
+            .occurred_at = now,
+            .note = "Expired: " + GroupThousands(draw.points) + " of " +
+                    GroupThousands(lot.earned) + " points earned on " + Day(lot.earned_at) +
+                    (lot.purchase_id.empty() ? std::string(" (campaign bonus)")
+                                             : " (purchase " + lot.purchase_id + ")") +
+                    ", valid until " + Day(lot.expires_at)};
         KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         if (expired_lots != nullptr) ++*expired_lots;
     }
@@ -272,6 +276,27 @@ struct PointsService::PurchasePlan {
     core::Lot lot;
     core::LedgerEntry entry;
     PurchaseReceipt receipt;
+    // The points and note by the store's rule alone, before the member's tier (issue 19).
+    int64_t base_points = 0;
+    std::string base_note;
+
+    // Issue 19: the purchase earns at the member's tier (hub/tier_service.hpp). Set from the base
+    // on every run, since a unit of work may run more than once.
+    core::Status EarnAtTier(const std::optional<PurchaseTier>& tier) {
+        purchase.points_earned = base_points;
+        entry.note = base_note;
+        if (tier && tier->standing.multiplier_milli != core::kMultiplierOne) {
+            KZ_ASSIGN_OR_RETURN(
+                purchase.points_earned,
+                core::ApplyTierMultiplier(base_points, tier->standing.multiplier_milli));
+            entry.note += "; " + tier->standing.name + " tier, x" +
+                          FormatMultiplier(tier->standing.multiplier_milli);
+        }
+        lot.earned = purchase.points_earned;
+        lot.remaining = purchase.points_earned;
+        entry.delta = purchase.points_earned;
+        return core::Status::Ok();
+    }
 
     // The unit of work: runs on the storage's writer (see Storage::Write). A replay (a purchase
     // id already stored) is rare, so it is not looked for first: the insert finds it, and so do
@@ -290,6 +315,11 @@ struct PointsService::PurchasePlan {
                 return ReplayOr(
                     txn, MakeError(ErrorCode::kNotFound, "no member " + p.member_id, "member_id"));
             }
+        }
+        KZ_ASSIGN_OR_RETURN(auto tier,
+                            TierForPurchase(txn, p.member_id, p.program_id, p.recorded_at));
+        if (core::Status earned = EarnAtTier(tier); !earned.ok()) {
+            return ReplayOr(txn, earned.error());
         }
         // Both are bounded (a balance by this check, points by ComputePoints): no overflow.
         if (before.value_or(0) > core::kMaxBalance - p.points_earned) {
@@ -310,6 +340,7 @@ struct PointsService::PurchasePlan {
             entry.member_id = p.member_id;
             KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         }
+        if (tier) KZ_RETURN_IF_ERROR(RaiseTierAfterPurchase(txn, *tier, p.member_id, p.program_id));
         receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
                    p.balance_after, p.program_id, false};
         return RecordEvent(txn, "purchase.created", p.program_id, p.member_id, p.recorded_at,
@@ -419,6 +450,8 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
                                             FormatMoney(rule->amount_per_point, p.currency) +
                                             ", rule v" + std::to_string(rule->version) + ")",
                                     .recorded_at = now};
+    plan->base_points = p.points_earned;
+    plan->base_note = plan->entry.note;
     return plan;
 }
 
@@ -451,6 +484,9 @@ struct PointsService::RedemptionPlan {
         }
         KZ_ASSIGN_OR_RETURN(rd.member_id, ResolveMember(txn, member));
         KZ_ASSIGN_OR_RETURN(auto lots, BookDueExpiries(txn, rd.member_id, rd.program_id, now));
+        // Issue 19: the program's redemption limits (hub/redemption_limit_service.hpp).
+        KZ_RETURN_IF_ERROR(CheckRedemptionLimitsInTxn(txn, rd.store_id, rd.member_id, rd.program_id,
+                                                      rd.points, now));
         auto draws = core::PlanRedemption(lots, rd.points, now);
         if (!draws) {
             if (draws.error().code != ErrorCode::kInsufficientPoints) return draws.error();

@@ -24,16 +24,20 @@
 #include <utility>
 #include <vector>
 
+#include "core/campaign.hpp"
 #include "core/card.hpp"
 #include "core/earning_rule.hpp"
 #include "core/ledger.hpp"
 #include "core/member.hpp"
+#include "core/member_merge.hpp"
 #include "core/offer.hpp"
 #include "core/purchase.hpp"
+#include "core/redemption_limits.hpp"
 #include "core/reservation.hpp"
 #include "core/result.hpp"
 #include "core/settlement.hpp"
 #include "core/store.hpp"
+#include "core/tier.hpp"
 #include "core/time.hpp"
 #include "core/webhook.hpp"
 
@@ -258,6 +262,30 @@ class ReadTxn {
         std::optional<std::string_view> store_id, int limit) = 0;
     virtual Result<std::optional<SettlementClosing>> FindClosing(std::string_view program_id,
                                                                  core::Period period) = 0;
+    // ---- Redemption limits, campaigns, tiers, member merges (issue 19) ----------------------
+    // The program's limits; empty (no limits) when none were set.
+    virtual Result<core::RedemptionLimits> RedemptionLimitsOf(std::string_view program_id) = 0;
+    // Points the member redeemed in the program with from <= occurred_at < to.
+    virtual Result<int64_t> RedeemedBetween(std::string_view member_id, std::string_view program_id,
+                                            Timestamp from, Timestamp to) = 0;
+    virtual Result<std::optional<core::Campaign>> FindCampaign(std::string_view campaign_id) = 0;
+    virtual Result<std::optional<core::CampaignGrant>> FindCampaignGrant(
+        std::string_view campaign_id, std::string_view grant_id) = 0;
+    // The campaign's grants, newest first, at most `limit`.
+    virtual Result<std::vector<core::CampaignGrant>> GrantsOfCampaign(std::string_view campaign_id,
+                                                                      int limit) = 0;
+    // The program's tiers; no tiers when none were set.
+    virtual Result<core::TierSchedule> TierScheduleOf(std::string_view program_id) = 0;
+    virtual Result<std::optional<core::HeldTier>> HeldTierOf(std::string_view member_id,
+                                                             std::string_view program_id) = 0;
+    // The member's tier value in the program from purchases with from < occurred_at <= to: net
+    // spend (totals less refunded amounts) or points earned (less points refunds owed back).
+    virtual Result<int64_t> TierValueOf(std::string_view member_id, std::string_view program_id,
+                                        core::TierBasis basis, Timestamp from, Timestamp to) = 0;
+    // What the member holds (balances, cards, counts); none for an unknown member.
+    virtual Result<std::optional<core::MemberHoldings>> HoldingsOf(std::string_view member_id) = 0;
+    // The member the given one was merged into, if it was.
+    virtual Result<std::optional<std::string>> MergedInto(std::string_view member_id) = 0;
 
     // For invariant checks: every (member, program) whose stored balance differs from the sum
     // of its entries or of its lots' remaining points, every negative balance, and every lot
@@ -339,6 +367,30 @@ class WriteTxn : public ReadTxn {
     virtual Result<int64_t> InsertDelivery(const core::WebhookDelivery& delivery) = 0;
     // Stores everything but the ids, the event and created_at. kNotFound for an unknown one.
     virtual Status UpdateDelivery(const core::WebhookDelivery& delivery) = 0;
+
+    // ---- Redemption limits, campaigns, tiers, member merges (issue 19) ----------------------
+    // Replaces the program's limits (and its stores that do not accept points).
+    virtual Status SetRedemptionLimits(std::string_view program_id,
+                                       const core::RedemptionLimits& limits, Timestamp at) = 0;
+    // kAlreadyExists when the id is taken.
+    virtual Status InsertCampaign(const core::Campaign& campaign) = 0;
+    // Stores the grant (its lot already inserted) and adds its points to the campaign's granted
+    // points. kAlreadyExists when (campaign, grant id) is taken; kRuleViolation, writing
+    // nothing, when the campaign's budget would be passed (the schema refuses it too).
+    virtual Status InsertCampaignGrant(const core::CampaignGrant& grant) = 0;
+    // Replaces the program's tiers; an empty schedule removes them.
+    virtual Status SetTierSchedule(std::string_view program_id, const core::TierSchedule& schedule,
+                                   Timestamp at) = 0;
+    virtual Status SetHeldTier(std::string_view member_id, std::string_view program_id,
+                               const core::HeldTier& held, Timestamp at) = 0;
+    // Applies a merge planned by core::PlanMerge, atomically with the caller's other writes:
+    // every row of plan.from_id (purchases, redemptions, entries, lots, balances, reservations,
+    // campaign grants, held tiers, program memberships) moves to plan.survivor_id, its cards are
+    // revoked (at `at`) and point to the survivor, its sessions are deleted, it is closed, and
+    // the merge is recorded with `actor` and `summary`. Errors: kRuleViolation when the balances
+    // found differ from the plan's (it was planned on other data).
+    virtual Status MergeMembers(const core::MergePlan& plan, std::string_view actor,
+                                std::string_view summary, Timestamp at) = 0;
 };
 
 // Counters of the write path since the storage was opened, for /metrics and tests. With group

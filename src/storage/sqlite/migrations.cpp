@@ -669,6 +669,92 @@ INSERT INTO settlement_days
 SELECT program_id, (occurred_at + 32400) / 86400, COALESCE(store_id, ''), kind,
        SUM(MAX(delta, 0)), SUM(MAX(-delta, 0)), COUNT(*), 0
 FROM ledger_entries GROUP BY 1, 2, 3, 4;
+// Migration 13: redemption limits, campaigns, tiers and member merges (issue 19). A program's
+// limits and tiers are rows of their own (none: no limits, no tiers). A campaign's granted_points
+// can never pass its budget (CHECK), whatever the code does; each grant names the lot it booked.
+// A member's held tier is the highest reached by a purchase in the tier period starting at
+// period_start (core/tier.hpp). A merged member's cards point to the survivor (merged_into); each
+// merge is one row, and a member is merged away at most once. Redemptions get a member index
+// for the monthly limit.
+constexpr std::string_view kLoyalty = R"sql(
+CREATE TABLE program_redemption_limits (
+    program_id TEXT PRIMARY KEY REFERENCES programs (program_id),
+    per_transaction INTEGER CHECK (per_transaction IS NULL OR per_transaction >= 1),
+    per_member_month INTEGER CHECK (per_member_month IS NULL OR per_member_month >= 1),
+    minimum_balance INTEGER NOT NULL CHECK (minimum_balance >= 0),
+    updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE program_non_accepting_stores (
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    PRIMARY KEY (program_id, store_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX redemptions_member ON redemptions (member_id, program_id, occurred_at);
+
+CREATE TABLE campaigns (
+    campaign_id TEXT PRIMARY KEY,
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    name TEXT NOT NULL,
+    budget_points INTEGER NOT NULL CHECK (budget_points >= 1),
+    granted_points INTEGER NOT NULL
+        CHECK (granted_points >= 0 AND granted_points <= budget_points),
+    validity_days INTEGER NOT NULL CHECK (validity_days >= 1),
+    store_id TEXT REFERENCES stores (store_id),
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE campaign_grants (
+    campaign_id TEXT NOT NULL REFERENCES campaigns (campaign_id),
+    grant_id TEXT NOT NULL,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    points INTEGER NOT NULL CHECK (points >= 1),
+    lot_id INTEGER NOT NULL REFERENCES lots (lot_id),
+    balance_after INTEGER NOT NULL,
+    granted_by TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (campaign_id, grant_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX campaign_grants_member ON campaign_grants (member_id);
+
+CREATE TABLE program_tier_schedules (
+    program_id TEXT PRIMARY KEY REFERENCES programs (program_id),
+    basis TEXT NOT NULL CHECK (basis IN ('spend', 'points')),
+    updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE program_tiers (
+    program_id TEXT NOT NULL REFERENCES program_tier_schedules (program_id),
+    position INTEGER NOT NULL CHECK (position >= 0),
+    name TEXT NOT NULL,
+    threshold INTEGER NOT NULL CHECK (threshold >= 0),
+    multiplier_milli INTEGER NOT NULL CHECK (multiplier_milli >= 0),
+    PRIMARY KEY (program_id, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE member_tiers (
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    program_id TEXT NOT NULL REFERENCES programs (program_id),
+    tier_name TEXT NOT NULL,
+    period_start INTEGER NOT NULL,
+    reached_at INTEGER NOT NULL,
+    PRIMARY KEY (member_id, program_id)
+) STRICT, WITHOUT ROWID;
+
+ALTER TABLE cards ADD COLUMN merged_into TEXT REFERENCES members (member_id);
+
+CREATE TABLE member_merges (
+    merge_no INTEGER PRIMARY KEY,
+    survivor_id TEXT NOT NULL REFERENCES members (member_id),
+    from_id TEXT NOT NULL UNIQUE REFERENCES members (member_id),
+    actor TEXT NOT NULL,
+    merged_at INTEGER NOT NULL,
+    points_moved INTEGER NOT NULL,
+    summary TEXT NOT NULL
+) STRICT;
+CREATE INDEX member_merges_survivor ON member_merges (survivor_id);
 )sql";
 
 constexpr Migration kMigrations[] = {
@@ -681,6 +767,7 @@ constexpr Migration kMigrations[] = {
      kIdsPerStoreReferrers},
     {7, "reservations, the event outbox and webhooks", kReservationsEventsWebhooks},
     {12, "program economics and settlement", kSettlement},
+    {13, "redemption limits, campaigns, tiers and member merges", kLoyalty},
 };
 
 }  // namespace

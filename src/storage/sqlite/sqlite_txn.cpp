@@ -1112,21 +1112,26 @@ Result<std::vector<std::string>> SqliteTxn::CheckRecordInvariants() {
             "        OR l.earned <> p.points_earned OR l.member_id <> p.member_id"
             "        OR l.program_id <> p.program_id))"
             " ORDER BY 1, 2"));
-    return Collect<std::string>(statement, [](Statement& s) -> Result<std::string> {
-        const std::string what = s.Text(0);
-        const std::string id = s.Text(1);
-        if (what.starts_with("entry ")) {
-            return "ledger " + what.substr(6) + " entry for " + id + ": no such record";
-        }
-        const std::string want = std::to_string(s.Int(2));
-        const std::string rows = what == "lot of purchase" ? "lots" : "ledger entries";
-        if (s.IsNull(3)) return what + " " + id + ": no " + rows + " (expected " + want + ")";
-        std::string text = what + " " + id + ": expected " + want + ", found " +
-                           std::to_string(s.Int(3)) + " " + rows + " totalling " +
-                           std::to_string(s.Int(4));
-        if (!s.IsNull(5) && s.Int(5) == 0) text += " of another member or program";
-        return text;
-    });
+    KZ_ASSIGN_OR_RETURN(
+        auto problems, Collect<std::string>(statement, [](Statement& s) -> Result<std::string> {
+            const std::string what = s.Text(0);
+            const std::string id = s.Text(1);
+            if (what.starts_with("entry ")) {
+                return "ledger " + what.substr(6) + " entry for " + id + ": no such record";
+            }
+            const std::string want = std::to_string(s.Int(2));
+            const std::string rows = what == "lot of purchase" ? "lots" : "ledger entries";
+            if (s.IsNull(3)) return what + " " + id + ": no " + rows + " (expected " + want + ")";
+            std::string text = what + " " + id + ": expected " + want + ", found " +
+                               std::to_string(s.Int(3)) + " " + rows + " totalling " +
+                               std::to_string(s.Int(4));
+            if (!s.IsNull(5) && s.Int(5) == 0) text += " of another member or program";
+            return text;
+        }));
+    // Campaign grants and budgets (issue 19): loyalty_txn.cpp.
+    KZ_ASSIGN_OR_RETURN(auto campaigns, CheckCampaignRecords());
+    for (auto& problem : campaigns) problems.push_back(std::move(problem));
+    return problems;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -135,6 +135,33 @@ class SqliteTxn final : public WriteTxn {
     Result<int64_t> InsertDelivery(const core::WebhookDelivery& delivery) override;
     Status UpdateDelivery(const core::WebhookDelivery& delivery) override;
 
+    // ---- Redemption limits, campaigns, tiers, member merges (issue 19): loyalty_txn.cpp -----
+    Result<core::RedemptionLimits> RedemptionLimitsOf(std::string_view program_id) override;
+    Result<int64_t> RedeemedBetween(std::string_view member_id, std::string_view program_id,
+                                    Timestamp from, Timestamp to) override;
+    Result<std::optional<core::Campaign>> FindCampaign(std::string_view campaign_id) override;
+    Result<std::optional<core::CampaignGrant>> FindCampaignGrant(
+        std::string_view campaign_id, std::string_view grant_id) override;
+    Result<std::vector<core::CampaignGrant>> GrantsOfCampaign(std::string_view campaign_id,
+                                                              int limit) override;
+    Result<core::TierSchedule> TierScheduleOf(std::string_view program_id) override;
+    Result<std::optional<core::HeldTier>> HeldTierOf(std::string_view member_id,
+                                                     std::string_view program_id) override;
+    Result<int64_t> TierValueOf(std::string_view member_id, std::string_view program_id,
+                                core::TierBasis basis, Timestamp from, Timestamp to) override;
+    Result<std::optional<core::MemberHoldings>> HoldingsOf(std::string_view member_id) override;
+    Result<std::optional<std::string>> MergedInto(std::string_view member_id) override;
+    Status SetRedemptionLimits(std::string_view program_id, const core::RedemptionLimits& limits,
+                               Timestamp at) override;
+    Status InsertCampaign(const core::Campaign& campaign) override;
+    Status InsertCampaignGrant(const core::CampaignGrant& grant) override;
+    Status SetTierSchedule(std::string_view program_id, const core::TierSchedule& schedule,
+                           Timestamp at) override;
+    Status SetHeldTier(std::string_view member_id, std::string_view program_id,
+                       const core::HeldTier& held, Timestamp at) override;
+    Status MergeMembers(const core::MergePlan& plan, std::string_view actor,
+                        std::string_view summary, Timestamp at) override;
+
     // The SQL of the reads behind a member's usage (the hub's most frequent request), for the
     // test that checks SQLite answers each from an index, in index order, without sorting.
     static std::vector<std::string_view> UsageQueries();
@@ -145,6 +172,9 @@ class SqliteTxn final : public WriteTxn {
     // For CheckLedgerInvariants: every (program, store, kind) whose settlement totals differ
     // from its ledger entries (points in, points out, count).
     Result<std::vector<std::string>> CheckSettlementTotals();
+    // For CheckRecordInvariants: every campaign grant whose adjustment entry or lot is missing or
+    // disagrees with it, and every campaign whose granted points differ from its grants' sum.
+    Result<std::vector<std::string>> CheckCampaignRecords();
     Result<std::vector<core::Member>> QueryMembers(std::string_view sql, std::string_view key);
     Result<std::vector<core::Store>> QueryStores(std::string_view sql,
                                                  std::optional<std::string_view> key);
