@@ -669,6 +669,8 @@ INSERT INTO settlement_days
 SELECT program_id, (occurred_at + 32400) / 86400, COALESCE(store_id, ''), kind,
        SUM(MAX(delta, 0)), SUM(MAX(-delta, 0)), COUNT(*), 0
 FROM ledger_entries GROUP BY 1, 2, 3, 4;
+)sql";
+
 // Migration 13: redemption limits, campaigns, tiers and member merges (issue 19). A program's
 // limits and tiers are rows of their own (none: no limits, no tiers). A campaign's granted_points
 // can never pass its budget (CHECK), whatever the code does; each grant names the lot it booked.
