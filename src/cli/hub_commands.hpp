@@ -14,17 +14,17 @@
 namespace kizuna::cli {
 
 void AddHubCommands(CLI::App& app, Dispatcher& dispatcher);
+// `kizuna hub nodes add|list` and `kizuna hub conflicts` (node_commands.cpp).
+void AddNodeCommands(CLI::App& hub, Dispatcher& dispatcher);
 
-// The flags of every operator command (--hub, --token, --data, --cacert, --json).
-// The flags every operator command takes, and the client they give.
+// What every operator command takes: --hub, --token, --data (read DIR/operator.token), --cacert,
+// --json.
 struct OperatorCommon {
     std::string hub, token, data_dir, ca_cert;
     bool json = false;
 };
 void AddOperatorFlags(CLI::App* command, OperatorCommon& common);
-// A client with the operator token (or whatever --token / KIZUNA_TOKEN holds: a store's API key
-// works for the commands a store may use), or null after reporting why there is none.
-// A client with the operator token, or null after reporting why there is none (exit code set).
+// A client with the operator token, or null after reporting why there is none (exit_code set).
 std::unique_ptr<HubClient> ConnectOperator(
     const OperatorCommon& common, int& exit_code,
     std::chrono::milliseconds timeout = HubClientOptions{}.timeout);

@@ -67,6 +67,7 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     AddProgramSettingsRoutes(router_);
     AddCampaignRoutes(router_);
     AddMergeRoutes(router_);
+    AddSyncRoutes(router_);
     // Metrics label every route, so they are made once the routes are known.
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }

@@ -270,6 +270,8 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     hub->reservations_ = std::make_unique<ReservationService>(*hub->context_);
     hub->webhooks_ = std::make_unique<WebhookService>(*hub->context_, options.webhooks.retry);
     hub->settlements_ = std::make_unique<SettlementService>(*hub->context_);
+    hub->sync_ = std::make_unique<SyncService>(*hub->context_, *hub->auth_, *hub->points_,
+                                               *hub->reservations_);
     if (options.webhooks.deliver) {
         hub->webhook_sender_ = std::make_unique<CurlWebhookSender>();
         hub->webhook_worker_ = std::make_unique<WebhookWorker>(

@@ -22,6 +22,7 @@
 #include "hub/rule_service.hpp"
 #include "hub/settlement_service.hpp"
 #include "hub/tier_service.hpp"
+#include "hub/sync_service.hpp"
 #include "hub/webhook_service.hpp"
 #include "storage/storage.hpp"
 
@@ -65,6 +66,7 @@ class Hub {
     CampaignService& campaigns() { return *campaigns_; }
     TierService& tiers() { return *tiers_; }
     MergeService& merges() { return *merges_; }
+    SyncService& sync() { return *sync_; }
     storage::Storage& storage() { return *storage_; }
     // Mail to members waits here (DIR/mail-outbox) for the delivery worker (HubOptions::mail).
     MailSpool& mail() { return *mail_; }
@@ -94,6 +96,7 @@ class Hub {
     std::unique_ptr<CampaignService> campaigns_;
     std::unique_ptr<TierService> tiers_;
     std::unique_ptr<MergeService> merges_;
+    std::unique_ptr<SyncService> sync_;
     std::filesystem::path operator_token_path_;
     // Declared last so they stop first, while the services they use still exist.
     std::unique_ptr<class CurlWebhookSender> webhook_sender_;
