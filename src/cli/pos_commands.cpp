@@ -10,6 +10,7 @@
 #include "cli/client_config.hpp"
 #include "cli/enrollment_form.hpp"
 #include "cli/output.hpp"
+#include "cli/pos_node_commands.hpp"
 #include "cli/pos_session.hpp"
 #include "cli/record_file.hpp"
 #include "cli/reservation_commands.hpp"
@@ -815,6 +816,7 @@ void AddPosCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddRule(*pos, dispatcher);
     AddReservationCommands(*pos, dispatcher);
     AddWebhookCommands(*pos, dispatcher);
+    AddPosNodeCommands(*pos, dispatcher);
 }
 
 }  // namespace kizuna::cli
