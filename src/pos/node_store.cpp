@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <exception>
+
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/log_sync.hpp"
 
@@ -392,34 +394,78 @@ NodeStore::~NodeStore() {
     connection_.reset();
 }
 
+struct NodeStore::Ticket {
+    const std::function<core::Status(NodeTxn&)>* unit;
+    core::Status status;
+    bool done = false;
+};
+
 core::Status NodeStore::Write(const std::function<core::Status(NodeTxn&)>& unit) {
-    std::lock_guard lock(mutex_);
-    KZ_RETURN_IF_ERROR(connection_->Run("BEGIN IMMEDIATE"));
-    NodeTxn txn(*connection_);
-    core::Status status = core::Status::Ok();
-    try {
-        status = unit(txn);
-    } catch (...) {
-        if (connection_->InTransaction()) (void)connection_->Run("ROLLBACK");
-        throw;
+    Ticket ticket{&unit, core::Status::Ok()};
+    std::unique_lock lock(queue_mutex_);
+    queue_.push_back(&ticket);
+    while (!ticket.done) {
+        if (committing_) {
+            committed_.wait(lock);
+            continue;
+        }
+        // Lead: commit everything waiting, this ticket included.
+        committing_ = true;
+        std::vector<Ticket*> batch;
+        batch.swap(queue_);
+        lock.unlock();
+        Commit(batch);
+        lock.lock();
+        for (Ticket* t : batch) t->done = true;
+        committing_ = false;
+        committed_.notify_all();
     }
-    if (!status.ok()) {
-        if (connection_->InTransaction()) (void)connection_->Run("ROLLBACK");
-        return status;
+    return ticket.status;
+}
+
+void NodeStore::Commit(const std::vector<Ticket*>& batch) {
+    std::lock_guard lock(mutex_);
+    auto fail_all = [&](const core::Error& error) {
+        for (Ticket* t : batch) t->status = error;
+    };
+    if (broken_) {
+        return fail_all(core::MakeError(ErrorCode::kUnavailable,
+                                        "the node's database could not be synced earlier; restart "
+                                        "the node"));
+    }
+    if (auto begun = connection_->Run("BEGIN IMMEDIATE"); !begun.ok())
+        return fail_all(begun.error());
+    NodeTxn txn(*connection_);
+    for (Ticket* t : batch) {
+        if (auto saved = connection_->Run("SAVEPOINT unit"); !saved.ok()) {
+            t->status = saved;
+            continue;
+        }
+        try {
+            t->status = (*t->unit)(txn);
+        } catch (const std::exception& e) {
+            t->status = core::MakeError(ErrorCode::kInternal, e.what());
+        }
+        if (!connection_->InTransaction()) {  // SQLite rolled the whole transaction back
+            return fail_all(core::MakeError(ErrorCode::kUnavailable,
+                                            "the node's database rolled the batch back"));
+        }
+        if (!t->status.ok()) (void)connection_->Run("ROLLBACK TO unit");
+        (void)connection_->Run("RELEASE unit");
     }
     if (auto committed = connection_->Run("COMMIT"); !committed.ok()) {
         if (connection_->InTransaction()) (void)connection_->Run("ROLLBACK");
-        return committed;
+        return fail_all(committed.error());
     }
     if (log_sync_ != nullptr) {
         if (int rc = log_sync_->Sync(); rc != SQLITE_OK) {
-            return core::MakeError(ErrorCode::kUnavailable,
-                                   "the node could not make its database durable (log sync "
-                                   "failed, SQLite code " +
-                                       std::to_string(rc) + ")");
+            broken_ = true;
+            return fail_all(core::MakeError(ErrorCode::kUnavailable,
+                                            "the node could not make its database durable (log "
+                                            "sync failed, SQLite code " +
+                                                std::to_string(rc) + ")"));
         }
     }
-    return core::Status::Ok();
 }
 
 core::Status NodeStore::Read(const std::function<core::Status(NodeTxn&)>& unit) {

@@ -7,9 +7,11 @@
 // Durability is the hub storage's discipline (src/storage/README.md, "Durability"): WAL with
 // synchronous=NORMAL, and every write transaction is followed by a sync of the log through the
 // storage's LogSync before Write returns, so a Write that returned Ok survives a power cut.
-// Thread-safety: every method is safe from any thread; one mutex serializes them (a node serves
-// one store's few terminals).
+// Group commit: units written at the same time share one transaction and one sync (each in a
+// savepoint of its own, so a failing unit is rolled back alone).
+// Thread-safety: every method is safe from any thread; the connection is used by one at a time.
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -138,16 +140,27 @@ class NodeStore {
     NodeStore(const NodeStore&) = delete;
     NodeStore& operator=(const NodeStore&) = delete;
 
-    // Runs `unit` in one transaction, commits, syncs the log; Ok only once durable. An error
-    // from the unit rolls it back and is returned.
+    // Runs `unit` in a transaction (shared with other units waiting at the same time), commits,
+    // syncs the log; Ok only once durable. An error from the unit rolls back that unit alone and
+    // is returned; a failed commit or sync fails every unit of the batch.
     core::Status Write(const std::function<core::Status(NodeTxn&)>& unit);
     // Runs `unit` in a read transaction.
     core::Status Read(const std::function<core::Status(NodeTxn&)>& unit);
 
   private:
+    struct Ticket;
     NodeStore() = default;
+    // Runs `batch` in one transaction and syncs; sets each ticket's outcome.
+    void Commit(const std::vector<Ticket*>& batch);
 
-    std::mutex mutex_;
+    std::mutex queue_mutex_;  // guards the fields below
+    std::condition_variable committed_;
+    std::vector<Ticket*> queue_;
+    bool committing_ = false;
+    // Set by a failed sync: what the disk holds is then unknown, so every later write fails
+    // until the node restarts (as the hub's storage does).
+    bool broken_ = false;
+    std::mutex mutex_;  // the connection
     std::unique_ptr<storage::sqlite::Connection> connection_;
     std::unique_ptr<storage::sqlite::LogSync> log_sync_;  // null when not durable
 };

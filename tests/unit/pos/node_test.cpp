@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -446,6 +448,45 @@ TEST_F(NodeTest, AnOfflineSaleRetriedGetsTheSameAnswer) {
     EXPECT_EQ(again.status, 200);
     EXPECT_EQ(Body(again)["points_earned"], Body(first)["points_earned"]);
     EXPECT_EQ(node_->Status().outbox_pending, 1);
+}
+
+TEST(NodeStore, ConcurrentWritesShareCommitsAndAFailingUnitIsRolledBackAlone) {
+    TempDir dir;
+    auto opened = NodeStore::Open((dir.path() / "node.db").string());
+    ASSERT_TRUE(opened);
+    NodeStore& store = **opened;
+    std::vector<std::thread> threads;
+    std::atomic<int> refused{0};
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 40; ++i) {
+                const std::string id = "ev-" + std::to_string(t) + "-" + std::to_string(i);
+                core::Status written = store.Write([&](NodeTxn& txn) -> core::Status {
+                    KZ_RETURN_IF_ERROR(txn.AppendOutbox({0, id, "purchase.created", "t", "{}"}));
+                    // Every tenth unit writes and then fails: none of it may stay.
+                    if (i % 10 == 9) {
+                        KZ_RETURN_IF_ERROR(txn.SetMeta("poison-" + id, "x"));
+                        return core::MakeError(core::ErrorCode::kRuleViolation, "refused");
+                    }
+                    return core::Status::Ok();
+                });
+                if (!written.ok()) ++refused;
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(refused.load(), 8 * 4);
+    int64_t pending = 0;
+    std::optional<std::string> poison;
+    ASSERT_TRUE(store
+                    .Read([&](NodeTxn& txn) -> core::Status {
+                        KZ_ASSIGN_OR_RETURN(pending, txn.CountOutbox());
+                        KZ_ASSIGN_OR_RETURN(poison, txn.GetMeta("poison-ev-0-9"));
+                        return core::Status::Ok();
+                    })
+                    .ok());
+    EXPECT_EQ(pending, 8 * 36);
+    EXPECT_FALSE(poison.has_value());
 }
 
 }  // namespace
