@@ -36,12 +36,15 @@ PASSWORD = "correct horse 42"
 class FaultProxy:
     """A TCP proxy on a free loopback port to 127.0.0.1:upstream_port. With drop_rate > 0, each
     answer chunk coming back from upstream is, with that probability, thrown away and both
-    connections closed: the request was forwarded and handled, the answer is lost."""
+    connections closed: the request was forwarded and handled, the answer is lost. While `hold`
+    is set, answers wait in the proxy (`held` counts those that arrived)."""
 
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
         self.drop_rate = 0.0
         self.dropped = 0
+        self.hold = False
+        self.held = 0
         self.rng = random.Random(16)
         self.lock = threading.Lock()
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -77,6 +80,11 @@ class FaultProxy:
                 data = source.recv(65536)
                 if not data:
                     break
+                if answers and self.hold:
+                    with self.lock:
+                        self.held += 1
+                    while self.hold and self.running:
+                        time.sleep(0.01)
                 if answers:
                     with self.lock:
                         drop = self.rng.random() < self.drop_rate
@@ -116,12 +124,12 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=30):
-        log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(
-            [harness.KIZUNA, "pos", "serve", "--hub", self.hub_url, "--data", self.data_dir,
-             "--listen", f"127.0.0.1:{self.port}", *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=dict(os.environ, KIZUNA_API_KEY=self.api_key))
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                [harness.KIZUNA, "pos", "serve", "--hub", self.hub_url, "--data", self.data_dir,
+                 "--listen", f"127.0.0.1:{self.port}", *self.extra_args],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=dict(os.environ, KIZUNA_API_KEY=self.api_key))
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -218,13 +226,18 @@ class StoreNode(unittest.TestCase):
         return a.json
 
     def assertExactlyOnce(self, member_id, purchase_ids, balance):
-        seen = [p["purchase_id"] for p in self.member_at_hub(member_id)["purchases"]]
-        self.assertEqual(sorted(seen), sorted(purchase_ids), "purchases at the hub")
-        self.assertEqual(len(seen), len(set(seen)))
-        points = self.member_at_hub(member_id)["balances"][0]["points"]
-        self.assertEqual(points, balance)
+        """The hub holds exactly these purchases of the member, each once, the balance, and a
+        ledger whose entries sum to it (the member's own usage, every page)."""
         token = self.hub.call("POST", "/v1/sessions",
                               body={"login": member_id, "password": PASSWORD}).json["token"]
+        usage = harness.usage_all(self.hub, token, member_id)
+        seen = [p["purchase_id"] for p in usage["purchases"]]
+        self.assertEqual(len(seen), len(set(seen)), "a purchase twice at the hub")
+        self.assertEqual(sorted(seen), sorted(purchase_ids), "purchases at the hub")
+        earned = [e for e in usage["entries"] if e["kind"] == "earn"]
+        self.assertEqual(len(earned), len([p for p in usage["purchases"]
+                                           if p["points_earned"] > 0]))
+        self.assertEqual(usage["balances"][0]["points"], balance)
         ok, why = harness.ledger_consistent(self.hub, token, member_id)
         self.assertTrue(ok, why)
 
@@ -250,9 +263,9 @@ class StoreNode(unittest.TestCase):
             self.assertTrue(a.json["pending"])
             self.assertEqual(a.json["points_earned"], price // 100)
             sold.append(body["purchase_id"])
-        a = self.node.call("POST", "/v1/purchases", sale(online_card, 100,
-                                                         purchase_id=sold[-1]))
+        a = self.node.call("POST", "/v1/purchases", body)
         self.assertEqual(a.status, 200, a)  # a retried offline sale: the first answer again
+        self.assertEqual(a.json["points_earned"], 30)
         a = self.enroll_at_node("Tanaka Ichiro", "ichiro@example.jp")
         self.assertEqual(a.status, 202, a)
         offline_member, offline_card = a.json["member_id"], a.json["card"]["card_number"]
@@ -274,17 +287,22 @@ class StoreNode(unittest.TestCase):
         self.assertEqual(a.status, 422, a)  # over the offline cap of 100 a day
         self.assertEqual(a.error_code, "offline_limit")
 
+        # The terminal's own commands work against the node as against the hub.
         cli = Cli(self.hub, api_key=self.physical["api_key"])
+        p = cli.run("pos", "sale", "--hub", self.node.url, "--card", online_card,
+                    "--item", "Tea,drinks,150", "--purchase-id", "cli-offline-1")
+        self.assertIn("queued for the hub", p.stdout)
+        sold.append("cli-offline-1")
         status = cli.json("pos", "status", "--hub", self.node.url)
         self.assertFalse(status["hub_reachable"])
-        self.assertEqual(status["outbox_pending"], 5 + 1 + 1 + 1 + 1)
+        self.assertEqual(status["outbox_pending"], 5 + 1 + 1 + 1 + 1 + 1)
 
         # Back: the outbox drains, each event once, the offline member with the node's id.
         self.hub_up()
         synced = cli.json("pos", "sync", "--hub", self.node.url)
         self.assertTrue(synced["hub_reachable"])
         self.node.sync_until_drained()
-        earned = 10 + 5 + 12 + 0 + 20 + 30
+        earned = 10 + 5 + 12 + 0 + 20 + 30 + 1
         self.assertExactlyOnce(online_member, sold, earned - 60)
         self.assertExactlyOnce(offline_member, [offline_sale["purchase_id"]], 45)
         a = self.hub_as(self.physical, "GET", f"/v1/reservations?member_id={online_member}")
@@ -337,6 +355,29 @@ class StoreNode(unittest.TestCase):
             self.node.start()
         self.node.sync_until_drained()
         self.assertExactlyOnce(member, sold, earned)
+
+    def test_node_killed_between_the_hubs_commit_and_its_ack(self):
+        a = self.enroll_at_node("Mori Aoi", "aoi@example.jp")
+        member, card = a.json["member_id"], a.json["card"]["card_number"]
+        self.hub_down()
+        sold = []
+        for i in range(700):  # two pushes: 500, then 200
+            body = sale(card, 100)
+            self.assertEqual(self.node.call("POST", "/v1/purchases", body).status, 202)
+            sold.append(body["purchase_id"])
+        self.proxy.hold = True
+        self.hub_up()
+        deadline = time.time() + 30
+        while self.proxy.held == 0:  # the hub has answered the first push: it has committed
+            self.assertLess(time.time(), deadline, self.node.log())
+            time.sleep(0.01)
+        self.node.kill9()
+        self.proxy.hold = False
+        self.assertEqual(len(self.member_at_hub(member)["purchases"]), 500)
+        self.node.start()
+        self.assertEqual(self.node.status()["outbox_pending"], 700)  # never acknowledged
+        self.node.sync_until_drained()
+        self.assertExactlyOnce(member, sold, 700)
 
     def test_answers_lost_between_hub_and_node_apply_once(self):
         a = self.enroll_at_node("Ito Ken", "ken@example.jp")
