@@ -21,6 +21,7 @@
 #include "cli/server_runner.hpp"
 #include "core/text.hpp"
 #include "hub/hub.hpp"
+#include "hub/node_ca.hpp"
 #include "mail/mime_message.hpp"
 #include "storage/storage.hpp"
 
@@ -41,6 +42,7 @@ struct ServeOptions {
     int webhook_retry_cap = 3600;  // longest wait between two retries
     std::string smtp, smtp_user, smtp_ca_file, mail_from;
     bool smtp_starttls = false;
+    bool node_ca = false;     // ask store nodes for their certificate (DIR/node-ca/ca.crt)
     double mail_rate = 20;    // messages per second at most
     int mail_retry_base = 5;  // seconds before the first retry of a deferred mail
 };
@@ -49,6 +51,10 @@ int RunServe(const ServeOptions& o) {
     ShutdownWatch shutdown;  // before any other thread starts
     if (o.tls_cert.empty() != o.tls_key.empty()) {
         std::cerr << "error: HTTPS needs both --tls-cert and --tls-key\n";
+        return kExitUsage;
+    }
+    if (o.node_ca && o.tls_cert.empty()) {
+        std::cerr << "error: --node-ca needs HTTPS: give --tls-cert and --tls-key too\n";
         return kExitUsage;
     }
     hub::HubOptions hub_options;
@@ -108,6 +114,15 @@ int RunServe(const ServeOptions& o) {
     server_options.worker_threads = o.workers;
     server_options.tls_cert_file = o.tls_cert;
     server_options.tls_key_file = o.tls_key;
+    if (o.node_ca) {
+        const auto ca = hub::NodeCa::CertificatePath(o.data_dir);
+        if (!std::filesystem::exists(ca)) {
+            std::cerr << "error: no node CA in " << o.data_dir
+                      << " yet; issue a node certificate first (kizuna hub nodes add STORE_ID)\n";
+            return kExitUsage;
+        }
+        server_options.node_ca_file = ca.string();
+    }
     ServerRunner runner(hub, server_options, shutdown);
     auto ran = runner.Run([&](http::HubServer& server) {
         std::cout << "Kizuna hub listening on " << server.BaseUrl() << "\n"
@@ -137,6 +152,9 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
         ->check(CLI::ExistingFile);
     cmd->add_option("--tls-key", o->tls_key, "PEM private key for --tls-cert")
         ->check(CLI::ExistingFile);
+    cmd->add_flag("--node-ca", o->node_ca,
+                  "Store nodes must present a certificate of the hub's node CA for /v1/sync/* "
+                  "(kizuna hub nodes add); needs --tls-cert");
     cmd->add_option("--threads", o->threads, "I/O threads")
         ->capture_default_str()
         ->check(CLI::Range(1, 64));
@@ -213,10 +231,7 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
 
 // ---- operator commands ----------------------------------------------------------------------
 
-struct OperatorCommon {
-    std::string hub, token, data_dir, ca_cert;
-    bool json = false;
-};
+}  // namespace
 
 void AddOperatorFlags(CLI::App* command, OperatorCommon& common) {
     command->add_option("--hub", common.hub,
@@ -229,10 +244,8 @@ void AddOperatorFlags(CLI::App* command, OperatorCommon& common) {
     AddJsonFlag(command, common.json);
 }
 
-// A client with the operator token, or null after reporting why there is none.
-std::unique_ptr<HubClient> ConnectOperator(
-    const OperatorCommon& common, int& exit_code,
-    std::chrono::milliseconds timeout = HubClientOptions{}.timeout) {
+std::unique_ptr<HubClient> ConnectOperator(const OperatorCommon& common, int& exit_code,
+                                           std::chrono::milliseconds timeout) {
     const EnvLookup env = ProcessEnvironment();
     std::string file_token;
     std::string file_source;
@@ -266,6 +279,8 @@ std::unique_ptr<HubClient> ConnectOperator(
     return std::make_unique<HubClient>(HubClientOptions{
         .base_url = hub.value, .token = token.value, .ca_cert = ca.value, .timeout = timeout});
 }
+
+namespace {
 
 void AddPrograms(CLI::App& hub, Dispatcher& dispatcher) {
     auto* programs = hub.add_subcommand("programs", "Points programs (a chain shares one)");
@@ -763,6 +778,7 @@ void AddHubCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddBackup(*hub, dispatcher);
     AddRestore(*hub, dispatcher);
     AddCheck(*hub, dispatcher);
+    AddNodeCommands(*hub, dispatcher);
 }
 
 }  // namespace kizuna::cli

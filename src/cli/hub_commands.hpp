@@ -4,10 +4,29 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <memory>
+#include <string>
+
 #include "cli/command_support.hpp"
+#include "cli/hub_client.hpp"
 
 namespace kizuna::cli {
 
 void AddHubCommands(CLI::App& app, Dispatcher& dispatcher);
+// `kizuna hub nodes add|list` and `kizuna hub conflicts` (node_commands.cpp).
+void AddNodeCommands(CLI::App& hub, Dispatcher& dispatcher);
+
+// What every operator command takes: --hub, --token, --data (read DIR/operator.token), --cacert,
+// --json.
+struct OperatorCommon {
+    std::string hub, token, data_dir, ca_cert;
+    bool json = false;
+};
+void AddOperatorFlags(CLI::App* command, OperatorCommon& common);
+// A client with the operator token, or null after reporting why there is none (exit_code set).
+std::unique_ptr<HubClient> ConnectOperator(
+    const OperatorCommon& common, int& exit_code,
+    std::chrono::milliseconds timeout = HubClientOptions{}.timeout);
 
 }  // namespace kizuna::cli

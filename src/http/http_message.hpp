@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,9 @@ struct HttpRequest {
     std::string body;
     std::string remote_address;                           // peer IP, for login throttling and logs
     std::chrono::steady_clock::time_point received_at{};  // when the request was read in full
+    // Set only when the server checks store node certificates (ServerOptions::node_ca_file): the
+    // store the client's certificate names once the node CA verified it, empty without one.
+    std::optional<std::string> node_store;
 };
 
 struct HttpResponse {

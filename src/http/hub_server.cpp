@@ -279,7 +279,27 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
     void OnHandshake(beast::error_code ec) {
         if (ec) return CloseNow();
+        if constexpr (kTls) {
+            if (!shared_.options.node_ca_file.empty()) node_store_ = VerifiedNodeStore();
+        }
         ReadHeader(shared_.options.read_timeout);
+    }
+
+    // The store a client certificate names (its CN) once the node CA verified it; empty when
+    // the client sent none.
+    std::string VerifiedNodeStore() {
+        SSL* ssl = stream_.native_handle();
+        X509* cert = SSL_get1_peer_certificate(ssl);
+        if (cert == nullptr) return {};
+        std::string store;
+        if (SSL_get_verify_result(ssl) == X509_V_OK) {
+            char name[256] = {};
+            int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name,
+                                              sizeof name);
+            if (n > 0) store.assign(name, static_cast<std::size_t>(n));
+        }
+        X509_free(cert);
+        return store;
     }
 
     void ReadHeader(std::chrono::steady_clock::duration timeout) {
@@ -371,6 +391,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         request.content_type = std::string(ToStd(message[wire::field::content_type]));
         request.body = std::move(message.body());
         request.remote_address = remote_;
+        request.node_store = node_store_;
         request.received_at = std::chrono::steady_clock::now();
         head_only_ = message.method() == wire::verb::head;
         shared_.api.RequestStarted();
@@ -522,6 +543,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     SessionRegistry& registry_;
     DeadlineSweeper& sweeper_;
     std::string remote_;
+    std::optional<std::string> node_store_;                  // see HttpRequest::node_store
     Clock::time_point deadline_ = Clock::time_point::max();  // see SetDeadline
     uint64_t registry_id_ = 0;
 
@@ -659,6 +681,11 @@ class HubServer::Impl {
             return core::MakeError(core::ErrorCode::kInvalidArgument,
                                    "TLS needs both a certificate and a key file", "tls");
         }
+        if (!options.node_ca_file.empty() && options.tls_cert_file.empty()) {
+            return core::MakeError(core::ErrorCode::kInvalidArgument,
+                                   "node certificates need TLS: give --tls-cert and --tls-key",
+                                   "node_ca_file");
+        }
         KZ_ASSIGN_OR_RETURN(auto host_port, SplitListen(options.listen));
         host_ = host_port.first;
 
@@ -698,6 +725,21 @@ class HubServer::Impl {
                     core::ErrorCode::kInvalidArgument,
                     "cannot use TLS key " + options.tls_key_file + ": " + ec.message(),
                     "tls_key_file");
+            }
+            if (!options.node_ca_file.empty()) {
+                ssl_->load_verify_file(options.node_ca_file, ec);
+                if (ec) {
+                    ssl_.reset();
+                    return core::MakeError(
+                        core::ErrorCode::kInvalidArgument,
+                        "cannot use the node CA " + options.node_ca_file + ": " + ec.message(),
+                        "node_ca_file");
+                }
+                // Asked for, not required: members and the portal connect without one.
+                ssl_->set_verify_mode(ssl::verify_peer);
+                static constexpr unsigned char kSessionContext[] = "kizuna-hub";
+                SSL_CTX_set_session_id_context(ssl_->native_handle(), kSessionContext,
+                                               sizeof kSessionContext - 1);
             }
         }
 

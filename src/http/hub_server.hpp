@@ -23,6 +23,11 @@ struct ServerOptions {
     std::size_t body_limit = 1 << 20;  // bytes; larger bodies get 413
     std::string tls_cert_file;         // both set: HTTPS only
     std::string tls_key_file;
+    // With TLS: clients may present a certificate signed by this CA (PEM file; the hub's node CA,
+    // hub/node_ca.hpp), and every request then carries the store it names
+    // (HttpRequest::node_store); /v1/sync/* refuse calls without one. A certificate another CA
+    // signed fails the handshake.
+    std::string node_ca_file;
     // Most connections kept open at once; 0: the open-file limit (raised to its hard limit at
     // start) minus a reserve for the storage and the rest. A new connection past it closes the
     // oldest one waiting for a request, or is refused when all are busy.

@@ -6,6 +6,7 @@
 #include "http/handlers.hpp"
 #include "http/json_mapping.hpp"
 #include "http/json_reader.hpp"
+#include "http/request_readers.hpp"
 #include "hub/hub.hpp"
 
 namespace kizuna::http {
@@ -33,8 +34,9 @@ HttpResponse EnrollmentResponse(const hub::Enrollment& enrollment) {
     return JsonResponse(201, json);
 }
 
-HttpResponse Enroll(const RequestContext& ctx) {
-    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+}  // namespace
+
+hub::NewMember ReadNewMember(JsonReader& body) {
     hub::NewMember request;
     request.password = body.RequiredString("password");
     if (auto profile = body.Object("profile", true)) request.profile = ReadProfile(*profile);
@@ -44,6 +46,14 @@ HttpResponse Enroll(const RequestContext& ctx) {
         request.consents.share_profile = consents->OptionalBool("share_profile").value_or(false);
     }
     request.medium = ReadCardMedium(body, "medium", core::CardMedium::kVirtual);
+    return request;
+}
+
+namespace {
+
+HttpResponse Enroll(const RequestContext& ctx) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    hub::NewMember request = ReadNewMember(body);
     if (!body.ok()) return ErrorResponse(body.error());
 
     if (ctx.caller.role == Role::kAnonymous && !request.profile.email.empty()) {

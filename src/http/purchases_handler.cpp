@@ -3,21 +3,28 @@
 #include "http/handlers.hpp"
 #include "http/json_mapping.hpp"
 #include "http/json_reader.hpp"
+#include "http/request_readers.hpp"
 #include "hub/hub.hpp"
 
 namespace kizuna::http {
-namespace {
 
-using hub::Role;
-
-void RecordPurchase(const RequestContext& ctx, Respond respond) {
-    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+hub::PurchaseRequest ReadPurchaseRequest(JsonReader& body) {
     hub::PurchaseRequest request;
     request.purchase_id = body.RequiredString("purchase_id");
     if (body.ok()) request.member = ReadMemberRef(body);
     request.occurred_at = body.OptionalTime("occurred_at");
     request.currency = body.OptionalString("currency").value_or("");
     request.lines = ReadPurchaseLines(body, "lines");
+    return request;
+}
+
+namespace {
+
+using hub::Role;
+
+void RecordPurchase(const RequestContext& ctx, Respond respond) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    hub::PurchaseRequest request = ReadPurchaseRequest(body);
     if (!body.ok()) return respond(ErrorResponse(body.error()));
 
     // Answered when the purchase is durable, without a thread waiting for it.
@@ -46,12 +53,9 @@ std::vector<core::PurchaseLine> ReadRefundLines(JsonReader& body) {
     return lines;
 }
 
-void Refund(const RequestContext& ctx, Respond respond) {
-    const std::string& purchase_id = ctx.Param("id");
-    if (!core::ValidateClientId(purchase_id, "purchase_id").ok()) {
-        return respond(NotFound("purchase", purchase_id));
-    }
-    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+}  // namespace
+
+hub::RefundRequest ReadRefundRequest(JsonReader& body, const std::string& purchase_id) {
     hub::RefundRequest request;
     request.purchase_id = purchase_id;
     request.refund_id = body.RequiredString("refund_id");
@@ -63,6 +67,18 @@ void Refund(const RequestContext& ctx, Respond respond) {
     }
     if (has_amount) request.amount = body.OptionalInt("amount");
     if (has_lines) request.lines = ReadRefundLines(body);
+    return request;
+}
+
+namespace {
+
+void Refund(const RequestContext& ctx, Respond respond) {
+    const std::string& purchase_id = ctx.Param("id");
+    if (!core::ValidateClientId(purchase_id, "purchase_id").ok()) {
+        return respond(NotFound("purchase", purchase_id));
+    }
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    hub::RefundRequest request = ReadRefundRequest(body, purchase_id);
     if (!body.ok()) return respond(ErrorResponse(body.error()));
 
     ctx.hub.points().RefundAsync(

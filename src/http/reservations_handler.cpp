@@ -4,14 +4,10 @@
 #include "http/handlers.hpp"
 #include "http/json_mapping.hpp"
 #include "http/json_reader.hpp"
+#include "http/request_readers.hpp"
 #include "hub/hub.hpp"
 
 namespace kizuna::http {
-namespace {
-
-using hub::Role;
-
-constexpr int kDefaultReservationList = 100;
 
 Json ReservationToJson(const core::Reservation& r) {
     Json json = Json::object();
@@ -33,8 +29,7 @@ Json ReservationToJson(const core::Reservation& r) {
     return json;
 }
 
-HttpResponse CreateReservation(const RequestContext& ctx) {
-    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+hub::ReservationRequest ReadReservationRequest(JsonReader& body) {
     hub::ReservationRequest request;
     request.reservation_id = body.RequiredString("reservation_id");
     request.member_id = body.OptionalString("member_id").value_or("");
@@ -45,6 +40,18 @@ HttpResponse CreateReservation(const RequestContext& ctx) {
     }
     request.quantity = body.OptionalInt("quantity").value_or(1);
     request.pickup_at = body.RequiredTime("pickup_at");
+    return request;
+}
+
+namespace {
+
+using hub::Role;
+
+constexpr int kDefaultReservationList = 100;
+
+HttpResponse CreateReservation(const RequestContext& ctx) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    hub::ReservationRequest request = ReadReservationRequest(body);
     if (!body.ok()) return ErrorResponse(body.error());
 
     auto answer = ctx.hub.reservations().Create(ctx.caller, request);

@@ -265,6 +265,8 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     hub->offers_ = std::make_unique<OfferService>(*hub->context_);
     hub->reservations_ = std::make_unique<ReservationService>(*hub->context_);
     hub->webhooks_ = std::make_unique<WebhookService>(*hub->context_, options.webhooks.retry);
+    hub->sync_ = std::make_unique<SyncService>(*hub->context_, *hub->auth_, *hub->points_,
+                                               *hub->reservations_);
     if (options.webhooks.deliver) {
         hub->webhook_sender_ = std::make_unique<CurlWebhookSender>();
         hub->webhook_worker_ = std::make_unique<WebhookWorker>(

@@ -17,6 +17,7 @@
 #include "hub/points_service.hpp"
 #include "hub/reservation_service.hpp"
 #include "hub/rule_service.hpp"
+#include "hub/sync_service.hpp"
 #include "hub/webhook_service.hpp"
 #include "storage/storage.hpp"
 
@@ -54,6 +55,7 @@ class Hub {
     OfferService& offers() { return *offers_; }
     ReservationService& reservations() { return *reservations_; }
     WebhookService& webhooks() { return *webhooks_; }
+    SyncService& sync() { return *sync_; }
     storage::Storage& storage() { return *storage_; }
     // Mail to members waits here (DIR/mail-outbox) for the delivery worker (HubOptions::mail).
     MailSpool& mail() { return *mail_; }
@@ -78,6 +80,7 @@ class Hub {
     std::unique_ptr<OfferService> offers_;
     std::unique_ptr<ReservationService> reservations_;
     std::unique_ptr<WebhookService> webhooks_;
+    std::unique_ptr<SyncService> sync_;
     std::filesystem::path operator_token_path_;
     // Declared last so they stop first, while the services they use still exist.
     std::unique_ptr<class CurlWebhookSender> webhook_sender_;

@@ -12,37 +12,13 @@
 #include "hub/auth_service.hpp"
 #include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
+#include "hub/id_lease.hpp"
 
 namespace kizuna::hub {
 namespace {
 
 using core::ErrorCode;
 using core::MakeError;
-
-// Random ids collide only by bad luck (1 in 10^9 per member id, 10^11 per card number); a few
-// retries make a failure practically impossible while still ending if the space is exhausted.
-constexpr int kIdAttempts = 16;
-
-// A fresh id from `generate` that `find` (id -> Result<optional<...>>) does not know.
-template <typename Generate, typename Find>
-core::Result<std::string> UnusedId(Generate generate, Find find, std::string_view what) {
-    for (int i = 0; i < kIdAttempts; ++i) {
-        std::string id = generate();
-        KZ_ASSIGN_OR_RETURN(auto existing, find(id));
-        if (!existing) return id;
-    }
-    return MakeError(ErrorCode::kInternal, "could not find an unused " + std::string(what));
-}
-
-core::Result<std::string> UnusedMemberId(HubContext& context, storage::WriteTxn& txn) {
-    return UnusedId([&] { return context.NewMemberId(); },
-                    [&](const std::string& id) { return txn.FindMember(id); }, "member id");
-}
-
-core::Result<std::string> UnusedCardNumber(HubContext& context, storage::WriteTxn& txn) {
-    return UnusedId([&] { return context.NewCardNumber(); },
-                    [&](const std::string& number) { return txn.FindCard(number); }, "card number");
-}
 
 core::Error EmailTaken() {
     return MakeError(ErrorCode::kAlreadyExists,
@@ -405,6 +381,11 @@ core::Result<IssuedCard> MemberService::ReissueCard(const Caller& caller,
             generation = std::max(generation, old.generation);
             if (old.status == core::CardStatus::kActive) {
                 KZ_RETURN_IF_ERROR(txn.RevokeCard(old.card_number, card.issued_at));
+                // Store nodes keep a list of revoked cards (sync pull); webhooks never see it.
+                KZ_RETURN_IF_ERROR(RecordMemberEvent(txn, "card.revoked", member_id, card.issued_at,
+                                                     {{"member_id", member_id},
+                                                      {"card_number", old.card_number},
+                                                      {"revoked_at", EventTime(card.issued_at)}}));
             }
         }
         card.generation = generation + 1;

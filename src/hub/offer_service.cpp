@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "hub/access.hpp"
+#include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
 
 namespace kizuna::hub {
@@ -15,8 +16,18 @@ core::Result<core::Offer> OfferService::CreateOffer(const Caller& caller, core::
     if (offer.valid_from == core::Timestamp{}) offer.valid_from = now;
     KZ_RETURN_IF_ERROR(core::ValidateOffer(offer));
     offer.offer_id = context_.NewOpaqueId("of");
-    KZ_RETURN_IF_ERROR(
-        context_.storage().Write([&](storage::WriteTxn& txn) { return txn.InsertOffer(offer); }));
+    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
+    const std::string program_id = store ? store->program_id : caller.program_id;
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_RETURN_IF_ERROR(txn.InsertOffer(offer));
+        // Store nodes of the program hear of it (sync pull); webhooks never see this type.
+        return RecordEvent(txn, "offer.changed", program_id, "", now,
+                           {{"offer_id", offer.offer_id},
+                            {"store_id", offer.store_id},
+                            {"title", offer.title},
+                            {"valid_from", EventTime(offer.valid_from)},
+                            {"valid_to", EventTime(offer.valid_to)}});
+    }));
     return offer;
 }
 

@@ -268,6 +268,8 @@ void WriteLater(storage::Storage& storage, core::Result<std::shared_ptr<Plan>> p
 // against an earlier purchase of the same id need the ledger, in Apply.
 struct PointsService::PurchasePlan {
     MemberRef member;
+    bool accept_revoked_card = false;
+    bool revoked_card = false;  // set by MemberOf
     core::Purchase purchase;
     core::Lot lot;
     core::LedgerEntry entry;
@@ -311,7 +313,7 @@ struct PointsService::PurchasePlan {
             KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         }
         receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
-                   p.balance_after, p.program_id, false};
+                   p.balance_after, p.program_id, false,   revoked_card};
         return RecordEvent(txn, "purchase.created", p.program_id, p.member_id, p.recorded_at,
                            {{"purchase_id", p.purchase_id},
                             {"member_id", p.member_id},
@@ -326,8 +328,16 @@ struct PointsService::PurchasePlan {
 
     // The member the request names: by card (which must be current), or by id, whose existence
     // Apply checks with the balance. Errors: kNotFound, kCardRevoked.
-    core::Result<std::string> MemberOf(storage::ReadTxn& txn) const {
+    core::Result<std::string> MemberOf(storage::ReadTxn& txn) {
         if (member.card_number.empty()) return member.member_id;
+        revoked_card = false;
+        if (accept_revoked_card) {
+            KZ_ASSIGN_OR_RETURN(auto card, txn.FindCard(member.card_number));
+            if (card && card->status == core::CardStatus::kRevoked) {
+                revoked_card = card->revoked_at && *card->revoked_at <= purchase.occurred_at;
+                return card->member_id;
+            }
+        }
         return ResolveMember(txn, member);
     }
 
@@ -438,6 +448,8 @@ struct PointsService::RedemptionPlan {
     core::Redemption rd;
     std::string store_name;
     core::Timestamp now{};
+    bool redeem_what_is_there = false;
+    int64_t requested_points = 0;
     RedemptionReceipt receipt;
 
     core::Status Apply(storage::WriteTxn& txn) {
@@ -450,7 +462,22 @@ struct PointsService::RedemptionPlan {
         }
         KZ_ASSIGN_OR_RETURN(rd.member_id, ResolveMember(txn, member));
         KZ_ASSIGN_OR_RETURN(auto lots, BookDueExpiries(txn, rd.member_id, rd.program_id, now));
-        auto draws = core::PlanRedemption(lots, rd.points, now);
+        int64_t points_short = 0;
+        if (redeem_what_is_there) {
+            // Reset on every run: the unit may run again (Storage::Write).
+            rd.points = requested_points;
+            int64_t available = 0;
+            for (const auto& lot : lots) available += lot.remaining;
+            if (available < rd.points) {
+                points_short = rd.points - available;
+                rd.points = available;
+            }
+        }
+        // An offline redemption finding nothing left books nothing (an entry of 0 keeps the
+        // redemption's record and the ledger in step).
+        auto draws = rd.points == 0 && redeem_what_is_there
+                         ? core::Result<std::vector<core::LotDraw>>(std::vector<core::LotDraw>{})
+                         : core::PlanRedemption(lots, rd.points, now);
         if (!draws) {
             if (draws.error().code != ErrorCode::kInsufficientPoints) return draws.error();
             int64_t available = 0;
@@ -468,13 +495,13 @@ struct PointsService::RedemptionPlan {
             .delta = -rd.points,
             .kind = core::EntryKind::kRedeem,
             .ref = rd.redemption_id,
-            .occurred_at = now,
+            .occurred_at = rd.occurred_at,
             .note = "Redeemed " + GroupThousands(rd.points) + " points at " + store_name};
         KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         KZ_ASSIGN_OR_RETURN(rd.balance_after, txn.BalanceOf(rd.member_id, rd.program_id));
         KZ_RETURN_IF_ERROR(txn.InsertRedemption(rd));
-        receipt = {rd.redemption_id, rd.member_id,  rd.points,
-                   rd.balance_after, rd.program_id, false};
+        receipt = {rd.redemption_id, rd.member_id, rd.points,   rd.balance_after,
+                   rd.program_id,    false,        points_short};
         return RecordEvent(txn, "points.redeemed", rd.program_id, rd.member_id, now,
                            {{"redemption_id", rd.redemption_id},
                             {"member_id", rd.member_id},
@@ -608,7 +635,7 @@ struct PointsService::RefundPlan {
                 .delta = -reversal->points_reversed,
                 .kind = core::EntryKind::kRefundReversal,
                 .ref = rf.refund_id,
-                .occurred_at = now,
+                .occurred_at = rf.occurred_at,
                 .note = "Refund of " + FormatMoney(rf.amount, purchase->currency) +
                         " for purchase " + purchase->purchase_id + " at " + store_name};
             if (reversal->points_unrecovered > 0) {
@@ -682,6 +709,49 @@ core::Result<RefundReceipt> PointsService::Refund(const Caller& caller, const Re
 
 void PointsService::RefundAsync(const Caller& caller, const RefundRequest& r, RefundDone done) {
     WriteLater(context_.storage(), PlanRefund(caller, r), std::move(done));
+}
+
+namespace {
+
+// The plan's Apply as a unit returning its receipt.
+template <typename Plan>
+auto UnitOf(core::Result<std::shared_ptr<Plan>> planned)
+    -> core::Result<WriteUnit<decltype(Plan::receipt)>> {
+    KZ_ASSIGN_OR_RETURN(std::shared_ptr<Plan> plan, std::move(planned));
+    return WriteUnit<decltype(Plan::receipt)>(
+        [plan](storage::WriteTxn& txn) -> core::Result<decltype(Plan::receipt)> {
+            KZ_RETURN_IF_ERROR(plan->Apply(txn));
+            return plan->receipt;
+        });
+}
+
+}  // namespace
+
+core::Result<WriteUnit<PurchaseReceipt>> PointsService::PreparePurchase(
+    const Caller& caller, const PurchaseRequest& r, const OfflineOptions& offline) {
+    auto planned = PlanPurchase(caller, r);
+    if (planned) (*planned)->accept_revoked_card = offline.accept_revoked_card;
+    return UnitOf(std::move(planned));
+}
+
+core::Result<WriteUnit<RedemptionReceipt>> PointsService::PrepareRedemption(
+    const Caller& caller, const RedemptionRequest& r, const OfflineOptions& offline) {
+    auto planned = PlanRedemption(caller, r);
+    if (planned) {
+        RedemptionPlan& plan = **planned;
+        plan.redeem_what_is_there = offline.redeem_what_is_there;
+        plan.requested_points = plan.rd.points;
+        if (offline.occurred_at) plan.rd.occurred_at = *offline.occurred_at;
+    }
+    return UnitOf(std::move(planned));
+}
+
+core::Result<WriteUnit<RefundReceipt>> PointsService::PrepareRefund(const Caller& caller,
+                                                                    const RefundRequest& r,
+                                                                    const OfflineOptions& offline) {
+    auto planned = PlanRefund(caller, r);
+    if (planned && offline.occurred_at) (*planned)->rf.occurred_at = *offline.occurred_at;
+    return UnitOf(std::move(planned));
 }
 
 core::Result<int64_t> PointsService::RunExpiry() {

@@ -14,6 +14,7 @@
 #include "core/result.hpp"
 #include "core/time.hpp"
 #include "hub/caller.hpp"
+#include "storage/storage.hpp"
 
 namespace kizuna::hub {
 
@@ -41,6 +42,9 @@ struct PurchaseReceipt {
     int64_t balance = 0;
     std::string program_id;
     bool replayed = false;
+    // Offline sales (OfflineOptions::accept_revoked_card): the card named was revoked at or
+    // before occurred_at, and the sale was booked all the same.
+    bool revoked_card = false;
 };
 
 struct RedemptionRequest {
@@ -56,6 +60,9 @@ struct RedemptionReceipt {
     int64_t balance = 0;
     std::string program_id;
     bool replayed = false;
+    // Offline redemptions (OfflineOptions::redeem_what_is_there): points asked for that the
+    // balance did not hold at sync; `points` is what was booked.
+    int64_t points_short = 0;
 };
 
 struct RefundRequest {
@@ -75,6 +82,24 @@ struct RefundReceipt {
     int64_t balance = 0;
     bool replayed = false;
 };
+
+// How a store node's offline event differs from the online request (SyncService).
+struct OfflineOptions {
+    // When the node recorded it; kept on the redemption or refund and its ledger entry (a
+    // purchase has its own occurred_at). None: now.
+    std::optional<core::Timestamp> occurred_at;
+    // A purchase by a card revoked since is booked (receipt.revoked_card when the card was
+    // revoked by the time of the sale) instead of kCardRevoked.
+    bool accept_revoked_card = false;
+    // A redemption larger than the balance books what the balance holds (receipt.points_short)
+    // instead of kInsufficientPoints; the balance never goes below zero.
+    bool redeem_what_is_there = false;
+};
+
+// A write planned on the calling thread, run by the caller inside its own unit of work (with
+// whatever must commit with it). Like any unit it may run more than once; the last run counts.
+template <typename Receipt>
+using WriteUnit = std::function<core::Result<Receipt>(storage::WriteTxn&)>;
 
 class PointsService {
   public:
@@ -101,6 +126,17 @@ class PointsService {
     // Refund without blocking, as RecordPurchaseAsync.
     using RefundDone = std::function<void(core::Result<RefundReceipt>)>;
     void RefundAsync(const Caller& caller, const RefundRequest& r, RefundDone done);
+    // The units of work of RecordPurchase, Redeem and Refund, for an offline event a store node
+    // pushes: checked and planned now (errors as above), written by the caller.
+    core::Result<WriteUnit<PurchaseReceipt>> PreparePurchase(const Caller& caller,
+                                                             const PurchaseRequest& r,
+                                                             const OfflineOptions& offline);
+    core::Result<WriteUnit<RedemptionReceipt>> PrepareRedemption(const Caller& caller,
+                                                                 const RedemptionRequest& r,
+                                                                 const OfflineOptions& offline);
+    core::Result<WriteUnit<RefundReceipt>> PrepareRefund(const Caller& caller,
+                                                         const RefundRequest& r,
+                                                         const OfflineOptions& offline);
     // Books `expire` entries for every lot due at now. Returns how many lots expired.
     core::Result<int64_t> RunExpiry();
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "hub/access.hpp"
+#include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
 
 namespace kizuna::hub {
@@ -28,7 +29,14 @@ core::Result<core::EarningRule> RuleService::SetRule(const Caller& caller,
         KZ_ASSIGN_OR_RETURN(auto versions, txn.RuleVersions(store_id));
         rule.version = 1;
         for (const auto& v : versions) rule.version = std::max(rule.version, v.version + 1);
-        return txn.InsertRuleVersion(rule);
+        KZ_RETURN_IF_ERROR(txn.InsertRuleVersion(rule));
+        // Store nodes of the program hear of it (sync pull); webhooks never see this type.
+        return RecordEvent(txn, "rule.changed", store->program_id, "", rule.effective_from,
+                           {{"store_id", store_id},
+                            {"version", rule.version},
+                            {"effective_from", EventTime(rule.effective_from)},
+                            {"amount_per_point", rule.amount_per_point},
+                            {"validity_days", rule.validity_days}});
     }));
     context_.InvalidateRules(store_id);
     return rule;

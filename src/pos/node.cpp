@@ -146,8 +146,15 @@ core::Status Node::Bootstrap() {
     KZ_RETURN_IF_ERROR(store_.Write([&](NodeTxn& txn) -> core::Status {
         KZ_RETURN_IF_ERROR(txn.SetMeta("store", http::DumpJson(boot.value("store", Json()))));
         KZ_RETURN_IF_ERROR(txn.SetMeta("program", http::DumpJson(boot.value("program", Json()))));
+        // Every version of the rule when the hub sends them (an offline sale dated before the
+        // last change earns by the version then in effect), else the one in effect.
         Json rules = Json::array();
-        if (boot.contains("rule") && boot["rule"].is_object()) rules.push_back(boot["rule"]);
+        const Json rule = boot.value("rule", Json());
+        if (rule.is_object() && rule.contains("versions") && rule["versions"].is_array()) {
+            rules = rule["versions"];
+        } else if (rule.is_object()) {
+            rules.push_back(rule);
+        }
         KZ_RETURN_IF_ERROR(txn.SetMeta("rules", http::DumpJson(rules)));
         KZ_RETURN_IF_ERROR(txn.SetMeta("card_public_key", Text(boot, "card_public_key")));
         std::vector<std::pair<std::string, std::string>> offers;

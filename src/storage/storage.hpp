@@ -74,6 +74,46 @@ struct Event {
     std::string payload;  // the event's data, a JSON object as text
 };
 
+// ---- Store node sync (hub side) -------------------------------------------------------------
+
+// A member id or card number reserved for one store's node to hand out offline: never given to
+// anyone else, and never used by the hub's own enrollment.
+struct IdLease {
+    std::string kind;  // "member_id" or "card_number"
+    std::string value;
+    std::string store_id;
+    Timestamp leased_at{};
+    std::optional<Timestamp> used_at;  // when an offline enrollment or card used it
+};
+
+// The outcome of one pushed node event, kept with (store_id, event_id) so that a replay answers
+// the same. Written in the same unit of work as the event's effect.
+struct SyncRecord {
+    std::string store_id;
+    std::string event_id;
+    std::string type;
+    Timestamp occurred_at{};
+    std::string terminal_id;  // empty when the node named none
+    std::string status;       // "applied", "flagged" or "rejected"
+    int http_status = 200;
+    std::string body;  // the answer the online endpoint would have given, JSON text
+    Timestamp applied_at{};
+};
+
+// Something a pushed event did that a person should look at (never silent).
+struct SyncConflict {
+    int64_t conflict_id = 0;  // assigned by InsertSyncConflict
+    std::string store_id;
+    std::string event_id;
+    std::string kind;  // "duplicate_member", "overspend", "revoked_card"
+    std::string member_id;
+    std::string other_member_id;  // duplicate_member: the member who had the email/phone first
+    std::string card_number;      // revoked_card
+    int64_t points_short = 0;     // overspend: what could not be redeemed
+    std::string detail;
+    Timestamp created_at{};
+};
+
 // Which rows a history query returns: newest first, at most `limit`, before `before_id` if set.
 struct Page {
     int limit = 100;
@@ -215,6 +255,20 @@ class ReadTxn {
     // Pending deliveries with next_attempt_at <= now, soonest first, at most `limit`.
     virtual Result<std::vector<core::WebhookDelivery>> DueDeliveries(Timestamp now, int limit) = 0;
 
+    // ---- Store node sync (hub side) ---------------------------------------------------------
+    virtual Result<std::optional<IdLease>> FindIdLease(std::string_view kind,
+                                                       std::string_view value) = 0;
+    virtual Result<std::optional<SyncRecord>> FindSyncRecord(std::string_view store_id,
+                                                             std::string_view event_id) = 0;
+    // Oldest first, at most `limit`, with conflict_id > after; of one store when store_id is set.
+    virtual Result<std::vector<SyncConflict>> SyncConflicts(
+        std::optional<std::string_view> store_id, int64_t after, int limit) = 0;
+    // Events of one program with sequence > after, oldest first, at most `limit`.
+    virtual Result<std::vector<Event>> ProgramEventsAfter(std::string_view program_id,
+                                                          int64_t after, int limit) = 0;
+    // Card numbers revoked of the members that belong to the program (see ProgramsOfMember).
+    virtual Result<std::vector<std::string>> RevokedCardsOfProgram(std::string_view program_id) = 0;
+
     // For invariant checks: every (member, program) whose stored balance differs from the sum
     // of its entries or of its lots' remaining points, every negative balance, and every lot
     // whose remaining points are not within 0..earned. Empty when all is well.
@@ -287,6 +341,17 @@ class WriteTxn : public ReadTxn {
     virtual Result<int64_t> InsertDelivery(const core::WebhookDelivery& delivery) = 0;
     // Stores everything but the ids, the event and created_at. kNotFound for an unknown one.
     virtual Status UpdateDelivery(const core::WebhookDelivery& delivery) = 0;
+
+    // ---- Store node sync (hub side) ---------------------------------------------------------
+    // kAlreadyExists when (kind, value) is leased already.
+    virtual Status InsertIdLease(const IdLease& lease) = 0;
+    // kNotFound unless the store holds the lease; using a used lease again is kAlreadyExists.
+    virtual Status UseIdLease(std::string_view kind, std::string_view value,
+                              std::string_view store_id, Timestamp at) = 0;
+    // kAlreadyExists when the store has a record of that event id.
+    virtual Status InsertSyncRecord(const SyncRecord& record) = 0;
+    // Returns the conflict's id.
+    virtual Result<int64_t> InsertSyncConflict(const SyncConflict& conflict) = 0;
 };
 
 // Counters of the write path since the storage was opened, for /metrics and tests. With group

@@ -585,6 +585,50 @@ CREATE INDEX lots_open_expiry ON lots (expires_at) WHERE remaining > 0;
 CREATE INDEX refunds_purchase ON refunds (purchase_no);
 )sql";
 
+// Migration 8: the hub side of store node sync. Ids leased to a store's node, the outcome of
+// every pushed node event (its id is the idempotency key, scoped to the store), the conflicts
+// a push found, and an index to read one program's events in order.
+constexpr std::string_view kStoreNodeSync = R"sql(
+CREATE TABLE id_leases (
+    kind TEXT NOT NULL CHECK (kind IN ('member_id', 'card_number')),
+    value TEXT NOT NULL,
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    leased_at INTEGER NOT NULL,
+    used_at INTEGER,
+    PRIMARY KEY (kind, value)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX id_leases_store ON id_leases (store_id, kind);
+
+CREATE TABLE sync_events (
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    terminal_id TEXT,
+    status TEXT NOT NULL CHECK (status IN ('applied', 'flagged', 'rejected')),
+    http_status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    applied_at INTEGER NOT NULL,
+    PRIMARY KEY (store_id, event_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE sync_conflicts (
+    conflict_id INTEGER PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('duplicate_member', 'overspend', 'revoked_card')),
+    member_id TEXT NOT NULL,
+    other_member_id TEXT,
+    card_number TEXT,
+    points_short INTEGER NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sync_conflicts_store ON sync_conflicts (store_id, conflict_id);
+
+CREATE INDEX events_program ON events (program_id, sequence);
+)sql";
+
 // Every table whose references migration 6 computed anew (a refund or line of a missing purchase
 // stops it: NOT NULL purchase_no / refund_no).
 constexpr std::string_view kIdsPerStoreReferrers[] = {"lots", "refunds", "refund_lines"};
@@ -598,6 +642,7 @@ constexpr Migration kMigrations[] = {
     {6, "ids per store; expired points of purchases and refunds", kIdsPerStore,
      kIdsPerStoreReferrers},
     {7, "reservations, the event outbox and webhooks", kReservationsEventsWebhooks},
+    {8, "store node sync: id leases, pushed events, conflicts", kStoreNodeSync},
 };
 
 }  // namespace

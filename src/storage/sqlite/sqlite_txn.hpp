@@ -119,6 +119,22 @@ class SqliteTxn final : public WriteTxn {
     Result<int64_t> InsertDelivery(const core::WebhookDelivery& delivery) override;
     Status UpdateDelivery(const core::WebhookDelivery& delivery) override;
 
+    // Store node sync (sync_txn.cpp).
+    Result<std::optional<IdLease>> FindIdLease(std::string_view kind,
+                                               std::string_view value) override;
+    Result<std::optional<SyncRecord>> FindSyncRecord(std::string_view store_id,
+                                                     std::string_view event_id) override;
+    Result<std::vector<SyncConflict>> SyncConflicts(std::optional<std::string_view> store_id,
+                                                    int64_t after, int limit) override;
+    Result<std::vector<Event>> ProgramEventsAfter(std::string_view program_id, int64_t after,
+                                                  int limit) override;
+    Result<std::vector<std::string>> RevokedCardsOfProgram(std::string_view program_id) override;
+    Status InsertIdLease(const IdLease& lease) override;
+    Status UseIdLease(std::string_view kind, std::string_view value, std::string_view store_id,
+                      Timestamp at) override;
+    Status InsertSyncRecord(const SyncRecord& record) override;
+    Result<int64_t> InsertSyncConflict(const SyncConflict& conflict) override;
+
     // The SQL of the reads behind a member's usage (the hub's most frequent request), for the
     // test that checks SQLite answers each from an index, in index order, without sorting.
     static std::vector<std::string_view> UsageQueries();

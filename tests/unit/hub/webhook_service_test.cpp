@@ -175,7 +175,7 @@ TEST_F(WebhookTest, EveryChangeRecordsItsEventInTheSameWriteAndReplaysRecordNone
 
     EXPECT_EQ(EventTypes(),
               (std::vector<std::string>{"member.enrolled", "purchase.created", "points.redeemed",
-                                        "purchase.refunded", "card.reissued"}));
+                                        "purchase.refunded", "card.revoked", "card.reissued"}));
     for (const storage::Event& e : Events()) {
         EXPECT_EQ(e.program_id, shop.store.program_id) << e.type;
         EXPECT_EQ(e.member_id, m.member_id) << e.type;
