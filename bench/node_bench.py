@@ -118,9 +118,11 @@ def main():
         run_clients(args.clients, port=node.port, token=store["api_key"], card=card,
                     count=per_client, expect=(202,))
         queued = node.status()["outbox_pending"]
-        print(f"queued {queued} offline purchases in {time.perf_counter() - start:.1f} s")
+        print(f"backlog topped up to {queued} offline purchases in "
+              f"{time.perf_counter() - start:.1f} s")
         hub.start()
-        # The node still points at the old port: restart it on the hub's new one.
+        # The node still points at the old port: restart it on the hub's new one (the drain time
+        # includes the node's start).
         node.stop()
         node = Node(hub.url, store["api_key"], data_dir=node.data_dir,
                     extra_args=["--log-level", "warn"])
