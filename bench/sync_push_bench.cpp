@@ -88,7 +88,8 @@ int Run(int total, int batch, int member_count) {
                 code = 1;
                 break;
             }
-            for (const auto& result : json::parse(response.body)["results"]) {
+            const json answer = json::parse(response.body);
+            for (const auto& result : answer["results"]) {
                 if (result["status"] == "applied") ++applied;
             }
         }

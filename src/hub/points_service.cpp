@@ -473,8 +473,8 @@ struct PointsService::RedemptionPlan {
                 rd.points = available;
             }
         }
-        // An offline redemption finding nothing left books nothing (an entry of 0 keeps the
-        // redemption's record and the ledger in step).
+        // An offline redemption finding nothing left books nothing: its record says 0 points
+        // and it has no ledger entry, as the record checks expect of 0 points.
         auto draws = rd.points == 0 && redeem_what_is_there
                          ? core::Result<std::vector<core::LotDraw>>(std::vector<core::LotDraw>{})
                          : core::PlanRedemption(lots, rd.points, now);
@@ -497,7 +497,7 @@ struct PointsService::RedemptionPlan {
             .ref = rd.redemption_id,
             .occurred_at = rd.occurred_at,
             .note = "Redeemed " + GroupThousands(rd.points) + " points at " + store_name};
-        KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
+        if (rd.points > 0) KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         KZ_ASSIGN_OR_RETURN(rd.balance_after, txn.BalanceOf(rd.member_id, rd.program_id));
         KZ_RETURN_IF_ERROR(txn.InsertRedemption(rd));
         receipt = {rd.redemption_id, rd.member_id, rd.points,   rd.balance_after,

@@ -59,10 +59,13 @@ bool IsTransient(const core::Error& error) {
     return error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kInternal;
 }
 
-// Waits for a number of completions from storage threads.
-class Countdown {
+// Counts units queued and waits until storage has answered them all.
+class Pending {
   public:
-    explicit Countdown(std::size_t count) : left_(count) {}
+    void Add() {
+        std::lock_guard lock(mutex_);
+        ++left_;
+    }
     void Done() {
         std::lock_guard lock(mutex_);
         if (--left_ == 0) zero_.notify_all();
@@ -75,7 +78,7 @@ class Countdown {
   private:
     std::mutex mutex_;
     std::condition_variable zero_;
-    std::size_t left_;
+    std::size_t left_ = 0;
 };
 
 }  // namespace
@@ -353,124 +356,97 @@ core::Result<PushAnswer> SyncService::Push(const Caller& caller, std::vector<Syn
     const std::size_t n = events.size();
     std::vector<SyncResult> results(n);
     std::vector<std::optional<core::Error>> failed(n);
+    std::vector<Planned> plans(n);
     for (std::size_t i = 0; i < n; ++i) results[i].event_id = events[i].event_id;
+    Pending pending;
+    auto record = [&](std::size_t index, std::optional<Outcome> done_before) {
+        const SyncEvent& event = events[index];
+        Planned& planned = plans[index];
+        auto unit = [this, &event, &planned, &results, index, &store_id,
+                     done_before = std::move(done_before),
+                     &rendering](storage::WriteTxn& txn) -> core::Status {
+            KZ_ASSIGN_OR_RETURN(auto existing, txn.FindSyncRecord(store_id, event.event_id));
+            if (existing) {
+                results[index] = FromRecord(*existing);
+                return core::Status::Ok();
+            }
+            Outcome outcome;
+            if (planned.refused) {
+                if (IsTransient(*planned.refused)) return *planned.refused;
+                outcome = Outcome{"rejected",
+                                  rendering.error_status(*planned.refused),
+                                  rendering.error(*planned.refused),
+                                  {}};
+            } else if (done_before) {
+                outcome = *done_before;
+            } else {
+                KZ_ASSIGN_OR_RETURN(outcome, planned.effect(txn));
+            }
+            KZ_RETURN_IF_ERROR(RecordOutcome(txn, store_id, event, outcome, context_.Now()));
+            results[index] =
+                SyncResult{event.event_id, outcome.status, outcome.http_status, outcome.body};
+            return core::Status::Ok();
+        };
+        pending.Add();
+        context_.storage().WriteAsync(std::move(unit),
+                                      [&failed, &pending, index](core::Status status) {
+                                          if (!status.ok()) failed[index] = status.error();
+                                          pending.Done();
+                                      });
+    };
 
-    // Reservations go first through their own service, each in order with the rest: a batch is
-    // written in runs, each run of point and member events queued at once.
-    std::size_t i = 0;
-    while (i < n) {
-        std::vector<std::size_t> run;
-        std::vector<Planned> plans;
-        for (; i < n; ++i) {
-            Planned planned = Plan(caller, *store, events[i], rendering);
-            if (planned.before && !run.empty()) break;  // finish the run first
-            run.push_back(i);
-            plans.push_back(std::move(planned));
-            if (plans.back().before) {
-                ++i;
-                break;
-            }
+    // Each event is queued as soon as it is planned, so the writer applies the first ones while
+    // the later ones are planned. The queue keeps their order.
+    for (std::size_t i = 0; i < n; ++i) {
+        plans[i] = Plan(caller, *store, events[i], rendering);
+        if (!plans[i].before) {
+            record(i, std::nullopt);
+            continue;
         }
-        Countdown countdown(run.size());
-        for (std::size_t k = 0; k < run.size(); ++k) {
-            const std::size_t index = run[k];
-            const SyncEvent& event = events[index];
-            Planned& planned = plans[k];
-            std::optional<Outcome> done_before;
-            if (planned.before) {
-                // Already applied (a replay)? Then the service is not asked again.
-                std::optional<storage::SyncRecord> existing;
-                auto read = context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
-                    KZ_ASSIGN_OR_RETURN(existing, txn.FindSyncRecord(store_id, event.event_id));
-                    return core::Status::Ok();
-                });
-                if (!read.ok()) return read.error();
-                if (existing) {
-                    results[index] = FromRecord(*existing);
-                    countdown.Done();
-                    continue;
-                }
-                auto outcome = planned.before();
-                if (!outcome) {
-                    planned.refused = outcome.error();
-                } else {
-                    done_before = std::move(*outcome);
-                }
-            }
-            auto unit = [this, &event, &planned, &results, index, store_id, done_before,
-                         &rendering](storage::WriteTxn& txn) -> core::Status {
-                KZ_ASSIGN_OR_RETURN(auto existing, txn.FindSyncRecord(store_id, event.event_id));
-                if (existing) {
-                    results[index] = FromRecord(*existing);
-                    return core::Status::Ok();
-                }
-                Outcome outcome;
-                if (planned.refused) {
-                    if (IsTransient(*planned.refused)) return *planned.refused;
-                    outcome = Outcome{"rejected",
-                                      rendering.error_status(*planned.refused),
-                                      rendering.error(*planned.refused),
-                                      {}};
-                } else if (done_before) {
-                    outcome = *done_before;
-                } else {
-                    KZ_ASSIGN_OR_RETURN(outcome, planned.effect(txn));
-                }
-                KZ_RETURN_IF_ERROR(RecordOutcome(txn, store_id, event, outcome, context_.Now()));
-                results[index] =
-                    SyncResult{event.event_id, outcome.status, outcome.http_status, outcome.body};
-                return core::Status::Ok();
-            };
-            context_.storage().WriteAsync(unit, [&failed, &countdown, index](core::Status status) {
-                if (!status.ok()) failed[index] = status.error();
-                countdown.Done();
-            });
+        // A reservation goes through its service once everything before it is written.
+        pending.Wait();
+        std::optional<storage::SyncRecord> existing;
+        auto read = context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+            KZ_ASSIGN_OR_RETURN(existing, txn.FindSyncRecord(store_id, events[i].event_id));
+            return core::Status::Ok();
+        });
+        if (!read.ok()) return read.error();  // nothing queued is pending (waited above)
+        if (existing) {                       // a replay: the service is not asked again
+            results[i] = FromRecord(*existing);
+            continue;
         }
-        countdown.Wait();
-        // An effect refused under the writer was rolled back alone; its rejection is recorded
-        // now, so that a replay answers the same even if the ledger has changed since.
-        std::vector<std::size_t> rejected;
-        for (std::size_t index : run) {
-            if (failed[index]) rejected.push_back(index);
+        auto outcome = plans[i].before();
+        if (!outcome) {
+            plans[i].refused = outcome.error();
+            record(i, std::nullopt);
+        } else {
+            record(i, std::move(*outcome));
         }
-        if (rejected.empty()) continue;
-        Countdown recorded(rejected.size());
-        for (std::size_t index : rejected) {
-            const core::Error error = *failed[index];
-            failed[index].reset();
-            if (IsTransient(error)) {
-                results[index] = SyncResult{events[index].event_id, "rejected",
-                                            rendering.error_status(error), rendering.error(error)};
-                recorded.Done();
-                continue;
-            }
-            auto unit = [this, &events, &results, index, store_id, error,
-                         &rendering](storage::WriteTxn& txn) -> core::Status {
-                const SyncEvent& event = events[index];
-                KZ_ASSIGN_OR_RETURN(auto existing, txn.FindSyncRecord(store_id, event.event_id));
-                if (existing) {
-                    results[index] = FromRecord(*existing);
-                    return core::Status::Ok();
-                }
-                Outcome outcome{
-                    "rejected", rendering.error_status(error), rendering.error(error), {}};
-                KZ_RETURN_IF_ERROR(RecordOutcome(txn, store_id, event, outcome, context_.Now()));
-                results[index] =
-                    SyncResult{event.event_id, outcome.status, outcome.http_status, outcome.body};
-                return core::Status::Ok();
-            };
-            context_.storage().WriteAsync(unit, [&failed, &recorded, index](core::Status status) {
-                if (!status.ok()) failed[index] = status.error();
-                recorded.Done();
-            });
+    }
+    pending.Wait();
+
+    // An effect refused under the writer was rolled back alone; its rejection is recorded now,
+    // so that a replay answers the same even if the ledger has changed since.
+    std::vector<std::size_t> rejected;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!failed[i]) continue;
+        const core::Error error = *failed[i];
+        if (IsTransient(error)) {  // not recorded: the next push tries it again
+            results[i] = SyncResult{events[i].event_id, "rejected", rendering.error_status(error),
+                                    rendering.error(error)};
+            continue;
         }
-        recorded.Wait();
-        for (std::size_t index : rejected) {
-            if (failed[index]) {
-                results[index] = SyncResult{events[index].event_id, "rejected",
-                                            rendering.error_status(*failed[index]),
-                                            rendering.error(*failed[index])};
-            }
+        plans[i].refused = error;
+        failed[i].reset();
+        rejected.push_back(i);
+        record(i, std::nullopt);
+    }
+    pending.Wait();
+    for (std::size_t i : rejected) {
+        if (failed[i]) {
+            results[i] =
+                SyncResult{events[i].event_id, "rejected", rendering.error_status(*failed[i]),
+                           rendering.error(*failed[i])};
         }
     }
 

@@ -188,6 +188,48 @@ class NodeSyncTest(unittest.TestCase):
         c_events, _ = self.pull_all(self.c, start)
         self.assertFalse([e for e in c_events if e["data"].get("member_id") == member_id])
 
+    def test_cards_and_reservation_changes_replay_and_reach_the_other_store(self):
+        member_id, = self.lease(self.a, "member_id", 1)
+        first_card, second_card = self.lease(self.a, "card_number", 2)
+        start = self.call(self.b, "GET", "/v1/sync/bootstrap").json["cursor"]
+        events = [
+            self.enrollment("cr-1", member_id, first_card, "card.change@example.jp"),
+            {"event_id": "cr-2", "type": "reservation.created", "occurred_at": now_text(-90),
+             "body": {"reservation_id": "cr-res", "member_id": member_id,
+                      "item": {"name": "傘"}, "pickup_at": now_text(3600)}},
+            {"event_id": "cr-3", "type": "card.issued", "occurred_at": now_text(-60),
+             "body": {"member_id": member_id, "card_number": second_card,
+                      "password": PASSWORD}},
+            {"event_id": "cr-4", "type": "reservation.updated", "occurred_at": now_text(-30),
+             "body": {"reservation_id": "cr-res", "status": "cancelled"}},
+            {"event_id": "cr-5", "type": "purchase.created", "occurred_at": now_text(-10),
+             "body": {"purchase_id": "cr-p", "card_number": second_card,
+                      "lines": [{"name": "傘", "unit_price": 700, "quantity": 1}]}},
+        ]
+        first = self.push(self.a, events)
+        self.assertEqual([r["status"] for r in first["results"]], ["applied"] * 5, first)
+        self.assertEqual(first["results"][2]["body"]["card"]["card_number"], second_card)
+        self.assertEqual(first["results"][2]["body"]["card"]["generation"], 2)
+        self.assertEqual(first["results"][3]["body"]["status"], "cancelled")
+        again = self.push(self.a, events)
+        self.assertEqual([r["status"] for r in again["results"]], ["duplicate"] * 5)
+        self.assertEqual([r["body"] for r in again["results"]],
+                         [r["body"] for r in first["results"]])
+        # The old card is revoked for everybody: B hears of it and a bootstrap lists it.
+        b_events, _ = self.pull_all(self.b, start)
+        revoked = [e["data"]["card_number"] for e in b_events if e["type"] == "card.revoked"]
+        self.assertEqual(revoked, [first_card])
+        self.assertIn("reservation.updated", [e["type"] for e in b_events])
+        snapshot = self.call(self.b, "GET", "/v1/sync/bootstrap").json
+        self.assertIn(first_card, snapshot["revoked_cards"])
+        # A leased card number is used once.
+        reuse = self.push(self.a, [{"event_id": "cr-6", "type": "card.issued",
+                                    "occurred_at": now_text(),
+                                    "body": {"member_id": member_id,
+                                             "card_number": second_card}}])
+        self.assertEqual(reuse["results"][0]["status"], "rejected", reuse)
+        self.assertEqual(reuse["results"][0]["http_status"], 409)
+
     def test_a_bad_event_is_rejected_alone_and_stays_rejected(self):
         (member_id,) = self.lease(self.b, "member_id", 1)  # B's, not A's
         (card,) = self.lease(self.b, "card_number", 1)
