@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "card/card_verifier.hpp"
@@ -461,6 +462,28 @@ core::Result<std::string> ResolveMember(NodeTxn& txn, const std::string& card_nu
 
 }  // namespace
 
+NodeAnswer Node::Offline(const char* kind, const std::string& id,
+                         const std::function<core::Status(NodeTxn&, NodeAnswer&)>& plan) {
+    NodeAnswer result;
+    core::Status written = store_.Write([&](NodeTxn& txn) -> core::Status {
+        if (!id.empty()) {
+            KZ_ASSIGN_OR_RETURN(auto replay, txn.FindOfflineAnswer(kind, id));
+            if (replay) {
+                result = {200, *replay};
+                return core::Status::Ok();
+            }
+        }
+        KZ_RETURN_IF_ERROR(plan(txn, result));
+        if (result.status != 202 || id.empty()) return core::Status::Ok();
+        Json replayed = ParseObject(result.body);
+        replayed["replayed"] = true;
+        return txn.PutOfflineAnswer(kind, id, http::DumpJson(replayed));
+    });
+    if (!written.ok()) return Failed(written);
+    if (result.status == 202) ++outbox_pending_;
+    return result;
+}
+
 NodeAnswer Node::Purchase(const std::string& body_text) {
     if (auto forwarded = TryForward("POST", "/v1/purchases", body_text, true)) {
         Json answer = ParseObject(forwarded->body);
@@ -497,13 +520,7 @@ NodeAnswer Node::Purchase(const std::string& body_text) {
     if (auto valid = core::ValidateLines(lines); !valid.ok()) return Failed(valid);
     const core::Timestamp occurred_at = occurred.value_or(clock_.Now());
 
-    NodeAnswer result;
-    core::Status written = store_.Write([&](NodeTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(auto replay, txn.FindOfflineAnswer("purchase", purchase_id));
-        if (replay) {
-            result = {200, *replay};
-            return core::Status::Ok();
-        }
+    return Offline("purchase", purchase_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
         KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
         KZ_ASSIGN_OR_RETURN(std::string member_id,
                             ResolveMember(txn, ref.card_number, ref.member_id, card_record));
@@ -534,13 +551,8 @@ NodeAnswer Node::Purchase(const std::string& body_text) {
         answer["replayed"] = false;
         answer["pending"] = true;
         result = JsonAnswer(202, answer);
-        Json replayed = answer;
-        replayed["replayed"] = true;
-        return txn.PutOfflineAnswer("purchase", purchase_id, http::DumpJson(replayed));
+        return core::Status::Ok();
     });
-    if (!written.ok()) return Failed(written);
-    if (result.status == 202) ++outbox_pending_;
-    return result;
 }
 
 NodeAnswer Node::Redeem(const std::string& body_text) {
@@ -571,61 +583,51 @@ NodeAnswer Node::Redeem(const std::string& body_text) {
     if (options_.offline_redemption_cap <= 0) {
         return HubDown("this node does not redeem points offline");
     }
-    NodeAnswer result;
     const std::string day = DayOf(clock_.Now());
-    core::Status written = store_.Write([&](NodeTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(auto replay, txn.FindOfflineAnswer("redemption", redemption_id));
-        if (replay) {
-            result = {200, *replay};
+    return Offline(
+        "redemption", redemption_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
+            KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
+            KZ_ASSIGN_OR_RETURN(std::string member_id,
+                                ResolveMember(txn, ref.card_number, ref.member_id, card_record));
+            std::optional<CachedMember> member;
+            if (!member_id.empty()) {
+                KZ_ASSIGN_OR_RETURN(member, txn.FindMember(member_id));
+            }
+            if (!member || !member->balance) {
+                result = HubDown("this node does not know the member's balance");
+                return core::Status::Ok();
+            }
+            KZ_ASSIGN_OR_RETURN(int64_t today, txn.RedeemedOffline(member_id, day));
+            if (today + points > options_.offline_redemption_cap) {
+                result = ErrorAnswer(422, "offline_limit",
+                                     fmt::format("offline, a member may redeem at most {} points a "
+                                                 "day here ({} already today)",
+                                                 options_.offline_redemption_cap, today),
+                                     "points");
+                return core::Status::Ok();
+            }
+            if (points > *member->balance) {
+                result = ErrorAnswer(core::MakeError(
+                    ErrorCode::kInsufficientPoints,
+                    fmt::format("the balance is {} points", *member->balance), "points"));
+                return core::Status::Ok();
+            }
+            const int64_t balance = *member->balance - points;
+            KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, balance));
+            KZ_RETURN_IF_ERROR(txn.AddRedeemedOffline(member_id, day, points));
+            KZ_RETURN_IF_ERROR(txn.AppendOutbox({0, NewEventId(), "points.redeemed",
+                                                 core::FormatRfc3339(clock_.Now()), body_text}));
+            Json answer = Json::object();
+            answer["redemption_id"] = redemption_id;
+            answer["member_id"] = member_id;
+            answer["program_id"] = facts.program_id;
+            answer["points"] = points;
+            answer["balance"] = balance;
+            answer["replayed"] = false;
+            answer["pending"] = true;
+            result = JsonAnswer(202, answer);
             return core::Status::Ok();
-        }
-        KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
-        KZ_ASSIGN_OR_RETURN(std::string member_id,
-                            ResolveMember(txn, ref.card_number, ref.member_id, card_record));
-        std::optional<CachedMember> member;
-        if (!member_id.empty()) {
-            KZ_ASSIGN_OR_RETURN(member, txn.FindMember(member_id));
-        }
-        if (!member || !member->balance) {
-            result = HubDown("this node does not know the member's balance");
-            return core::Status::Ok();
-        }
-        KZ_ASSIGN_OR_RETURN(int64_t today, txn.RedeemedOffline(member_id, day));
-        if (today + points > options_.offline_redemption_cap) {
-            result = ErrorAnswer(422, "offline_limit",
-                                 fmt::format("offline, a member may redeem at most {} points a "
-                                             "day here ({} already today)",
-                                             options_.offline_redemption_cap, today),
-                                 "points");
-            return core::Status::Ok();
-        }
-        if (points > *member->balance) {
-            result = ErrorAnswer(core::MakeError(
-                ErrorCode::kInsufficientPoints,
-                fmt::format("the balance is {} points", *member->balance), "points"));
-            return core::Status::Ok();
-        }
-        const int64_t balance = *member->balance - points;
-        KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, balance));
-        KZ_RETURN_IF_ERROR(txn.AddRedeemedOffline(member_id, day, points));
-        KZ_RETURN_IF_ERROR(txn.AppendOutbox(
-            {0, NewEventId(), "points.redeemed", core::FormatRfc3339(clock_.Now()), body_text}));
-        Json answer = Json::object();
-        answer["redemption_id"] = redemption_id;
-        answer["member_id"] = member_id;
-        answer["program_id"] = facts.program_id;
-        answer["points"] = points;
-        answer["balance"] = balance;
-        answer["replayed"] = false;
-        answer["pending"] = true;
-        result = JsonAnswer(202, answer);
-        Json replayed = answer;
-        replayed["replayed"] = true;
-        return txn.PutOfflineAnswer("redemption", redemption_id, http::DumpJson(replayed));
-    });
-    if (!written.ok()) return Failed(written);
-    if (result.status == 202) ++outbox_pending_;
-    return result;
+        });
 }
 
 NodeAnswer Node::Refund(const std::string& purchase_id, const std::string& body_text) {
@@ -636,13 +638,7 @@ NodeAnswer Node::Refund(const std::string& purchase_id, const std::string& body_
     std::optional<int64_t> amount = body.OptionalInt("amount");
     if (!body.ok()) return ErrorAnswer(body.error());
     if (!amount) return HubDown("a refund by lines needs the hub's prices; refund an amount");
-    NodeAnswer result;
-    core::Status written = store_.Write([&](NodeTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(auto replay, txn.FindOfflineAnswer("refund", refund_id));
-        if (replay) {
-            result = {200, *replay};
-            return core::Status::Ok();
-        }
+    return Offline("refund", refund_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
         KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase(purchase_id));
         if (!purchase) {
             result = HubDown("this node did not record purchase " + purchase_id);
@@ -684,13 +680,8 @@ NodeAnswer Node::Refund(const std::string& purchase_id, const std::string& body_
         answer["replayed"] = false;
         answer["pending"] = true;
         result = JsonAnswer(202, answer);
-        Json replayed = answer;
-        replayed["replayed"] = true;
-        return txn.PutOfflineAnswer("refund", refund_id, http::DumpJson(replayed));
+        return core::Status::Ok();
     });
-    if (!written.ok()) return Failed(written);
-    if (result.status == 202) ++outbox_pending_;
-    return result;
 }
 
 NodeAnswer Node::Enroll(const std::string& body_text) {
@@ -738,8 +729,7 @@ NodeAnswer Node::Enroll(const std::string& body_text) {
     if (auto strong = core::ValidatePassword(password, profile); !strong.ok())
         return Failed(strong);
 
-    NodeAnswer result;
-    core::Status written = store_.Write([&](NodeTxn& txn) -> core::Status {
+    return Offline("", "", [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
         KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
         KZ_ASSIGN_OR_RETURN(auto existing, txn.FindMemberByContact(profile.email, profile.phone));
         if (existing) {
@@ -748,6 +738,12 @@ NodeAnswer Node::Enroll(const std::string& body_text) {
                                 "this email or phone is already registered (member " +
                                     existing->member_id + "); look the member up instead",
                                 profile.email.empty() ? "profile.phone" : "profile.email"));
+            return core::Status::Ok();
+        }
+        KZ_ASSIGN_OR_RETURN(int64_t member_ids, txn.CountLeases("member_id"));
+        KZ_ASSIGN_OR_RETURN(int64_t card_numbers, txn.CountLeases("card_number"));
+        if (member_ids == 0 || card_numbers == 0) {
+            result = HubDown("the node has no leased ids left (it refills them while online)");
             return core::Status::Ok();
         }
         KZ_ASSIGN_OR_RETURN(std::string member_id, txn.TakeLease("member_id"));
@@ -777,13 +773,6 @@ NodeAnswer Node::Enroll(const std::string& body_text) {
         result = JsonAnswer(202, answer);
         return core::Status::Ok();
     });
-    if (!written.ok()) {
-        if (written.error().code == ErrorCode::kUnavailable)
-            return HubDown(written.error().message);
-        return Failed(written);
-    }
-    if (result.status == 202) ++outbox_pending_;
-    return result;
 }
 
 NodeAnswer Node::SearchMembers(const std::string& body_text) {
@@ -880,41 +869,31 @@ NodeAnswer Node::CreateReservation(const std::string& body_text) {
     if (r.member_id.empty()) return ErrorAnswer(core::InvalidField("member_id", "is required"));
     if (auto valid = core::ValidateReservation(r); !valid.ok()) return Failed(valid);
 
-    NodeAnswer result;
-    core::Status written = store_.Write([&](NodeTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(auto replay, txn.FindOfflineAnswer("reservation", r.reservation_id));
-        if (replay) {
-            result = {200, *replay};
+    return Offline(
+        "reservation", r.reservation_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
+            KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
+            const std::string now = core::FormatRfc3339(clock_.Now());
+            Json answer = Json::object();
+            answer["reservation_id"] = r.reservation_id;
+            answer["status"] = "reserved";
+            answer["member_id"] = r.member_id;
+            answer["store_id"] = r.store_id.empty() ? facts.store_id : r.store_id;
+            answer["program_id"] = facts.program_id;
+            answer["item"] = {{"name", r.item_name}, {"sku", r.item_sku}};
+            answer["quantity"] = r.quantity;
+            answer["pickup_at"] = core::FormatRfc3339(r.pickup_at);
+            answer["created_by"] = "store:" + facts.store_id;
+            answer["created_at"] = now;
+            answer["updated_by"] = "store:" + facts.store_id;
+            answer["updated_at"] = now;
+            KZ_RETURN_IF_ERROR(
+                txn.PutReservation(r.reservation_id, r.member_id, http::DumpJson(answer)));
+            KZ_RETURN_IF_ERROR(
+                txn.AppendOutbox({0, NewEventId(), "reservation.created", now, body_text}));
+            answer["pending"] = true;
+            result = JsonAnswer(202, answer);
             return core::Status::Ok();
-        }
-        KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
-        const std::string now = core::FormatRfc3339(clock_.Now());
-        Json answer = Json::object();
-        answer["reservation_id"] = r.reservation_id;
-        answer["status"] = "reserved";
-        answer["member_id"] = r.member_id;
-        answer["store_id"] = r.store_id.empty() ? facts.store_id : r.store_id;
-        answer["program_id"] = facts.program_id;
-        answer["item"] = {{"name", r.item_name}, {"sku", r.item_sku}};
-        answer["quantity"] = r.quantity;
-        answer["pickup_at"] = core::FormatRfc3339(r.pickup_at);
-        answer["created_by"] = "store:" + facts.store_id;
-        answer["created_at"] = now;
-        answer["updated_by"] = "store:" + facts.store_id;
-        answer["updated_at"] = now;
-        KZ_RETURN_IF_ERROR(
-            txn.PutReservation(r.reservation_id, r.member_id, http::DumpJson(answer)));
-        KZ_RETURN_IF_ERROR(
-            txn.AppendOutbox({0, NewEventId(), "reservation.created", now, body_text}));
-        answer["pending"] = true;
-        result = JsonAnswer(202, answer);
-        Json replayed = answer;
-        replayed["replayed"] = true;
-        return txn.PutOfflineAnswer("reservation", r.reservation_id, http::DumpJson(replayed));
-    });
-    if (!written.ok()) return Failed(written);
-    if (result.status == 202) ++outbox_pending_;
-    return result;
+        });
 }
 
 NodeAnswer Node::UpdateReservation(const std::string& reservation_id,
@@ -935,8 +914,7 @@ NodeAnswer Node::UpdateReservation(const std::string& reservation_id,
     if (!body.ok()) return ErrorAnswer(body.error());
     auto to = core::ParseReservationStatus(status_text, "status");
     if (!to) return ErrorAnswer(to.error());
-    NodeAnswer result;
-    core::Status written = store_.Write([&](NodeTxn& txn) -> core::Status {
+    return Offline("", "", [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
         KZ_ASSIGN_OR_RETURN(auto detail, txn.FindReservation(reservation_id));
         if (!detail) {
             result = HubDown("this node has not seen reservation " + reservation_id);
@@ -965,9 +943,6 @@ NodeAnswer Node::UpdateReservation(const std::string& reservation_id,
         result = JsonAnswer(202, reservation);
         return core::Status::Ok();
     });
-    if (!written.ok()) return Failed(written);
-    if (result.status == 202) ++outbox_pending_;
-    return result;
 }
 
 NodeAnswer Node::ListReservations(const std::string& member_id, const std::string& query) {

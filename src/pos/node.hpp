@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -89,6 +90,11 @@ class Node {
 
     // Forwards a write unless the outbox holds something; the hub's answer, or none when the
     // write must be done offline.
+    // An offline write in one local transaction: the answer already given to (kind, id) if
+    // there is one (200: a retry), else `plan`, which sets the answer: 202 once it queued the
+    // event (kept for retries, marked "replayed"), or a refusal. An empty `id`: no retries kept.
+    NodeAnswer Offline(const char* kind, const std::string& id,
+                       const std::function<core::Status(NodeTxn&, NodeAnswer&)>& plan);
     std::optional<NodeAnswer> TryForward(const char* method, const std::string& path,
                                          const std::string& body, bool is_write);
     void NoteReply(const HubReply& reply);
