@@ -189,20 +189,19 @@ def sale(card, price, category="books", purchase_id=None):
 
 class StoreNode(unittest.TestCase):
     def setUp(self):
+        # Cleanups, not tearDown: they run (last first) even when setUp itself fails.
         self.hub = Hub().start()
+        self.addCleanup(self.hub.stop)
         program = self.hub.create_program("Ekimae chain")
         self.physical = self.hub.create_store("Ekimae Books", "physical", program)
         self.online = self.hub.create_store("Ekimae Online", "online", program)
         self.proxy = FaultProxy(self.hub.port)
+        self.addCleanup(self.proxy.stop)
         self.node = Node(self.proxy.url, self.physical["api_key"],
                          extra_args=["--sync-interval", "300ms", "--offline-redemption-cap", "100"])
+        self.addCleanup(self.node.stop)
         self.node.start()
         self.node.sync_until_drained()
-
-    def tearDown(self):
-        self.node.stop()
-        self.proxy.stop()
-        self.hub.stop()
 
     # --- helpers ---------------------------------------------------------------------------
     def hub_as(self, store, method, path, body=None):
