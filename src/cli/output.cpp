@@ -104,7 +104,7 @@ void PrintJson(std::ostream& out, const nlohmann::json& value) {
 int ReportFailure(const HubFailure& failure, bool json) {
     if (json) PrintJson(std::cout, failure.body);
     std::cerr << "error: " << failure.Describe() << '\n';
-    return failure.ExitCode();
+    return ExitCodeOf(failure);
 }
 
 int ReportError(const core::Error& error, int exit_code, bool json) {

@@ -10,6 +10,7 @@
 #include "cli/client_config.hpp"
 #include "cli/enrollment_form.hpp"
 #include "cli/output.hpp"
+#include "cli/pos_node_commands.hpp"
 #include "cli/pos_session.hpp"
 #include "cli/record_file.hpp"
 #include "cli/reservation_commands.hpp"
@@ -290,7 +291,11 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
                                               : FormatMoney(JsonInt(reply, "total"), currency));
             }
             out.emplace_back("points earned", GroupThousands(JsonInt(reply, "points_earned")));
-            out.emplace_back("balance", GroupThousands(JsonInt(reply, "balance")) + " points");
+            out.emplace_back("balance", reply.value("balance", json()).is_number()
+                                            ? GroupThousands(JsonInt(reply, "balance")) + " points"
+                                            : std::string("not known yet"));
+            // A store node that could not reach the hub queued the sale (202).
+            if (reply.value("pending", false)) out.emplace_back("status", "queued for the hub");
             PrintSummary(std::cout, out);
         });
     });
@@ -815,6 +820,7 @@ void AddPosCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddRule(*pos, dispatcher);
     AddReservationCommands(*pos, dispatcher);
     AddWebhookCommands(*pos, dispatcher);
+    AddPosNodeCommands(*pos, dispatcher);
 }
 
 }  // namespace kizuna::cli

@@ -165,7 +165,7 @@ void AddExport(CLI::App& settlement, Dispatcher& dispatcher) {
                    "." + o->format;
         }
         std::ofstream file(path, std::ios::binary | std::ios::trunc);
-        file.write(answer.bytes.data(), static_cast<std::streamsize>(answer.bytes.size()));
+        file.write(answer.text.data(), static_cast<std::streamsize>(answer.text.size()));
         file.close();
         if (!file) {
             return ReportError(
@@ -175,9 +175,9 @@ void AddExport(CLI::App& settlement, Dispatcher& dispatcher) {
         if (as_json) {
             PrintJson(std::cout, {{"path", path},
                                   {"format", o->format},
-                                  {"bytes", static_cast<int64_t>(answer.bytes.size())}});
+                                  {"bytes", static_cast<int64_t>(answer.text.size())}});
         } else {
-            std::cout << "Wrote " << path << " (" << GroupThousands(answer.bytes.size())
+            std::cout << "Wrote " << path << " (" << GroupThousands(answer.text.size())
                       << " bytes).\n";
         }
         return kExitOk;

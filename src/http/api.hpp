@@ -14,6 +14,7 @@
 #include "core/result.hpp"
 #include "http/http_message.hpp"
 #include "http/metrics.hpp"
+#include "http/request_handler.hpp"
 #include "http/router.hpp"
 
 namespace kizuna::hub {
@@ -22,47 +23,34 @@ class Hub;
 
 namespace kizuna::http {
 
-class Api {
+class Api final : public RequestHandler {
   public:
     // `hub` must outlive the Api.
     explicit Api(hub::Hub& hub);
 
-    // How the server should run a request: kInline for a route that is cheap and never blocks
-    // (answer with Handle on the I/O thread), kAsync for one that answers later without
-    // blocking (HandleAsync on the I/O thread), kWorker for the rest (Handle on a worker
-    // thread, since it may block: password hashing, reads of any size). Unknown routes are
-    // kInline: their answer is an error made on the spot.
-    // kTryInline: a route that may be answered on the I/O thread (TryHandle) when that needs no
-    // waiting, else on a worker (Handle).
-    enum class Mode { kInline, kAsync, kWorker, kTryInline };
-    // A request matched once against the routes: how to run it, and the match to run it with
-    // (so that Handle and HandleAsync do not match it again).
-    struct Routed {
-        Mode mode = Mode::kInline;
-        RouteMatch match;
-    };
-    Routed RouteRequest(const HttpRequest& request) const;
-    // Called once per request read, before Handle or Reject.
-    void RequestStarted() { metrics_->RequestStarted(); }
+    // See RequestHandler for what each of these does.
+    Routed RouteRequest(const HttpRequest& request) const override;
+    void RequestStarted() override { metrics_->RequestStarted(); }
     // Answers the request on the calling thread (an async route is waited for).
     HttpResponse Handle(const HttpRequest& request);
-    HttpResponse Handle(const HttpRequest& request, const RouteMatch& match);
+    HttpResponse Handle(const HttpRequest& request, const RouteMatch& match) override;
     // Answers a request routed kTryInline without waiting, or none (nothing done, nothing
     // counted) when that would wait: for a read connection, or for storage to authenticate the
     // caller. Then the caller runs Handle on a thread that may wait.
-    std::optional<HttpResponse> TryHandle(const HttpRequest& request, const RouteMatch& match);
+    std::optional<HttpResponse> TryHandle(const HttpRequest& request,
+                                          const RouteMatch& match) override;
     // Answers a request routed kAsync through `respond`, called exactly once: now, or later
     // from another thread. `request` need not outlive the call. `defer` runs a task on the
     // connection's thread: completions finish there (see RequestContext::defer).
     void HandleAsync(const HttpRequest& request, const RouteMatch& match, Respond respond,
-                     Defer defer);
+                     Defer defer) override;
     // The answer to a request refused before routing (body too large, malformed HTTP).
     HttpResponse Reject(const core::Error& error,
-                        std::chrono::steady_clock::time_point received_at);
+                        std::chrono::steady_clock::time_point received_at) override;
 
     // Async requests whose answer has not been handed to the server yet (durable writes the
     // storage has not answered): the server waits for them before tearing down its threads.
-    int AsyncInFlight() const { return async_in_flight_.load(std::memory_order_acquire); }
+    int AsyncInFlight() const override { return async_in_flight_.load(std::memory_order_acquire); }
 
     const Router& router() const { return router_; }
     const Metrics& metrics() const { return *metrics_; }

@@ -87,10 +87,14 @@ void AppendDecimal(std::string& out, Integer value) {
 
 // What every connection shares with the server.
 struct Shared {
-    explicit Shared(hub::Hub& hub, ServerOptions opts)
-        : api(hub), options(std::move(opts)), workers(std::max(1, options.worker_threads)) {}
+    Shared(std::unique_ptr<Api> own_api, RequestHandler& handler, ServerOptions opts)
+        : owned_api(std::move(own_api)),
+          api(handler),
+          options(std::move(opts)),
+          workers(std::max(1, options.worker_threads)) {}
 
-    Api api;
+    std::unique_ptr<Api> owned_api;  // the hub's API when the server made it, else null
+    RequestHandler& api;
     ServerOptions options;
     net::thread_pool workers;
     std::atomic<bool> stopping{false};
@@ -392,11 +396,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         head_only_ = message.method() == wire::verb::head;
         shared_.api.RequestStarted();
 
-        Api::Routed routed = shared_.api.RouteRequest(request);
+        RequestHandler::Routed routed = shared_.api.RouteRequest(request);
         switch (routed.mode) {
-            case Api::Mode::kInline:
+            case RequestHandler::Mode::kInline:
                 return Write(shared_.api.Handle(request, routed.match));
-            case Api::Mode::kAsync: {
+            case RequestHandler::Mode::kAsync: {
                 // Completions come from other threads (the storage's writer): they finish on
                 // this connection's loop, and the answer is written there.
                 auto executor = stream_.get_executor();
@@ -410,13 +414,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                     },
                     [executor](Task task) { net::post(executor, std::move(task)); });
             }
-            case Api::Mode::kTryInline:
+            case RequestHandler::Mode::kTryInline:
                 // Answered here when that needs no waiting, else by a worker below.
                 if (auto answer = shared_.api.TryHandle(request, routed.match)) {
                     return Write(std::move(*answer));
                 }
                 break;
-            case Api::Mode::kWorker:
+            case RequestHandler::Mode::kWorker:
                 break;
         }
         net::post(shared_.workers, [self = this->shared_from_this(), request = std::move(request),
@@ -661,7 +665,8 @@ std::size_t ConnectionCap(std::size_t file_limit) {
 
 class HubServer::Impl {
   public:
-    Impl(hub::Hub& hub, ServerOptions options) : shared_(hub, std::move(options)) {}
+    Impl(std::unique_ptr<Api> api, RequestHandler& handler, ServerOptions options)
+        : shared_(std::move(api), handler, std::move(options)) {}
 
     ~Impl() { Stop(); }
 
@@ -781,7 +786,7 @@ class HubServer::Impl {
                 loop->run();
             });
         }
-        spdlog::info("hub listening on {}", BaseUrl());
+        spdlog::info("listening on {}", BaseUrl());
         return core::Status::Ok();
     }
 
@@ -914,8 +919,14 @@ class HubServer::Impl {
     std::vector<std::thread> io_threads_;
 };
 
-HubServer::HubServer(hub::Hub& hub, ServerOptions options)
-    : impl_(std::make_unique<Impl>(hub, std::move(options))) {}
+HubServer::HubServer(hub::Hub& hub, ServerOptions options) {
+    auto api = std::make_unique<Api>(hub);
+    RequestHandler& handler = *api;
+    impl_ = std::make_unique<Impl>(std::move(api), handler, std::move(options));
+}
+
+HubServer::HubServer(RequestHandler& handler, ServerOptions options)
+    : impl_(std::make_unique<Impl>(nullptr, handler, std::move(options))) {}
 
 HubServer::~HubServer() = default;
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "http/request_handler.hpp"
 #include "hub/hub.hpp"
 
 namespace kizuna::http {
@@ -40,7 +41,10 @@ struct ServerOptions {
 
 class HubServer {
   public:
+    // Serves the hub's API (an http::Api over `hub`, which must outlive the server).
     HubServer(hub::Hub& hub, ServerOptions options);
+    // Serves another API on the same server (a store node's); `handler` must outlive it.
+    HubServer(RequestHandler& handler, ServerOptions options);
     ~HubServer();  // stops if running
     HubServer(const HubServer&) = delete;
     HubServer& operator=(const HubServer&) = delete;

@@ -1,5 +1,7 @@
 #include "http/json_mapping.hpp"
 
+#include <limits>
+
 #include "core/ids.hpp"
 
 namespace kizuna::http {
@@ -324,6 +326,37 @@ core::CardMedium ReadCardMedium(JsonReader& reader, std::string_view name,
         return fallback;
     }
     return *medium;
+}
+
+core::EarningRule ReadEarningRule(JsonReader& body, std::string store_id) {
+    core::EarningRule rule = core::DefaultEarningRule(std::move(store_id), core::Timestamp{});
+    rule.amount_per_point = body.RequiredInt("amount_per_point");
+    if (auto rounding = body.OptionalString("rounding")) {
+        auto parsed = core::ParseRounding(*rounding, "rounding");
+        if (parsed) {
+            rule.rounding = *parsed;
+        } else {
+            body.Fail("rounding", parsed.error().message);
+        }
+    }
+    rule.category_multipliers_milli = body.OptionalMilliMap("category_multipliers");
+    for (JsonReader& item : body.ObjectArray("bonus_windows", false)) {
+        core::BonusWindow window;
+        window.start = item.RequiredTime("start");
+        window.end = item.RequiredTime("end");
+        if (!item.Has("multiplier"))
+            item.Fail("multiplier", item.PathOf("multiplier") + " is required");
+        window.multiplier_milli = item.OptionalMilli("multiplier").value_or(core::kMultiplierOne);
+        rule.bonus_windows.push_back(window);
+    }
+    if (auto days = body.OptionalInt("validity_days")) {
+        if (*days < 1 || *days > std::numeric_limits<int>::max()) {
+            body.Fail("validity_days", "validity_days must be between 1 and 3650");
+        } else {
+            rule.validity_days = static_cast<int>(*days);
+        }
+    }
+    return rule;
 }
 
 }  // namespace kizuna::http

@@ -56,6 +56,10 @@ void WriteBalance(JsonWriter& out, const storage::Balance& balance);
 std::string UsageJsonText(std::string_view member_id, const hub::Usage& usage);
 
 // "member_id" or "card_number", exactly one, checked for their check digits.
+// An earning rule as PUT /v1/stores/{id}/rule takes it (and RuleToJson writes it): only
+// amount_per_point is required; the rest default to a new store's rule (floor, no multipliers,
+// no bonus windows, 365 days). Problems are left in `reader`.
+core::EarningRule ReadEarningRule(JsonReader& reader, std::string store_id);
 hub::MemberRef ReadMemberRef(JsonReader& reader);
 // Purchase lines: {"name","sku"?,"category"?,"quantity"?(1),"unit_price"}. Required, non-empty.
 std::vector<core::PurchaseLine> ReadPurchaseLines(JsonReader& reader, std::string_view name);

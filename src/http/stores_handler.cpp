@@ -55,37 +55,10 @@ HttpResponse ListStores(const RequestContext& ctx) {
     return JsonResponse(200, json);
 }
 
-// The body of PUT /v1/stores/{id}/rule: amount_per_point is required; the rest default to the
-// rule of a new store (floor, no multipliers, no bonus windows, 365 days).
+// The body of PUT /v1/stores/{id}/rule (ReadEarningRule).
 core::Result<core::EarningRule> ReadRule(const RequestContext& ctx) {
     JsonReader body = JsonReader::ParseBody(ctx.request.body);
-    core::EarningRule rule = core::DefaultEarningRule(ctx.Param("id"), core::Timestamp{});
-    rule.amount_per_point = body.RequiredInt("amount_per_point");
-    if (auto rounding = body.OptionalString("rounding")) {
-        auto parsed = core::ParseRounding(*rounding, "rounding");
-        if (parsed) {
-            rule.rounding = *parsed;
-        } else {
-            body.Fail("rounding", parsed.error().message);
-        }
-    }
-    rule.category_multipliers_milli = body.OptionalMilliMap("category_multipliers");
-    for (JsonReader& item : body.ObjectArray("bonus_windows", false)) {
-        core::BonusWindow window;
-        window.start = item.RequiredTime("start");
-        window.end = item.RequiredTime("end");
-        if (!item.Has("multiplier"))
-            item.Fail("multiplier", item.PathOf("multiplier") + " is required");
-        window.multiplier_milli = item.OptionalMilli("multiplier").value_or(core::kMultiplierOne);
-        rule.bonus_windows.push_back(window);
-    }
-    if (auto days = body.OptionalInt("validity_days")) {
-        if (*days < 1 || *days > std::numeric_limits<int>::max()) {
-            body.Fail("validity_days", "validity_days must be between 1 and 3650");
-        } else {
-            rule.validity_days = static_cast<int>(*days);
-        }
-    }
+    core::EarningRule rule = ReadEarningRule(body, ctx.Param("id"));
     if (!body.ok()) return body.error();
     return rule;
 }

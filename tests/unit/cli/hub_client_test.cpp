@@ -159,7 +159,7 @@ TEST(HubClient, MapsTheHubsErrorBodyToARefusal) {
     EXPECT_EQ(answer.failure.status, 422);
     EXPECT_EQ(answer.failure.code, "insufficient_points");
     EXPECT_EQ(answer.failure.field, "points");
-    EXPECT_EQ(answer.failure.ExitCode(), kExitRefused);
+    EXPECT_EQ(ExitCodeOf(answer.failure), kExitRefused);
     EXPECT_EQ(answer.failure.Describe(),
               "insufficient_points: only 120 left (field points) (HTTP 422)");
     EXPECT_EQ(answer.failure.body["error"]["code"], "insufficient_points");
@@ -181,7 +181,7 @@ TEST(HubClient, ASuccessThatIsNotJsonIsABadAnswer) {
     auto answer = client.Get("/v1/offers");
     ASSERT_FALSE(answer.ok);
     EXPECT_EQ(answer.failure.kind, FailureKind::kBadAnswer);
-    EXPECT_EQ(answer.failure.ExitCode(), kExitUnreachable);
+    EXPECT_EQ(ExitCodeOf(answer.failure), kExitUnreachable);
 }
 
 TEST(HubClient, ReusesOneConnectionForSeveralCalls) {
@@ -205,7 +205,7 @@ TEST(HubClient, NoServerIsUnreachableWithAHint) {
     auto answer = client.Get("/healthz");
     ASSERT_FALSE(answer.ok);
     EXPECT_EQ(answer.failure.kind, FailureKind::kUnreachable);
-    EXPECT_EQ(answer.failure.ExitCode(), kExitUnreachable);
+    EXPECT_EQ(ExitCodeOf(answer.failure), kExitUnreachable);
     EXPECT_NE(answer.failure.message.find("kizuna hub serve"), std::string::npos)
         << answer.failure.message;
 }

@@ -1,4 +1,4 @@
-#include "cli/hub_client.hpp"
+#include "pos/hub_client.hpp"
 
 #include <curl/curl.h>
 
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace kizuna::cli {
+namespace kizuna::pos {
 namespace {
 
 std::size_t AppendBody(char* data, std::size_t size, std::size_t count, void* user) {
@@ -64,10 +64,6 @@ HubFailure Refused(long status, const std::string& raw) {
 
 }  // namespace
 
-int HubFailure::ExitCode() const {
-    return kind == FailureKind::kRefused ? kExitRefused : kExitUnreachable;
-}
-
 std::string HubFailure::Describe() const {
     std::string text = code + ": " + message;
     if (!field.empty() && message.find(field) == std::string::npos) {
@@ -112,6 +108,11 @@ HubAnswer HubClient::Put(std::string_view path, const nlohmann::json& body, int 
 
 HubAnswer HubClient::Patch(std::string_view path, const nlohmann::json& body, int attempts) {
     return Send("PATCH", path, &body, attempts);
+}
+
+HubAnswer HubClient::Request(std::string_view method, std::string_view path,
+                             const std::string* payload) {
+    return SendOnce(std::string(method).c_str(), path, payload);
 }
 
 HubAnswer HubClient::Send(const char* method, std::string_view path, const nlohmann::json* body,
@@ -168,6 +169,10 @@ HubAnswer HubClient::SendOnce(const char* method, std::string_view path, const s
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (!options_.ca_cert.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_cert.c_str());
+    if (!options_.client_cert.empty()) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.client_cert.c_str());
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.client_key.c_str());
+    }
 
     const CURLcode code = curl_easy_perform(curl);
     curl_slist_free_all(headers);
@@ -180,13 +185,12 @@ HubAnswer HubClient::SendOnce(const char* method, std::string_view path, const s
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     answer.status = status;
+    answer.text = response;
     if (status >= 400 || status < 200) {
         answer.failure = Refused(status, response);
         return answer;
     }
-    if (!json_answer) {
-        answer.bytes = std::move(response);
-    } else if (!response.empty()) {
+    if (json_answer && !response.empty()) {
         answer.body = nlohmann::json::parse(response, nullptr, false);
         if (answer.body.is_discarded()) {
             answer.failure.kind = FailureKind::kBadAnswer;
@@ -204,4 +208,4 @@ HubAnswer HubClient::SendOnce(const char* method, std::string_view path, const s
     return answer;
 }
 
-}  // namespace kizuna::cli
+}  // namespace kizuna::pos

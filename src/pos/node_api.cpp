@@ -1,0 +1,187 @@
+#include "pos/node_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "http/error_mapping.hpp"
+#include "http/json.hpp"
+#include "pos/hub_client.hpp"
+
+namespace kizuna::pos {
+namespace {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using http::Json;
+using http::PathParams;
+
+const std::string& Param(const PathParams& params, std::string_view name) {
+    static const std::string kEmpty;
+    for (const auto& [key, value] : params) {
+        if (key == name) return value;
+    }
+    return kEmpty;
+}
+
+// The token of "Authorization: Bearer <token>", or "" (the scheme case-insensitive).
+std::string BearerToken(const std::string& header) {
+    constexpr std::string_view kScheme = "bearer ";
+    if (header.size() <= kScheme.size()) return {};
+    for (std::size_t i = 0; i < kScheme.size(); ++i) {
+        char c = header[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != kScheme[i]) return {};
+    }
+    std::string token = header.substr(kScheme.size());
+    while (!token.empty() && token.front() == ' ') token.erase(token.begin());
+    while (!token.empty() && token.back() == ' ') token.pop_back();
+    return token;
+}
+
+// The request's target again: path and query, the query re-encoded.
+std::string Target(const HttpRequest& request) {
+    std::string target = request.path;
+    char separator = '?';
+    for (const auto& [key, value] : request.query) {
+        target += separator + HubClient::Escape(key) + "=" + HubClient::Escape(value);
+        separator = '&';
+    }
+    return target;
+}
+
+Json StatusJson(const NodeStatus& status) {
+    Json json = Json::object();
+    json["hub_reachable"] = status.hub_reachable;
+    json["outbox_pending"] = status.outbox_pending;
+    json["last_sync_at"] = status.last_sync_at ? Json(*status.last_sync_at) : Json();
+    json["cursor"] = status.cursor;
+    json["flagged"] = status.flagged;
+    json["rejected"] = status.rejected;
+    return json;
+}
+
+bool ConstantTimeEqual(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    }
+    return diff == 0;
+}
+
+}  // namespace
+
+NodeApi::NodeApi(Node& node, std::string api_key) : node_(node), api_key_(std::move(api_key)) {
+    Add("GET", "/healthz", false, [](const HttpRequest&, const PathParams&) {
+        return NodeAnswer{200, R"({"status":"ok","role":"store-node"})"};
+    });
+    Add("POST", "/v1/members", true,
+        [this](const HttpRequest& r, const PathParams&) { return node_.Enroll(r.body); });
+    Add("POST", "/v1/members/search", true,
+        [this](const HttpRequest& r, const PathParams&) { return node_.SearchMembers(r.body); });
+    Add("POST", "/v1/members/{id}/cards", true, [this](const HttpRequest& r, const PathParams& p) {
+        return node_.ReissueCard(Param(p, "id"), r.body);
+    });
+    Add("GET", "/v1/members/{id}", true, [this](const HttpRequest&, const PathParams& p) {
+        return node_.GetMember(Param(p, "id"));
+    });
+    Add("POST", "/v1/purchases", true,
+        [this](const HttpRequest& r, const PathParams&) { return node_.Purchase(r.body); });
+    Add("POST", "/v1/redemptions", true,
+        [this](const HttpRequest& r, const PathParams&) { return node_.Redeem(r.body); });
+    Add("POST", "/v1/purchases/{id}/refunds", true,
+        [this](const HttpRequest& r, const PathParams& p) {
+            return node_.Refund(Param(p, "id"), r.body);
+        });
+    Add("POST", "/v1/reservations", true, [this](const HttpRequest& r, const PathParams&) {
+        return node_.CreateReservation(r.body);
+    });
+    Add("PATCH", "/v1/reservations/{id}", true, [this](const HttpRequest& r, const PathParams& p) {
+        return node_.UpdateReservation(Param(p, "id"), r.body);
+    });
+    Add("GET", "/v1/reservations", true, [this](const HttpRequest& r, const PathParams&) {
+        auto member = r.query.find("member_id");
+        return node_.ListReservations(member != r.query.end() ? member->second : std::string(),
+                                      Target(r).substr(r.path.size()));
+    });
+    Add("GET", "/v1/offers", true,
+        [this](const HttpRequest&, const PathParams&) { return node_.Offers(); });
+    Add("GET", "/v1/stores/me", true,
+        [this](const HttpRequest&, const PathParams&) { return node_.StoreMe(); });
+    Add("GET", "/v1/node/status", true, [this](const HttpRequest&, const PathParams&) {
+        return NodeAnswer{200, http::DumpJson(StatusJson(node_.Status()))};
+    });
+    Add("POST", "/v1/node/sync", true, [this](const HttpRequest&, const PathParams&) {
+        core::Status synced = node_.Sync();
+        Json status = StatusJson(node_.Status());
+        if (!synced.ok()) {
+            Json error = Json::object();
+            error["code"] = "hub_unreachable";
+            error["message"] = "sync did not finish: " + synced.error().message;
+            Json body = Json::object();
+            body["error"] = std::move(error);
+            body["status"] = std::move(status);
+            return NodeAnswer{503, http::DumpJson(body)};
+        }
+        return NodeAnswer{200, http::DumpJson(status)};
+    });
+}
+
+void NodeApi::Add(const char* method, const char* pattern, bool needs_key, NodeHandler handler) {
+    router_.Add(http::Route{method, pattern, http::Access::Public(), nullptr});
+    handlers_.push_back(std::move(handler));
+    needs_key_.push_back(needs_key);
+}
+
+http::RequestHandler::Routed NodeApi::RouteRequest(const HttpRequest& request) const {
+    Routed routed;
+    routed.match = router_.Match(request.method, request.path);
+    routed.mode = Mode::kWorker;  // answering may wait for the hub
+    return routed;
+}
+
+HttpResponse NodeApi::Handle(const HttpRequest& request, const http::RouteMatch& match) {
+    try {
+        return Run(request, match);
+    } catch (const std::exception& e) {
+        spdlog::error("{} {} failed: {}", request.method, request.path, e.what());
+    } catch (...) {
+        spdlog::error("{} {} failed", request.method, request.path);
+    }
+    return http::ErrorResponse(500, "internal", "internal error; the node's log has the details");
+}
+
+HttpResponse NodeApi::Run(const HttpRequest& request, const http::RouteMatch& match) {
+    const std::string token = BearerToken(request.authorization);
+    if (match.kind != http::RouteMatch::Kind::kFound) {
+        // Not one of the node's own routes: the hub answers it, for the caller's token.
+        if (request.path.rfind("/v1/", 0) != 0 && request.path != "/metrics") {
+            return http::ErrorResponse(404, "not_found", "no such resource: " + request.path);
+        }
+        const bool has_body =
+            request.method != "GET" && request.method != "HEAD" && request.method != "DELETE";
+        NodeAnswer answer = node_.PassThrough(request.method, Target(request),
+                                              has_body ? &request.body : nullptr, token);
+        return HttpResponse{answer.status, "application/json", std::move(answer.body), {}};
+    }
+    if (needs_key_[match.route_index] && !ConstantTimeEqual(token, api_key_)) {
+        return http::ErrorResponse(core::MakeError(
+            core::ErrorCode::kUnauthenticated,
+            token.empty() ? "this call needs an \"Authorization: Bearer <token>\" header"
+                          : "this node serves one store: present that store's API key"));
+    }
+    NodeAnswer answer = handlers_[match.route_index](request, match.params);
+    return HttpResponse{answer.status, "application/json", std::move(answer.body), {}};
+}
+
+void NodeApi::HandleAsync(const HttpRequest& request, const http::RouteMatch& match,
+                          http::Respond respond, http::Defer) {
+    respond(Handle(request, match));
+}
+
+HttpResponse NodeApi::Reject(const core::Error& error, std::chrono::steady_clock::time_point) {
+    return http::ErrorResponse(error);
+}
+
+}  // namespace kizuna::pos

@@ -1,0 +1,52 @@
+#pragma once
+// NodeApi: the store node's HTTP API, served by http::HubServer like the hub's. The store
+// endpoints keep the hub's exact contract and the same store API key; GET /v1/node/status and
+// POST /v1/node/sync are the node's own; any other /v1 call is passed to the hub with the
+// caller's token (503 hub_unreachable while it is down). Every route runs on the server's worker
+// pool, since answering may mean waiting for the hub.
+// Thread-safety: as RequestHandler.
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "http/request_handler.hpp"
+#include "http/router.hpp"
+#include "pos/node.hpp"
+
+namespace kizuna::pos {
+
+class NodeApi final : public http::RequestHandler {
+  public:
+    // `node` must outlive the API. `api_key`: the store's key, which callers must present.
+    NodeApi(Node& node, std::string api_key);
+
+    Routed RouteRequest(const http::HttpRequest& request) const override;
+    void RequestStarted() override {}
+    http::HttpResponse Handle(const http::HttpRequest& request,
+                              const http::RouteMatch& match) override;
+    std::optional<http::HttpResponse> TryHandle(const http::HttpRequest&,
+                                                const http::RouteMatch&) override {
+        return std::nullopt;
+    }
+    void HandleAsync(const http::HttpRequest& request, const http::RouteMatch& match,
+                     http::Respond respond, http::Defer defer) override;
+    http::HttpResponse Reject(const core::Error& error,
+                              std::chrono::steady_clock::time_point received_at) override;
+    int AsyncInFlight() const override { return 0; }
+
+  private:
+    using NodeHandler =
+        std::function<NodeAnswer(const http::HttpRequest&, const http::PathParams&)>;
+    void Add(const char* method, const char* pattern, bool needs_key, NodeHandler handler);
+    http::HttpResponse Run(const http::HttpRequest& request, const http::RouteMatch& match);
+
+    Node& node_;
+    std::string api_key_;
+    http::Router router_;
+    std::vector<NodeHandler> handlers_;  // by route index
+    std::vector<bool> needs_key_;        // by route index
+};
+
+}  // namespace kizuna::pos

@@ -1,0 +1,168 @@
+#pragma once
+// NodeStore: a store node's local SQLite database (DIR/node.db): what the node knows of its store
+// (the store, program, earning rule, offers, the hub's card key), the members and cards it has
+// seen with their cached balances, the revoked cards, leased member ids and card numbers, the
+// pull cursor, and the OUTBOX of events it created while it could not (or must not) forward.
+//
+// Durability is the hub storage's discipline (src/storage/README.md, "Durability"): WAL with
+// synchronous=NORMAL, and every write transaction is followed by a sync of the log through the
+// storage's LogSync before Write returns, so a Write that returned Ok survives a power cut.
+// Group commit: units written at the same time share one transaction and one sync (each in a
+// savepoint of its own, so a failing unit is rolled back alone).
+// Thread-safety: every method is safe from any thread; the connection is used by one at a time.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace kizuna::storage::sqlite {
+class Connection;
+class LogSync;
+}  // namespace kizuna::storage::sqlite
+
+namespace kizuna::pos {
+
+// One event the node created, waiting to be pushed (POST /v1/sync/push).
+struct OutboxEvent {
+    int64_t sequence = 0;  // local order
+    std::string event_id;  // client-generated, the hub's exactly-once key
+    std::string type;      // "purchase.created", …
+    std::string occurred_at;
+    std::string body;  // JSON object text
+};
+
+struct CachedMember {
+    std::string member_id;
+    std::string email;
+    std::string phone;
+    std::optional<int64_t> balance;  // the last balance learned (or computed offline)
+    std::string detail;              // JSON text of the last GET /v1/members/{id} answer, or ""
+};
+
+struct CachedCard {
+    std::string card_number;
+    std::string member_id;  // empty when only its revocation is known
+    int generation = 0;
+    bool revoked = false;
+};
+
+// The unit of work of NodeStore::Write / Read. Methods report failures as Status; a unit that
+// returns an error is rolled back whole.
+class NodeTxn {
+  public:
+    explicit NodeTxn(storage::sqlite::Connection& connection) : db_(connection) {}
+
+    // Small named values: "cursor", "store", "program", "rule", "card_public_key",
+    // "last_sync_at", … Missing: none.
+    core::Result<std::optional<std::string>> GetMeta(const std::string& key);
+    core::Status SetMeta(const std::string& key, const std::string& value);
+
+    // Members and cards. PutMember keeps fields the new value leaves empty (none: unchanged).
+    core::Status PutMember(const CachedMember& member);
+    core::Result<std::optional<CachedMember>> FindMember(const std::string& member_id);
+    core::Result<std::optional<CachedMember>> FindMemberByContact(const std::string& email,
+                                                                  const std::string& phone);
+    core::Status SetBalance(const std::string& member_id, int64_t balance);
+    core::Status PutCard(const CachedCard& card);  // revoked stays revoked
+    core::Result<std::optional<CachedCard>> FindCard(const std::string& card_number);
+    core::Status RevokeCard(const std::string& card_number);
+    // Revokes the member's known cards of a generation below `generation` (a reissue elsewhere).
+    core::Status RevokeCardsBefore(const std::string& member_id, int generation);
+
+    // Leases: values the hub reserved for this node (kind "member_id" / "card_number").
+    core::Status AddLeases(const std::string& kind, const std::vector<std::string>& values);
+    core::Result<int64_t> CountLeases(const std::string& kind);
+    // Takes (removes) the oldest leased value; kUnavailable when none is left.
+    core::Result<std::string> TakeLease(const std::string& kind);
+
+    // The outbox, in order.
+    core::Status AppendOutbox(const OutboxEvent& event);
+    core::Result<std::vector<OutboxEvent>> PeekOutbox(int limit);
+    core::Result<int64_t> CountOutbox();
+    core::Status RemoveOutbox(const std::string& event_id);
+
+    // Answers given to offline writes, by (kind, client id): a retried write gets the same.
+    core::Status PutOfflineAnswer(const std::string& kind, const std::string& id,
+                                  const std::string& answer);
+    core::Result<std::optional<std::string>> FindOfflineAnswer(const std::string& kind,
+                                                               const std::string& id);
+
+    // Purchases made through this node (for offline refunds).
+    struct LocalPurchase {
+        std::string purchase_id;
+        std::string member_id;
+        int64_t total = 0;
+        int64_t points = 0;
+        int64_t refunded = 0;  // money refunded so far
+    };
+    core::Status PutPurchase(const LocalPurchase& purchase);
+    core::Result<std::optional<LocalPurchase>> FindPurchase(const std::string& purchase_id);
+    core::Status AddRefunded(const std::string& purchase_id, int64_t amount);
+
+    // Points redeemed offline per member and UTC day ("2026-12-07"), for the offline cap.
+    core::Result<int64_t> RedeemedOffline(const std::string& member_id, const std::string& day);
+    core::Status AddRedeemedOffline(const std::string& member_id, const std::string& day,
+                                    int64_t points);
+
+    // Reservations and offers seen, as the hub's JSON text.
+    core::Status PutReservation(const std::string& reservation_id, const std::string& member_id,
+                                const std::string& detail);
+    core::Result<std::optional<std::string>> FindReservation(const std::string& reservation_id);
+    core::Result<std::vector<std::string>> ReservationsOf(const std::string& member_id);
+    core::Status ReplaceOffers(const std::vector<std::pair<std::string, std::string>>& offers);
+    core::Status PutOffer(const std::string& offer_id, const std::string& detail);
+    core::Result<std::vector<std::string>> Offers();
+
+    // What the hub said of a pushed event it did not simply apply (flagged, rejected).
+    core::Status RecordSyncResult(const std::string& event_id, const std::string& type,
+                                  const std::string& status, int64_t http_status,
+                                  const std::string& body);
+    core::Result<int64_t> CountSyncResults(const std::string& status);
+
+  private:
+    storage::sqlite::Connection& db_;
+};
+
+class NodeStore {
+  public:
+    // Opens (creating) DIR/node.db. `durable` false: no syncs (throw-away test databases).
+    // Errors: kUnavailable (cannot open, another process has it).
+    static core::Result<std::unique_ptr<NodeStore>> Open(const std::string& path,
+                                                         bool durable = true);
+    ~NodeStore();
+    NodeStore(const NodeStore&) = delete;
+    NodeStore& operator=(const NodeStore&) = delete;
+
+    // Runs `unit` in a transaction (shared with other units waiting at the same time), commits,
+    // syncs the log; Ok only once durable. An error from the unit rolls back that unit alone and
+    // is returned; a failed commit or sync fails every unit of the batch.
+    core::Status Write(const std::function<core::Status(NodeTxn&)>& unit);
+    // Runs `unit` in a read transaction.
+    core::Status Read(const std::function<core::Status(NodeTxn&)>& unit);
+
+  private:
+    struct Ticket;
+    NodeStore() = default;
+    // Runs `batch` in one transaction and syncs; sets each ticket's outcome.
+    void Commit(const std::vector<Ticket*>& batch);
+
+    std::mutex queue_mutex_;  // guards the fields below
+    std::condition_variable committed_;
+    std::vector<Ticket*> queue_;
+    bool committing_ = false;
+    // Set by a failed sync: what the disk holds is then unknown, so every later write fails
+    // until the node restarts (as the hub's storage does).
+    bool broken_ = false;
+    std::mutex mutex_;  // the connection
+    std::unique_ptr<storage::sqlite::Connection> connection_;
+    std::unique_ptr<storage::sqlite::LogSync> log_sync_;  // null when not durable
+};
+
+}  // namespace kizuna::pos
