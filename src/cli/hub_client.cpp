@@ -123,6 +123,13 @@ HubAnswer HubClient::Send(const char* method, std::string_view path, const nlohm
     return answer;
 }
 
+HubAnswer HubClient::Download(std::string_view path, std::string& bytes) {
+    download_ = &bytes;
+    HubAnswer answer = SendOnce("GET", path, nullptr);
+    download_ = nullptr;
+    return answer;
+}
+
 HubAnswer HubClient::SendOnce(const char* method, std::string_view path,
                               const std::string* payload) {
     CURL* curl = static_cast<CURL*>(curl_);
@@ -178,6 +185,11 @@ HubAnswer HubClient::SendOnce(const char* method, std::string_view path,
     answer.status = status;
     if (status >= 400 || status < 200) {
         answer.failure = Refused(status, response);
+        return answer;
+    }
+    if (download_ != nullptr) {  // Download: the bytes as they are (a PDF)
+        *download_ = std::move(response);
+        answer.ok = true;
         return answer;
     }
     if (!response.empty()) {

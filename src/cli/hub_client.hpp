@@ -63,6 +63,9 @@ class HubClient {
     HubAnswer Post(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Put(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Patch(std::string_view path, const nlohmann::json& body, int attempts = 1);
+    // GET of a document that is not JSON (a PDF): on a 2xx its bytes go to `bytes` and the
+    // answer's body stays null; refusals are reported as for Get.
+    HubAnswer Download(std::string_view path, std::string& bytes);
 
     const std::string& base_url() const { return options_.base_url; }
 
@@ -75,7 +78,8 @@ class HubClient {
     HubAnswer SendOnce(const char* method, std::string_view path, const std::string* payload);
 
     HubClientOptions options_;
-    void* curl_ = nullptr;  // CURL*, kept out of the header
+    void* curl_ = nullptr;             // CURL*, kept out of the header
+    std::string* download_ = nullptr;  // set while Download runs
 };
 
 }  // namespace kizuna::cli

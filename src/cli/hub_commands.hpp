@@ -4,9 +4,26 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <memory>
+#include <string>
+
 #include "cli/command_support.hpp"
+#include "cli/hub_client.hpp"
 
 namespace kizuna::cli {
+
+// The flags every operator command shares, and the client they make (hub_commands.cpp; also
+// used by dispatch_commands.cpp).
+struct OperatorCommon {
+    std::string hub, token, data_dir, ca_cert;
+    bool json = false;
+};
+void AddOperatorFlags(CLI::App* command, OperatorCommon& common);
+// A client with the operator token, or null after reporting why there is none.
+std::unique_ptr<HubClient> ConnectOperator(
+    const OperatorCommon& common, int& exit_code,
+    std::chrono::milliseconds timeout = HubClientOptions{}.timeout);
 
 void AddHubCommands(CLI::App& app, Dispatcher& dispatcher);
 

@@ -63,6 +63,7 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     AddAdminRoutes(router_);
     AddReservationRoutes(router_);
     AddWebhookRoutes(router_);
+    AddDispatchRoutes(router_);
     // Metrics label every route, so they are made once the routes are known.
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }

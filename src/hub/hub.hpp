@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "hub/admin_service.hpp"
 #include "hub/auth_service.hpp"
+#include "hub/dispatch_service.hpp"
 #include "hub/mail_delivery.hpp"
 #include "hub/member_service.hpp"
 #include "hub/offer_service.hpp"
@@ -31,6 +32,7 @@ struct HubOptions {
     int session_ttl_seconds = 24 * 3600;
     WebhookOptions webhooks;   // retry policy; `deliver` starts the delivery worker
     MailDeliveryOptions mail;  // SMTP; `deliver` starts the mail delivery worker
+    DispatchOptions dispatch;  // offer dispatch; `run_worker` starts its worker
 };
 
 class Hub {
@@ -54,6 +56,7 @@ class Hub {
     OfferService& offers() { return *offers_; }
     ReservationService& reservations() { return *reservations_; }
     WebhookService& webhooks() { return *webhooks_; }
+    DispatchService& dispatches() { return *dispatches_; }
     storage::Storage& storage() { return *storage_; }
     // Mail to members waits here (DIR/mail-outbox) for the delivery worker (HubOptions::mail).
     MailSpool& mail() { return *mail_; }
@@ -78,11 +81,13 @@ class Hub {
     std::unique_ptr<OfferService> offers_;
     std::unique_ptr<ReservationService> reservations_;
     std::unique_ptr<WebhookService> webhooks_;
+    std::unique_ptr<DispatchService> dispatches_;
     std::filesystem::path operator_token_path_;
     // Declared last so they stop first, while the services they use still exist.
     std::unique_ptr<class CurlWebhookSender> webhook_sender_;
     std::unique_ptr<class WebhookWorker> webhook_worker_;
     std::unique_ptr<class MailDeliveryWorker> mail_worker_;
+    std::unique_ptr<class DispatchWorker> dispatch_worker_;
 };
 
 }  // namespace kizuna::hub
