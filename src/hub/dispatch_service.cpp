@@ -76,7 +76,7 @@ core::Result<storage::DispatchRun> DispatchService::Create(const Caller& caller,
                          "channels");
     }
     storage::DispatchRun run;
-    run.dispatch_id = context_.NewOpaqueId("dsp_");
+    run.dispatch_id = context_.NewOpaqueId("dsp");
     run.status = "selecting";
     run.dry_run = request.dry_run;
     run.channels = request.channels;
