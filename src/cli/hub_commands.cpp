@@ -481,7 +481,8 @@ int PrintBackupDone(const BackupOptions& o, const nlohmann::json& done) {
                              {"schema version", std::to_string(JsonInt(done, "schema_version"))},
                              {"taken", JsonString(done, "via")}});
     std::cout << "\nCheck it with:  kizuna hub check --file " << JsonString(done, "path")
-              << "\nKeep operator.token and card_signing.key of the data directory with it.\n";
+              << "\nKeep operator.token, card_signing.key and dispatch.key of the data directory "
+                 "with it.\n";
     return kExitOk;
 }
 
@@ -749,7 +750,7 @@ int RunRestore(const RestoreOptions& o) {
                            o.json);
     }
     std::vector<std::string> missing;
-    for (const char* secret : {"operator.token", "card_signing.key"}) {
+    for (const char* secret : {"operator.token", "card_signing.key", "dispatch.key"}) {
         std::error_code error;
         if (!std::filesystem::exists(std::filesystem::path(o.data_dir) / secret, error)) {
             missing.emplace_back(secret);
@@ -773,6 +774,8 @@ int RunRestore(const RestoreOptions& o) {
                   << ": the hub makes a new one at start"
                   << (secret == "card_signing.key"
                           ? ", and cards signed with the old key will no longer verify offline"
+                      : secret == "dispatch.key"
+                          ? ", and the unsubscribe links in offer mail already sent stop working"
                           : ", and scripts using the old token must be given the new one")
                   << ". Restore it from your copy of the data directory first.\n";
     }

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -41,6 +42,8 @@ struct DispatchOptions {
     bool run_worker = false;
     // SMTP for email runs; an empty URL refuses runs that would send email.
     mail::SmtpConfig smtp;
+    // Makes the worker's sender instead of an SmtpSender for `smtp` (tests script the server).
+    std::function<std::unique_ptr<mail::MailSender>()> make_sender;
     DispatchSender sender;   // From:, the sender's name and the opt-out contact
     std::string public_url;  // "https://hub.example.jp": the base of unsubscribe links
     double per_second = 50;  // messages per second at most (--dispatch-rate)

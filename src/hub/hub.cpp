@@ -304,8 +304,10 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
                                                                  std::move(sender), options.mail);
     }
     if (options.dispatch.run_worker) {
-        std::unique_ptr<mail::SmtpSender> sender;
-        if (!options.dispatch.smtp.url.empty()) {
+        std::unique_ptr<mail::MailSender> sender;
+        if (options.dispatch.make_sender) {
+            sender = options.dispatch.make_sender();
+        } else if (!options.dispatch.smtp.url.empty()) {
             KZ_ASSIGN_OR_RETURN(sender,
                                 mail::SmtpSender::Create(options.dispatch.smtp, *clock, *random));
         }

@@ -402,6 +402,37 @@ class CrashMidRun(unittest.TestCase):
             sink.stop()
 
 
+class BreakerPause(unittest.TestCase):
+    def test_consecutive_failures_pause_the_run_then_it_resumes(self):
+        addresses = [f"x{i}@example.jp" for i in range(3)]
+        sink = Sink({a: ["550 5.7.1 Refused"] for a in addresses})
+        hub = Hub()
+        try:
+            hub.start(extra_args=serve_args(sink, "--dispatch-breaker", "2",
+                                            "--dispatch-pause", "2"))
+            w = World(hub)
+            for i, address in enumerate(addresses):
+                w.buy(w.member(f"拒否 {i}", address, True, False), w.books, "books")
+            run = w.dispatch(["email"])
+            deadline, seen = time.time() + 30, None
+            while time.time() < deadline:
+                seen = hub.call("GET", f"/v1/dispatches/{run}", w.op).json
+                if seen["status"] == "paused":
+                    break
+                time.sleep(0.05)
+            self.assertEqual(seen["status"], "paused", seen)
+            self.assertIn("2 failures in a row", seen["error"])
+            self.assertIn("550", seen["error"])
+            self.assertEqual(seen["counts"]["failed"], 2)
+            self.assertIsNotNone(seen["paused_until"])
+            done = w.wait_done(run, timeout=30)  # resumes after the pause, fails the third
+            self.assertEqual(done["counts"]["failed"], 3, done)
+            self.assertIsNone(done["error"])
+        finally:
+            hub.stop()
+            sink.stop()
+
+
 def pdf_pages(path):
     info = subprocess.run(["pdfinfo", path], capture_output=True, text=True, check=True).stdout
     return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
