@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/client_config.hpp"
+#include "cli/dispatch_commands.hpp"
 #include "cli/output.hpp"
 #include "cli/record_file.hpp"
 #include "cli/server_runner.hpp"
@@ -45,6 +46,10 @@ struct ServeOptions {
     bool node_ca = false;     // ask store nodes for their certificate (DIR/node-ca/ca.crt)
     double mail_rate = 20;    // messages per second at most
     int mail_retry_base = 5;  // seconds before the first retry of a deferred mail
+    // Offer dispatch (issue 18).
+    std::string public_url, mail_sender_name = "Kizuna", mail_contact;
+    double dispatch_rate = 50;
+    int dispatch_retry_base = 5, dispatch_breaker = 5, dispatch_pause = 60;
 };
 
 int RunServe(const ServeOptions& o) {
@@ -96,6 +101,17 @@ int RunServe(const ServeOptions& o) {
             return kExitUsage;
         }
     }
+    hub::DispatchOptions& dispatch = hub_options.dispatch;
+    dispatch.run_worker = true;
+    if (!o.smtp.empty()) dispatch.smtp = hub_options.mail.smtp;
+    dispatch.sender.from = {o.mail_sender_name, o.mail_from};
+    dispatch.sender.name = o.mail_sender_name;
+    dispatch.sender.contact = o.mail_contact.empty() ? o.mail_from : o.mail_contact;
+    dispatch.public_url = o.public_url;
+    dispatch.per_second = o.dispatch_rate;
+    dispatch.retry_base = std::chrono::seconds(o.dispatch_retry_base);
+    dispatch.breaker_limit = o.dispatch_breaker;
+    dispatch.breaker_pause = std::chrono::seconds(o.dispatch_pause);
     auto opened = hub::Hub::Open(hub_options);
     if (!opened) {
         spdlog::error("cannot open the hub in {}: {}", o.data_dir, opened.error().message);
@@ -125,6 +141,9 @@ int RunServe(const ServeOptions& o) {
     }
     ServerRunner runner(hub, server_options, shutdown);
     auto ran = runner.Run([&](http::HubServer& server) {
+        // Unsubscribe links name the hub as the members reach it; without --public-url, as
+        // it listens.
+        if (o.public_url.empty()) hub.dispatches().SetPublicUrl(server.BaseUrl());
         std::cout << "Kizuna hub listening on " << server.BaseUrl() << "\n"
                   << "Operator token: " << hub.operator_token_path().string() << "\n"
                   << "Stop with Ctrl-C." << std::endl;
@@ -222,6 +241,38 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
         ->capture_default_str()
         ->check(CLI::Range(1, 600))
         ->group("Mail");
+    cmd->add_option("--public-url", o->public_url,
+                    "The hub's address as members reach it, e.g. https://hub.example.jp: the "
+                    "base of the unsubscribe links in offer mail (default: the listen address)")
+        ->group("Offer dispatch");
+    cmd->add_option("--mail-sender-name", o->mail_sender_name,
+                    "The sender's name in offer mail and letters (特定電子メール法)")
+        ->capture_default_str()
+        ->group("Offer dispatch");
+    cmd->add_option("--mail-contact", o->mail_contact,
+                    "Where members ask to stop offers, printed in every offer mail and letter "
+                    "(default: --mail-from)")
+        ->group("Offer dispatch");
+    cmd->add_option("--dispatch-rate", o->dispatch_rate, "Offer mail sent per second at most")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 10000.0))
+        ->group("Offer dispatch");
+    cmd->add_option("--dispatch-retry-base", o->dispatch_retry_base,
+                    "Seconds before an offer mail the server deferred (4xx) is sent again; "
+                    "doubles per attempt up to 10 minutes, 8 attempts")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 600))
+        ->group("Offer dispatch");
+    cmd->add_option("--dispatch-breaker", o->dispatch_breaker,
+                    "Consecutive failed offer mails that pause a run")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000))
+        ->group("Offer dispatch");
+    cmd->add_option("--dispatch-pause", o->dispatch_pause,
+                    "Seconds a paused run waits before it sends again")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 86400))
+        ->group("Offer dispatch");
     AddExamples(cmd, {"kizuna hub serve --data ./hub-data --listen 127.0.0.1:8080",
                       "kizuna hub serve --data /var/lib/kizuna --listen 0.0.0.0:8443 "
                       "--tls-cert hub.crt --tls-key hub.key --threads 4",
@@ -458,7 +509,8 @@ int PrintBackupDone(const BackupOptions& o, const nlohmann::json& done) {
                              {"schema version", std::to_string(JsonInt(done, "schema_version"))},
                              {"taken", JsonString(done, "via")}});
     std::cout << "\nCheck it with:  kizuna hub check --file " << JsonString(done, "path")
-              << "\nKeep operator.token and card_signing.key of the data directory with it.\n";
+              << "\nKeep operator.token, card_signing.key and dispatch.key of the data directory "
+                 "with it.\n";
     return kExitOk;
 }
 
@@ -726,7 +778,7 @@ int RunRestore(const RestoreOptions& o) {
                            o.json);
     }
     std::vector<std::string> missing;
-    for (const char* secret : {"operator.token", "card_signing.key"}) {
+    for (const char* secret : {"operator.token", "card_signing.key", "dispatch.key"}) {
         std::error_code error;
         if (!std::filesystem::exists(std::filesystem::path(o.data_dir) / secret, error)) {
             missing.emplace_back(secret);
@@ -750,6 +802,8 @@ int RunRestore(const RestoreOptions& o) {
                   << ": the hub makes a new one at start"
                   << (secret == "card_signing.key"
                           ? ", and cards signed with the old key will no longer verify offline"
+                      : secret == "dispatch.key"
+                          ? ", and the unsubscribe links in offer mail already sent stop working"
                           : ", and scripts using the old token must be given the new one")
                   << ". Restore it from your copy of the data directory first.\n";
     }
@@ -791,6 +845,7 @@ void AddHubCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddSettlementCommands(*hub, dispatcher);
     AddLoyaltyCommands(*hub, dispatcher);  // campaign, members merge (loyalty_commands.cpp)
     AddNodeCommands(*hub, dispatcher);
+    AddDispatchCommands(*hub, dispatcher);
 }
 
 }  // namespace kizuna::cli

@@ -68,6 +68,7 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     AddCampaignRoutes(router_);
     AddMergeRoutes(router_);
     AddSyncRoutes(router_);
+    AddDispatchRoutes(router_);
     // Metrics label every route, so they are made once the routes are known.
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }

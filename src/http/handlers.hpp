@@ -35,6 +35,8 @@ void AddCampaignRoutes(Router& router);
 void AddMergeRoutes(Router& router);
 // Store node sync, the hub side: /v1/sync/* (sync_handler.cpp).
 void AddSyncRoutes(Router& router);
+// Offer dispatch runs, their letters and labels, and the unsubscribe links.
+void AddDispatchRoutes(Router& router);
 // Health, the card-signing key, metrics (rendered by `render_metrics`) and the OpenAPI document.
 void AddSystemRoutes(Router& router, std::function<std::string()> render_metrics);
 

@@ -15,6 +15,7 @@
 #include "core/card_record.hpp"
 #include "crypto/crypto.hpp"
 #include "hub/curl_webhook_sender.hpp"
+#include "hub/dispatch_worker.hpp"
 #include "hub/hub_context.hpp"
 #include "hub/mail_delivery_worker.hpp"
 #include "hub/private_file.hpp"
@@ -32,6 +33,7 @@ constexpr std::string_view kOperatorTokenFile = "operator.token";
 constexpr std::string_view kCardKeyFile = "card_signing.key";
 constexpr std::string_view kCardKeyHeader = "kizuna-card-signing-key-v1";
 constexpr std::string_view kOperatorTokenPrefix = "kzo_";
+constexpr std::string_view kDispatchKeyFile = "dispatch.key";
 // An operator may put a token of their own in operator.token (from a secret manager, say);
 // below this length it is too easy to guess.
 constexpr std::size_t kMinOperatorTokenLength = 32;
@@ -157,6 +159,27 @@ core::Result<crypto::SigningKeyPair> LoadOrCreateCardKey(const fs::path& path) {
     return pair;
 }
 
+// The HMAC key of offer dispatch's unsubscribe links (64 hex digits), made on first start. Kept
+// across restarts: links already mailed must keep working.
+core::Result<std::string> LoadOrCreateDispatchKey(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+        std::string key = crypto::NewHexSecret();
+        auto created = WritePrivateFile(path, key + "\n");
+        if (created.ok()) return key;
+        if (created.error().code != ErrorCode::kAlreadyExists) return created.error();
+    }
+    KZ_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+    std::string key = StripTrailingNewlines(std::move(text));
+    if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         path.string() +
+                             " is malformed (expected 64 hex digits); restore it "
+                             "from a backup: unsubscribe links already mailed use it");
+    }
+    return key;
+}
+
 }  // namespace
 
 // Of two hubs starting on one directory at once only one creates a secret: the other gets
@@ -272,6 +295,10 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     hub->settlements_ = std::make_unique<SettlementService>(*hub->context_);
     hub->sync_ = std::make_unique<SyncService>(*hub->context_, *hub->auth_, *hub->points_,
                                                *hub->reservations_);
+    KZ_ASSIGN_OR_RETURN(std::string dispatch_key,
+                        LoadOrCreateDispatchKey(options.data_dir / kDispatchKeyFile));
+    hub->dispatches_ = std::make_unique<DispatchService>(*hub->context_, options.dispatch,
+                                                         std::move(dispatch_key));
     if (options.webhooks.deliver) {
         hub->webhook_sender_ = std::make_unique<CurlWebhookSender>();
         hub->webhook_worker_ = std::make_unique<WebhookWorker>(
@@ -282,6 +309,18 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
                             mail::SmtpSender::Create(options.mail.smtp, *clock, *random));
         hub->mail_worker_ = std::make_unique<MailDeliveryWorker>(hub->mail_->directory(),
                                                                  std::move(sender), options.mail);
+    }
+    if (options.dispatch.run_worker) {
+        std::unique_ptr<mail::MailSender> sender;
+        if (options.dispatch.make_sender) {
+            sender = options.dispatch.make_sender();
+        } else if (!options.dispatch.smtp.url.empty()) {
+            KZ_ASSIGN_OR_RETURN(sender,
+                                mail::SmtpSender::Create(options.dispatch.smtp, *clock, *random));
+        }
+        hub->dispatch_worker_ =
+            std::make_unique<DispatchWorker>(*hub->context_, *hub->dispatches_, std::move(sender));
+        hub->dispatches_->SetWakeUp([worker = hub->dispatch_worker_.get()] { worker->WakeUp(); });
     }
     return hub;
 }

@@ -12,6 +12,7 @@
 #include "hub/admin_service.hpp"
 #include "hub/auth_service.hpp"
 #include "hub/campaign_service.hpp"
+#include "hub/dispatch_service.hpp"
 #include "hub/mail_delivery.hpp"
 #include "hub/member_service.hpp"
 #include "hub/merge_service.hpp"
@@ -37,6 +38,7 @@ struct HubOptions {
     int session_ttl_seconds = 24 * 3600;
     WebhookOptions webhooks;   // retry policy; `deliver` starts the delivery worker
     MailDeliveryOptions mail;  // SMTP; `deliver` starts the mail delivery worker
+    DispatchOptions dispatch;  // offer dispatch; `run_worker` starts its worker
 };
 
 class Hub {
@@ -67,6 +69,7 @@ class Hub {
     TierService& tiers() { return *tiers_; }
     MergeService& merges() { return *merges_; }
     SyncService& sync() { return *sync_; }
+    DispatchService& dispatches() { return *dispatches_; }
     storage::Storage& storage() { return *storage_; }
     // Mail to members waits here (DIR/mail-outbox) for the delivery worker (HubOptions::mail).
     MailSpool& mail() { return *mail_; }
@@ -97,11 +100,13 @@ class Hub {
     std::unique_ptr<TierService> tiers_;
     std::unique_ptr<MergeService> merges_;
     std::unique_ptr<SyncService> sync_;
+    std::unique_ptr<DispatchService> dispatches_;
     std::filesystem::path operator_token_path_;
     // Declared last so they stop first, while the services they use still exist.
     std::unique_ptr<class CurlWebhookSender> webhook_sender_;
     std::unique_ptr<class WebhookWorker> webhook_worker_;
     std::unique_ptr<class MailDeliveryWorker> mail_worker_;
+    std::unique_ptr<class DispatchWorker> dispatch_worker_;
 };
 
 }  // namespace kizuna::hub

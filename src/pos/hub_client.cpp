@@ -128,6 +128,12 @@ HubAnswer HubClient::Send(const char* method, std::string_view path, const nlohm
     return answer;
 }
 
+HubAnswer HubClient::Download(std::string_view path, std::string& bytes) {
+    HubAnswer answer = GetBytes(path);
+    if (answer.ok) bytes = std::move(answer.text);
+    return answer;
+}
+
 HubAnswer HubClient::SendOnce(const char* method, std::string_view path, const std::string* payload,
                               bool json_answer) {
     CURL* curl = static_cast<CURL*>(curl_);

@@ -63,6 +63,8 @@ class HubClient {
     HubAnswer Get(std::string_view path);
     // GET of a file (a CSV or PDF export): the reply's bytes in HubAnswer::text, not parsed.
     HubAnswer GetBytes(std::string_view path);
+    // GetBytes into `bytes` (a PDF), answered as HubAnswer without a body.
+    HubAnswer Download(std::string_view path, std::string& bytes);
     HubAnswer Post(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Put(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Patch(std::string_view path, const nlohmann::json& body, int attempts = 1);

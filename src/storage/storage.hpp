@@ -40,6 +40,7 @@
 #include "core/tier.hpp"
 #include "core/time.hpp"
 #include "core/webhook.hpp"
+#include "storage/dispatch_records.hpp"
 
 namespace kizuna::storage {
 
@@ -339,6 +340,41 @@ class ReadTxn {
                                                           int64_t after, int limit) = 0;
     // Card numbers revoked of the members that belong to the program (see ProgramsOfMember).
     virtual Result<std::vector<std::string>> RevokedCardsOfProgram(std::string_view program_id) = 0;
+    // ---- Offer dispatch (issue 18; dispatch_records.hpp) ---------------------------------
+    virtual Result<std::optional<DispatchRun>> FindDispatch(std::string_view dispatch_id) = 0;
+    // Newest created first, at most `limit`.
+    virtual Result<std::vector<DispatchRun>> ListDispatches(int limit) = 0;
+    // Runs whose status is "selecting", "running" or "paused", oldest first.
+    virtual Result<std::vector<DispatchRun>> UnfinishedDispatches() = 0;
+    virtual Result<std::vector<DispatchStateCount>> DispatchStateCounts(
+        std::string_view dispatch_id) = 0;
+    // A run's recipients ordered by (member_id, channel), after that pair when `after_member`
+    // is set, at most `limit`; of one channel when `channel` is non-empty.
+    virtual Result<std::vector<DispatchRecipient>> DispatchRecipients(
+        std::string_view dispatch_id, std::string_view channel,
+        std::optional<std::pair<std::string, std::string>> after, int limit) = 0;
+    // Rows of a run and channel in `state`; for "pending" only those due at `now`; oldest
+    // next_attempt_at first (then member id), at most `limit`.
+    virtual Result<std::vector<DispatchRecipient>> DispatchRecipientsInState(
+        std::string_view dispatch_id, std::string_view channel, std::string_view state,
+        Timestamp now, int limit) = 0;
+    // The soonest next_attempt_at of a run's pending rows; none when none is pending.
+    virtual Result<std::optional<Timestamp>> NextDispatchAttempt(std::string_view dispatch_id) = 0;
+    // Members with member_id > after, by member id, at most `limit`.
+    virtual Result<std::vector<DispatchMember>> DispatchMembersAfter(std::string_view after,
+                                                                     int limit) = 0;
+    // For the members first..last (by id, inclusive): their purchase lines since `since`, the
+    // offers ever sent to them, their open lots and their programs. One query each, so a page
+    // of members costs four reads whatever its size.
+    virtual Result<std::vector<PurchaseSpend>> PurchaseSpendBetween(std::string_view first,
+                                                                    std::string_view last,
+                                                                    Timestamp since) = 0;
+    virtual Result<std::vector<SentOffer>> SentOffersBetween(std::string_view first,
+                                                             std::string_view last) = 0;
+    virtual Result<std::vector<OpenLotSummary>> OpenLotsBetween(std::string_view first,
+                                                                std::string_view last) = 0;
+    virtual Result<std::vector<MemberProgram>> MemberProgramsBetween(std::string_view first,
+                                                                     std::string_view last) = 0;
 
     // For invariant checks: every (member, program) whose stored balance differs from the sum
     // of its entries or of its lots' remaining points, every negative balance, and every lot
@@ -454,6 +490,17 @@ class WriteTxn : public ReadTxn {
     virtual Status InsertSyncRecord(const SyncRecord& record) = 0;
     // Returns the conflict's id.
     virtual Result<int64_t> InsertSyncConflict(const SyncConflict& conflict) = 0;
+    // ---- Offer dispatch (issue 18) -------------------------------------------------------
+    // kAlreadyExists when the id is taken.
+    virtual Status InsertDispatch(const DispatchRun& run) = 0;
+    // Stores everything but the id, options and creation. kNotFound for an unknown run.
+    virtual Status UpdateDispatch(const DispatchRun& run) = 0;
+    // kAlreadyExists when (run, member, channel) has a row.
+    virtual Status InsertDispatchRecipient(const DispatchRecipient& recipient) = 0;
+    // Stores state, attempts, next_attempt_at, updated_at and reason. kNotFound when missing.
+    virtual Status UpdateDispatchRecipient(const DispatchRecipient& recipient) = 0;
+    // Records the offer as sent; a second record of (member, offer, channel) is ignored.
+    virtual Status InsertSentOffer(const SentOffer& sent) = 0;
 };
 
 // Counters of the write path since the storage was opened, for /metrics and tests. With group

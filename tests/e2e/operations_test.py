@@ -214,7 +214,8 @@ class Operations(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p)
         restored = json.loads(p.stdout)
         self.assertEqual(restored["previous"], "")
-        self.assertEqual(sorted(restored["missing"]), ["card_signing.key", "operator.token"])
+        self.assertEqual(sorted(restored["missing"]),
+                         ["card_signing.key", "dispatch.key", "operator.token"])
         self.assertEqual(restored["check"]["counts"]["purchases"], 5, restored)
         self.assertEqual(sorted(os.listdir(fresh)), ["kizuna.db"])
         self.assertEqual({f"w-{i}" for i in range(5)},

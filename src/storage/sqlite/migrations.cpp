@@ -801,6 +801,56 @@ CREATE TABLE member_merges (
     summary TEXT NOT NULL
 ) STRICT;
 CREATE INDEX member_merges_survivor ON member_merges (survivor_id);
+// Migration 9: offer dispatch (issue 18). A run's outbox is one row per (run, member, channel),
+// written by the selection before anything is sent; the worker claims rows (state 'sending')
+// before SMTP, so a crash leaves a claimed row 'sending' and the restart reports it 'unknown'
+// instead of sending it again. offers_sent keeps every offer that reached a member, so no run
+// sends it to them again.
+constexpr std::string_view kDispatch = R"sql(
+CREATE TABLE dispatch_runs (
+    dispatch_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL
+        CHECK (status IN ('selecting', 'running', 'paused', 'done', 'failed')),
+    dry_run INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+    channels TEXT NOT NULL,
+    program_id TEXT REFERENCES programs (program_id),
+    max_per_member INTEGER NOT NULL CHECK (max_per_member >= 1),
+    include_general INTEGER NOT NULL CHECK (include_general IN (0, 1)),
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    paused_until INTEGER,
+    select_after TEXT NOT NULL,
+    members INTEGER NOT NULL,
+    error TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX dispatch_runs_created ON dispatch_runs (created_at);
+
+CREATE TABLE dispatch_recipients (
+    dispatch_id TEXT NOT NULL REFERENCES dispatch_runs (dispatch_id),
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    channel TEXT NOT NULL CHECK (channel IN ('email', 'print')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'ready', 'planned',
+                                         'skipped', 'failed', 'unknown')),
+    items TEXT NOT NULL,
+    attempts INTEGER NOT NULL CHECK (attempts >= 0),
+    next_attempt_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (dispatch_id, member_id, channel)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX dispatch_recipients_state
+    ON dispatch_recipients (dispatch_id, channel, state, next_attempt_at);
+
+CREATE TABLE offers_sent (
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    offer_id TEXT NOT NULL REFERENCES offers (offer_id),
+    channel TEXT NOT NULL,
+    dispatch_id TEXT NOT NULL REFERENCES dispatch_runs (dispatch_id),
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (member_id, offer_id, channel)
+) STRICT, WITHOUT ROWID;
 )sql";
 
 constexpr Migration kMigrations[] = {
@@ -815,6 +865,7 @@ constexpr Migration kMigrations[] = {
     {12, "program economics and settlement", kSettlement},
     {13, "redemption limits, campaigns, tiers and member merges", kLoyalty},
     {8, "store node sync: id leases, pushed events, conflicts", kStoreNodeSync},
+    {9, "offer dispatch: runs, recipients, offers sent", kDispatch},
 };
 
 }  // namespace

@@ -176,6 +176,37 @@ class SqliteTxn final : public WriteTxn {
                       Timestamp at) override;
     Status InsertSyncRecord(const SyncRecord& record) override;
     Result<int64_t> InsertSyncConflict(const SyncConflict& conflict) override;
+    // ---- Offer dispatch (issue 18): sqlite_dispatch_txn.cpp ------------------------------
+    Result<std::optional<DispatchRun>> FindDispatch(std::string_view dispatch_id) override;
+    Result<std::vector<DispatchRun>> ListDispatches(int limit) override;
+    Result<std::vector<DispatchRun>> UnfinishedDispatches() override;
+    Result<std::vector<DispatchStateCount>> DispatchStateCounts(
+        std::string_view dispatch_id) override;
+    Result<std::vector<DispatchRecipient>> DispatchRecipients(
+        std::string_view dispatch_id, std::string_view channel,
+        std::optional<std::pair<std::string, std::string>> after, int limit) override;
+    Result<std::vector<DispatchRecipient>> DispatchRecipientsInState(std::string_view dispatch_id,
+                                                                     std::string_view channel,
+                                                                     std::string_view state,
+                                                                     Timestamp now,
+                                                                     int limit) override;
+    Result<std::optional<Timestamp>> NextDispatchAttempt(std::string_view dispatch_id) override;
+    Result<std::vector<DispatchMember>> DispatchMembersAfter(std::string_view after,
+                                                             int limit) override;
+    Result<std::vector<PurchaseSpend>> PurchaseSpendBetween(std::string_view first,
+                                                            std::string_view last,
+                                                            Timestamp since) override;
+    Result<std::vector<SentOffer>> SentOffersBetween(std::string_view first,
+                                                     std::string_view last) override;
+    Result<std::vector<OpenLotSummary>> OpenLotsBetween(std::string_view first,
+                                                        std::string_view last) override;
+    Result<std::vector<MemberProgram>> MemberProgramsBetween(std::string_view first,
+                                                             std::string_view last) override;
+    Status InsertDispatch(const DispatchRun& run) override;
+    Status UpdateDispatch(const DispatchRun& run) override;
+    Status InsertDispatchRecipient(const DispatchRecipient& recipient) override;
+    Status UpdateDispatchRecipient(const DispatchRecipient& recipient) override;
+    Status InsertSentOffer(const SentOffer& sent) override;
 
     // The SQL of the reads behind a member's usage (the hub's most frequent request), for the
     // test that checks SQLite answers each from an index, in index order, without sorting.

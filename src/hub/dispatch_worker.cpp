@@ -1,0 +1,67 @@
+#include "hub/dispatch_worker.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace kizuna::hub {
+
+DispatchWorker::DispatchWorker(HubContext& context, DispatchService& service,
+                               std::unique_ptr<mail::MailSender> sender)
+    : sender_(std::move(sender)),
+      runner_(context, service, sender_.get(), clock_),
+      poll_interval_(service.options().poll_interval),
+      thread_([this] { Loop(); }) {}
+
+DispatchWorker::~DispatchWorker() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+void DispatchWorker::WakeUp() {
+    {
+        std::lock_guard lock(mutex_);
+        woken_ = true;
+    }
+    wake_.notify_all();
+}
+
+bool DispatchWorker::stopping() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+}
+
+void DispatchWorker::Loop() {
+    pthread_setname_np(pthread_self(), "kz-dispatch");
+    bool recovered = false;
+    while (!stopping()) {
+        std::chrono::nanoseconds wait = poll_interval_;
+        if (!recovered) {
+            auto recovery = runner_.RecoverInterrupted();
+            if (recovery) {
+                recovered = true;
+            } else {
+                spdlog::warn("dispatch: {}", recovery.error().message);
+            }
+        } else {
+            auto step = runner_.Step([this] { return stopping(); });
+            if (!step) {
+                spdlog::warn("dispatch: {}", step.error().message);
+            } else if (*step) {
+                wait = std::min(wait, **step);
+            }
+        }
+        if (wait == std::chrono::nanoseconds::zero()) continue;
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
+        woken_ = false;
+    }
+}
+
+}  // namespace kizuna::hub

@@ -1,0 +1,45 @@
+#pragma once
+// The one thread that advances offer dispatch runs (DispatchRunner): at start it settles what a
+// previous process left in flight, then steps the runs until none has work, waits until a retry
+// or a pause is due, the poll interval passes or a new run wakes it, and so on until stopped.
+// Started by the Hub when HubOptions::dispatch.run_worker is set. The destructor stops it
+// between two messages and joins it.
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "hub/dispatch_runner.hpp"
+#include "mail/rate_limiter.hpp"
+
+namespace kizuna::hub {
+
+class DispatchWorker {
+  public:
+    // `sender` may be null (no SMTP). `context` and `service` must outlive the worker.
+    DispatchWorker(HubContext& context, DispatchService& service,
+                   std::unique_ptr<mail::MailSender> sender);
+    ~DispatchWorker();
+    DispatchWorker(const DispatchWorker&) = delete;
+    DispatchWorker& operator=(const DispatchWorker&) = delete;
+
+    // A new run is stored: look now rather than at the next poll.
+    void WakeUp();
+
+  private:
+    void Loop();
+    bool stopping();
+
+    std::unique_ptr<mail::MailSender> sender_;
+    mail::SteadyTickClock clock_;
+    DispatchRunner runner_;
+    std::chrono::milliseconds poll_interval_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    bool woken_ = false;
+    std::thread thread_;  // last: starts once everything above is ready
+};
+
+}  // namespace kizuna::hub

@@ -1,0 +1,234 @@
+// Offer dispatch in the hub with a scripted mail server: a 4xx is retried when due and sent
+// once, a 5xx fails with the reply, rows a killed hub left "sending" become "unknown" and are
+// never sent, and unsubscribe tokens cannot be forged.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "hub_fixture.hpp"
+
+namespace kizuna::hub::testing {
+namespace {
+
+// Answers per recipient address from a script (then kSent), counting every attempt.
+class ScriptedServer {
+  public:
+    void Script(const std::string& address, std::vector<mail::SendResult> answers) {
+        std::lock_guard lock(mutex_);
+        script_[address] = std::move(answers);
+    }
+    int Attempts(const std::string& address) {
+        std::lock_guard lock(mutex_);
+        return attempts_[address];
+    }
+    mail::SendOutcome Answer(const mail::MailMessage& message) {
+        std::lock_guard lock(mutex_);
+        ++attempts_[message.to.address];
+        auto& answers = script_[message.to.address];
+        mail::SendOutcome outcome;
+        if (!answers.empty()) {
+            outcome.result = answers.front();
+            answers.erase(answers.begin());
+            outcome.smtp_code = outcome.result == mail::SendResult::kTemporaryFailure ? 451 : 550;
+            outcome.reason = std::to_string(outcome.smtp_code) + " scripted";
+        }
+        return outcome;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::map<std::string, std::vector<mail::SendResult>> script_;
+    std::map<std::string, int> attempts_;
+};
+
+class ScriptedSender final : public mail::MailSender {
+  public:
+    explicit ScriptedSender(ScriptedServer& server) : server_(server) {}
+    mail::SendOutcome Send(const mail::MailMessage& message) override {
+        return server_.Answer(message);
+    }
+
+  private:
+    ScriptedServer& server_;
+};
+
+class DispatchTest : public HubTest {
+  protected:
+    void OpenDispatchHub() {
+        hub_.reset();
+        HubOptions options;
+        options.data_dir = dir_;
+        options.clock = &clock_;
+        options.dispatch.run_worker = true;
+        options.dispatch.smtp.url = "smtp://127.0.0.1:1";  // never dialled: scripted below
+        options.dispatch.make_sender = [this] { return std::make_unique<ScriptedSender>(server_); };
+        options.dispatch.sender = {{"Kizuna", "offers@example.jp"}, "Kizuna", "help@example.jp"};
+        options.dispatch.public_url = "https://hub.example.jp";
+        options.dispatch.per_second = 1000;
+        options.dispatch.retry_base = std::chrono::seconds(10);
+        options.dispatch.poll_interval = std::chrono::milliseconds(10);
+        auto hub = Hub::Open(options);
+        ASSERT_TRUE(hub.has_value()) << hub.error().message;
+        hub_ = std::move(*hub);
+    }
+
+    TestMember Consenting(const std::string& tag) {
+        TestMember member = MakeMember(tag);
+        EXPECT_TRUE(hub_->storage()
+                        .Write([&](storage::WriteTxn& txn) -> core::Status {
+                            KZ_ASSIGN_OR_RETURN(auto m, txn.FindMember(member.member_id));
+                            m->consents.email_offers = true;
+                            return txn.UpdateMember(*m);
+                        })
+                        .ok());
+        return member;
+    }
+
+    std::string BooksOffer(const TestStore& store) {
+        core::Offer offer;
+        offer.title = "本の秋フェア";
+        offer.categories = {"books"};
+        offer.valid_to = clock_.Now() + std::chrono::days(30);
+        auto created = hub_->offers().CreateOffer(store.caller, offer);
+        EXPECT_TRUE(created.has_value());
+        return created->offer_id;
+    }
+
+    // Polls until `done` says so (10 s at most).
+    template <typename Predicate>
+    bool WaitFor(Predicate done) {
+        for (int i = 0; i < 1000; ++i) {
+            if (done()) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+
+    DispatchView View(const std::string& id) {
+        auto view = hub_->dispatches().Get(operator_, id);
+        if (!view) {
+            ADD_FAILURE() << view.error().message;
+            return DispatchView{};
+        }
+        return *view;
+    }
+
+    std::map<std::string, storage::DispatchRecipient> Rows(const std::string& id) {
+        std::map<std::string, storage::DispatchRecipient> rows;
+        auto page = hub_->dispatches().Recipients(operator_, id, "", 500);
+        if (!page) {
+            ADD_FAILURE() << page.error().message;
+            return rows;
+        }
+        for (auto& r : page->recipients) rows[r.row.member_id] = r.row;
+        return rows;
+    }
+
+    ScriptedServer server_;
+};
+
+TEST_F(DispatchTest, DeferredIsRetriedWhenDueAndSentOnceRejectedFailsWithTheReply) {
+    OpenDispatchHub();
+    TestStore store = MakeStore("本の森");
+    BooksOffer(store);
+    TestMember ok = Consenting("ok"), later = Consenting("later"), bad = Consenting("bad");
+    for (auto* m : {&ok, &later, &bad}) Buy(store, *m, "p-" + m->member_id, 3000, "books");
+    server_.Script(later.email, {mail::SendResult::kTemporaryFailure});
+    server_.Script(bad.email, {mail::SendResult::kPermanentFailure});
+
+    auto run = hub_->dispatches().Create(operator_, {{"email"}, false, "", 3, false});
+    ASSERT_TRUE(run.has_value()) << run.error().message;
+    ASSERT_TRUE(WaitFor([&] { return View(run->dispatch_id).counts.pending == 1; }));
+    ASSERT_TRUE(WaitFor([&] { return View(run->dispatch_id).counts.sent == 1; }));
+    // The retry is due 10 s later on the hub's clock, not before.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(server_.Attempts(later.email), 1);
+    EXPECT_EQ(Rows(run->dispatch_id)[later.member_id].state, "pending");
+    clock_.Advance(std::chrono::seconds(11));
+    ASSERT_TRUE(WaitFor([&] { return View(run->dispatch_id).run.status == "done"; }));
+
+    auto rows = Rows(run->dispatch_id);
+    EXPECT_EQ(rows[ok.member_id].state, "sent");
+    EXPECT_EQ(rows[later.member_id].state, "sent");
+    EXPECT_EQ(rows[later.member_id].attempts, 2);
+    EXPECT_EQ(rows[bad.member_id].state, "failed");
+    EXPECT_EQ(rows[bad.member_id].reason, "550 scripted");
+    EXPECT_EQ(server_.Attempts(ok.email), 1);
+    EXPECT_EQ(server_.Attempts(later.email), 2);
+    EXPECT_EQ(server_.Attempts(bad.email), 1);
+}
+
+TEST_F(DispatchTest, RowsLeftSendingByAKilledHubBecomeUnknownAndAreNeverSent) {
+    TestStore store = MakeStore("本の森");
+    const std::string offer_id = BooksOffer(store);
+    TestMember member = Consenting("inflight");
+    // What a hub killed between the claim and the server's answer leaves behind.
+    storage::DispatchRun run;
+    run.dispatch_id = "dsp_killed";
+    run.status = "running";
+    run.channels = {"email"};
+    run.created_by = "operator";
+    run.created_at = run.updated_at = clock_.Now();
+    storage::DispatchRecipient row{run.dispatch_id,
+                                   member.member_id,
+                                   "email",
+                                   "sending",
+                                   "[{\"kind\":\"offer\",\"offer_id\":\"" + offer_id + "\"}]",
+                                   1,
+                                   clock_.Now(),
+                                   clock_.Now(),
+                                   ""};
+    ASSERT_TRUE(hub_->storage()
+                    .Write([&](storage::WriteTxn& txn) -> core::Status {
+                        KZ_RETURN_IF_ERROR(txn.InsertDispatch(run));
+                        return txn.InsertDispatchRecipient(row);
+                    })
+                    .ok());
+    OpenDispatchHub();  // the restart
+    ASSERT_TRUE(WaitFor([&] { return View(run.dispatch_id).run.status == "done"; }));
+    EXPECT_EQ(Rows(run.dispatch_id)[member.member_id].state, "unknown");
+    EXPECT_EQ(View(run.dispatch_id).counts.unknown, 1);
+    EXPECT_EQ(server_.Attempts(member.email), 0);
+    // Its offer counts as sent: a new run does not choose it for the member again.
+    Buy(store, member, "p-again", 3000, "books");
+    auto again = hub_->dispatches().Create(operator_, {{"email"}, false, "", 3, false});
+    ASSERT_TRUE(again.has_value());
+    ASSERT_TRUE(WaitFor([&] { return View(again->dispatch_id).run.status == "done"; }));
+    EXPECT_EQ(View(again->dispatch_id).counts.selected, 0);
+    EXPECT_EQ(server_.Attempts(member.email), 0);
+}
+
+TEST_F(DispatchTest, UnsubscribeTokensTurnTheConsentOffAndCannotBeForged) {
+    OpenDispatchHub();
+    TestMember member = Consenting("leaver");
+    DispatchService& dispatches = hub_->dispatches();
+    const std::string token = dispatches.UnsubscribeToken(member.member_id, "email");
+    EXPECT_EQ(dispatches.UnsubscribeUrl(member.member_id, "email"),
+              "https://hub.example.jp/v1/unsubscribe?token=" + token);
+    std::string forged = token;
+    forged.back() = forged.back() == '0' ? '1' : '0';
+    EXPECT_EQ(dispatches.Unsubscribe(forged).error().code, core::ErrorCode::kNotFound);
+    // The same mac with another member or channel is refused too.
+    std::string other = token;
+    other.replace(other.find(".email."), 7, ".print.");
+    EXPECT_EQ(dispatches.Unsubscribe(other).error().code, core::ErrorCode::kNotFound);
+    EXPECT_EQ(dispatches.Unsubscribe("").error().code, core::ErrorCode::kNotFound);
+
+    auto channel = dispatches.Unsubscribe(token);
+    ASSERT_TRUE(channel.has_value());
+    EXPECT_EQ(*channel, "email");
+    EXPECT_TRUE(dispatches.Unsubscribe(token).has_value());  // again: the same answer
+    ASSERT_TRUE(hub_->storage()
+                    .Read([&](storage::ReadTxn& txn) -> core::Status {
+                        KZ_ASSIGN_OR_RETURN(auto m, txn.FindMember(member.member_id));
+                        EXPECT_FALSE(m->consents.email_offers);
+                        return core::Status::Ok();
+                    })
+                    .ok());
+}
+
+}  // namespace
+}  // namespace kizuna::hub::testing
