@@ -13,24 +13,8 @@
 
 namespace kizuna::cli {
 
-// The flags every operator command shares, and the client they make (hub_commands.cpp; also
-// used by dispatch_commands.cpp).
-struct OperatorCommon {
-    std::string hub, token, data_dir, ca_cert;
-    bool json = false;
-};
-void AddOperatorFlags(CLI::App* command, OperatorCommon& common);
-// A client with the operator token, or null after reporting why there is none.
-std::unique_ptr<HubClient> ConnectOperator(
-    const OperatorCommon& common, int& exit_code,
-    std::chrono::milliseconds timeout = HubClientOptions{}.timeout);
-
-void AddHubCommands(CLI::App& app, Dispatcher& dispatcher);
-// `kizuna hub nodes add|list` and `kizuna hub conflicts` (node_commands.cpp).
-void AddNodeCommands(CLI::App& hub, Dispatcher& dispatcher);
-
-// What every operator command takes: --hub, --token, --data (read DIR/operator.token), --cacert,
-// --json.
+// The flags every operator command shares (--hub, --token, --data, --cacert, --json), and the
+// client they make (hub_commands.cpp; used by the other hub command files too).
 struct OperatorCommon {
     std::string hub, token, data_dir, ca_cert;
     bool json = false;
@@ -40,6 +24,10 @@ void AddOperatorFlags(CLI::App* command, OperatorCommon& common);
 std::unique_ptr<HubClient> ConnectOperator(
     const OperatorCommon& common, int& exit_code,
     std::chrono::milliseconds timeout = HubClientOptions{}.timeout);
+
+void AddHubCommands(CLI::App& app, Dispatcher& dispatcher);
+// `kizuna hub nodes add|list` and `kizuna hub conflicts` (node_commands.cpp).
+void AddNodeCommands(CLI::App& hub, Dispatcher& dispatcher);
 
 // `kizuna hub settlement show|close|export` (settlement_commands.cpp).
 void AddSettlementCommands(CLI::App& hub, Dispatcher& dispatcher);
