@@ -20,6 +20,7 @@ struct HubClientOptions {
     std::string base_url;  // "http://127.0.0.1:8080"; a trailing '/' is ignored
     std::string token;     // bearer token: operator token, API key or member session; may be empty
     std::string ca_cert;   // PEM file trusted for HTTPS instead of the system store; may be empty
+    std::string staff{};   // "STAFF_ID:PIN" sent as Kizuna-Staff (a store's till); may be empty
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds timeout{30000};  // whole request
 };
@@ -63,6 +64,7 @@ class HubClient {
     HubAnswer Post(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Put(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Patch(std::string_view path, const nlohmann::json& body, int attempts = 1);
+    HubAnswer Delete(std::string_view path);
 
     const std::string& base_url() const { return options_.base_url; }
 

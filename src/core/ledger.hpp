@@ -44,7 +44,9 @@ struct LedgerEntry {
     EntryKind kind = EntryKind::kEarn;
     std::string ref;  // purchase, redemption or refund id; lot id for expiry
     Timestamp occurred_at{};
-    std::string note;  // why it exists, in words, e.g. "1,980 JPY at Shibuya Books"
+    std::string note;           // why it exists, in words, e.g. "1,980 JPY at Shibuya Books"
+    std::string terminal_id{};  // the till that caused it; empty: the store's key or the hub
+    std::string staff_id{};     // who was at the till; empty: nobody identified
 };
 
 struct Lot {

@@ -27,6 +27,8 @@ void AddOfferRoutes(Router& router);
 void AddAdminRoutes(Router& router);
 void AddReservationRoutes(Router& router);
 void AddWebhookRoutes(Router& router);
+// The till: a store's terminals, staff, limits and day report (till_handler.cpp).
+void AddTillRoutes(Router& router);
 // Health, the card-signing key, metrics (rendered by `render_metrics`) and the OpenAPI document.
 void AddSystemRoutes(Router& router, std::function<std::string()> render_metrics);
 

@@ -263,6 +263,7 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     hub->points_ = std::make_unique<PointsService>(*hub->context_);
     hub->rules_ = std::make_unique<RuleService>(*hub->context_);
     hub->offers_ = std::make_unique<OfferService>(*hub->context_);
+    hub->terminals_ = std::make_unique<TerminalService>(*hub->context_, *hub->auth_);
     hub->reservations_ = std::make_unique<ReservationService>(*hub->context_);
     hub->webhooks_ = std::make_unique<WebhookService>(*hub->context_, options.webhooks.retry);
     if (options.webhooks.deliver) {

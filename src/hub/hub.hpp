@@ -17,6 +17,7 @@
 #include "hub/points_service.hpp"
 #include "hub/reservation_service.hpp"
 #include "hub/rule_service.hpp"
+#include "hub/terminal_service.hpp"
 #include "hub/webhook_service.hpp"
 #include "storage/storage.hpp"
 
@@ -52,6 +53,7 @@ class Hub {
     PointsService& points() { return *points_; }
     RuleService& rules() { return *rules_; }
     OfferService& offers() { return *offers_; }
+    TerminalService& terminals() { return *terminals_; }
     ReservationService& reservations() { return *reservations_; }
     WebhookService& webhooks() { return *webhooks_; }
     storage::Storage& storage() { return *storage_; }
@@ -76,6 +78,7 @@ class Hub {
     std::unique_ptr<PointsService> points_;
     std::unique_ptr<RuleService> rules_;
     std::unique_ptr<OfferService> offers_;
+    std::unique_ptr<TerminalService> terminals_;
     std::unique_ptr<ReservationService> reservations_;
     std::unique_ptr<WebhookService> webhooks_;
     std::filesystem::path operator_token_path_;

@@ -587,11 +587,16 @@ class RefundAfterExpiryTest : public HubTest {
 // points_reversed 300 and left 699: the expiry and the reversal both took the same points.
 TEST_F(PointsTest, RefundAfterThePurchasesPointsExpiredDoesNotTakeThemTwice) {
     TestStore store = MakeStore("Shibuya Books");  // 1 point per 100 JPY, valid 365 days
+    // The member's card is 400 days old; the old sale reaches the hub through a store node's
+    // sync (a till may not date a sale before today's business day).
+    clock_.Advance(-std::chrono::days(400));
     TestMember m = MakeMember("aki");
+    clock_.Advance(std::chrono::days(400));
     PurchaseRequest old;
     old.purchase_id = "old1";
     old.member.member_id = m.member_id;
     old.occurred_at = clock_.Now() - std::chrono::days(400);
+    old.origin = core::PurchaseOrigin::kNodeSync;
     old.lines.push_back({"Old book", "", "", 1, 30000});
     ASSERT_TRUE(hub_->points().RecordPurchase(store.caller, old).has_value());
     Buy(store, m, "new1", 100000);
