@@ -519,7 +519,10 @@ TEST_F(SqliteStorageTest, PurchaseLinesKeyedByPurchaseNumberKeepRowsAndOrder) {
                                              At(kNow + 9),
                                              0,
                                              "sha256:rf2",
-                                             {{.purchase_line = 1, .quantity = 1, .amount = 300}}});
+                                             {{.purchase_line = 1, .quantity = 1, .amount = 300}},
+                                             0,
+                                             "",
+                                             ""});
     });
     ASSERT_TRUE(wrote.ok()) << Describe(wrote);
     const std::vector<std::string> expected = {"p-0", "p-a", "p-c", "p-b", "p-z"};
@@ -701,7 +704,7 @@ TEST_F(SqliteStorageTest, IdsPerStoreMigrationKeepsRowsAndCountsExpiredPoints) {
         KZ_RETURN_IF_ERROR(txn.InsertPurchase(
             storage::testing::SamplePurchase("p-1", "1000000001", "st_ebisu", "pg_ekimae", kNow)));
         return txn.InsertRedemption(core::Redemption{"r-1", "1000000001", "st_ebisu", "pg_ekimae",
-                                                     0, At(kNow), 100, "sha256:r2"});
+                                                     0, At(kNow), 100, "sha256:r2", "", ""});
     });
     ASSERT_TRUE(wrote.ok()) << Describe(wrote);
     Status again = storage->Write([](WriteTxn& txn) -> Status {
