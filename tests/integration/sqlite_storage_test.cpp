@@ -413,11 +413,19 @@ TEST_F(SqliteStorageTest, LedgerRebuiltWithoutAutoincrementKeepsEntryIds) {
             ASSERT_TRUE(
                 txn.InsertLot(SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", 5, kNow + 100))
                     .has_value());
-            auto id = txn.AppendEntry(SampleEntry("1000000001", "pg_ekimae", 5,
-                                                  core::EntryKind::kEarn, "e" + std::to_string(i)));
-            ASSERT_TRUE(id.has_value()) << id.error().message;
-            EXPECT_EQ(*id, i);
+            // The entry as schema 3 held it (today's AppendEntry also names the terminal).
+            ASSERT_TRUE(connection
+                            .Run("INSERT INTO ledger_entries (member_id, program_id, store_id, "
+                                 "delta, kind, ref, occurred_at, note) VALUES ('1000000001', "
+                                 "'pg_ekimae', 'st_shibuya', 5, 'earn', 'e" +
+                                 std::to_string(i) + "', " + std::to_string(kNow) + ", '')")
+                            .ok());
+            EXPECT_EQ(connection.LastInsertRowId(), i);
         }
+        ASSERT_TRUE(connection
+                        .Run("INSERT INTO balances (member_id, program_id, points) VALUES "
+                             "('1000000001', 'pg_ekimae', 15)")
+                        .ok());
         ASSERT_TRUE(connection.Run("COMMIT").ok());
     }
     {
