@@ -53,7 +53,8 @@ struct Purchase {
     std::string staff_id;
     int64_t points_used = 0;
     int64_t points_value = 0;  // minor units the points paid; total - points_value was due
-    std::vector<PointsDrawn> points_drawn;  // filled by storage only through PointsDrawnBy
+    // Stored by InsertPurchase; reading a purchase leaves it empty (ReadTxn::PointsDrawnBy).
+    std::vector<PointsDrawn> points_drawn;
     // A void (the same business day, by the store) undoes the sale's points exactly.
     std::optional<Timestamp> voided_at;
     std::string void_terminal_id;
