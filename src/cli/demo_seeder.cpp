@@ -554,15 +554,8 @@ core::Result<DemoSummary> DemoSeeder::Run() {
         const int week_end = std::min(week_start + 7, options_.days);
         std::map<std::size_t, std::vector<PlannedPurchase>> plans;  // member -> in time order
         for (int d = week_start; d < week_end; ++d) {
-            clock_.Pin(day_end(d));
-            // The café changes its rule halfway through: a campaign on food.
-            if (d == options_.days / 2) {
-                auto set = hub_.rules().SetRule(
-                    stores[1].caller, stores[1].caller.store_id,
-                    Rule(stores[1].caller.store_id, 100, core::Rounding::kCeil,
-                         {{"beans", 2000}, {"coffee", 1000}, {"food", 1500}}, {}, 365));
-                if (!set) return SeedError("changing the café's rule", set.error());
-            }
+            // Members join as the day opens, so that the day's sales come after their card.
+            clock_.Pin(day_start(d));
             for (std::size_t i = 0; i < members.size(); ++i) {
                 DemoMember& m = members[i];
                 if (m.enroll_day != d) continue;
@@ -582,6 +575,15 @@ core::Result<DemoSummary> DemoSeeder::Run() {
                 m.member_id = enrolled_member->member_id;
                 m.card_number = enrolled_member->card.card.card_number;
                 ++enrolled;
+            }
+            clock_.Pin(day_end(d));
+            // The café changes its rule halfway through: a campaign on food.
+            if (d == options_.days / 2) {
+                auto set = hub_.rules().SetRule(
+                    stores[1].caller, stores[1].caller.store_id,
+                    Rule(stores[1].caller.store_id, 100, core::Rounding::kCeil,
+                         {{"beans", 2000}, {"coffee", 1000}, {"food", 1500}}, {}, 365));
+                if (!set) return SeedError("changing the café's rule", set.error());
             }
             for (std::size_t i = 0; i < members.size(); ++i) {
                 const DemoMember& m = members[i];
@@ -626,6 +628,8 @@ core::Result<DemoSummary> DemoSeeder::Run() {
                 request.member.card_number = m.card_number;
                 request.occurred_at = p.at;
                 request.lines = p.lines;
+                // A week of sales booked at its end, as a store node's sync would push them.
+                request.origin = core::PurchaseOrigin::kNodeSync;
                 auto receipt = hub_.points().RecordPurchase(store.caller, request);
                 if (!receipt) return SeedError("recording purchase " + p.id, receipt.error());
                 ++purchases;

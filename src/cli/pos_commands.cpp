@@ -12,8 +12,10 @@
 #include "cli/output.hpp"
 #include "cli/pos_node_commands.hpp"
 #include "cli/pos_session.hpp"
+#include "cli/receipt.hpp"
 #include "cli/record_file.hpp"
 #include "cli/reservation_commands.hpp"
+#include "cli/till_commands.hpp"
 #include "cli/webhook_commands.hpp"
 
 namespace kizuna::cli {
@@ -222,10 +224,14 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
         PosCommon common;
         MemberChoice member;
         std::vector<std::string> items;
-        std::string items_file, purchase_id, at, currency;
+        std::string items_file, purchase_id, at, currency, use_points, receipt_pdf;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = pos.add_subcommand("sale", "Record a purchase and earn points (seed (3))");
+    cmd->add_option("--use-points", o->use_points,
+                    "Pay part of the sale with points: a number, or \"all\" the member has "
+                    "(in the same transaction as the sale)");
+    cmd->add_option("--receipt-pdf", o->receipt_pdf, "Also write the receipt as an 80 mm PDF");
     AddMemberChoice(cmd, o->member);
     cmd->add_option("--item", o->items,
                     "An item: \"name,category,price[,qty[,sku]]\" (price in minor units; "
@@ -260,6 +266,21 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
         }
         if (lines.empty())
             return UsageError("give at least one --item or --items-file", "--item", js);
+        json points_used;
+        if (o->use_points == "all") {
+            points_used = "all";
+        } else if (!o->use_points.empty()) {
+            int64_t n = -1;
+            try {
+                std::size_t used = 0;
+                n = std::stoll(o->use_points, &used);
+                if (used != o->use_points.size()) n = -1;
+            } catch (const std::exception&) {
+                n = -1;
+            }
+            if (n < 0) return UsageError("--use-points is a number or \"all\"", "--use-points", js);
+            points_used = n;
+        }
         auto session = Connect(o->common);
         if (!session.client) return session.exit_code;
         json body = {{"purchase_id", o->purchase_id.empty() ? NewClientId() : o->purchase_id}};
@@ -273,12 +294,25 @@ void AddSale(CLI::App& pos, Dispatcher& dispatcher) {
         if (!o->currency.empty()) body["currency"] = o->currency;
         body["lines"] = json::array();
         for (const auto& line : lines) body["lines"].push_back(LineJson(line));
+        if (!points_used.is_null()) body["points_used"] = points_used;
+        body["receipt"] = true;
 
         const std::string id = body["purchase_id"];
         auto answer = session.client->Post("/v1/purchases", body, /*attempts=*/3);
         if (!answer.ok) return ReportWithRetryHint(answer.failure, js, "--purchase-id", id);
+        if (!o->receipt_pdf.empty()) {
+            auto written = WriteReceiptPdf(o->receipt_pdf, ReceiptFromAnswer(lines, answer.body));
+            if (!written.ok()) return ReportError(written.error(), kExitUnreachable, js);
+        }
         return PrintAnswer(answer, js, [&](const json& reply) {
             PrintRecordedHeadline(reply, "Purchase");
+            if (reply.contains("amount_due")) {
+                std::cout << ReceiptText(ReceiptFromAnswer(lines, reply));
+                if (!o->receipt_pdf.empty()) {
+                    std::cout << "Receipt PDF written to " << o->receipt_pdf << "\n";
+                }
+                return;
+            }
             std::vector<std::pair<std::string, std::string>> out = {
                 {"purchase id", JsonString(reply, "purchase_id", id)}};
             if (reply.contains("member_id"))
@@ -818,6 +852,7 @@ void AddPosCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddSearch(*pos, dispatcher);
     AddOffer(*pos, dispatcher);
     AddRule(*pos, dispatcher);
+    AddTillCommands(*pos, dispatcher);
     AddReservationCommands(*pos, dispatcher);
     AddWebhookCommands(*pos, dispatcher);
     AddPosNodeCommands(*pos, dispatcher);

@@ -1,5 +1,7 @@
 #include "cli/pos_session.hpp"
 
+#include <cstdlib>
+
 #include "cli/command_support.hpp"
 #include "cli/output.hpp"
 
@@ -14,9 +16,23 @@ void AddConnectionFlags(CLI::App* command, PosCommon& common) {
                         "The store's id, for rule commands (env KIZUNA_STORE_ID)");
     command->add_option("--config", common.connection.config_path,
                         "Config file (default $XDG_CONFIG_HOME/kizuna/pos.json)");
+    command->add_option("--staff", common.staff,
+                        "Who is at the till, STAFF_ID:PIN, sent as Kizuna-Staff (env "
+                        "KIZUNA_STAFF); a manager's PIN approves voids, large refunds and sales "
+                        "above the store's limits");
     AddCaCertFlag(command, common.connection.ca_cert);
     AddJsonFlag(command, common.json);
 }
+
+namespace {
+
+std::string StaffOf(const PosCommon& common) {
+    if (!common.staff.empty()) return common.staff;
+    const char* env = std::getenv("KIZUNA_STAFF");
+    return env == nullptr ? "" : env;
+}
+
+}  // namespace
 
 PosSession Connect(const PosCommon& common) {
     PosSession session;
@@ -39,6 +55,7 @@ PosSession Connect(const PosCommon& common) {
         .base_url = session.connection.hub.value,
         .token = session.connection.api_key.value,
         .ca_cert = session.connection.ca_cert.value,
+        .staff = StaffOf(common),
     });
     return session;
 }

@@ -16,6 +16,7 @@ namespace kizuna::cli {
 // Flags every store-terminal command shares.
 struct PosCommon {
     PosConnectionFlags connection;
+    std::string staff;  // --staff STAFF_ID:PIN, else env KIZUNA_STAFF
     bool json = false;
 };
 

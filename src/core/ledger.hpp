@@ -48,6 +48,8 @@ struct LedgerEntry {
     // When the hub booked it (its clock): the settlement period it counts in (core/settlement).
     // Unset (the epoch) means occurred_at; entries stored before it existed read as occurred_at.
     Timestamp recorded_at{};
+    std::string terminal_id{};  // the till that caused it; empty: the store's key or the hub
+    std::string staff_id{};     // who was at the till; empty: nobody identified
 };
 
 struct Lot {

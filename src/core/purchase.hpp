@@ -3,6 +3,7 @@
 // client-generated id that is its idempotency key.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,13 @@ struct PurchaseLine {
     friend bool operator==(const PurchaseLine&, const PurchaseLine&) = default;
 };
 
+// Points of a lot spent as payment at a till, and the lot's expiry then.
+struct PointsDrawn {
+    int64_t lot_id = 0;
+    int64_t points = 0;
+    friend bool operator==(const PointsDrawn&, const PointsDrawn&) = default;
+};
+
 struct Purchase {
     std::string purchase_id;
     std::string member_id;
@@ -38,6 +46,20 @@ struct Purchase {
     int64_t balance_after = 0;   // the balance returned in the first answer
     std::string fingerprint;     // digest of the request, to refuse a replay with another body
     int64_t points_expired = 0;  // of points_earned, how many expired unspent (see ledger.hpp)
+    // The till (issue 17): who rang it up (empty terminal: the store's own key; empty staff:
+    // nobody identified), the points used as payment and their value, and the lots they came
+    // from (so that a void puts them back where they were, with their expiry).
+    std::string terminal_id;
+    std::string staff_id;
+    int64_t points_used = 0;
+    int64_t points_value = 0;  // minor units the points paid; total - points_value was due
+    // Stored by InsertPurchase; reading a purchase leaves it empty (ReadTxn::PointsDrawnBy).
+    std::vector<PointsDrawn> points_drawn;
+    // A void (the same business day, by the store) undoes the sale's points exactly.
+    std::optional<Timestamp> voided_at;
+    std::string void_terminal_id;
+    std::string void_staff_id;
+    int64_t void_balance_after = 0;
 };
 
 struct Redemption {
@@ -49,6 +71,8 @@ struct Redemption {
     Timestamp occurred_at{};
     int64_t balance_after = 0;
     std::string fingerprint;
+    std::string terminal_id;  // empty: the store's own key
+    std::string staff_id;     // empty: nobody identified
 };
 
 // One purchase line taken back by a refund that named lines. Kept with the refund so later
@@ -75,6 +99,8 @@ struct Refund {
     // Their amounts add up to `amount` when present.
     std::vector<RefundedLine> lines;
     int64_t points_expired = 0;  // owed by the refund but already expired: nothing booked
+    std::string terminal_id;     // empty: the store's own key
+    std::string staff_id;        // empty: nobody identified
 };
 
 // Ids chosen by clients: 1..64 characters of [A-Za-z0-9._:-]. Unique per store: each store

@@ -17,8 +17,9 @@ namespace kizuna::core {
 
 // The event types a webhook may subscribe to, in the order the API documents them.
 inline constexpr std::string_view kEventTypes[] = {
-    "member.enrolled",   "member.updated",  "card.reissued",       "purchase.created",
-    "purchase.refunded", "points.redeemed", "reservation.created", "reservation.updated",
+    "member.enrolled",     "member.updated",      "card.reissued",
+    "purchase.created",    "purchase.refunded",   "points.redeemed",
+    "reservation.created", "reservation.updated", "purchase.voided",
 };
 bool IsEventType(std::string_view type);
 

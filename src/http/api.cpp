@@ -69,6 +69,7 @@ Api::Api(hub::Hub& hub) : hub_(hub) {
     AddMergeRoutes(router_);
     AddSyncRoutes(router_);
     AddDispatchRoutes(router_);
+    AddTillRoutes(router_);
     // Metrics label every route, so they are made once the routes are known.
     metrics_ = std::make_unique<Metrics>(LabelsOf(router_));
 }
@@ -192,6 +193,12 @@ std::optional<Api::Admission> Api::Admit(const Route& route, const HttpRequest& 
         if (!*authenticated) return ErrorResponse(authenticated->error());
         caller = std::move(**authenticated);
         caller.address = request.remote_address;
+        if (!request.staff.empty()) {
+            if (auto identified = hub_.auth().IdentifyStaff(caller, request.staff);
+                !identified.ok()) {
+                return ErrorResponse(identified.error());
+            }
+        }
     }
     if (!route.access.Allows(caller.role)) {
         if (caller.role == hub::Role::kAnonymous) {

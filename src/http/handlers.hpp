@@ -37,6 +37,8 @@ void AddMergeRoutes(Router& router);
 void AddSyncRoutes(Router& router);
 // Offer dispatch runs, their letters and labels, and the unsubscribe links.
 void AddDispatchRoutes(Router& router);
+// The till: a store's terminals, staff, limits and day report (till_handler.cpp).
+void AddTillRoutes(Router& router);
 // Health, the card-signing key, metrics (rendered by `render_metrics`) and the OpenAPI document.
 void AddSystemRoutes(Router& router, std::function<std::string()> render_metrics);
 

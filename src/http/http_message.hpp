@@ -19,6 +19,7 @@ struct HttpRequest {
     std::map<std::string, std::string, std::less<>> query;  // decoded; the last value of a repeat
     std::string authorization;                              // the Authorization header, verbatim
     std::string content_type;                               // the Content-Type header, verbatim
+    std::string staff;  // the Kizuna-Staff header ("STAFF_ID:PIN", the till), verbatim
     std::string body;
     std::string remote_address;                           // peer IP, for login throttling and logs
     std::chrono::steady_clock::time_point received_at{};  // when the request was read in full

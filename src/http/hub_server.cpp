@@ -389,6 +389,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         SplitTarget(ToStd(message.target()), request);
         request.authorization = std::string(ToStd(message[wire::field::authorization]));
         request.content_type = std::string(ToStd(message[wire::field::content_type]));
+        request.staff = std::string(ToStd(message["Kizuna-Staff"]));
         request.body = std::move(message.body());
         request.remote_address = remote_;
         request.node_store = node_store_;

@@ -156,6 +156,21 @@ Json PurchaseReceiptToJson(const hub::PurchaseReceipt& receipt) {
     json["points_earned"] = receipt.points_earned;
     json["balance"] = receipt.balance;
     json["replayed"] = receipt.replayed;
+    json["currency"] = receipt.currency;
+    json["points_used"] = receipt.points_used;
+    json["points_value"] = receipt.points_value;
+    json["amount_due"] = receipt.amount_due;
+    if (!receipt.line_points.empty()) {
+        Json points = Json::array();
+        for (int64_t p : receipt.line_points) points.push_back(p);
+        json["line_points"] = std::move(points);
+    }
+    if (receipt.next_expiry) {
+        Json next = Json::object();
+        next["points"] = receipt.next_expiry->points;
+        next["at"] = TimeToJson(receipt.next_expiry->at);
+        json["next_expiry"] = std::move(next);
+    }
     return json;
 }
 

@@ -160,6 +160,11 @@ std::optional<bool> JsonReader::OptionalBool(std::string_view name) {
     return value->get<bool>();
 }
 
+bool JsonReader::IsString(std::string_view name) {
+    const Json* value = Find(name, false);
+    return value != nullptr && value->is_string();
+}
+
 std::optional<core::Timestamp> JsonReader::OptionalTime(std::string_view name) {
     const Json* value = Find(name, false);
     if (value == nullptr) return std::nullopt;

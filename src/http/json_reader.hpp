@@ -42,6 +42,8 @@ class JsonReader {
     int64_t RequiredInt(std::string_view name);
     std::optional<int64_t> OptionalInt(std::string_view name);
     std::optional<bool> OptionalBool(std::string_view name);
+    // Whether the field is present and a string (for a field that is a number or a word).
+    bool IsString(std::string_view name);
     core::Timestamp RequiredTime(std::string_view name);  // RFC 3339
     std::optional<core::Timestamp> OptionalTime(std::string_view name);
     // A number with at most 3 decimals (2, 1.5, 0.125) as thousandths (2000, 1500, 125).

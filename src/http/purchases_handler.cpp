@@ -15,6 +15,17 @@ hub::PurchaseRequest ReadPurchaseRequest(JsonReader& body) {
     request.occurred_at = body.OptionalTime("occurred_at");
     request.currency = body.OptionalString("currency").value_or("");
     request.lines = ReadPurchaseLines(body, "lines");
+    // "points_used": a number of points, or "all" the member has (see PurchaseRequest).
+    if (body.IsString("points_used")) {
+        if (body.OptionalString("points_used") == "all") {
+            request.use_all_points = true;
+        } else {
+            body.Fail("points_used", "points_used must be a whole number or \"all\"");
+        }
+    } else {
+        request.points_used = body.OptionalInt("points_used");
+    }
+    request.receipt_details = body.OptionalBool("receipt").value_or(false);
     return request;
 }
 
@@ -86,6 +97,31 @@ void Refund(const RequestContext& ctx, Respond respond) {
         AnswerWhenDurable<hub::RefundReceipt>(ctx, std::move(respond), RefundReceiptToJson));
 }
 
+Json VoidReceiptToJson(const hub::VoidReceipt& receipt) {
+    Json json = Json::object();
+    json["purchase_id"] = receipt.purchase_id;
+    json["member_id"] = receipt.member_id;
+    json["points_reversed"] = receipt.points_reversed;
+    json["points_restored"] = receipt.points_restored;
+    json["balance"] = receipt.balance;
+    json["voided_at"] = TimeToJson(receipt.voided_at);
+    json["replayed"] = receipt.replayed;
+    return json;
+}
+
+// A void takes no body: the purchase id is its idempotency key (voiding twice answers the
+// first void again).
+void Void(const RequestContext& ctx, Respond respond) {
+    const std::string& purchase_id = ctx.Param("id");
+    if (!core::ValidateClientId(purchase_id, "purchase_id").ok()) {
+        return respond(NotFound("purchase", purchase_id));
+    }
+    hub::VoidRequest request{purchase_id};
+    ctx.hub.points().VoidAsync(
+        ctx.caller, request,
+        AnswerWhenDurable<hub::VoidReceipt>(ctx, std::move(respond), VoidReceiptToJson));
+}
+
 }  // namespace
 
 void AddPurchaseRoutes(Router& router) {
@@ -93,6 +129,8 @@ void AddPurchaseRoutes(Router& router) {
                 /*runs_inline=*/false, RecordPurchase});
     router.Add({"POST", "/v1/purchases/{id}/refunds", Access::Roles({Role::kStore}), nullptr,
                 /*runs_inline=*/false, Refund});
+    router.Add({"POST", "/v1/purchases/{id}/void", Access::Roles({Role::kStore}), nullptr,
+                /*runs_inline=*/false, Void});
 }
 
 }  // namespace kizuna::http

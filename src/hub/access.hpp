@@ -25,4 +25,14 @@ inline core::Status RequireRole(const Caller& caller, std::initializer_list<Role
                            caller.Describe() + " may not " + std::string(what));
 }
 
+// Ok for a store caller with manager rights (Caller::HasManagerRights) to do `what`; else
+// kForbidden saying a manager's PIN is needed.
+inline core::Status RequireManager(const Caller& caller, std::string_view what) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, what));
+    if (caller.HasManagerRights()) return core::Status::Ok();
+    return core::MakeError(core::ErrorCode::kForbidden,
+                           "only a manager may " + std::string(what) +
+                               "; send the manager's id and PIN as Kizuna-Staff: STAFF_ID:PIN");
+}
+
 }  // namespace kizuna::hub

@@ -40,6 +40,7 @@ struct SessionIssued {
 
 inline constexpr std::string_view kStoreKeyPrefix = "kzs_";
 inline constexpr std::string_view kSessionTokenPrefix = "kzm_";
+inline constexpr std::string_view kTerminalKeyPrefix = "kzt_";
 
 class AuthService {
   public:
@@ -70,6 +71,12 @@ class AuthService {
     core::Status CheckMemberPassword(std::string_view member_id, std::string_view password,
                                      const std::string& client);
 
+    // The Kizuna-Staff header ("STAFF_ID:PIN") of a store caller: checks the PIN (Argon2id,
+    // throttled per staff member and client like a log-in) and sets caller.staff_id and
+    // caller.staff. Errors: kUnauthenticated (malformed, unknown, removed, another store's, wrong
+    // PIN), kTooManyRequests, kForbidden for a caller that is not a store.
+    core::Status IdentifyStaff(Caller& caller, std::string_view header);
+
     // Argon2id hashing for new passwords, under the same concurrency limit as checks: each
     // hash takes ~64 MiB for ~0.1 s, so at most a few run at once whatever the worker count.
     std::string HashPassword(std::string_view password);
@@ -99,6 +106,10 @@ class AuthService {
     // the clock like a stored one.
     std::mutex sessions_mutex_;
     std::unordered_map<std::string, CachedSession> sessions_;
+    bool RecentlyVerified(const std::string& digest);
+    void RememberVerified(const std::string& digest);
+    std::mutex pins_mutex_;
+    std::unordered_map<std::string, core::Timestamp> verified_pins_;  // digest -> until
     LoginThrottle throttle_;
     std::counting_semaphore<> hashing_slots_;
     std::once_flag dummy_once_;

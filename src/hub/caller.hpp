@@ -17,10 +17,29 @@ struct Caller {
     // Where the request came from: the TCP peer's address (a reverse proxy's forwarded header
     // is not trusted), for throttling password checks; empty when unknown.
     std::string address{};
+    // kStore, the till (issue 17): the terminal whose key was used (empty: the store's own key,
+    // a store-level terminal with manager rights), and the staff member a Kizuna-Staff header
+    // identified with their PIN (empty: nobody).
+    std::string terminal_id{};
+    std::string staff_id{};
+    enum class Staff { kNone, kClerk, kManager };
+    Staff staff = Staff::kNone;
 
     static Caller Anonymous() { return {}; }
-    static Caller Operator() { return Caller{Role::kOperator, {}, {}, {}, {}}; }
+    static Caller Operator() {
+        Caller caller;
+        caller.role = Role::kOperator;
+        return caller;
+    }
     std::string Describe() const;  // "operator", "store:<id>", "member:<id>", "anonymous"
+    // A manager's PIN came with the request: what lifts a sale's limits.
+    bool ManagerApproved() const { return role == Role::kStore && staff == Staff::kManager; }
+    // May void, refund above the store's threshold, change the rule, offers, staff and
+    // terminals: a manager's PIN, or the store's own key with nobody else identified.
+    bool HasManagerRights() const {
+        return role == Role::kStore &&
+               (staff == Staff::kManager || (terminal_id.empty() && staff == Staff::kNone));
+    }
 };
 
 }  // namespace kizuna::hub

@@ -290,6 +290,7 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     hub->merges_ = std::make_unique<MergeService>(*hub->context_, *hub->auth_);
     hub->rules_ = std::make_unique<RuleService>(*hub->context_);
     hub->offers_ = std::make_unique<OfferService>(*hub->context_);
+    hub->terminals_ = std::make_unique<TerminalService>(*hub->context_, *hub->auth_);
     hub->reservations_ = std::make_unique<ReservationService>(*hub->context_);
     hub->webhooks_ = std::make_unique<WebhookService>(*hub->context_, options.webhooks.retry);
     hub->settlements_ = std::make_unique<SettlementService>(*hub->context_);

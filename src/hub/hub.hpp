@@ -24,6 +24,7 @@
 #include "hub/settlement_service.hpp"
 #include "hub/tier_service.hpp"
 #include "hub/sync_service.hpp"
+#include "hub/terminal_service.hpp"
 #include "hub/webhook_service.hpp"
 #include "storage/storage.hpp"
 
@@ -60,6 +61,7 @@ class Hub {
     PointsService& points() { return *points_; }
     RuleService& rules() { return *rules_; }
     OfferService& offers() { return *offers_; }
+    TerminalService& terminals() { return *terminals_; }
     ReservationService& reservations() { return *reservations_; }
     WebhookService& webhooks() { return *webhooks_; }
     SettlementService& settlements() { return *settlements_; }
@@ -92,6 +94,7 @@ class Hub {
     std::unique_ptr<PointsService> points_;
     std::unique_ptr<RuleService> rules_;
     std::unique_ptr<OfferService> offers_;
+    std::unique_ptr<TerminalService> terminals_;
     std::unique_ptr<ReservationService> reservations_;
     std::unique_ptr<WebhookService> webhooks_;
     std::unique_ptr<SettlementService> settlements_;

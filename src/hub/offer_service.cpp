@@ -9,7 +9,7 @@
 namespace kizuna::hub {
 
 core::Result<core::Offer> OfferService::CreateOffer(const Caller& caller, core::Offer offer) {
-    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "register offers"));
+    KZ_RETURN_IF_ERROR(RequireManager(caller, "register offers"));
     const core::Timestamp now = context_.Now();
     offer.store_id = caller.store_id;
     offer.created_at = now;

@@ -26,8 +26,10 @@ namespace {
 using core::ErrorCode;
 using core::MakeError;
 
-// A store node's clock may run a little ahead of the hub's; further ahead is a mistake.
-constexpr std::chrono::minutes kMaxFutureSkew{5};
+// Refs of the ledger entries of the till (issue 17): points used to pay for a purchase, and a
+// void's undoing. '/' is not allowed in client ids, so these never collide with a redemption's.
+constexpr std::string_view kPurchaseRefPrefix = "purchase/";
+constexpr std::string_view kVoidRefPrefix = "void/";
 // Lots handled per transaction by the expiry pass.
 constexpr int kExpiryBatch = 256;
 
@@ -90,6 +92,23 @@ core::Status SameRequestAgain(const Stored& stored, const Request& request, std:
                      std::string(field));
 }
 
+// The answer for a purchase id the calling store does not have: kForbidden when another store
+// of its program has it (a store refunds and voids only its own sales), else kNotFound.
+core::Status NotThisStores(storage::ReadTxn& txn, const std::string& program_id,
+                           const std::string& store_id, const std::string& purchase_id) {
+    KZ_ASSIGN_OR_RETURN(bool elsewhere,
+                        txn.OtherStoreHasPurchase(program_id, store_id, purchase_id));
+    if (elsewhere) {
+        return MakeError(ErrorCode::kForbidden,
+                         "purchase " + purchase_id +
+                             " was made at another store; only the store that made a sale may "
+                             "refund or void it",
+                         "purchase_id");
+    }
+    return MakeError(ErrorCode::kNotFound, "this store has no purchase " + purchase_id,
+                     "purchase_id");
+}
+
 core::Status ApplyDraws(storage::WriteTxn& txn, const std::vector<core::LotDraw>& draws) {
     for (const auto& draw : draws) KZ_RETURN_IF_ERROR(txn.DrawFromLot(draw));
     return core::Status::Ok();
@@ -139,6 +158,21 @@ core::Result<std::vector<core::Lot>> BookDueExpiries(storage::WriteTxn& txn,
         if (expired_lots != nullptr) ++*expired_lots;
     }
     return AfterDraws(std::move(lots), draws);
+}
+
+// The soonest expiry among open lots (remaining > 0, not yet due at now), with all the points
+// expiring then; none when nothing remains.
+std::optional<NextExpiry> NextExpiryOf(const std::vector<core::Lot>& lots, core::Timestamp now) {
+    std::optional<NextExpiry> next;
+    for (const core::Lot& lot : lots) {
+        if (lot.remaining <= 0 || lot.expires_at <= now) continue;
+        if (!next || lot.expires_at < next->at) {
+            next = NextExpiry{lot.remaining, lot.expires_at};
+        } else if (lot.expires_at == next->at) {
+            next->points += lot.remaining;
+        }
+    }
+    return next;
 }
 
 // Resolves the lines a refund names to the purchase's lines, out of what earlier refunds left of
@@ -267,24 +301,25 @@ void WriteLater(storage::Storage& storage, core::Result<std::shared_ptr<Plan>> p
 
 }  // namespace
 
-// A purchase ready to be written: what the request says, the points it earns, the lot and the
-// ledger entry it books; only the member's id (when named by card), the balance and the check
-// against an earlier purchase of the same id need the ledger, in Apply.
+// A purchase ready to be written: what the request says, the points its lines earn, the lot and
+// the ledger entry it books; the member's id (when named by card), the card's issue time, the
+// store's till settings, the points used, the balance and the check against an earlier purchase
+// of the same id need the ledger, in Apply.
 struct PointsService::PurchasePlan {
     MemberRef member;
     bool accept_revoked_card = false;
-    bool revoked_card = false;  // set by MemberOf
+    bool revoked_card = false;  // set by MemberAndIssueTime
     core::Purchase purchase;
     core::Lot lot;
     core::LedgerEntry entry;
     PurchaseReceipt receipt;
-    // The points and note by the store's rule alone, before the member's tier (issue 19).
-    int64_t base_points = 0;
+    // The note by the store's rule alone, before the member's tier (issue 19).
     std::string base_note;
 
-    // Issue 19: the purchase earns at the member's tier (hub/tier_service.hpp). Set from the base
-    // on every run, since a unit of work may run more than once.
-    core::Status EarnAtTier(const std::optional<PurchaseTier>& tier) {
+    // Issue 19: the purchase earns `base_points` (the rule's, on the amount paid) at the
+    // member's tier (hub/tier_service.hpp). Set from the base on every run, since a unit of work
+    // may run more than once.
+    core::Status EarnAtTier(const std::optional<PurchaseTier>& tier, int64_t base_points) {
         purchase.points_earned = base_points;
         entry.note = base_note;
         if (tier && tier->standing.multiplier_milli != core::kMultiplierOne) {
@@ -299,16 +334,38 @@ struct PointsService::PurchasePlan {
         entry.delta = purchase.points_earned;
         return core::Status::Ok();
     }
+    int64_t points_on_lines = 0;  // by the rule, before points used as payment
+    std::optional<int64_t> points_wanted;
+    bool use_all_points = false;
+    bool manager_approved = false;
+    core::PurchaseOrigin origin = core::PurchaseOrigin::kTill;
+    bool details = false;
+    std::vector<int64_t> line_points;
+    std::string store_name;
 
     // The unit of work: runs on the storage's writer (see Storage::Write). A replay (a purchase
-    // id already stored) is rare, so it is not looked for first: the insert finds it, and so do
-    // the member checks when they fail (a replay of a purchase whose card was replaced since
-    // still gets its receipt). Nothing is written before the insert, so a replay writes nothing.
+    // id already stored) is rare, so for a plain sale it is not looked for first: the insert
+    // finds it, and so do the member checks when they fail (a replay of a purchase whose card
+    // was replaced since still gets its receipt). Nothing is written before the insert, so a
+    // replay writes nothing. A sale paid with points books due expiries before the insert, so
+    // it looks for the earlier purchase first.
     core::Status Apply(storage::WriteTxn& txn) {
         core::Purchase& p = purchase;
-        auto member_id = MemberOf(txn);
-        if (!member_id) return ReplayOr(txn, member_id.error());
-        p.member_id = std::move(*member_id);
+        const bool with_points = points_wanted.has_value() || use_all_points;
+        if (with_points) {
+            KZ_ASSIGN_OR_RETURN(auto existing, txn.FindPurchase(p.store_id, p.purchase_id));
+            if (existing) return ReplayOr(txn, MakeError(ErrorCode::kInternal, "unreachable"));
+        }
+        auto resolved = MemberAndIssueTime(txn);
+        if (!resolved) return ReplayOr(txn, resolved.error());
+        p.member_id = resolved->first;
+        KZ_ASSIGN_OR_RETURN(auto stored_settings, txn.FindTillSettings(p.store_id));
+        const core::TillSettings settings = stored_settings.value_or(core::TillSettings{});
+        if (auto when = core::CheckOccurredAt(p.occurred_at, resolved->second, p.recorded_at,
+                                              settings.utc_offset_minutes, origin);
+            !when.ok()) {
+            return ReplayOr(txn, when.error());
+        }
         KZ_ASSIGN_OR_RETURN(auto before, txn.FindBalance(p.member_id, p.program_id));
         // A balance row belongs to an existing member (a foreign key); without one, ask.
         if (!before && !member.member_id.empty()) {
@@ -320,31 +377,109 @@ struct PointsService::PurchasePlan {
         }
         KZ_ASSIGN_OR_RETURN(auto tier,
                             TierForPurchase(txn, p.member_id, p.program_id, p.recorded_at));
-        if (core::Status earned = EarnAtTier(tier); !earned.ok()) {
+        std::vector<core::Lot> lots;
+        std::vector<core::LotDraw> draws;
+        int64_t balance = before.value_or(0);
+        if (with_points) {
+            KZ_ASSIGN_OR_RETURN(lots,
+                                BookDueExpiries(txn, p.member_id, p.program_id, p.recorded_at));
+            KZ_ASSIGN_OR_RETURN(balance, txn.BalanceOf(p.member_id, p.program_id));
+            const int64_t most = core::PointsWorth(p.total);
+            if (use_all_points) {
+                p.points_used = std::min(balance, most);
+                if (!manager_approved) {
+                    p.points_used = std::min(p.points_used, settings.max_points_per_sale);
+                }
+            } else {
+                p.points_used = *points_wanted;
+                if (p.points_used > most) {
+                    return MakeError(ErrorCode::kRuleViolation,
+                                     "points_used is worth more than the sale's total of " +
+                                         FormatMoney(p.total, p.currency) + " (at most " +
+                                         GroupThousands(most) + " points)",
+                                     "points_used");
+                }
+            }
+            if (p.points_used > 0) {
+                auto planned = core::PlanRedemption(lots, p.points_used, p.recorded_at);
+                if (!planned) {
+                    if (planned.error().code != ErrorCode::kInsufficientPoints) {
+                        return planned.error();
+                    }
+                    return MakeError(ErrorCode::kInsufficientPoints,
+                                     "the balance is " + GroupThousands(balance) +
+                                         " points; cannot use " + GroupThousands(p.points_used),
+                                     "points_used");
+                }
+                draws = std::move(*planned);
+            }
+        }
+        p.points_value = core::PointsValue(p.points_used);
+        const int64_t amount_due = p.total - p.points_value;
+        if (core::Status earned =
+                EarnAtTier(tier, core::PointsOnAmountPaid(points_on_lines, p.total, amount_due));
+            !earned.ok()) {
             return ReplayOr(txn, earned.error());
         }
+        if (auto limits = core::CheckSaleLimits(settings, p.total, p.points_earned, p.points_used,
+                                                manager_approved);
+            !limits.ok()) {
+            return ReplayOr(txn, limits.error());
+        }
         // Both are bounded (a balance by this check, points by ComputePoints): no overflow.
-        if (before.value_or(0) > core::kMaxBalance - p.points_earned) {
+        if (balance - p.points_used > core::kMaxBalance - p.points_earned) {
             return ReplayOr(txn, MakeError(ErrorCode::kRuleViolation,
                                            "this purchase would bring the member's balance above "
                                            "the limit of " +
                                                std::to_string(core::kMaxBalance) + " points",
                                            "lines"));
         }
-        p.balance_after = before.value_or(0) + p.points_earned;
+        p.balance_after = balance - p.points_used + p.points_earned;
+        p.points_drawn.clear();
+        for (const auto& draw : draws) p.points_drawn.push_back({draw.lot_id, draw.points});
         if (core::Status inserted = txn.InsertPurchase(p); !inserted.ok()) {
             if (inserted.error().code != ErrorCode::kAlreadyExists) return inserted;
             return ReplayOr(txn, inserted.error());
         }
+        if (p.points_used > 0) {
+            KZ_RETURN_IF_ERROR(ApplyDraws(txn, draws));
+            core::LedgerEntry used{.member_id = p.member_id,
+                                   .program_id = p.program_id,
+                                   .store_id = p.store_id,
+                                   .delta = -p.points_used,
+                                   .kind = core::EntryKind::kRedeem,
+                                   .ref = std::string(kPurchaseRefPrefix) + p.purchase_id,
+                                   .occurred_at = p.occurred_at,
+                                   .note = GroupThousands(p.points_used) + " points (" +
+                                           FormatMoney(p.points_value, p.currency) +
+                                           ") paid for purchase " + p.purchase_id + " at " +
+                                           store_name,
+                                   .terminal_id = p.terminal_id,
+                                   .staff_id = p.staff_id};
+            KZ_RETURN_IF_ERROR(txn.AppendEntry(used));
+            lots = AfterDraws(std::move(lots), draws);
+        }
         if (p.points_earned > 0) {
             lot.member_id = p.member_id;
-            KZ_RETURN_IF_ERROR(txn.InsertLot(lot));
+            lot.earned = lot.remaining = p.points_earned;
+            KZ_ASSIGN_OR_RETURN(lot.lot_id, txn.InsertLot(lot));
             entry.member_id = p.member_id;
+            entry.delta = p.points_earned;
+            if (p.points_used > 0) {
+                entry.note += "; earned on the " + FormatMoney(amount_due, p.currency) + " paid";
+            }
             KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         }
         if (tier) KZ_RETURN_IF_ERROR(RaiseTierAfterPurchase(txn, *tier, p.member_id, p.program_id));
-        receipt = {p.purchase_id,   p.member_id,  p.total, p.points_earned,
-                   p.balance_after, p.program_id, false,   revoked_card};
+        FillReceipt(p, false);
+        if (details) {
+            if (!with_points) {
+                KZ_ASSIGN_OR_RETURN(lots, txn.OpenLots(p.member_id, p.program_id));
+            } else if (p.points_earned > 0) {
+                lots.push_back(lot);
+            }
+            receipt.next_expiry = NextExpiryOf(lots, p.recorded_at);
+        }
         return RecordEvent(txn, "purchase.created", p.program_id, p.member_id, p.recorded_at,
                            {{"purchase_id", p.purchase_id},
                             {"member_id", p.member_id},
@@ -354,22 +489,56 @@ struct PointsService::PurchasePlan {
                             {"currency", p.currency},
                             {"total", p.total},
                             {"points_earned", p.points_earned},
+                            {"points_used", p.points_used},
                             {"balance", p.balance_after}});
     }
 
-    // The member the request names: by card (which must be current), or by id, whose existence
-    // Apply checks with the balance. Errors: kNotFound, kCardRevoked.
-    core::Result<std::string> MemberOf(storage::ReadTxn& txn) {
-        if (member.card_number.empty()) return member.member_id;
+    void FillReceipt(const core::Purchase& p, bool replayed) {
+        receipt = PurchaseReceipt{};
+        receipt.purchase_id = p.purchase_id;
+        receipt.member_id = p.member_id;
+        receipt.total = p.total;
+        receipt.points_earned = p.points_earned;
+        receipt.balance = p.balance_after;
+        receipt.program_id = p.program_id;
+        receipt.replayed = replayed;
+        receipt.points_used = p.points_used;
+        receipt.points_value = p.points_value;
+        receipt.amount_due = p.total - p.points_value;
+        receipt.currency = p.currency;
+        receipt.revoked_card = revoked_card;
+        if (details) receipt.line_points = line_points;
+    }
+
+    // The member the request names and the time their card was issued (by card: that card,
+    // which must be current; by id: their first card, whose existence Apply checks with the
+    // balance). Errors: kNotFound, kCardRevoked. An offline sale a store node pushes
+    // (accept_revoked_card) is booked on a revoked card too, and revoked_card says so.
+    core::Result<std::pair<std::string, core::Timestamp>> MemberAndIssueTime(
+        storage::ReadTxn& txn) {
         revoked_card = false;
-        if (accept_revoked_card) {
+        if (!member.card_number.empty()) {
             KZ_ASSIGN_OR_RETURN(auto card, txn.FindCard(member.card_number));
-            if (card && card->status == core::CardStatus::kRevoked) {
+            const bool booked_anyway = card && accept_revoked_card &&
+                                       card->status == core::CardStatus::kRevoked;
+            if (booked_anyway) {
                 revoked_card = card->revoked_at && *card->revoked_at <= purchase.occurred_at;
-                return card->member_id;
             }
+            if (card && (card->status == core::CardStatus::kActive || booked_anyway)) {
+                // A card number names the member and the card presented: the member's first
+                // card counts for the issue time, so a reissued card keeps earning for the
+                // member's whole membership.
+                KZ_ASSIGN_OR_RETURN(auto cards, txn.CardsOf(card->member_id));
+                const core::Timestamp issued =
+                    cards.empty() ? card->issued_at : cards.front().issued_at;
+                return std::make_pair(card->member_id, issued);
+            }
+            KZ_ASSIGN_OR_RETURN(std::string member_id, ResolveMember(txn, member));
+            return std::make_pair(member_id, core::kEarliestTime);
         }
-        return ResolveMember(txn, member);
+        KZ_ASSIGN_OR_RETURN(auto cards, txn.CardsOf(member.member_id));
+        return std::make_pair(member.member_id,
+                              cards.empty() ? core::kEarliestTime : cards.front().issued_at);
     }
 
     // When a purchase with this id is stored: the earlier receipt if this is the same request
@@ -380,13 +549,11 @@ struct PointsService::PurchasePlan {
         if (!existing) return error;
         KZ_RETURN_IF_ERROR(
             SameRequestAgain(*existing, purchase, "purchase_id", purchase.purchase_id));
-        receipt = {existing->purchase_id,
-                   existing->member_id,
-                   existing->total,
-                   existing->points_earned,
-                   existing->balance_after,
-                   existing->program_id,
-                   true};
+        FillReceipt(*existing, true);
+        if (details) {
+            KZ_ASSIGN_OR_RETURN(auto lots, txn.OpenLots(existing->member_id, existing->program_id));
+            receipt.next_expiry = NextExpiryOf(lots, purchase.recorded_at);
+        }
         return core::Status::Ok();
     }
 };
@@ -398,12 +565,20 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
     KZ_RETURN_IF_ERROR(ValidateMemberRef(r.member));
     KZ_RETURN_IF_ERROR(core::ValidateLines(r.lines));
     if (!r.currency.empty()) KZ_RETURN_IF_ERROR(core::ValidateCurrency(r.currency, "currency"));
+    if (r.points_used && (*r.points_used < 0 || *r.points_used > core::kMaxRedeemPoints)) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "points_used must be \"all\" or a whole number from 0 to " +
+                             std::to_string(core::kMaxRedeemPoints),
+                         "points_used");
+    }
 
     KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
     if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
     const core::Timestamp now = context_.Now();
     const core::Timestamp occurred_at = r.occurred_at.value_or(now);
-    if (occurred_at > now + kMaxFutureSkew) {
+    // The earliest bounds need the ledger (the card's issue time, the store's business day);
+    // the future is refused at once.
+    if (occurred_at > now + core::kMaxFutureSkew) {
         return MakeError(ErrorCode::kRuleViolation,
                          "occurred_at is more than 5 minutes in the future; check the clock",
                          "occurred_at");
@@ -413,6 +588,7 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
                          "this store's purchases are in " + store->currency, "currency");
     }
     KZ_ASSIGN_OR_RETURN(auto rules, context_.RulesOf(store->store_id));
+    // The rule in effect when the sale happened, also for a sale a store node pushes later.
     const core::EarningRule* rule = core::RuleInEffect(rules, occurred_at);
     if (rule == nullptr) {
         return MakeError(ErrorCode::kInternal, "store " + store->store_id + " has no earning rule");
@@ -420,6 +596,12 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
 
     auto plan = std::make_shared<PurchasePlan>();
     plan->member = r.member;
+    plan->points_wanted = r.use_all_points ? std::nullopt : r.points_used;
+    plan->use_all_points = r.use_all_points;
+    plan->manager_approved = caller.ManagerApproved();
+    plan->origin = r.origin;
+    plan->details = r.receipt_details || r.points_used.has_value() || r.use_all_points;
+    plan->store_name = store->name;
     // The fingerprint covers the request as sent (no defaults filled in), so that a replay of
     // a request without occurred_at is still the same request a minute later.
     core::Purchase& p = plan->purchase;
@@ -431,27 +613,42 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
     p.occurred_at = r.occurred_at.value_or(core::Timestamp{});
     p.currency = r.currency;
     p.lines = r.lines;
-    p.fingerprint = crypto::Digest(core::CanonicalPurchase(p));
+    std::string canonical = core::CanonicalPurchase(p);
+    // Points used are part of the request only when sent, so earlier fingerprints stay valid.
+    if (r.use_all_points) {
+        canonical += "|points_used=all";
+    } else if (r.points_used) {
+        canonical += "|points_used=" + std::to_string(*r.points_used);
+    }
+    p.fingerprint = crypto::Digest(canonical);
 
     p.occurred_at = occurred_at;
     p.recorded_at = now;
     p.currency = store->currency;
     p.total = core::TotalOf(p.lines);
-    KZ_ASSIGN_OR_RETURN(p.points_earned, core::ComputePoints(*rule, p.lines, occurred_at));
+    p.terminal_id = caller.terminal_id;
+    p.staff_id = caller.staff_id;
+    KZ_ASSIGN_OR_RETURN(plan->points_on_lines, core::ComputePoints(*rule, p.lines, occurred_at));
+    p.points_earned = plan->points_on_lines;
     p.rule_version = rule->version;
+    if (plan->details) {
+        for (const core::PurchaseLine& line : p.lines) {
+            KZ_ASSIGN_OR_RETURN(int64_t points, core::ComputePoints(*rule, {line}, occurred_at));
+            plan->line_points.push_back(points);
+        }
+    }
 
-    // The member's id is filled in by Apply (a card names its member only in the ledger).
+    // The member's id and the points are filled in by Apply (a card names its member only in
+    // the ledger; points used are known only under the writer).
     plan->lot.program_id = p.program_id;
     plan->lot.store_id = p.store_id;
     plan->lot.purchase_id = p.purchase_id;
-    plan->lot.earned = p.points_earned;
-    plan->lot.remaining = p.points_earned;
     plan->lot.earned_at = occurred_at;
     plan->lot.expires_at = occurred_at + std::chrono::days(rule->validity_days);
     plan->entry = core::LedgerEntry{.member_id = {},
                                     .program_id = p.program_id,
                                     .store_id = p.store_id,
-                                    .delta = p.points_earned,
+                                    .delta = 0,
                                     .kind = core::EntryKind::kEarn,
                                     .ref = p.purchase_id,
                                     .occurred_at = occurred_at,
@@ -459,8 +656,9 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
                                             " at " + store->name + " (1 point per " +
                                             FormatMoney(rule->amount_per_point, p.currency) +
                                             ", rule v" + std::to_string(rule->version) + ")",
-                                    .recorded_at = now};
-    plan->base_points = p.points_earned;
+                                    .recorded_at = now,
+                                    .terminal_id = p.terminal_id,
+                                    .staff_id = p.staff_id};
     plan->base_note = plan->entry.note;
     return plan;
 }
@@ -536,7 +734,9 @@ struct PointsService::RedemptionPlan {
             .kind = core::EntryKind::kRedeem,
             .ref = rd.redemption_id,
             .occurred_at = rd.occurred_at,
-            .note = "Redeemed " + GroupThousands(rd.points) + " points at " + store_name};
+            .note = "Redeemed " + GroupThousands(rd.points) + " points at " + store_name,
+            .terminal_id = rd.terminal_id,
+            .staff_id = rd.staff_id};
         if (rd.points > 0) KZ_RETURN_IF_ERROR(txn.AppendEntry(entry));
         KZ_ASSIGN_OR_RETURN(rd.balance_after, txn.BalanceOf(rd.member_id, rd.program_id));
         KZ_RETURN_IF_ERROR(txn.InsertRedemption(rd));
@@ -578,6 +778,8 @@ core::Result<std::shared_ptr<PointsService::RedemptionPlan>> PointsService::Plan
     rd.points = r.points;
     rd.fingerprint = crypto::Digest(core::CanonicalRedemption(rd));
     rd.occurred_at = plan->now;
+    rd.terminal_id = caller.terminal_id;
+    rd.staff_id = caller.staff_id;
     return plan;
 }
 
@@ -596,6 +798,8 @@ void PointsService::RedeemAsync(const Caller& caller, const RedemptionRequest& r
 struct PointsService::RefundPlan {
     std::vector<core::PurchaseLine> lines;  // as requested; empty for a refund by amount
     core::Refund rf;
+    std::string program_id;  // the store's
+    bool manager_rights = false;
     std::string store_name;
     core::Timestamp now{};
     RefundReceipt receipt;
@@ -617,9 +821,10 @@ struct PointsService::RefundPlan {
         // Purchase ids are the store's own: a store refunds its own purchases, and another
         // store's purchase of the same id is simply not there.
         KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase(rf.store_id, rf.purchase_id));
-        if (!purchase) {
-            return MakeError(ErrorCode::kNotFound, "this store has no purchase " + rf.purchase_id,
-                             "purchase_id");
+        if (!purchase) return NotThisStores(txn, program_id, rf.store_id, rf.purchase_id);
+        if (purchase->voided_at) {
+            return MakeError(ErrorCode::kRuleViolation,
+                             "purchase " + purchase->purchase_id + " was voided", "purchase_id");
         }
         // Read inside this write unit, so a concurrent refund of the same line cannot slip in
         // between the check and the insert.
@@ -628,6 +833,16 @@ struct PointsService::RefundPlan {
             KZ_ASSIGN_OR_RETURN(rf.lines, ResolveRefundLines(*purchase, earlier, lines));
             rf.amount = 0;
             for (const core::RefundedLine& line : rf.lines) rf.amount += line.amount;
+        }
+        if (!manager_rights) {
+            KZ_ASSIGN_OR_RETURN(auto settings, txn.FindTillSettings(rf.store_id));
+            const int64_t above = settings.value_or(core::TillSettings{}).manager_refund_above;
+            if (rf.amount > above) {
+                return MakeError(ErrorCode::kForbidden,
+                                 "a refund of more than " + FormatMoney(above, purchase->currency) +
+                                     " needs a manager; send the manager's id and PIN as "
+                                     "Kizuna-Staff: STAFF_ID:PIN");
+            }
         }
         core::RefundInput input;
         input.purchase_total = purchase->total;
@@ -677,7 +892,9 @@ struct PointsService::RefundPlan {
                 .ref = rf.refund_id,
                 .occurred_at = rf.occurred_at,
                 .note = "Refund of " + FormatMoney(rf.amount, purchase->currency) +
-                        " for purchase " + purchase->purchase_id + " at " + store_name};
+                        " for purchase " + purchase->purchase_id + " at " + store_name,
+                .terminal_id = rf.terminal_id,
+                .staff_id = rf.staff_id};
             if (reversal->points_unrecovered > 0) {
                 entry.note += "; " + GroupThousands(reversal->points_unrecovered) +
                               " points owed were already spent";
@@ -731,6 +948,8 @@ core::Result<std::shared_ptr<PointsService::RefundPlan>> PointsService::PlanRefu
 
     auto plan = std::make_shared<RefundPlan>();
     plan->lines = r.lines;
+    plan->program_id = store->program_id;
+    plan->manager_rights = caller.HasManagerRights();
     plan->store_name = store->name;
     plan->now = context_.Now();
     core::Refund& rf = plan->rf;
@@ -740,6 +959,8 @@ core::Result<std::shared_ptr<PointsService::RefundPlan>> PointsService::PlanRefu
     rf.amount = r.amount.value_or(0);
     rf.fingerprint = crypto::Digest(core::CanonicalRefund(rf, r.lines));
     rf.occurred_at = plan->now;
+    rf.terminal_id = caller.terminal_id;
+    rf.staff_id = caller.staff_id;
     return plan;
 }
 
@@ -770,7 +991,12 @@ auto UnitOf(core::Result<std::shared_ptr<Plan>> planned)
 core::Result<WriteUnit<PurchaseReceipt>> PointsService::PreparePurchase(
     const Caller& caller, const PurchaseRequest& r, const OfflineOptions& offline) {
     auto planned = PlanPurchase(caller, r);
-    if (planned) (*planned)->accept_revoked_card = offline.accept_revoked_card;
+    if (planned) {
+        (*planned)->accept_revoked_card = offline.accept_revoked_card;
+        // Pushed by a store node: a sale older than today's business day is accepted with its
+        // original time and the rule in effect then (core::CheckOccurredAt).
+        (*planned)->origin = core::PurchaseOrigin::kNodeSync;
+    }
     return UnitOf(std::move(planned));
 }
 
@@ -792,6 +1018,155 @@ core::Result<WriteUnit<RefundReceipt>> PointsService::PrepareRefund(const Caller
     auto planned = PlanRefund(caller, r);
     if (planned && offline.occurred_at) (*planned)->rf.occurred_at = *offline.occurred_at;
     return UnitOf(std::move(planned));
+}
+
+// A void ready to be written: the purchase, its points and the lots are read in Apply, under the
+// writer. The purchase's points are undone exactly: the points it used go back to the lots they
+// came from (with their expiry), and the points it earned are taken back.
+struct PointsService::VoidPlan {
+    std::string purchase_id;
+    std::string store_id;
+    std::string program_id;
+    std::string store_name;
+    std::string terminal_id;
+    std::string staff_id;
+    core::Timestamp now{};
+    VoidReceipt receipt;
+
+    core::Status Apply(storage::WriteTxn& txn) {
+        KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase(store_id, purchase_id));
+        if (!purchase) return NotThisStores(txn, program_id, store_id, purchase_id);
+        core::Purchase& p = *purchase;
+        if (p.voided_at) {
+            receipt = {p.purchase_id, p.member_id,          p.points_earned,
+                       p.points_used, p.void_balance_after, *p.voided_at,
+                       true};
+            return core::Status::Ok();
+        }
+        KZ_ASSIGN_OR_RETURN(auto settings, txn.FindTillSettings(store_id));
+        const core::BusinessDay today =
+            core::BusinessDayOf(now, settings.value_or(core::TillSettings{}).utc_offset_minutes);
+        if (p.occurred_at < today.start || p.occurred_at >= today.end) {
+            return MakeError(ErrorCode::kRuleViolation,
+                             "purchase " + p.purchase_id + " is not of today's business day (" +
+                                 today.date + "); refund it instead",
+                             "purchase_id");
+        }
+        KZ_ASSIGN_OR_RETURN(auto refunds, txn.RefundsOf(store_id, p.purchase_id));
+        if (!refunds.empty()) {
+            return MakeError(
+                ErrorCode::kRuleViolation,
+                "purchase " + p.purchase_id + " has refunds; refund the rest instead of voiding it",
+                "purchase_id");
+        }
+        const std::string ref = std::string(kVoidRefPrefix) + p.purchase_id;
+        // The points used go back to their lots first, so that they are there to be taken if
+        // the earned points must come from them; lots due meanwhile then expire as usual.
+        if (p.points_used > 0) {
+            KZ_ASSIGN_OR_RETURN(auto drawn, txn.PointsDrawnBy(store_id, p.purchase_id));
+            for (const core::PointsDrawn& d : drawn) {
+                KZ_RETURN_IF_ERROR(txn.RestoreToLot({d.lot_id, d.points}));
+            }
+            core::LedgerEntry restored{.member_id = p.member_id,
+                                       .program_id = p.program_id,
+                                       .store_id = store_id,
+                                       .delta = p.points_used,
+                                       .kind = core::EntryKind::kRedeem,
+                                       .ref = ref,
+                                       .occurred_at = now,
+                                       .note = "Void of purchase " + p.purchase_id + " at " +
+                                               store_name + ": " + GroupThousands(p.points_used) +
+                                               " points used are given back",
+                                       .terminal_id = terminal_id,
+                                       .staff_id = staff_id};
+            KZ_RETURN_IF_ERROR(txn.AppendEntry(restored));
+        }
+        int64_t expired_now = 0;
+        KZ_ASSIGN_OR_RETURN(auto lots,
+                            BookDueExpiries(txn, p.member_id, p.program_id, now, &expired_now));
+        if (p.points_earned > 0) {
+            core::RefundInput input;
+            input.purchase_total = p.total;
+            input.purchase_points = p.points_earned;
+            input.amount = p.total;
+            input.now = now;
+            input.lots = lots;
+            input.purchase_expired = p.points_expired;
+            if (expired_now > 0) {
+                KZ_ASSIGN_OR_RETURN(auto reread, txn.FindPurchase(store_id, p.purchase_id));
+                if (reread) input.purchase_expired = reread->points_expired;
+            }
+            for (const auto& lot : lots) {
+                if (lot.store_id == p.store_id && lot.purchase_id == p.purchase_id) {
+                    input.own_lot_id = lot.lot_id;
+                }
+            }
+            KZ_ASSIGN_OR_RETURN(auto reversal, core::PlanRefund(input));
+            if (reversal.points_reversed != p.points_earned) {
+                return MakeError(ErrorCode::kRuleViolation,
+                                 "of the " + GroupThousands(p.points_earned) + " points purchase " +
+                                     p.purchase_id + " earned, " +
+                                     GroupThousands(p.points_earned - reversal.points_reversed) +
+                                     " were spent or expired since, so it cannot be undone "
+                                     "exactly; refund it instead",
+                                 "purchase_id");
+            }
+            KZ_RETURN_IF_ERROR(ApplyDraws(txn, reversal.draws));
+            core::LedgerEntry taken{.member_id = p.member_id,
+                                    .program_id = p.program_id,
+                                    .store_id = store_id,
+                                    .delta = -p.points_earned,
+                                    .kind = core::EntryKind::kEarn,
+                                    .ref = ref,
+                                    .occurred_at = now,
+                                    .note = "Void of purchase " + p.purchase_id + " at " +
+                                            store_name + ": " + GroupThousands(p.points_earned) +
+                                            " points earned are taken back",
+                                    .terminal_id = terminal_id,
+                                    .staff_id = staff_id};
+            KZ_RETURN_IF_ERROR(txn.AppendEntry(taken));
+        }
+        p.voided_at = now;
+        p.void_terminal_id = terminal_id;
+        p.void_staff_id = staff_id;
+        KZ_ASSIGN_OR_RETURN(p.void_balance_after, txn.BalanceOf(p.member_id, p.program_id));
+        KZ_RETURN_IF_ERROR(txn.MarkPurchaseVoided(p));
+        receipt = {p.purchase_id, p.member_id, p.points_earned, p.points_used, p.void_balance_after,
+                   now,           false};
+        return RecordEvent(txn, "purchase.voided", p.program_id, p.member_id, now,
+                           {{"purchase_id", p.purchase_id},
+                            {"member_id", p.member_id},
+                            {"store_id", store_id},
+                            {"program_id", p.program_id},
+                            {"points_reversed", p.points_earned},
+                            {"points_restored", p.points_used},
+                            {"balance", p.void_balance_after}});
+    }
+};
+
+core::Result<std::shared_ptr<PointsService::VoidPlan>> PointsService::PlanVoid(
+    const Caller& caller, const VoidRequest& r) {
+    KZ_RETURN_IF_ERROR(RequireManager(caller, "void purchases"));
+    KZ_RETURN_IF_ERROR(core::ValidateClientId(r.purchase_id, "purchase_id"));
+    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
+    if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
+    auto plan = std::make_shared<VoidPlan>();
+    plan->purchase_id = r.purchase_id;
+    plan->store_id = store->store_id;
+    plan->program_id = store->program_id;
+    plan->store_name = store->name;
+    plan->terminal_id = caller.terminal_id;
+    plan->staff_id = caller.staff_id;
+    plan->now = context_.Now();
+    return plan;
+}
+
+core::Result<VoidReceipt> PointsService::Void(const Caller& caller, const VoidRequest& r) {
+    return WriteNow(context_.storage(), PlanVoid(caller, r));
+}
+
+void PointsService::VoidAsync(const Caller& caller, const VoidRequest& r, VoidDone done) {
+    WriteLater(context_.storage(), PlanVoid(caller, r), std::move(done));
 }
 
 core::Result<int64_t> PointsService::RunExpiry() {

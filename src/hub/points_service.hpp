@@ -12,6 +12,7 @@
 
 #include "core/purchase.hpp"
 #include "core/result.hpp"
+#include "core/till.hpp"
 #include "core/time.hpp"
 #include "hub/caller.hpp"
 #include "storage/storage.hpp"
@@ -32,6 +33,20 @@ struct PurchaseRequest {
     std::optional<core::Timestamp> occurred_at;  // none: now
     std::string currency;                        // empty: the store's
     std::vector<core::PurchaseLine> lines;
+    // Points used as payment, in the same unit of work (all or nothing): a number, or all the
+    // member has (as far as the total and the store's max_points_per_sale allow).
+    std::optional<int64_t> points_used;
+    bool use_all_points = false;
+    // A till online, or a store node's sync (which may book sales of earlier business days).
+    core::PurchaseOrigin origin = core::PurchaseOrigin::kTill;
+    // Fill the receipt's line points and next expiry (one more read of the member's lots).
+    bool receipt_details = false;
+};
+
+// The points that expire first after the purchase.
+struct NextExpiry {
+    int64_t points = 0;
+    core::Timestamp at{};
 };
 
 struct PurchaseReceipt {
@@ -45,6 +60,27 @@ struct PurchaseReceipt {
     // Offline sales (OfflineOptions::accept_revoked_card): the card named was revoked at or
     // before occurred_at, and the sale was booked all the same.
     bool revoked_card = false;
+    int64_t points_used = 0;
+    int64_t points_value = 0;  // what the points paid, minor units
+    int64_t amount_due = 0;    // total - points_value: left to pay in money
+    std::string currency;
+    std::vector<int64_t> line_points;       // receipt_details: each line's points by the rule
+    std::optional<NextExpiry> next_expiry;  // receipt_details, when points remain
+};
+
+// Undoes a purchase's points exactly (the same business day, by the store that made it).
+struct VoidRequest {
+    std::string purchase_id;
+};
+
+struct VoidReceipt {
+    std::string purchase_id;
+    std::string member_id;
+    int64_t points_reversed = 0;  // earned points taken back
+    int64_t points_restored = 0;  // used points given back, to the lots they came from
+    int64_t balance = 0;
+    core::Timestamp voided_at{};
+    bool replayed = false;
 };
 
 struct RedemptionRequest {
@@ -137,6 +173,12 @@ class PointsService {
     core::Result<WriteUnit<RefundReceipt>> PrepareRefund(const Caller& caller,
                                                          const RefundRequest& r,
                                                          const OfflineOptions& offline);
+    // Stores with manager rights, of their own purchases, the business day of the sale (store's
+    // utc_offset_minutes). Errors: kNotFound, kForbidden (another store's purchase; no manager),
+    // kRuleViolation (another day; refunded; points spent or expired since).
+    core::Result<VoidReceipt> Void(const Caller& caller, const VoidRequest& r);
+    using VoidDone = std::function<void(core::Result<VoidReceipt>)>;
+    void VoidAsync(const Caller& caller, const VoidRequest& r, VoidDone done);
     // Books `expire` entries for every lot due at now. Returns how many lots expired.
     core::Result<int64_t> RunExpiry();
 
@@ -146,12 +188,14 @@ class PointsService {
     struct PurchasePlan;
     struct RedemptionPlan;
     struct RefundPlan;
+    struct VoidPlan;
     core::Result<std::shared_ptr<PurchasePlan>> PlanPurchase(const Caller& caller,
                                                              const PurchaseRequest& r);
     core::Result<std::shared_ptr<RedemptionPlan>> PlanRedemption(const Caller& caller,
                                                                  const RedemptionRequest& r);
     core::Result<std::shared_ptr<RefundPlan>> PlanRefund(const Caller& caller,
                                                          const RefundRequest& r);
+    core::Result<std::shared_ptr<VoidPlan>> PlanVoid(const Caller& caller, const VoidRequest& r);
 
     HubContext& context_;
 };

@@ -20,6 +20,7 @@ core::Result<core::EarningRule> RuleService::SetRule(const Caller& caller,
     if (caller.role == Role::kStore && caller.store_id != store_id) {
         return MakeError(ErrorCode::kForbidden, "a store may change only its own earning rule");
     }
+    if (caller.role == Role::kStore) KZ_RETURN_IF_ERROR(RequireManager(caller, "change the rule"));
     KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(store_id));
     if (!store) return MakeError(ErrorCode::kNotFound, "no store " + store_id);
     rule.store_id = store_id;

@@ -115,6 +115,8 @@ HubAnswer HubClient::Request(std::string_view method, std::string_view path,
     return SendOnce(std::string(method).c_str(), path, payload);
 }
 
+HubAnswer HubClient::Delete(std::string_view path) { return Send("DELETE", path, nullptr, 1); }
+
 HubAnswer HubClient::Send(const char* method, std::string_view path, const nlohmann::json* body,
                           int attempts) {
     const std::string payload = body != nullptr ? body->dump() : std::string();
@@ -150,6 +152,11 @@ HubAnswer HubClient::SendOnce(const char* method, std::string_view path, const s
     if (!options_.token.empty()) {
         authorization = "Authorization: Bearer " + options_.token;
         headers = curl_slist_append(headers, authorization.c_str());
+    }
+    std::string staff;
+    if (!options_.staff.empty()) {
+        staff = "Kizuna-Staff: " + options_.staff;
+        headers = curl_slist_append(headers, staff.c_str());
     }
 
     // Reset per-request options but keep the handle, so its connection cache survives.

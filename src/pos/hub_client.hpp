@@ -21,6 +21,7 @@ struct HubClientOptions {
     std::string ca_cert;   // PEM file trusted for HTTPS instead of the system store; may be empty
     std::string client_cert{};  // PEM certificate shown to the hub (mutual TLS); may be empty
     std::string client_key{};   // its PEM private key
+    std::string staff{};  // "STAFF_ID:PIN" sent as Kizuna-Staff (a store's till); may be empty
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds timeout{30000};  // whole request
 };
@@ -68,6 +69,7 @@ class HubClient {
     HubAnswer Post(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Put(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Patch(std::string_view path, const nlohmann::json& body, int attempts = 1);
+    HubAnswer Delete(std::string_view path);
     // One request as given: `payload` is sent verbatim as JSON when not null. No retry.
     HubAnswer Request(std::string_view method, std::string_view path, const std::string* payload);
 

@@ -38,6 +38,7 @@
 #include "core/settlement.hpp"
 #include "core/store.hpp"
 #include "core/tier.hpp"
+#include "core/till.hpp"
 #include "core/time.hpp"
 #include "core/webhook.hpp"
 #include "storage/dispatch_records.hpp"
@@ -375,6 +376,34 @@ class ReadTxn {
                                                                 std::string_view last) = 0;
     virtual Result<std::vector<MemberProgram>> MemberProgramsBetween(std::string_view first,
                                                                      std::string_view last) = 0;
+    // ---- The till (issue 17): terminals, staff, settings, a store's day ---------------------
+    // A terminal by its key's digest, revoked or not (the caller checks revoked_at).
+    virtual Result<std::optional<core::Terminal>> FindTerminalByKeyHash(std::string_view hash) = 0;
+    virtual Result<std::optional<core::Terminal>> FindTerminal(std::string_view terminal_id) = 0;
+    // In creation order, revoked ones too.
+    virtual Result<std::vector<core::Terminal>> TerminalsOf(std::string_view store_id) = 0;
+    virtual Result<std::optional<core::StaffMember>> FindStaff(std::string_view staff_id) = 0;
+    // In creation order, removed ones too.
+    virtual Result<std::vector<core::StaffMember>> StaffOf(std::string_view store_id) = 0;
+    // None when the store never set them (the defaults apply).
+    virtual Result<std::optional<core::TillSettings>> FindTillSettings(
+        std::string_view store_id) = 0;
+    // The lots a purchase's points used as payment came from, in the order drawn.
+    virtual Result<std::vector<core::PointsDrawn>> PointsDrawnBy(std::string_view store_id,
+                                                                 std::string_view purchase_id) = 0;
+    // Whether another store of the program has a purchase with this id (for 403 on a refund or
+    // void of another store's sale).
+    virtual Result<bool> OtherStoreHasPurchase(std::string_view program_id,
+                                               std::string_view store_id,
+                                               std::string_view purchase_id) = 0;
+    // The store's purchases (without lines) and ledger entries with occurred_at in [from, to),
+    // oldest first: the day report.
+    virtual Result<std::vector<core::Purchase>> StorePurchasesBetween(std::string_view store_id,
+                                                                      Timestamp from,
+                                                                      Timestamp to) = 0;
+    virtual Result<std::vector<core::LedgerEntry>> StoreEntriesBetween(std::string_view store_id,
+                                                                       Timestamp from,
+                                                                       Timestamp to) = 0;
 
     // For invariant checks: every (member, program) whose stored balance differs from the sum
     // of its entries or of its lots' remaining points, every negative balance, and every lot
@@ -434,6 +463,23 @@ class WriteTxn : public ReadTxn {
     virtual Status InsertEconomics(const core::ProgramEconomics& economics) = 0;
     // kAlreadyExists when the period is closed already.
     virtual Status InsertClosing(const SettlementClosing& closing) = 0;
+    // ---- The till (issue 17) ------------------------------------------------------------------
+    // Adds draw.points back to the lot's remaining (never above earned: kInternal), for a void.
+    virtual Status RestoreToLot(const core::LotDraw& draw) = 0;
+    // Records the void of the store's purchase (voided_at, void_terminal_id, void_staff_id,
+    // void_balance_after). kNotFound for an unknown purchase.
+    virtual Status MarkPurchaseVoided(const core::Purchase& purchase) = 0;
+    // kAlreadyExists when the id or key digest is taken.
+    virtual Status InsertTerminal(const core::Terminal& terminal) = 0;
+    // Sets revoked_at (the first time only). kNotFound for an unknown terminal.
+    virtual Status RevokeTerminal(std::string_view terminal_id, Timestamp at) = 0;
+    // kAlreadyExists when the id is taken.
+    virtual Status InsertStaff(const core::StaffMember& staff) = 0;
+    // Sets removed_at (the first time only). kNotFound for an unknown staff member.
+    virtual Status RemoveStaff(std::string_view staff_id, Timestamp at) = 0;
+    // Inserts or replaces the store's settings.
+    virtual Status PutTillSettings(std::string_view store_id,
+                                   const core::TillSettings& settings) = 0;
 
     virtual Status InsertOffer(const core::Offer& offer) = 0;
     virtual Status InsertSession(const MemberSession& session) = 0;

@@ -133,7 +133,6 @@ class SeedFlows(unittest.TestCase):
     def test_replayed_purchase_changes_nothing(self):
         ans = self.enroll("Alice Smith", "alice@example.com")
         body = {"purchase_id": "e2e-replay-1", "member_id": ans["member_id"], "currency": "JPY",
-                "occurred_at": "2026-11-01T10:00:00+09:00",
                 "lines": [{"name": "Tea", "sku": "T-1", "category": "food", "quantity": 3,
                            "unit_price": 500}]}
         key = self.shibuya["api_key"]

@@ -418,20 +418,19 @@ TEST_F(SqliteStorageTest, LedgerRebuiltWithoutAutoincrementKeepsEntryIds) {
             ASSERT_TRUE(
                 txn.InsertLot(SampleLot("1000000001", "pg_ekimae", "st_shibuya", "", 5, kNow + 100))
                     .has_value());
-            // As Kizuna booked entries at version 3 (today's AppendEntry needs today's schema).
+            // The entry as schema 3 held it (today's AppendEntry also names the terminal).
             ASSERT_TRUE(connection
-                            .Run("INSERT INTO ledger_entries (member_id, program_id, store_id,"
-                                 " delta, kind, ref, occurred_at, note) VALUES ('1000000001',"
-                                 " 'pg_ekimae', 'st_shibuya', 5, 'earn', 'e" +
-                                 std::to_string(i) + "', 0, '')")
+                            .Run("INSERT INTO ledger_entries (member_id, program_id, store_id, "
+                                 "delta, kind, ref, occurred_at, note) VALUES ('1000000001', "
+                                 "'pg_ekimae', 'st_shibuya', 5, 'earn', 'e" +
+                                 std::to_string(i) + "', " + std::to_string(kNow) + ", '')")
                             .ok());
             EXPECT_EQ(connection.LastInsertRowId(), i);
-            ASSERT_TRUE(connection
-                            .Run("INSERT INTO balances (member_id, program_id, points) VALUES"
-                                 " ('1000000001', 'pg_ekimae', 5) ON CONFLICT DO UPDATE SET"
-                                 " points = points + 5")
-                            .ok());
         }
+        ASSERT_TRUE(connection
+                        .Run("INSERT INTO balances (member_id, program_id, points) VALUES "
+                             "('1000000001', 'pg_ekimae', 15)")
+                        .ok());
         ASSERT_TRUE(connection.Run("COMMIT").ok());
     }
     {
@@ -533,7 +532,10 @@ TEST_F(SqliteStorageTest, PurchaseLinesKeyedByPurchaseNumberKeepRowsAndOrder) {
                                              At(kNow + 9),
                                              0,
                                              "sha256:rf2",
-                                             {{.purchase_line = 1, .quantity = 1, .amount = 300}}});
+                                             {{.purchase_line = 1, .quantity = 1, .amount = 300}},
+                                             0,
+                                             "",
+                                             ""});
     });
     ASSERT_TRUE(wrote.ok()) << Describe(wrote);
     const std::vector<std::string> expected = {"p-0", "p-a", "p-c", "p-b", "p-z"};
@@ -715,7 +717,7 @@ TEST_F(SqliteStorageTest, IdsPerStoreMigrationKeepsRowsAndCountsExpiredPoints) {
         KZ_RETURN_IF_ERROR(txn.InsertPurchase(
             storage::testing::SamplePurchase("p-1", "1000000001", "st_ebisu", "pg_ekimae", kNow)));
         return txn.InsertRedemption(core::Redemption{"r-1", "1000000001", "st_ebisu", "pg_ekimae",
-                                                     0, At(kNow), 100, "sha256:r2"});
+                                                     0, At(kNow), 100, "sha256:r2", "", ""});
     });
     ASSERT_TRUE(wrote.ok()) << Describe(wrote);
     Status again = storage->Write([](WriteTxn& txn) -> Status {

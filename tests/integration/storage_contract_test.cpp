@@ -498,10 +498,10 @@ TEST_P(StorageContract, TheSameIdAtTwoStoresIsTwoRecords) {
         KZ_RETURN_IF_ERROR(txn.InsertPurchase(at_other));
         for (const char* store : {"st_shibuya", "st_other"}) {
             const char* program = std::string(store) == "st_other" ? "pg_other" : "pg_ekimae";
-            KZ_RETURN_IF_ERROR(txn.InsertRedemption(
-                core::Redemption{"r-1", "1000000001", store, program, 1, At(kNow), 0, "sha256:r"}));
+            KZ_RETURN_IF_ERROR(txn.InsertRedemption(core::Redemption{
+                "r-1", "1000000001", store, program, 1, At(kNow), 0, "sha256:r", "", ""}));
             KZ_RETURN_IF_ERROR(txn.InsertRefund(core::Refund{
-                "rf-1", "till3-000123", store, 100, 0, 0, At(kNow), 0, "sha256:f", {}}));
+                "rf-1", "till3-000123", store, 100, 0, 0, At(kNow), 0, "sha256:f", {}, 0, "", ""}));
         }
         return Status::Ok();
     }));
@@ -683,10 +683,12 @@ TEST_P(StorageContract, PurchasePagesFollowTheCursorWithinTheirBudgets) {
 
 TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
     Seed();
-    core::Redemption redemption{"r-1", "1000000001", "st_shibuya", "pg_ekimae",
-                                50,    At(kNow - 5), 81,           "sha256:aa"};
-    core::Refund late{"rf-2", "p-1", "st_shibuya", 300, 0, 2, At(kNow + 20), 79, "sha256:cc", {}};
-    core::Refund early{"rf-1", "p-1", "st_shibuya", 1198, 5, 0, At(kNow + 10), 76, "sha256:bb", {}};
+    core::Redemption redemption{"r-1",        "1000000001", "st_shibuya", "pg_ekimae", 50,
+                                At(kNow - 5), 81,           "sha256:aa",  "",          ""};
+    core::Refund late{"rf-2", "p-1",       "st_shibuya", 300, 0,  2, At(kNow + 20),
+                      79,     "sha256:cc", {},           0,   "", ""};
+    core::Refund early{"rf-1", "p-1",       "st_shibuya", 1198, 5,  0, At(kNow + 10),
+                       76,     "sha256:bb", {},           0,    "", ""};
     // One unit each of the book (line 0) and the coffee (line 2); `late` names no lines.
     early.lines = {{.purchase_line = 2, .quantity = 1, .amount = 450},
                    {.purchase_line = 0, .quantity = 1, .amount = 748}};
@@ -731,7 +733,8 @@ TEST_P(StorageContract, RedemptionsAndRefundsRoundTrip) {
     EXPECT_EQ((*with_lines)->lines, early.lines);
 
     // A refunded line must be a line of the purchase; nothing of the refund is kept otherwise.
-    core::Refund stray{"rf-3", "p-1", "st_shibuya", 100, 0, 0, At(kNow + 30), 79, "sha256:dd", {}};
+    core::Refund stray{"rf-3", "p-1",       "st_shibuya", 100, 0,  0, At(kNow + 30),
+                       79,     "sha256:dd", {},           0,   "", ""};
     stray.lines = {{.purchase_line = 3, .quantity = 1, .amount = 100}};
     Status no_such_line = Put([&](WriteTxn& txn) { return txn.InsertRefund(stray); });
     EXPECT_FALSE(no_such_line.ok());

@@ -283,9 +283,19 @@ Outcome<hub::RefundReceipt> LedgerModel::Refund(const std::string& store_id,
         again.replayed = true;
         return Out::Ok(again);
     }
-    // A store refunds its own purchases: another store's are not there for it.
+    // A store refunds its own purchases: another store's of the same program is forbidden
+    // (issue 17); one no store of the program has is not found.
     auto found = purchases_.find({store_id, r.purchase_id});
-    if (found == purchases_.end()) return Out::Fail(ErrorCode::kNotFound);
+    if (found == purchases_.end()) {
+        const std::string& program = stores_.at(store_id).program_id;
+        for (const auto& [key, other] : purchases_) {
+            if (key.second == r.purchase_id && key.first != store_id &&
+                stores_.at(key.first).program_id == program) {
+                return Out::Fail(ErrorCode::kForbidden);
+            }
+        }
+        return Out::Fail(ErrorCode::kNotFound);
+    }
     PurchaseState& p = found->second;
 
     // The amount: as given, or the named lines at the purchase's prices, each out of what is

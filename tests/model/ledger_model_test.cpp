@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "core/limits.hpp"
 #include "core/time.hpp"
 #include "hub/hub.hpp"
 #include "ledger_model.hpp"
@@ -178,6 +179,9 @@ class ModelRun {
         auto opened = hub::Hub::Open(options);
         if (!opened) throw std::runtime_error("hub: " + opened.error().message);
         hub_ = std::move(*opened);
+        // The pool's cards are issued long before the sequences' sales, which go back at most
+        // 400 days (a sale is never dated before the member's card: issue 17).
+        clock_.Set(kStart - 1000 * kDay);
         for (int i = 0; i < 4; ++i) {
             hub::NewMember request;
             request.password = "correct horse model " + std::to_string(i);
@@ -237,6 +241,13 @@ class Sequence {
             if (!created) throw std::runtime_error("store: " + created.error().message);
             auto caller = hub_.auth().Authenticate(created->api_key);
             if (!caller) throw std::runtime_error("store key: " + caller.error().message);
+            // Limits at the core's bounds, which the model knows (the till's sale limits
+            // are tested in tests/e2e/till_test.py).
+            core::TillSettings limits;
+            limits.max_sale_total = core::kMaxPurchaseTotal;
+            limits.max_points_per_sale = core::kMaxPointsPerPurchase;
+            auto set = hub_.terminals().SetSettings(*caller, limits);
+            if (!set) throw std::runtime_error("limits: " + set.error().message);
             stores_.push_back({created->store.store_id, created->store.program_id, *caller});
         }
         // Two members of the pool, in a seeded order.
@@ -303,6 +314,8 @@ class Sequence {
         hub::PurchaseRequest r;
         r.purchase_id = prefix_ + "p" + std::to_string(++ids_);
         r.member = RefTo(Pick(members_));
+        // Sales of past days, as a store node's sync books them (a till may not).
+        r.origin = core::PurchaseOrigin::kNodeSync;
         const int64_t now = clock_.seconds();
         const int64_t validity = CurrentValidityDays(store) * kDay;
         const int64_t when = Uniform(1, 100);

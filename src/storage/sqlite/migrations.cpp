@@ -627,6 +627,69 @@ CREATE TABLE sync_conflicts (
 CREATE INDEX sync_conflicts_store ON sync_conflicts (store_id, conflict_id);
 
 CREATE INDEX events_program ON events (program_id, sequence);
+// Migration 10: the till (issue 17). Every purchase, redemption, refund and ledger entry names the
+// terminal and staff member that made it (NULL: the store's own key / nobody identified), so that
+// settlement and the store node can tell each till apart. A purchase may be paid partly with
+// points (points_used, worth points_value; the lots they came from in purchase_points_drawn, so a
+// void puts them back with their expiry) and may be voided the same business day. Terminals carry
+// their own API keys (digests only), staff their PIN hashes; till_settings holds a store's limits
+// and business-day clock (absent: the defaults of core/till.hpp). The day report reads a store's
+// ledger entries and purchases by time.
+constexpr std::string_view kTill = R"sql(
+ALTER TABLE ledger_entries ADD COLUMN terminal_id TEXT;
+ALTER TABLE ledger_entries ADD COLUMN staff_id TEXT;
+ALTER TABLE purchases ADD COLUMN terminal_id TEXT;
+ALTER TABLE purchases ADD COLUMN staff_id TEXT;
+ALTER TABLE purchases ADD COLUMN points_used INTEGER NOT NULL DEFAULT 0 CHECK (points_used >= 0);
+ALTER TABLE purchases ADD COLUMN points_value INTEGER NOT NULL DEFAULT 0 CHECK (points_value >= 0);
+ALTER TABLE purchases ADD COLUMN voided_at INTEGER;
+ALTER TABLE purchases ADD COLUMN void_terminal_id TEXT;
+ALTER TABLE purchases ADD COLUMN void_staff_id TEXT;
+ALTER TABLE purchases ADD COLUMN void_balance_after INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE redemptions ADD COLUMN terminal_id TEXT;
+ALTER TABLE redemptions ADD COLUMN staff_id TEXT;
+ALTER TABLE refunds ADD COLUMN terminal_id TEXT;
+ALTER TABLE refunds ADD COLUMN staff_id TEXT;
+
+CREATE TABLE purchase_points_drawn (
+    purchase_no INTEGER NOT NULL REFERENCES purchases (purchase_no),
+    position INTEGER NOT NULL CHECK (position >= 1),
+    lot_id INTEGER NOT NULL REFERENCES lots (lot_id),
+    points INTEGER NOT NULL CHECK (points > 0),
+    PRIMARY KEY (purchase_no, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE terminals (
+    terminal_id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+) STRICT;
+CREATE INDEX terminals_store ON terminals (store_id);
+
+CREATE TABLE staff (
+    staff_id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores (store_id),
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('clerk', 'manager')),
+    pin_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    removed_at INTEGER
+) STRICT;
+CREATE INDEX staff_store ON staff (store_id);
+
+CREATE TABLE till_settings (
+    store_id TEXT PRIMARY KEY REFERENCES stores (store_id),
+    max_sale_total INTEGER NOT NULL,
+    max_points_per_sale INTEGER NOT NULL,
+    manager_refund_above INTEGER NOT NULL,
+    utc_offset_minutes INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX ledger_store_time ON ledger_entries (store_id, occurred_at);
+CREATE INDEX purchases_store_time ON purchases (store_id, occurred_at);
 )sql";
 
 // Every table whose references migration 6 computed anew (a refund or line of a missing purchase
@@ -866,6 +929,7 @@ constexpr Migration kMigrations[] = {
     {13, "redemption limits, campaigns, tiers and member merges", kLoyalty},
     {8, "store node sync: id leases, pushed events, conflicts", kStoreNodeSync},
     {9, "offer dispatch: runs, recipients, offers sent", kDispatch},
+    {10, "the till: terminals, staff, points at checkout, voids", kTill},
 };
 
 }  // namespace

@@ -155,7 +155,8 @@ Result<core::Store> ReadStore(Statement& s) {
     "p.purchase_id, p.member_id, p.card_number, p.store_id, p.program_id, p.occurred_at, "   \
     "p.recorded_at, p.currency, p.total, p.points_earned, p.rule_version, p.balance_after, " \
     "p.fingerprint, l.line_no, l.name, l.sku, l.category, l.quantity, l.unit_price, "        \
-    "p.points_expired, p.purchase_no"
+    "p.points_expired, p.purchase_no, p.terminal_id, p.staff_id, p.points_used, "            \
+    "p.points_value, p.voided_at, p.void_terminal_id, p.void_staff_id, p.void_balance_after"
 
 // A member's purchases with their lines, newest first: occurred_at DESC, then insertion order
 // (purchase_no, the rowid) DESC for purchases at the same time, each purchase's lines by line_no.
@@ -177,7 +178,7 @@ constexpr const char kMemberProgramPurchasesSql[] =
 
 #define KZ_REDEMPTION_COLUMNS                                                              \
     "redemption_id, member_id, store_id, program_id, points, occurred_at, balance_after, " \
-    "fingerprint"
+    "fingerprint, terminal_id, staff_id"
 
 Result<core::Redemption> ReadRedemption(Statement& s) {
     core::Redemption r;
@@ -189,6 +190,8 @@ Result<core::Redemption> ReadRedemption(Statement& s) {
     r.occurred_at = s.Time(5);
     r.balance_after = s.Int(6);
     r.fingerprint = s.Text(7);
+    r.terminal_id = s.Text(8);
+    r.staff_id = s.Text(9);
     return r;
 }
 
@@ -197,7 +200,7 @@ Result<core::Redemption> ReadRedemption(Statement& s) {
 #define KZ_REFUND_LINE_COLUMNS                                                                  \
     "r.refund_id, p.purchase_id, r.store_id, r.amount, r.points_reversed, "                     \
     "r.points_unrecovered, r.occurred_at, r.balance_after, r.fingerprint, l.purchase_line_no, " \
-    "l.quantity, l.amount, r.points_expired, r.refund_no"
+    "l.quantity, l.amount, r.points_expired, r.refund_no, r.terminal_id, r.staff_id"
 // Refunds with their purchase (for its id) and lines.
 #define KZ_REFUNDS_WITH_LINES                                           \
     " FROM refunds r JOIN purchases p ON p.purchase_no = r.purchase_no" \
@@ -225,6 +228,8 @@ Result<std::vector<core::Refund>> CollectRefunds(StatementLease& statement) {
             r.balance_after = s.Int(7);
             r.fingerprint = s.Text(8);
             r.points_expired = s.Int(12);
+            r.terminal_id = s.Text(14);
+            r.staff_id = s.Text(15);
             refunds.push_back(std::move(r));
         }
         if (!s.IsNull(9)) {
@@ -238,7 +243,7 @@ Result<std::vector<core::Refund>> CollectRefunds(StatementLease& statement) {
 
 #define KZ_ENTRY_COLUMNS                                                               \
     "entry_id, member_id, program_id, store_id, delta, kind, ref, occurred_at, note, " \
-    "COALESCE(recorded_at, occurred_at)"
+    "COALESCE(recorded_at, occurred_at), terminal_id, staff_id"
 
 // A member's entries, newest first, a page at a time, with or without a program filter.
 #define KZ_MEMBER_ENTRIES_SQL(filter)                                    \
@@ -266,6 +271,8 @@ Result<core::LedgerEntry> ReadEntry(Statement& s) {
     e.occurred_at = s.Time(7);
     e.note = s.Text(8);
     e.recorded_at = s.Time(9);
+    e.terminal_id = s.Text(10);
+    e.staff_id = s.Text(11);
     return e;
 }
 
@@ -620,6 +627,14 @@ core::Purchase PurchaseOfRow(Statement& s) {
     p.balance_after = s.Int(11);
     p.fingerprint = s.Text(12);
     p.points_expired = s.Int(19);
+    p.terminal_id = s.Text(21);
+    p.staff_id = s.Text(22);
+    p.points_used = s.Int(23);
+    p.points_value = s.Int(24);
+    p.voided_at = s.OptionalTime(25);
+    p.void_terminal_id = s.Text(26);
+    p.void_staff_id = s.Text(27);
+    p.void_balance_after = s.Int(28);
     return p;
 }
 
@@ -764,11 +779,15 @@ Status SqliteTxn::InsertPurchase(const core::Purchase& p) {
             connection_.Prepare(
                 "INSERT INTO purchases (purchase_id, member_id, card_number, store_id, "
                 "program_id, occurred_at, recorded_at, currency, total, points_earned, "
-                "rule_version, balance_after, fingerprint) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+                "rule_version, balance_after, fingerprint, terminal_id, staff_id, points_used, "
+                "points_value) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17)"));
         statement->BindAll(p.purchase_id, p.member_id, p.card_number, p.store_id, p.program_id,
                            p.occurred_at, p.recorded_at, p.currency, p.total, p.points_earned,
-                           p.rule_version, p.balance_after, p.fingerprint);
+                           p.rule_version, p.balance_after, p.fingerprint,
+                           NullIfEmpty{p.terminal_id}, NullIfEmpty{p.staff_id}, p.points_used,
+                           p.points_value);
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     // The purchase's number: the rowid SQLite just gave it, the lines' key.
@@ -784,6 +803,17 @@ Status SqliteTxn::InsertPurchase(const core::Purchase& p) {
                            line.quantity, line.unit_price);
         // Only the purchase's own id may report kAlreadyExists (callers take that for "stored
         // before"); a line of a new purchase that clashes is a broken database.
+        if (Status stored = InContext(statement->Run(), what); !stored.ok()) {
+            return MakeError(ErrorCode::kInternal, stored.error().message);
+        }
+    }
+    int position = 0;
+    for (const core::PointsDrawn& drawn : p.points_drawn) {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("INSERT INTO purchase_points_drawn (purchase_no, position, lot_id, "
+                                "points) VALUES (?1, ?2, ?3, ?4)"));
+        statement->BindAll(purchase_no, ++position, drawn.lot_id, drawn.points);
         if (Status stored = InContext(statement->Run(), what); !stored.ok()) {
             return MakeError(ErrorCode::kInternal, stored.error().message);
         }
@@ -805,9 +835,10 @@ Result<std::optional<core::Redemption>> SqliteTxn::FindRedemption(std::string_vi
 Status SqliteTxn::InsertRedemption(const core::Redemption& r) {
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("INSERT INTO redemptions (" KZ_REDEMPTION_COLUMNS
-                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
     statement->BindAll(r.redemption_id, r.member_id, r.store_id, r.program_id, r.points,
-                       r.occurred_at, r.balance_after, r.fingerprint);
+                       r.occurred_at, r.balance_after, r.fingerprint, NullIfEmpty{r.terminal_id},
+                       NullIfEmpty{r.staff_id});
     return InContext(statement->Run(), [&] { return "inserting redemption " + r.redemption_id; });
 }
 
@@ -842,13 +873,13 @@ Status SqliteTxn::InsertRefund(const core::Refund& r) {
             auto statement,
             connection_.Prepare("INSERT INTO refunds (refund_id, purchase_no, store_id, amount, "
                                 "points_reversed, points_unrecovered, points_expired, "
-                                "occurred_at, balance_after, fingerprint) "
+                                "occurred_at, balance_after, fingerprint, terminal_id, staff_id) "
                                 "VALUES (?1, (SELECT purchase_no FROM purchases"
                                 " WHERE store_id = ?3 AND purchase_id = ?2),"
-                                " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+                                " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
         statement->BindAll(r.refund_id, r.purchase_id, r.store_id, r.amount, r.points_reversed,
                            r.points_unrecovered, r.points_expired, r.occurred_at, r.balance_after,
-                           r.fingerprint);
+                           r.fingerprint, NullIfEmpty{r.terminal_id}, NullIfEmpty{r.staff_id});
         // A purchase that is not the store's leaves purchase_no NULL, which NOT NULL refuses.
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
@@ -933,11 +964,13 @@ Result<int64_t> SqliteTxn::AppendEntry(const core::LedgerEntry& e) {
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("INSERT INTO ledger_entries (member_id, program_id,"
                                             " store_id, delta, kind, ref, occurred_at, note,"
-                                            " recorded_at)"
-                                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+                                            " recorded_at, terminal_id, staff_id)"
+                                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                                            " ?11)"));
     const Timestamp recorded_at = e.recorded_at == Timestamp{} ? e.occurred_at : e.recorded_at;
     statement->BindAll(e.member_id, e.program_id, NullIfEmpty{e.store_id}, e.delta,
-                       core::EntryKindName(e.kind), e.ref, e.occurred_at, e.note, recorded_at);
+                       core::EntryKindName(e.kind), e.ref, e.occurred_at, e.note, recorded_at,
+                       NullIfEmpty{e.terminal_id}, NullIfEmpty{e.staff_id});
     KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     const int64_t entry_id = connection_.LastInsertRowId();
     KZ_RETURN_IF_ERROR(InContext(BookSettlement(e, entry_id), what));
@@ -1090,7 +1123,18 @@ Result<std::vector<std::string>> SqliteTxn::CheckRecordInvariants() {
             "              d.program_id, -d.points, 'redeem' FROM redemptions d"
             "       UNION ALL SELECT 'refund', f.store_id, f.refund_id, p.member_id, p.program_id,"
             "              -f.points_reversed, 'refund_reversal'"
-            "       FROM refunds f JOIN purchases p ON p.purchase_no = f.purchase_no)"
+            "       FROM refunds f JOIN purchases p ON p.purchase_no = f.purchase_no"
+            // Points used at a till (ref purchase/<id>) and a void's undoing (ref void/<id>:
+            // an earn entry of minus the points earned, a redeem entry giving back those used).
+            "       UNION ALL SELECT 'points used by purchase', p.store_id,"
+            "              'purchase/' || p.purchase_id, p.member_id, p.program_id,"
+            "              -p.points_used, 'redeem' FROM purchases p WHERE p.points_used > 0"
+            "       UNION ALL SELECT 'void of purchase', p.store_id, 'void/' || p.purchase_id,"
+            "              p.member_id, p.program_id, -p.points_earned, 'earn'"
+            "       FROM purchases p WHERE p.voided_at IS NOT NULL"
+            "       UNION ALL SELECT 'void of purchase', p.store_id, 'void/' || p.purchase_id,"
+            "              p.member_id, p.program_id, p.points_used, 'redeem'"
+            "       FROM purchases p WHERE p.voided_at IS NOT NULL)"
             // Records whose entry is missing, doubled, elsewhere or of other points.
             " SELECT r.what, r.id, r.want, e.n, e.total,"
             "        e.member_id = r.member_id AND e.program_id = r.program_id"
@@ -1602,6 +1646,228 @@ Status SqliteTxn::UpdateDelivery(const core::WebhookDelivery& d) {
     if (connection_.Changes() == 0) return MakeError(ErrorCode::kNotFound, what() + ": no such");
     return Status::Ok();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The till: terminals, staff, settings, voids, a store's day
+
+namespace {
+
+#define KZ_TERMINAL_COLUMNS "terminal_id, store_id, name, key_hash, created_at, revoked_at"
+#define KZ_STAFF_COLUMNS "staff_id, store_id, name, role, pin_hash, created_at, removed_at"
+
+Result<core::Terminal> ReadTerminal(Statement& s) {
+    return core::Terminal{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Time(4), s.OptionalTime(5)};
+}
+
+Result<core::StaffMember> ReadStaff(Statement& s) {
+    core::StaffMember staff;
+    staff.staff_id = s.Text(0);
+    staff.store_id = s.Text(1);
+    staff.name = s.Text(2);
+    std::string role = s.Text(3);
+    KZ_ASSIGN_OR_RETURN(staff.role,
+                        StoredEnum(core::ParseStaffRole(role, "role"), "staff.role", role));
+    staff.pin_hash = s.Text(4);
+    staff.created_at = s.Time(5);
+    staff.removed_at = s.OptionalTime(6);
+    return staff;
+}
+
+}  // namespace
+
+Result<std::optional<core::Terminal>> SqliteTxn::FindTerminalByKeyHash(std::string_view hash) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_TERMINAL_COLUMNS
+                                                            " FROM terminals WHERE key_hash = ?1"));
+    statement->Bind(1, hash);
+    KZ_ASSIGN_OR_RETURN(auto rows, Collect<core::Terminal>(statement, ReadTerminal));
+    return FirstOf(std::move(rows));
+}
+
+Result<std::optional<core::Terminal>> SqliteTxn::FindTerminal(std::string_view terminal_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_TERMINAL_COLUMNS
+                                            " FROM terminals WHERE terminal_id = ?1"));
+    statement->Bind(1, terminal_id);
+    KZ_ASSIGN_OR_RETURN(auto rows, Collect<core::Terminal>(statement, ReadTerminal));
+    return FirstOf(std::move(rows));
+}
+
+Result<std::vector<core::Terminal>> SqliteTxn::TerminalsOf(std::string_view store_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_TERMINAL_COLUMNS
+                                                            " FROM terminals WHERE store_id = ?1"
+                                                            " ORDER BY created_at, rowid"));
+    statement->Bind(1, store_id);
+    return Collect<core::Terminal>(statement, ReadTerminal);
+}
+
+Result<std::optional<core::StaffMember>> SqliteTxn::FindStaff(std::string_view staff_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_STAFF_COLUMNS
+                                                            " FROM staff WHERE staff_id = ?1"));
+    statement->Bind(1, staff_id);
+    KZ_ASSIGN_OR_RETURN(auto rows, Collect<core::StaffMember>(statement, ReadStaff));
+    return FirstOf(std::move(rows));
+}
+
+Result<std::vector<core::StaffMember>> SqliteTxn::StaffOf(std::string_view store_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare("SELECT " KZ_STAFF_COLUMNS
+                                                            " FROM staff WHERE store_id = ?1"
+                                                            " ORDER BY created_at, rowid"));
+    statement->Bind(1, store_id);
+    return Collect<core::StaffMember>(statement, ReadStaff);
+}
+
+Result<std::optional<core::TillSettings>> SqliteTxn::FindTillSettings(std::string_view store_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT max_sale_total, max_points_per_sale,"
+                                            " manager_refund_above, utc_offset_minutes"
+                                            " FROM till_settings WHERE store_id = ?1"));
+    statement->Bind(1, store_id);
+    KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+    if (!row) return std::optional<core::TillSettings>();
+    core::TillSettings settings;
+    settings.max_sale_total = statement->Int(0);
+    settings.max_points_per_sale = statement->Int(1);
+    settings.manager_refund_above = statement->Int(2);
+    settings.utc_offset_minutes = static_cast<int>(statement->Int(3));
+    return std::optional<core::TillSettings>(settings);
+}
+
+Result<std::vector<core::PointsDrawn>> SqliteTxn::PointsDrawnBy(std::string_view store_id,
+                                                                std::string_view purchase_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT d.lot_id, d.points FROM purchase_points_drawn d"
+                                            " JOIN purchases p ON p.purchase_no = d.purchase_no"
+                                            " WHERE p.store_id = ?1 AND p.purchase_id = ?2"
+                                            " ORDER BY d.position"));
+    statement->BindAll(store_id, purchase_id);
+    return Collect<core::PointsDrawn>(statement, [](Statement& s) -> Result<core::PointsDrawn> {
+        return core::PointsDrawn{s.Int(0), s.Int(1)};
+    });
+}
+
+Result<bool> SqliteTxn::OtherStoreHasPurchase(std::string_view program_id,
+                                              std::string_view store_id,
+                                              std::string_view purchase_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT 1 FROM purchases p"
+                                            " JOIN stores s ON s.store_id = p.store_id"
+                                            " WHERE p.purchase_id = ?3 AND p.store_id <> ?2"
+                                            " AND s.program_id = ?1 LIMIT 1"));
+    statement->BindAll(program_id, store_id, purchase_id);
+    return statement->Step();
+}
+
+Result<std::vector<core::Purchase>> SqliteTxn::StorePurchasesBetween(std::string_view store_id,
+                                                                     Timestamp from, Timestamp to) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_PURCHASE_LINE_COLUMNS
+                                            " FROM purchases p LEFT JOIN purchase_lines l"
+                                            " ON l.purchase_no = p.purchase_no AND 0"
+                                            " WHERE p.store_id = ?1 AND p.occurred_at >= ?2"
+                                            " AND p.occurred_at < ?3"
+                                            " ORDER BY p.occurred_at, p.purchase_no"));
+    statement->BindAll(store_id, from, to);
+    return QueryPurchases(statement);
+}
+
+Result<std::vector<core::LedgerEntry>> SqliteTxn::StoreEntriesBetween(std::string_view store_id,
+                                                                      Timestamp from,
+                                                                      Timestamp to) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_ENTRY_COLUMNS " FROM ledger_entries"
+                                            " WHERE store_id = ?1 AND occurred_at >= ?2"
+                                            " AND occurred_at < ?3 ORDER BY entry_id"));
+    statement->BindAll(store_id, from, to);
+    return Collect<core::LedgerEntry>(statement, ReadEntry);
+}
+
+Status SqliteTxn::RestoreToLot(const core::LotDraw& draw) {
+    auto what = [&] {
+        return "restoring " + std::to_string(draw.points) + " points to lot " +
+               std::to_string(draw.lot_id);
+    };
+    if (draw.points < 0) return MakeError(ErrorCode::kInternal, what() + ": negative points");
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("UPDATE lots SET remaining = remaining + ?2"
+                                            " WHERE lot_id = ?1 AND remaining + ?2 <= earned"));
+    statement->BindAll(draw.lot_id, draw.points);
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    if (connection_.Changes() == 0) {
+        return MakeError(ErrorCode::kInternal, what() + ": no such lot, or more than it earned");
+    }
+    return Status::Ok();
+}
+
+Status SqliteTxn::MarkPurchaseVoided(const core::Purchase& p) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("UPDATE purchases SET voided_at = ?3,"
+                                            " void_terminal_id = ?4, void_staff_id = ?5,"
+                                            " void_balance_after = ?6"
+                                            " WHERE store_id = ?1 AND purchase_id = ?2"));
+    statement->BindAll(p.store_id, p.purchase_id, p.voided_at, NullIfEmpty{p.void_terminal_id},
+                       NullIfEmpty{p.void_staff_id}, p.void_balance_after);
+    KZ_RETURN_IF_ERROR(
+        InContext(statement->Run(), [&] { return "voiding purchase " + p.purchase_id; }));
+    if (connection_.Changes() == 0) {
+        return MakeError(ErrorCode::kNotFound, "no purchase " + p.purchase_id);
+    }
+    return Status::Ok();
+}
+
+Status SqliteTxn::InsertTerminal(const core::Terminal& t) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO terminals (" KZ_TERMINAL_COLUMNS
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    statement->BindAll(t.terminal_id, t.store_id, t.name, t.key_hash, t.created_at, t.revoked_at);
+    return InContext(statement->Run(), [&] { return "inserting terminal " + t.terminal_id; });
+}
+
+Status SqliteTxn::RevokeTerminal(std::string_view terminal_id, Timestamp at) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("UPDATE terminals SET revoked_at ="
+                                            " COALESCE(revoked_at, ?2) WHERE terminal_id = ?1"));
+    statement->BindAll(terminal_id, at);
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), "revoking a terminal"));
+    if (connection_.Changes() == 0) {
+        return MakeError(ErrorCode::kNotFound, "no terminal " + std::string(terminal_id));
+    }
+    return Status::Ok();
+}
+
+Status SqliteTxn::InsertStaff(const core::StaffMember& m) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO staff (" KZ_STAFF_COLUMNS
+                                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    statement->BindAll(m.staff_id, m.store_id, m.name, core::StaffRoleName(m.role), m.pin_hash,
+                       m.created_at, m.removed_at);
+    return InContext(statement->Run(), [&] { return "inserting staff " + m.staff_id; });
+}
+
+Status SqliteTxn::RemoveStaff(std::string_view staff_id, Timestamp at) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("UPDATE staff SET removed_at ="
+                                            " COALESCE(removed_at, ?2) WHERE staff_id = ?1"));
+    statement->BindAll(staff_id, at);
+    KZ_RETURN_IF_ERROR(InContext(statement->Run(), "removing a staff member"));
+    if (connection_.Changes() == 0) {
+        return MakeError(ErrorCode::kNotFound, "no staff member " + std::string(staff_id));
+    }
+    return Status::Ok();
+}
+
+Status SqliteTxn::PutTillSettings(std::string_view store_id, const core::TillSettings& s) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("INSERT OR REPLACE INTO till_settings (store_id, max_sale_total,"
+                            " max_points_per_sale, manager_refund_above, utc_offset_minutes)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5)"));
+    statement->BindAll(store_id, s.max_sale_total, s.max_points_per_sale, s.manager_refund_above,
+                       s.utc_offset_minutes);
+    return InContext(statement->Run(), "storing till settings");
+}
+
+#undef KZ_TERMINAL_COLUMNS
+#undef KZ_STAFF_COLUMNS
 
 #undef KZ_RESERVATION_COLUMNS
 #undef KZ_WEBHOOK_COLUMNS

@@ -81,6 +81,22 @@ class SqliteTxn final : public WriteTxn {
                                                          core::Period period) override;
     Status InsertEconomics(const core::ProgramEconomics& economics) override;
     Status InsertClosing(const SettlementClosing& closing) override;
+    Result<std::optional<core::Terminal>> FindTerminalByKeyHash(std::string_view hash) override;
+    Result<std::optional<core::Terminal>> FindTerminal(std::string_view terminal_id) override;
+    Result<std::vector<core::Terminal>> TerminalsOf(std::string_view store_id) override;
+    Result<std::optional<core::StaffMember>> FindStaff(std::string_view staff_id) override;
+    Result<std::vector<core::StaffMember>> StaffOf(std::string_view store_id) override;
+    Result<std::optional<core::TillSettings>> FindTillSettings(std::string_view store_id) override;
+    Result<std::vector<core::PointsDrawn>> PointsDrawnBy(std::string_view store_id,
+                                                         std::string_view purchase_id) override;
+    Result<bool> OtherStoreHasPurchase(std::string_view program_id, std::string_view store_id,
+                                       std::string_view purchase_id) override;
+    Result<std::vector<core::Purchase>> StorePurchasesBetween(std::string_view store_id,
+                                                              Timestamp from,
+                                                              Timestamp to) override;
+    Result<std::vector<core::LedgerEntry>> StoreEntriesBetween(std::string_view store_id,
+                                                               Timestamp from,
+                                                               Timestamp to) override;
 
     Result<std::vector<std::string>> CheckLedgerInvariants() override;
     Result<std::vector<std::string>> CheckRecordInvariants() override;
@@ -102,6 +118,14 @@ class SqliteTxn final : public WriteTxn {
     Status DrawFromLot(const core::LotDraw& draw) override;
     Status ExpireFromLot(const core::LotDraw& draw) override;
     Result<int64_t> AppendEntry(const core::LedgerEntry& entry) override;
+
+    Status RestoreToLot(const core::LotDraw& draw) override;
+    Status MarkPurchaseVoided(const core::Purchase& purchase) override;
+    Status InsertTerminal(const core::Terminal& terminal) override;
+    Status RevokeTerminal(std::string_view terminal_id, Timestamp at) override;
+    Status InsertStaff(const core::StaffMember& staff) override;
+    Status RemoveStaff(std::string_view staff_id, Timestamp at) override;
+    Status PutTillSettings(std::string_view store_id, const core::TillSettings& settings) override;
 
     Status InsertOffer(const core::Offer& offer) override;
     Status InsertSession(const MemberSession& session) override;

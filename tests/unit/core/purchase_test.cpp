@@ -133,7 +133,7 @@ TEST(Purchase, CanonicalFieldsCannotBleedIntoEachOther) {
 }
 
 TEST(Purchase, CanonicalRedemptionAndRefundCoverTheirFields) {
-    Redemption r{"r1", "1000000009", "st_a", "pg", 50, FromUnixSeconds(5), 0, ""};
+    Redemption r{"r1", "1000000009", "st_a", "pg", 50, FromUnixSeconds(5), 0, "", "", ""};
     Redemption r2 = r;
     r2.occurred_at = FromUnixSeconds(6);  // server time: not part of the request
     r2.balance_after = 10;

@@ -115,6 +115,7 @@ TEST_F(RuleTest, PurchaseEarnsByTheRuleInEffectWhenItOccurred) {
     old.purchase_id = "p-old";
     old.member.member_id = m.member_id;
     old.occurred_at = before_change;
+    old.origin = core::PurchaseOrigin::kNodeSync;
     old.lines.push_back({"Novel", "", "books", 1, 1980});
     auto receipt = hub_->points().RecordPurchase(store.caller, old);
     ASSERT_TRUE(receipt.has_value());
