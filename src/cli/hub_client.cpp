@@ -110,6 +110,10 @@ HubAnswer HubClient::Patch(std::string_view path, const nlohmann::json& body, in
     return Send("PATCH", path, &body, attempts);
 }
 
+HubAnswer HubClient::Delete(std::string_view path, const nlohmann::json& body) {
+    return Send("DELETE", path, body.is_null() ? nullptr : &body, 1);
+}
+
 HubAnswer HubClient::Send(const char* method, std::string_view path, const nlohmann::json* body,
                           int attempts) {
     const std::string payload = body != nullptr ? body->dump() : std::string();

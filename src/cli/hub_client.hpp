@@ -63,6 +63,8 @@ class HubClient {
     HubAnswer Post(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Put(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Patch(std::string_view path, const nlohmann::json& body, int attempts = 1);
+    // A body only when `body` is not null.
+    HubAnswer Delete(std::string_view path, const nlohmann::json& body = nullptr);
 
     const std::string& base_url() const { return options_.base_url; }
 

@@ -54,6 +54,7 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
         return caller;
     }
     const core::Timestamp now = context_.Now();
+    const uint64_t generation = SessionsGeneration();
     std::optional<storage::MemberSession> session;
     KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(session, txn.FindSession(digest));
@@ -63,7 +64,7 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
     if (session->expires_at <= now) {
         return MakeError(ErrorCode::kUnauthenticated, "the session has expired; log in again");
     }
-    CacheSession(digest, *session, now);
+    CacheSession(digest, *session, now, generation);
     Caller caller;
     caller.role = Role::kMember;
     caller.member_id = session->member_id;
@@ -104,9 +105,15 @@ std::optional<std::string> AuthService::CachedSessionMember(const std::string& d
     return it->second.member_id;
 }
 
-void AuthService::CacheSession(const std::string& digest, const storage::MemberSession& session,
-                               core::Timestamp now) {
+uint64_t AuthService::SessionsGeneration() {
     std::lock_guard lock(sessions_mutex_);
+    return sessions_generation_;
+}
+
+void AuthService::CacheSession(const std::string& digest, const storage::MemberSession& session,
+                               core::Timestamp now, uint64_t generation) {
+    std::lock_guard lock(sessions_mutex_);
+    if (generation != sessions_generation_) return;
     if (sessions_.size() >= kMaxCachedSessions) {
         std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires_at <= now; });
         // Still full of live sessions: start over rather than grow; they are reloaded on use.
@@ -200,6 +207,33 @@ core::Status AuthService::CheckMemberPassword(std::string_view member_id, std::s
     }
     throttle_.Succeeded(key, client);
     return core::Status::Ok();
+}
+
+core::Status AuthService::Logout(std::string_view bearer_token) {
+    if (!bearer_token.starts_with(kSessionTokenPrefix)) {
+        return MakeError(ErrorCode::kUnauthenticated, "log-out ends a member session");
+    }
+    const std::string digest = crypto::Digest(bearer_token);
+    KZ_RETURN_IF_ERROR(context_.storage().Write(
+        [&](storage::WriteTxn& txn) -> core::Status { return txn.DeleteSession(digest); }));
+    ForgetSessions({digest});
+    return core::Status::Ok();
+}
+
+core::Result<int> AuthService::LogoutEverywhere(const std::string& member_id) {
+    std::vector<std::string> digests;
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(digests, txn.DeleteSessionsOf(member_id));
+        return core::Status::Ok();
+    }));
+    ForgetSessions(digests);
+    return static_cast<int>(digests.size());
+}
+
+void AuthService::ForgetSessions(const std::vector<std::string>& digests) {
+    std::lock_guard lock(sessions_mutex_);
+    ++sessions_generation_;
+    for (const std::string& digest : digests) sessions_.erase(digest);
 }
 
 std::string AuthService::HashPassword(std::string_view password) {

@@ -396,7 +396,11 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
     p.recorded_at = now;
     p.currency = store->currency;
     p.total = core::TotalOf(p.lines);
-    KZ_ASSIGN_OR_RETURN(p.points_earned, core::ComputePoints(*rule, p.lines, occurred_at));
+    // The store's current offers may multiply the points (core::WithOfferMultipliers).
+    KZ_ASSIGN_OR_RETURN(auto offers, context_.MultiplierOffersOf(store->store_id));
+    KZ_ASSIGN_OR_RETURN(p.points_earned,
+                        core::ComputePoints(core::WithOfferMultipliers(*rule, offers, occurred_at),
+                                            p.lines, occurred_at));
     p.rule_version = rule->version;
 
     // The member's id is filled in by Apply (a card names its member only in the ledger).

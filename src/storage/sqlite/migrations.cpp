@@ -585,6 +585,34 @@ CREATE INDEX lots_open_expiry ON lots (expires_at) WHERE remaining > 0;
 CREATE INDEX refunds_purchase ON refunds (purchase_no);
 )sql";
 
+// Migration 11: member self-care (issue 17). Whether the member's email is confirmed (a store or
+// the operator may type an address the member never proved to own: such an address gets no offer
+// mail and can be taken over by whoever confirms it). Members enrolled before by self-service
+// (first card issued by no store) proved their address through the enrollment confirmation; every
+// other address starts unconfirmed. Password resets: single-use tokens, only their digests kept.
+// Offers: a points multiplier (thousandths, 1000 = none) and a withdrawal time.
+constexpr std::string_view kSelfCare = R"sql(
+ALTER TABLE members ADD COLUMN email_confirmed INTEGER NOT NULL DEFAULT 0
+    CHECK (email_confirmed IN (0, 1));
+UPDATE members SET email_confirmed = 1
+WHERE email <> '' AND member_id IN
+    (SELECT member_id FROM cards WHERE generation = 1 AND issued_by_store IS NULL);
+
+CREATE TABLE password_resets (
+    token_hash TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+) STRICT;
+CREATE INDEX password_resets_member ON password_resets (member_id);
+
+ALTER TABLE offers ADD COLUMN points_multiplier_milli INTEGER NOT NULL DEFAULT 1000
+    CHECK (points_multiplier_milli >= 1000);
+ALTER TABLE offers ADD COLUMN withdrawn_at INTEGER;
+ALTER TABLE offers ADD COLUMN updated_at INTEGER;
+)sql";
+
 // Every table whose references migration 6 computed anew (a refund or line of a missing purchase
 // stops it: NOT NULL purchase_no / refund_no).
 constexpr std::string_view kIdsPerStoreReferrers[] = {"lots", "refunds", "refund_lines"};
@@ -598,6 +626,7 @@ constexpr Migration kMigrations[] = {
     {6, "ids per store; expired points of purchases and refunds", kIdsPerStore,
      kIdsPerStoreReferrers},
     {7, "reservations, the event outbox and webhooks", kReservationsEventsWebhooks},
+    {11, "member self-care: confirmed emails, password resets, offer multipliers", kSelfCare},
 };
 
 }  // namespace
