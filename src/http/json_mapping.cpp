@@ -369,8 +369,7 @@ hub::MemberRef ReadMemberRef(JsonReader& reader) {
     if (has_card) {
         ref.card_number = reader.RequiredString("card_number");
         if (reader.ok() && !core::IsValidCardNumber(ref.card_number)) {
-            reader.Fail("card_number",
-                        "card_number is not a valid card number (16 digits with a check digit)");
+            reader.Fail("card_number", core::CardNumberProblem(ref.card_number));
         }
     } else {
         ref.member_id = reader.RequiredString("member_id");

@@ -140,7 +140,11 @@ core::Result<SessionIssued> AuthService::Login(const LoginRequest& request) {
     std::string normalized = login;
     KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
         if (login.size() == 16 && AllDigits(login)) {
-            if (!core::IsValidCardNumber(login)) return core::Status::Ok();
+            // A mistyped card number is said so, not "wrong password": it names no member.
+            if (!core::IsValidCardNumber(login)) {
+                return MakeError(ErrorCode::kInvalidArgument, core::CardNumberProblem(login),
+                                 "login");
+            }
             KZ_ASSIGN_OR_RETURN(card, txn.FindCard(login));
             if (!card) return core::Status::Ok();
             KZ_ASSIGN_OR_RETURN(member, txn.FindMember(card->member_id));

@@ -328,6 +328,10 @@ core::Result<Enrollment> MemberService::Enroll(const Caller& caller, const NewMe
     member.profile = std::move(profile);
     member.consents = request.consents;
     member.created_at = now;
+    if (request.email_confirmed_elsewhere && caller.role != Role::kOperator) {
+        return MakeError(ErrorCode::kForbidden, "only the operator vouches for an email");
+    }
+    member.email_confirmed = request.email_confirmed_elsewhere && !member.profile.email.empty();
 
     core::Card card;
     card.generation = 1;
@@ -338,7 +342,7 @@ core::Result<Enrollment> MemberService::Enroll(const Caller& caller, const NewMe
                                                       caller.program_id, request.shared_phone));
     // Typed at a counter, the address is not proven to be the member's: it gets no offer mail
     // until its owner follows the link (core::MayMailOffers).
-    if (!request.profile.email.empty()) {
+    if (!request.profile.email.empty() && !request.email_confirmed_elsewhere) {
         KZ_RETURN_IF_ERROR(QueueEmailConfirmation(enrollment.member_id,
                                                   core::NormalizeEmail(request.profile.email),
                                                   /*change=*/false));
@@ -671,8 +675,8 @@ core::Result<MemberView> MemberService::Lookup(const Caller& caller, const std::
 
 core::Result<std::string> MemberService::MemberOfCard(const std::string& card_number) {
     if (!core::IsValidCardNumber(card_number)) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "not a card number (16 digits with a valid check digit)", "card_number");
+        return MakeError(ErrorCode::kInvalidArgument, core::CardNumberProblem(card_number),
+                         "card_number");
     }
     std::optional<core::Card> card;
     KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {

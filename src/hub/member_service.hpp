@@ -36,6 +36,9 @@ struct NewMember {
     // The household shares this phone with a member already registered: enroll anyway. Without
     // it a phone already registered is kAlreadyExists, like an email.
     bool shared_phone = false;
+    // The operator only (never from HTTP): the address was confirmed elsewhere, e.g. members
+    // imported from a system that confirmed them, or the demo's portal members. No mail is sent.
+    bool email_confirmed_elsewhere = false;
 };
 
 // A change of profile or consents (PATCH): only the fields set change. A new email is not

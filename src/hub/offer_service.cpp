@@ -23,9 +23,15 @@ core::Result<core::Offer> OfferService::CreateOffer(const Caller& caller, core::
 
 namespace {
 
-core::Error NoOffer(const std::string& offer_id) {
-    return core::MakeError(core::ErrorCode::kNotFound, "no offer " + offer_id + " of this store",
-                           "offer_id");
+// The calling store's offer `offer_id`; another store's is not found, like an unknown one.
+core::Result<core::Offer> OwnOffer(storage::WriteTxn& txn, const Caller& caller,
+                                   const std::string& offer_id) {
+    KZ_ASSIGN_OR_RETURN(auto found, txn.FindOffer(offer_id));
+    if (!found || found->store_id != caller.store_id) {
+        return core::MakeError(core::ErrorCode::kNotFound,
+                               "no offer " + offer_id + " of this store", "offer_id");
+    }
+    return std::move(*found);
 }
 
 }  // namespace
@@ -37,13 +43,11 @@ core::Result<core::Offer> OfferService::UpdateOffer(const Caller& caller,
     const core::Timestamp now = context_.Now();
     core::Offer offer;
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(auto found, txn.FindOffer(offer_id));
-        if (!found || found->store_id != caller.store_id) return NoOffer(offer_id);
-        if (found->withdrawn_at) {
+        KZ_ASSIGN_OR_RETURN(offer, OwnOffer(txn, caller, offer_id));
+        if (offer.withdrawn_at) {
             return core::MakeError(core::ErrorCode::kRuleViolation,
                                    "offer " + offer_id + " was withdrawn; register a new one");
         }
-        offer = std::move(*found);
         if (change.title) offer.title = *change.title;
         if (change.body) offer.body = *change.body;
         if (change.categories) offer.categories = *change.categories;
@@ -66,9 +70,7 @@ core::Result<core::Offer> OfferService::WithdrawOffer(const Caller& caller,
     const core::Timestamp now = context_.Now();
     core::Offer offer;
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
-        KZ_ASSIGN_OR_RETURN(auto found, txn.FindOffer(offer_id));
-        if (!found || found->store_id != caller.store_id) return NoOffer(offer_id);
-        offer = std::move(*found);
+        KZ_ASSIGN_OR_RETURN(offer, OwnOffer(txn, caller, offer_id));
         if (offer.withdrawn_at) return core::Status::Ok();
         offer.withdrawn_at = now;
         offer.updated_at = now;

@@ -42,8 +42,8 @@ core::Status ValidateMemberRef(const MemberRef& ref) {
                          "not a member id (10 digits with a valid check digit)", "member_id");
     }
     if (!ref.card_number.empty() && !core::IsValidCardNumber(ref.card_number)) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "not a card number (16 digits with a valid check digit)", "card_number");
+        return MakeError(ErrorCode::kInvalidArgument, core::CardNumberProblem(ref.card_number),
+                         "card_number");
     }
     return core::Status::Ok();
 }

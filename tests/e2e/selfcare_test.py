@@ -230,6 +230,27 @@ class SelfCare(unittest.TestCase):
         listed = self.hub.call("GET", "/v1/offers", self.key).json["offers"]
         self.assertNotIn(offer, [o["offer_id"] for o in listed])
 
+    def test_errors_name_the_check_digit_and_the_mistyped_command(self):
+        member = self.enroll().json
+        number = member["card"]["card_number"]
+        wrong = number[:15] + str((int(number[15]) + 1) % 10)
+        a = self.hub.call("POST", "/v1/sessions", None, {"login": wrong, "password": PASSWORD})
+        self.assertEqual(a.status, 400, a)
+        self.assertIn("check digit", a.json["error"]["message"])
+        a = self.hub.call("POST", "/v1/purchases", self.key, {
+            "purchase_id": "cd-1", "card_number": wrong,
+            "lines": [{"name": "本", "unit_price": 100}]})
+        self.assertEqual(a.status, 400, a)
+        self.assertIn("check digit", a.json["error"]["message"])
+        cli = Cli(self.hub, api_key=self.key)
+        p = cli.run("pos", "sale", "--card", wrong, "--item", "Tea,drinks,150", check=False)
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("check digit", p.stderr + p.stdout)
+        p = cli.run("member", "logot", check=False)
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("unknown command 'logot'", p.stderr)
+        self.assertIn("did you mean 'logout'", p.stderr)
+
     def test_z_leaving_erases_the_profile_and_keeps_every_invariant(self):
         email = "leaving@example.jp"
         enrolled = self.enroll(email=email, phone="03-5555-0001").json
