@@ -24,8 +24,8 @@ struct Offer {
     // (1000: the rule's own points): on the lines of the offer's categories, or on every line
     // when the offer names none. 1000..kMaxOfferMultiplierMilli.
     int64_t points_multiplier_milli = kMultiplierOne;
-    std::optional<Timestamp> withdrawn_at;  // a withdrawn offer is never current again
-    std::optional<Timestamp> updated_at;    // the last PATCH, if any
+    std::optional<Timestamp> withdrawn_at{};  // a withdrawn offer is never current again
+    std::optional<Timestamp> updated_at{};    // the last PATCH, if any
 };
 
 // An offer multiplies points by at most 10x.
