@@ -37,9 +37,13 @@ core::Result<CardInput> ParseCardInput(std::string_view text, std::string_view f
         digits.push_back(c);
     }
     if (!core::IsValidCardNumber(digits)) {
+        const bool sixteen_digits =
+            digits.size() == 16 && digits.find_first_not_of("0123456789") == std::string::npos;
         return MakeError(ErrorCode::kInvalidArgument,
-                         "'" + std::string(text) +
-                             "' is neither a card number (16 digits) nor a scanned card code",
+                         sixteen_digits ? core::CardNumberProblem(digits)
+                                        : "'" + std::string(text) +
+                                              "' is neither a card number (16 digits) nor a "
+                                              "scanned card code",
                          std::string(field));
     }
     return CardInput{std::move(digits), std::nullopt};

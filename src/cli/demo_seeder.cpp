@@ -563,6 +563,10 @@ core::Result<DemoSummary> DemoSeeder::Run() {
                 request.password = m.password;
                 request.profile = m.profile;
                 request.consents = m.consents;
+                // Random phones may repeat: a household's shared line.
+                request.shared_phone = true;
+                // Portal members confirmed their address there; a store's are asked by mail.
+                request.email_confirmed_elsewhere = m.enroll_store < 0;
                 // Members who enrolled at the portal are made as the operator would: the demo
                 // has no mailbox to confirm an email from (MemberService::RequestEnrollment).
                 const hub::Caller caller =

@@ -21,6 +21,8 @@ void AddEnrollmentFlags(CLI::App* command, EnrollmentForm& form) {
     command->add_flag("--postal-offers", form.postal_offers, "Consent to offers by post");
     command->add_flag("--share-profile", form.share_profile,
                       "Consent to stores seeing the profile");
+    command->add_flag("--shared-phone", form.shared_phone,
+                      "The household shares this phone with a member already enrolled");
     command->add_option("--medium", form.medium, "Card medium: chip, qr or virtual")
         ->check(CLI::IsMember({"chip", "qr", "virtual"}));
     command->add_flag("--password-stdin", form.password.from_stdin,
@@ -48,6 +50,7 @@ nlohmann::json EnrollmentBody(const EnrollmentForm& form, const std::string& pas
                              {"postal_offers", form.postal_offers},
                              {"share_profile", form.share_profile}}}};
     if (!form.medium.empty()) body["medium"] = form.medium;
+    if (form.shared_phone) body["shared_phone"] = true;
     return body;
 }
 

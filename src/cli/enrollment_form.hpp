@@ -18,7 +18,8 @@ struct EnrollmentForm {
     bool email_offers = false;
     bool postal_offers = false;
     bool share_profile = false;
-    std::string medium;  // chip | qr | virtual; empty: the hub's default
+    bool shared_phone = false;  // the household shares the phone with a member already enrolled
+    std::string medium;         // chip | qr | virtual; empty: the hub's default
     PasswordOptions password;
 };
 

@@ -34,7 +34,7 @@ using nlohmann::json;
 // ---- serve ----------------------------------------------------------------------------------
 
 struct ServeOptions {
-    std::string data_dir, db, listen = "127.0.0.1:8080", tls_cert, tls_key;
+    std::string data_dir, db, listen = "127.0.0.1:8080", tls_cert, tls_key, public_url;
     std::string log_level = "info";
     int threads = 2;
     int workers = 64;
@@ -66,6 +66,10 @@ int RunServe(const ServeOptions& o) {
     hub_options.data_dir = o.data_dir;
     hub_options.storage_url = o.db;
     hub_options.storage_options = o.storage;
+    hub_options.public_url = !o.public_url.empty()
+                                 ? o.public_url
+                                 : (o.tls_cert.empty() ? "http://" : "https://") + o.listen;
+    while (hub_options.public_url.ends_with('/')) hub_options.public_url.pop_back();
     hub_options.webhooks.deliver = true;
     hub_options.webhooks.retry.base = std::chrono::seconds(o.webhook_retry_base);
     hub_options.webhooks.retry.cap =
@@ -167,6 +171,9 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
                     "postgresql://kizuna@localhost/kizuna");
     cmd->add_option("--listen", o->listen, "Address to listen on, host:port (port 0: any free)")
         ->capture_default_str();
+    cmd->add_option("--public-url", o->public_url,
+                    "The hub's URL as members reach it, for links in mail (default: from "
+                    "--listen), e.g. https://hub.example.jp");
     cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate chain: serve HTTPS")
         ->check(CLI::ExistingFile);
     cmd->add_option("--tls-key", o->tls_key, "PEM private key for --tls-cert")

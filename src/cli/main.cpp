@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/card_commands.hpp"
+#include "cli/command_suggestion.hpp"
 #include "cli/command_support.hpp"
 #include "cli/demo_command.hpp"
 #include "cli/hub_commands.hpp"
@@ -45,6 +46,7 @@ int Run(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
+        if (ReportUnknownCommand(app, argc, argv)) return kExitUsage;
         app.exit(e);  // prints the message and a hint to --help
         return kExitUsage;
     }

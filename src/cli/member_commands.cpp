@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "cli/card_support.hpp"
 #include "cli/client_config.hpp"
@@ -178,23 +181,50 @@ void AddLogin(CLI::App& member, Dispatcher& dispatcher) {
 }
 
 void AddLogout(CLI::App& member, Dispatcher& dispatcher) {
-    auto o = std::make_shared<MemberCommon>();
-    auto* cmd = member.add_subcommand("logout", "Forget the saved session");
-    AddCommonFlags(cmd, *o);
-    AddExamples(cmd, {"kizuna member logout"});
+    struct Options {
+        MemberCommon common;
+        bool everywhere = false;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand(
+        "logout", "End the session on the hub and forget the saved session file");
+    cmd->add_flag("--everywhere", o->everywhere,
+                  "End every session of this member (other devices too)");
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member logout", "kizuna member logout --everywhere"});
     OnRun(cmd, dispatcher, [o] {
-        auto path = SessionPath(*o);
-        if (!path) return ReportError(path.error(), kExitUsage, o->json);
+        const bool js = o->common.json;
+        auto path = SessionPath(o->common);
+        if (!path) return ReportError(path.error(), kExitUsage, js);
+        int ended = 0;
+        bool on_hub = false;
+        if (auto session = LoadMemberSession(*path)) {
+            auto client = MakeClient(o->common, session->hub_url, session->ca_cert, session->token);
+            auto answer = client->Delete(o->everywhere ? "/v1/sessions" : "/v1/sessions/current");
+            if (answer.ok) {
+                on_hub = true;
+                ended = static_cast<int>(JsonInt(answer.body, "sessions_ended"));
+            } else if (!(answer.failure.kind == FailureKind::kRefused &&
+                         answer.failure.status == 401)) {
+                // The hub could not be told: keep the file, so that the log-out can be retried.
+                return ReportMemberFailure(answer.failure, js);
+            }
+        }
         const bool existed = ::unlink(path->c_str()) == 0;
         if (!existed && errno != ENOENT) {
             return ReportError(
                 core::MakeError(core::ErrorCode::kUnavailable, "cannot remove " + path->string()),
-                kExitUnreachable, o->json);
+                kExitUnreachable, js);
         }
-        if (o->json)
-            PrintJson(std::cout, {{"logged_out", existed}});
-        else
-            std::cout << (existed ? "Logged out.\n" : "Not logged in.\n");
+        if (js) {
+            PrintJson(std::cout, {{"logged_out", existed}, {"sessions_ended", ended}});
+        } else if (!existed) {
+            std::cout << "Not logged in.\n";
+        } else {
+            std::cout << (on_hub ? "Logged out; the hub ended " + std::to_string(ended) +
+                                       " session(s).\n"
+                                 : "Logged out (the session had already ended on the hub).\n");
+        }
         return kExitOk;
     });
 }
@@ -380,6 +410,228 @@ void AddOffers(CLI::App& member, Dispatcher& dispatcher) {
     });
 }
 
+// "on" / "off" for --email-offers and --postal-offers.
+std::optional<bool> OnOff(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    return text == "on";
+}
+
+void PrintSelf(const json& self) {
+    const json profile = self.value("profile", json::object());
+    const json consents = self.value("consents", json::object());
+    auto yes = [](bool on) { return std::string(on ? "on" : "off"); };
+    std::vector<std::pair<std::string, std::string>> lines = {
+        {"member id", JsonString(self, "member_id")}};
+    for (const char* field : {"name", "name_kana", "postal_code", "address", "phone", "birth_date",
+                              "occupation", "email"}) {
+        const std::string value = JsonString(profile, field);
+        if (!value.empty()) lines.emplace_back(field, value);
+    }
+    if (!JsonString(profile, "email").empty()) {
+        lines.emplace_back("email confirmed",
+                           self.value("email_confirmed", false)
+                               ? "yes"
+                               : "no (follow the link mailed to it; until then no offers)");
+    }
+    lines.emplace_back("email offers", yes(consents.value("email_offers", false)));
+    lines.emplace_back("postal offers", yes(consents.value("postal_offers", false)));
+    lines.emplace_back("share profile", yes(consents.value("share_profile", false)));
+    if (self.contains("card")) {
+        lines.emplace_back("card", JsonString(self["card"], "card_number"));
+    }
+    PrintSummary(std::cout, lines);
+}
+
+// PATCHes the member with `body` (when not empty), then shows the record.
+int PatchAndShow(const MemberCommon& common, const json& body) {
+    const bool js = common.json;
+    auto in = RequireSession(common);
+    if (!in.client) return in.exit_code;
+    const std::string path = "/v1/members/" + HubClient::Escape(in.session.member_id);
+    json changed = json::object();
+    if (!body.empty()) {
+        auto answer = in.client->Patch(path, body);
+        if (!answer.ok) return ReportMemberFailure(answer.failure, js);
+        changed = answer.body;
+    }
+    auto answer = in.client->Get(path);
+    if (!answer.ok) return ReportMemberFailure(answer.failure, js);
+    if (js) {
+        json out = answer.body;
+        if (!changed.empty()) out["update"] = changed;
+        PrintJson(std::cout, out);
+        return kExitOk;
+    }
+    if (changed.contains("email_pending")) {
+        std::cout << "The new email " << JsonString(changed, "email_pending")
+                  << " is used once confirmed: follow the link mailed to it.\n";
+    }
+    PrintSelf(answer.body);
+    return kExitOk;
+}
+
+void AddConsents(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::string email_offers, postal_offers, share_profile;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand("consents", "Show or change what you consented to");
+    cmd->add_option("--email-offers", o->email_offers, "Offers by email: on or off")
+        ->check(CLI::IsMember({"on", "off"}));
+    cmd->add_option("--postal-offers", o->postal_offers, "Offers by post: on or off")
+        ->check(CLI::IsMember({"on", "off"}));
+    cmd->add_option("--share-profile", o->share_profile, "Stores may see your profile: on or off")
+        ->check(CLI::IsMember({"on", "off"}));
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member consents", "kizuna member consents --email-offers off"});
+    OnRun(cmd, dispatcher, [o] {
+        json consents = json::object();
+        if (auto v = OnOff(o->email_offers)) consents["email_offers"] = *v;
+        if (auto v = OnOff(o->postal_offers)) consents["postal_offers"] = *v;
+        if (auto v = OnOff(o->share_profile)) consents["share_profile"] = *v;
+        return PatchAndShow(o->common,
+                            consents.empty() ? json::object() : json{{"consents", consents}});
+    });
+}
+
+void AddProfile(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::map<std::string, std::string> fields;
+        bool shared_phone = false;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand(
+        "profile", "Show or change your profile (a new email is used once confirmed)");
+    for (const auto& [flag, field] :
+         std::vector<std::pair<std::string, std::string>>{{"--name", "name"},
+                                                          {"--kana", "name_kana"},
+                                                          {"--postal-code", "postal_code"},
+                                                          {"--address", "address"},
+                                                          {"--phone", "phone"},
+                                                          {"--birth-date", "birth_date"},
+                                                          {"--occupation", "occupation"},
+                                                          {"--email", "email"}}) {
+        const std::string key = field;
+        cmd->add_option_function<std::string>(
+            flag, [o, key](const std::string& value) { o->fields[key] = value; }, "New " + field);
+    }
+    cmd->add_flag("--shared-phone", o->shared_phone,
+                  "The household shares the new phone with a member already enrolled");
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member profile", "kizuna member profile --address '東京都渋谷区…'",
+                      "kizuna member profile --email new@example.jp"});
+    OnRun(cmd, dispatcher, [o] {
+        json body = json::object();
+        if (!o->fields.empty()) body["profile"] = o->fields;
+        if (o->shared_phone) body["shared_phone"] = true;
+        return PatchAndShow(o->common, body);
+    });
+}
+
+void AddConfirmEmail(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::string token;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand("confirm-email",
+                                      "Confirm your email address with the token from the mail");
+    cmd->add_option("--token", o->token, "The token the mail gave")->required();
+    AddCommonFlags(cmd, o->common);
+    OnRun(cmd, dispatcher, [o] {
+        auto client = MakeClient(o->common, "", "", "");
+        auto answer = client->Post("/v1/email-confirmations", json{{"token", o->token}});
+        return PrintAnswer(answer, o->common.json, [](const json& reply) {
+            std::cout << "Email confirmed for member " << JsonString(reply, "member_id") << ".\n";
+        });
+    });
+}
+
+void AddForgotPassword(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::string email;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand("forgot-password",
+                                      "Get a password reset link by mail (confirmed email only)");
+    cmd->add_option("--email", o->email, "Your confirmed email address")->required();
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member forgot-password --email hanako@example.jp"});
+    OnRun(cmd, dispatcher, [o] {
+        auto client = MakeClient(o->common, "", "", "");
+        auto answer = client->Post("/v1/password-resets", json{{"email", o->email}});
+        return PrintAnswer(answer, o->common.json, [](const json& reply) {
+            std::cout << JsonString(reply, "message") << ".\n";
+        });
+    });
+}
+
+void AddResetPassword(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        std::string token;
+        PasswordOptions password;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand("reset-password",
+                                      "Set a new password with the token of a reset mail");
+    cmd->add_option("--token", o->token, "The token the reset mail gave")->required();
+    AddPasswordFlags(cmd, o->password);
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member reset-password --token kzr_…"});
+    OnRun(cmd, dispatcher, [o] {
+        const bool js = o->common.json;
+        auto password = ObtainPassword(o->password, "New password", true);
+        if (!password) return ReportError(password.error(), kExitUsage, js);
+        auto client = MakeClient(o->common, "", "", "");
+        auto answer = client->Post("/v1/password-resets/complete",
+                                   json{{"token", o->token}, {"password", *password}});
+        return PrintAnswer(answer, js, [](const json& reply) {
+            std::cout << "Password changed for member " << JsonString(reply, "member_id") << "; "
+                      << JsonString(reply, "message") << ".\n";
+        });
+    });
+}
+
+void AddLeave(CLI::App& member, Dispatcher& dispatcher) {
+    struct Options {
+        MemberCommon common;
+        PasswordOptions password;
+        bool yes = false;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = member.add_subcommand(
+        "leave", "Leave the program: your profile is erased, cards revoked, points forfeited");
+    cmd->add_flag("--yes", o->yes, "Confirm that you want to leave (this cannot be undone)")
+        ->required();
+    AddPasswordFlags(cmd, o->password);
+    AddCommonFlags(cmd, o->common);
+    AddExamples(cmd, {"kizuna member leave --yes"});
+    OnRun(cmd, dispatcher, [o] {
+        const bool js = o->common.json;
+        auto in = RequireSession(o->common);
+        if (!in.client) return in.exit_code;
+        auto password = ObtainPassword(o->password, "Password", false);
+        if (!password) return ReportError(password.error(), kExitUsage, js);
+        auto answer = in.client->Delete("/v1/members/" + HubClient::Escape(in.session.member_id),
+                                        json{{"password", *password}});
+        if (!answer.ok) return ReportMemberFailure(answer.failure, js);
+        if (auto path = SessionPath(o->common)) ::unlink(path->c_str());
+        return PrintAnswer(answer, js, [](const json& reply) {
+            std::cout << "You have left the program. Member " << JsonString(reply, "member_id")
+                      << ": profile erased, " << JsonInt(reply, "cards_revoked")
+                      << " card(s) revoked.\n";
+            for (const auto& b : reply.value("points_forfeited", json::array())) {
+                std::cout << "  forfeited " << GroupThousands(JsonInt(b, "points")) << " points in "
+                          << JsonString(b, "program_id") << "\n";
+            }
+        });
+    });
+}
+
 }  // namespace
 
 void AddMemberCommands(CLI::App& app, Dispatcher& dispatcher) {
@@ -393,6 +645,12 @@ void AddMemberCommands(CLI::App& app, Dispatcher& dispatcher) {
     AddReissue(*member, dispatcher);
     AddUsage(*member, dispatcher);
     AddOffers(*member, dispatcher);
+    AddProfile(*member, dispatcher);
+    AddConsents(*member, dispatcher);
+    AddConfirmEmail(*member, dispatcher);
+    AddForgotPassword(*member, dispatcher);
+    AddResetPassword(*member, dispatcher);
+    AddLeave(*member, dispatcher);
 }
 
 }  // namespace kizuna::cli

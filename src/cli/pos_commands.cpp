@@ -474,13 +474,21 @@ void AddRefund(CLI::App& pos, Dispatcher& dispatcher) {
 // ---- lookup / search ------------------------------------------------------------------------
 
 void PrintPurchases(const json& purchases) {
-    Table table({"when", "purchase id", "total", "points"});
-    table.AlignRight(2);
+    Table table({"when", "store", "purchase id", "total", "points"});
     table.AlignRight(3);
+    table.AlignRight(4);
     for (const auto& p : purchases) {
-        table.AddRow({LocalTime(JsonString(p, "occurred_at")), JsonString(p, "purchase_id"),
-                      FormatMoney(JsonInt(p, "total"), JsonString(p, "currency")),
-                      GroupThousands(JsonInt(p, "points_earned"))});
+        // After refunds: what is left, and what was refunded.
+        std::string total =
+            FormatMoney(JsonInt(p, "net_total", JsonInt(p, "total")), JsonString(p, "currency"));
+        if (JsonInt(p, "refunded_amount") > 0) {
+            total += " (refunded " +
+                     FormatMoney(JsonInt(p, "refunded_amount"), JsonString(p, "currency")) + ")";
+        }
+        table.AddRow({LocalTime(JsonString(p, "occurred_at")),
+                      JsonString(p, "store_name", JsonString(p, "store_id")),
+                      JsonString(p, "purchase_id"), total,
+                      GroupThousands(JsonInt(p, "net_points", JsonInt(p, "points_earned")))});
     }
     table.Print(std::cout, "No purchases.\n");
 }

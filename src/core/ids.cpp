@@ -111,4 +111,13 @@ std::string NewOpaqueId(Random& random, std::string_view prefix) {
     return id;
 }
 
+std::string CardNumberProblem(std::string_view text) {
+    if (IsValidCardNumber(text)) return {};
+    if (text.size() == 16 && text.find_first_not_of("0123456789") == std::string_view::npos) {
+        return "the check digit of card number " + std::string(text) +
+               " does not match: a digit is mistyped; check the number on the card";
+    }
+    return "'" + std::string(text) + "' is not a card number (16 digits)";
+}
+
 }  // namespace kizuna::core

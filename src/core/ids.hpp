@@ -27,6 +27,10 @@ bool IsValidMemberId(std::string_view text);
 inline constexpr std::string_view kCardPrefix = "9810";
 std::string NewCardNumber(Random& random);
 bool IsValidCardNumber(std::string_view text);
+// Why `text` is not a card number, in words a person can act on: a 16-digit number whose check
+// digit does not match says "check digit" (a digit is mistyped); anything else says what a card
+// number looks like. Empty for a valid card number.
+std::string CardNumberProblem(std::string_view text);
 
 // Opaque ids for stores, programs, offers, reservations: a prefix and 16 random lowercase
 // base32 characters, e.g. "st_k3j2...". Not typed by people, so no check digit.

@@ -231,4 +231,9 @@ std::string NormalizePhone(std::string_view phone) {
     return out;
 }
 
+bool MayMailOffers(const Member& member) {
+    return member.status == MemberStatus::kActive && member.consents.email_offers &&
+           member.email_confirmed && !member.profile.email.empty();
+}
+
 }  // namespace kizuna::core

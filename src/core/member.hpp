@@ -40,7 +40,13 @@ struct Member {
     Consents consents;
     MemberStatus status = MemberStatus::kActive;
     Timestamp created_at{};
+    // The member proved to own profile.email (a confirmation link, or self-service enrollment).
+    bool email_confirmed = false;
 };
+
+// Whether offers may be mailed to the member: an active member who consented and whose email
+// is confirmed. An unconfirmed address may be someone else's, typed by mistake or on purpose.
+bool MayMailOffers(const Member& member);
 
 // Checks and normalizes a profile (trims, lower-cases the email, unifies phone formatting).
 // Errors: kInvalidArgument with field "profile.<name>" and a message saying what is wrong.

@@ -13,9 +13,7 @@
 #include "hub/hub.hpp"
 
 namespace kizuna::http {
-namespace {
 
-// The token of an "Authorization: Bearer <token>" header; empty when there is no header.
 core::Result<std::string> BearerToken(std::string_view header) {
     if (header.empty()) return std::string();
     constexpr std::string_view kScheme = "bearer ";
@@ -34,6 +32,8 @@ core::Result<std::string> BearerToken(std::string_view header) {
     }
     return std::string(token);
 }
+
+namespace {
 
 HttpResponse InternalError(const Route& route, const HttpRequest& request, const char* what) {
     spdlog::error("{} {} failed: {}", route.method, request.path, what);

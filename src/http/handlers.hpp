@@ -77,5 +77,8 @@ std::optional<int> QueryLimit(const HttpRequest& request, int fallback, int max,
 // The member id in the path, if it is well-formed (10 digits, valid check digit); a malformed
 // one cannot exist, so the caller answers 404 without asking storage.
 bool IsMemberIdParam(std::string_view id);
+// The token of an "Authorization: Bearer <token>" header; empty when there is no header.
+// Errors: kUnauthenticated for another scheme or an empty token.
+core::Result<std::string> BearerToken(std::string_view header);
 
 }  // namespace kizuna::http

@@ -6,6 +6,45 @@
 
 namespace kizuna::http {
 
+namespace {
+
+const std::string* NameIn(const std::map<std::string, std::string>* names, const std::string& id) {
+    if (names == nullptr || id.empty()) return nullptr;
+    auto it = names->find(id);
+    return it == names->end() ? nullptr : &it->second;
+}
+const std::string* StoreName(const RecordContext& c, const std::string& id) {
+    return NameIn(c.names ? &c.names->stores : nullptr, id);
+}
+const std::string* ProgramName(const RecordContext& c, const std::string& id) {
+    return NameIn(c.names ? &c.names->programs : nullptr, id);
+}
+
+// The refunds of one purchase and what they took.
+struct PurchaseNet {
+    std::vector<const core::Refund*> refunds;
+    int64_t refunded_amount = 0;
+    int64_t points_owed = 0;  // reversed + unrecovered + expired: the purchase's points given back
+};
+
+PurchaseNet NetOf(const core::Purchase& purchase, const RecordContext& context) {
+    PurchaseNet net;
+    if (context.refunds == nullptr) return net;
+    for (const storage::PurchaseRefund& r : *context.refunds) {
+        if (r.purchase_store_id != purchase.store_id ||
+            r.refund.purchase_id != purchase.purchase_id) {
+            continue;
+        }
+        net.refunds.push_back(&r.refund);
+        net.refunded_amount += r.refund.amount;
+        net.points_owed +=
+            r.refund.points_reversed + r.refund.points_unrecovered + r.refund.points_expired;
+    }
+    return net;
+}
+
+}  // namespace
+
 Json TimeToJson(core::Timestamp t) { return core::FormatRfc3339(t); }
 
 Json MilliToJson(int64_t milli) {
@@ -108,13 +147,15 @@ Json PurchaseLineToJson(const core::PurchaseLine& line) {
     return json;
 }
 
-Json PurchaseToJson(const core::Purchase& purchase) {
+Json PurchaseToJson(const core::Purchase& purchase, const RecordContext& context) {
     Json json = Json::object();
     json["purchase_id"] = purchase.purchase_id;
     json["member_id"] = purchase.member_id;
     if (!purchase.card_number.empty()) json["card_number"] = purchase.card_number;
     json["store_id"] = purchase.store_id;
+    if (auto* name = StoreName(context, purchase.store_id)) json["store_name"] = *name;
     json["program_id"] = purchase.program_id;
+    if (auto* name = ProgramName(context, purchase.program_id)) json["program_name"] = *name;
     json["occurred_at"] = TimeToJson(purchase.occurred_at);
     json["recorded_at"] = TimeToJson(purchase.recorded_at);
     json["currency"] = purchase.currency;
@@ -124,14 +165,32 @@ Json PurchaseToJson(const core::Purchase& purchase) {
     json["total"] = purchase.total;
     json["points_earned"] = purchase.points_earned;
     json["rule_version"] = purchase.rule_version;
+    const PurchaseNet net = NetOf(purchase, context);
+    Json refunds = Json::array();
+    for (const core::Refund* r : net.refunds) {
+        Json refund = Json::object();
+        refund["refund_id"] = r->refund_id;
+        refund["amount"] = r->amount;
+        refund["points_reversed"] = r->points_reversed;
+        refund["points_unrecovered"] = r->points_unrecovered;
+        refund["points_expired"] = r->points_expired;
+        refund["occurred_at"] = TimeToJson(r->occurred_at);
+        refunds.push_back(std::move(refund));
+    }
+    json["refunds"] = std::move(refunds);
+    json["refunded_amount"] = net.refunded_amount;
+    json["net_total"] = purchase.total - net.refunded_amount;
+    json["net_points"] = purchase.points_earned - net.points_owed;
     return json;
 }
 
-Json EntryToJson(const core::LedgerEntry& entry) {
+Json EntryToJson(const core::LedgerEntry& entry, const RecordContext& context) {
     Json json = Json::object();
     json["entry_id"] = entry.entry_id;
     json["program_id"] = entry.program_id;
+    if (auto* name = ProgramName(context, entry.program_id)) json["program_name"] = *name;
     json["store_id"] = entry.store_id;
+    if (auto* name = StoreName(context, entry.store_id)) json["store_name"] = *name;
     json["delta"] = entry.delta;
     json["kind"] = core::EntryKindName(entry.kind);
     json["ref"] = entry.ref;
@@ -140,9 +199,10 @@ Json EntryToJson(const core::LedgerEntry& entry) {
     return json;
 }
 
-Json BalanceToJson(const storage::Balance& balance) {
+Json BalanceToJson(const storage::Balance& balance, const RecordContext& context) {
     Json json = Json::object();
     json["program_id"] = balance.program_id;
+    if (auto* name = ProgramName(context, balance.program_id)) json["program_name"] = *name;
     json["points"] = balance.points;
     return json;
 }
@@ -198,13 +258,15 @@ Json RefundReceiptToJson(const hub::RefundReceipt& receipt) {
     return json;
 }
 
-void WritePurchase(JsonWriter& out, const core::Purchase& purchase) {
+void WritePurchase(JsonWriter& out, const core::Purchase& purchase, const RecordContext& context) {
     out.BeginObject();
     out.Field("purchase_id", purchase.purchase_id);
     out.Field("member_id", purchase.member_id);
     if (!purchase.card_number.empty()) out.Field("card_number", purchase.card_number);
     out.Field("store_id", purchase.store_id);
+    if (auto* name = StoreName(context, purchase.store_id)) out.Field("store_name", *name);
     out.Field("program_id", purchase.program_id);
+    if (auto* name = ProgramName(context, purchase.program_id)) out.Field("program_name", *name);
     out.Field("occurred_at", core::FormatRfc3339(purchase.occurred_at));
     out.Field("recorded_at", core::FormatRfc3339(purchase.recorded_at));
     out.Field("currency", purchase.currency);
@@ -224,14 +286,33 @@ void WritePurchase(JsonWriter& out, const core::Purchase& purchase) {
     out.Field("total", purchase.total);
     out.Field("points_earned", purchase.points_earned);
     out.Field("rule_version", purchase.rule_version);
+    const PurchaseNet net = NetOf(purchase, context);
+    out.Key("refunds");
+    out.BeginArray();
+    for (const core::Refund* r : net.refunds) {
+        out.BeginObject();
+        out.Field("refund_id", r->refund_id);
+        out.Field("amount", r->amount);
+        out.Field("points_reversed", r->points_reversed);
+        out.Field("points_unrecovered", r->points_unrecovered);
+        out.Field("points_expired", r->points_expired);
+        out.Field("occurred_at", core::FormatRfc3339(r->occurred_at));
+        out.EndObject();
+    }
+    out.EndArray();
+    out.Field("refunded_amount", net.refunded_amount);
+    out.Field("net_total", purchase.total - net.refunded_amount);
+    out.Field("net_points", purchase.points_earned - net.points_owed);
     out.EndObject();
 }
 
-void WriteEntry(JsonWriter& out, const core::LedgerEntry& entry) {
+void WriteEntry(JsonWriter& out, const core::LedgerEntry& entry, const RecordContext& context) {
     out.BeginObject();
     out.Field("entry_id", entry.entry_id);
     out.Field("program_id", entry.program_id);
+    if (auto* name = ProgramName(context, entry.program_id)) out.Field("program_name", *name);
     out.Field("store_id", entry.store_id);
+    if (auto* name = StoreName(context, entry.store_id)) out.Field("store_name", *name);
     out.Field("delta", entry.delta);
     out.Field("kind", core::EntryKindName(entry.kind));
     out.Field("ref", entry.ref);
@@ -240,9 +321,10 @@ void WriteEntry(JsonWriter& out, const core::LedgerEntry& entry) {
     out.EndObject();
 }
 
-void WriteBalance(JsonWriter& out, const storage::Balance& balance) {
+void WriteBalance(JsonWriter& out, const storage::Balance& balance, const RecordContext& context) {
     out.BeginObject();
     out.Field("program_id", balance.program_id);
+    if (auto* name = ProgramName(context, balance.program_id)) out.Field("program_name", *name);
     out.Field("points", balance.points);
     out.EndObject();
 }
@@ -255,31 +337,36 @@ std::string UsageJsonText(std::string_view member_id, const hub::Usage& usage) {
     out.Field("member_id", member_id);
     out.Key("balances");
     out.BeginArray();
-    for (const storage::Balance& balance : usage.balances) WriteBalance(out, balance);
+    const RecordContext context{&usage.names, &usage.refunds};
+    for (const storage::Balance& balance : usage.balances) WriteBalance(out, balance, context);
     out.EndArray();
     out.Key("purchases");
     out.BeginArray();
-    for (const core::Purchase& purchase : usage.purchases) WritePurchase(out, purchase);
+    for (const core::Purchase& purchase : usage.purchases) WritePurchase(out, purchase, context);
     out.EndArray();
     out.Key("entries");
     out.BeginArray();
-    for (const core::LedgerEntry& entry : usage.entries) WriteEntry(out, entry);
+    for (const core::LedgerEntry& entry : usage.entries) WriteEntry(out, entry, context);
     out.EndArray();
     if (!usage.next_cursor.empty()) out.Field("next_cursor", usage.next_cursor);
     out.EndObject();
     return out.Take();
 }
 
-Json OfferToJson(const core::Offer& offer) {
+Json OfferToJson(const core::Offer& offer, const std::string& store_name) {
     Json json = Json::object();
     json["offer_id"] = offer.offer_id;
     json["store_id"] = offer.store_id;
+    if (!store_name.empty()) json["store_name"] = store_name;
     json["title"] = offer.title;
     json["body"] = offer.body;
     json["categories"] = offer.categories;
     json["valid_from"] = TimeToJson(offer.valid_from);
     json["valid_to"] = TimeToJson(offer.valid_to);
     json["created_at"] = TimeToJson(offer.created_at);
+    json["points_multiplier"] = MilliToJson(offer.points_multiplier_milli);
+    if (offer.withdrawn_at) json["withdrawn_at"] = TimeToJson(*offer.withdrawn_at);
+    if (offer.updated_at) json["updated_at"] = TimeToJson(*offer.updated_at);
     return json;
 }
 
@@ -299,8 +386,7 @@ hub::MemberRef ReadMemberRef(JsonReader& reader) {
     if (has_card) {
         ref.card_number = reader.RequiredString("card_number");
         if (reader.ok() && !core::IsValidCardNumber(ref.card_number)) {
-            reader.Fail("card_number",
-                        "card_number is not a valid card number (16 digits with a check digit)");
+            reader.Fail("card_number", core::CardNumberProblem(ref.card_number));
         }
     } else {
         ref.member_id = reader.RequiredString("member_id");

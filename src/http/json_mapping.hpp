@@ -37,21 +37,32 @@ Json ProgramToJson(const core::Program& program);
 Json StoreToJson(const core::Store& store);  // never the API key or its hash
 Json RuleToJson(const core::EarningRule& rule);
 Json PurchaseLineToJson(const core::PurchaseLine& line);
-Json PurchaseToJson(const core::Purchase& purchase);
-Json EntryToJson(const core::LedgerEntry& entry);
-Json BalanceToJson(const storage::Balance& balance);
+// What a purchase, entry or balance is shown with: the names of the stores and programs it
+// names ("store_name", "program_name" beside the ids, when known) and, for a purchase, the
+// refunds among `refunds` that belong to it ("refunds", "refunded_amount", "net_total",
+// "net_points": what is left of the purchase after them).
+struct RecordContext {
+    const hub::Names* names = nullptr;
+    const std::vector<storage::PurchaseRefund>* refunds = nullptr;
+};
+Json PurchaseToJson(const core::Purchase& purchase, const RecordContext& context = {});
+Json EntryToJson(const core::LedgerEntry& entry, const RecordContext& context = {});
+Json BalanceToJson(const storage::Balance& balance, const RecordContext& context = {});
 // The answers to durable writes (POST /v1/purchases, /v1/redemptions, .../refunds).
 Json PurchaseReceiptToJson(const hub::PurchaseReceipt& receipt);
 Json RedemptionReceiptToJson(const hub::RedemptionReceipt& receipt);
 Json RefundReceiptToJson(const hub::RefundReceipt& receipt);
-Json OfferToJson(const core::Offer& offer);
+// With "store_name" when `store_name` is not empty.
+Json OfferToJson(const core::Offer& offer, const std::string& store_name = {});
 
 // The same documents as PurchaseToJson, EntryToJson and BalanceToJson written straight as text,
 // byte for byte what DumpJson gives for those, for the member usage answer (the hub's most
 // frequent read), which skips building a DOM.
-void WritePurchase(JsonWriter& out, const core::Purchase& purchase);
-void WriteEntry(JsonWriter& out, const core::LedgerEntry& entry);
-void WriteBalance(JsonWriter& out, const storage::Balance& balance);
+void WritePurchase(JsonWriter& out, const core::Purchase& purchase,
+                   const RecordContext& context = {});
+void WriteEntry(JsonWriter& out, const core::LedgerEntry& entry, const RecordContext& context = {});
+void WriteBalance(JsonWriter& out, const storage::Balance& balance,
+                  const RecordContext& context = {});
 // The member usage answer: {"member_id","balances":[...],"purchases":[...],"entries":[...]}.
 std::string UsageJsonText(std::string_view member_id, const hub::Usage& usage);
 

@@ -46,6 +46,7 @@ hub::NewMember ReadNewMember(JsonReader& body) {
         request.consents.share_profile = consents->OptionalBool("share_profile").value_or(false);
     }
     request.medium = ReadCardMedium(body, "medium", core::CardMedium::kVirtual);
+    request.shared_phone = body.OptionalBool("shared_phone").value_or(false);
     return request;
 }
 
@@ -169,18 +170,21 @@ HttpResponse Lookup(const RequestContext& ctx) {
     if (!IsMemberIdParam(member_id)) return NotFound("member", member_id);
     auto view = ctx.hub.members().Lookup(ctx.caller, member_id);
     if (!view) return ErrorResponse(view.error());
+    const RecordContext context{&view->names, &view->refunds};
     Json json = Json::object();
     json["member_id"] = view->member_id;
     if (view->profile) json["profile"] = ProfileToJson(*view->profile);
     json["consents"] = ConsentsToJson(view->consents);
+    // The member's current card; a revoked one is never shown as theirs.
+    if (view->card) json["card"] = CardToJson(*view->card);
     Json balances = Json::array();
     for (const storage::Balance& balance : view->balances) {
-        balances.push_back(BalanceToJson(balance));
+        balances.push_back(BalanceToJson(balance, context));
     }
     json["balances"] = std::move(balances);
     Json purchases = Json::array();
     for (const core::Purchase& purchase : view->purchases) {
-        purchases.push_back(PurchaseToJson(purchase));
+        purchases.push_back(PurchaseToJson(purchase, context));
     }
     json["purchases"] = std::move(purchases);
     // Issue 19: the member's tier in the store's program, and what is left to the next.
@@ -198,6 +202,163 @@ HttpResponse Lookup(const RequestContext& ctx) {
                          : Json{{"name", standing.next_name}, {"remaining", standing.remaining}}}};
     }
     return JsonResponse(200, json);
+}
+
+// The member's own record (or the operator's view of it).
+HttpResponse Self(const RequestContext& ctx) {
+    const std::string& member_id = ctx.Param("id");
+    auto self = ctx.hub.members().GetSelf(ctx.caller, member_id);
+    if (!self) return ErrorResponse(self.error());
+    Json json = Json::object();
+    json["member_id"] = self->member.member_id;
+    json["profile"] = ProfileToJson(self->member.profile);
+    json["consents"] = ConsentsToJson(self->member.consents);
+    json["email_confirmed"] = self->member.email_confirmed;
+    // What the consent does today: an unconfirmed address gets no offers.
+    json["offers_by_email"] = core::MayMailOffers(self->member);
+    if (self->card) json["card"] = CardToJson(*self->card);
+    return JsonResponse(200, json);
+}
+
+HttpResponse Get(const RequestContext& ctx) {
+    const std::string& member_id = ctx.Param("id");
+    if (!IsMemberIdParam(member_id)) return NotFound("member", member_id);
+    return ctx.caller.role == Role::kStore ? Lookup(ctx) : Self(ctx);
+}
+
+HttpResponse Update(const RequestContext& ctx) {
+    const std::string& member_id = ctx.Param("id");
+    if (!IsMemberIdParam(member_id)) return NotFound("member", member_id);
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    hub::MemberUpdate update;
+    if (auto profile = body.Object("profile", false)) {
+        update.name = profile->OptionalString("name");
+        update.name_kana = profile->OptionalString("name_kana");
+        update.postal_code = profile->OptionalString("postal_code");
+        update.address = profile->OptionalString("address");
+        update.phone = profile->OptionalString("phone");
+        update.birth_date = profile->OptionalString("birth_date");
+        update.occupation = profile->OptionalString("occupation");
+        update.email = profile->OptionalString("email");
+    }
+    if (auto consents = body.Object("consents", false)) {
+        update.email_offers = consents->OptionalBool("email_offers");
+        update.postal_offers = consents->OptionalBool("postal_offers");
+        update.share_profile = consents->OptionalBool("share_profile");
+    }
+    update.shared_phone = body.OptionalBool("shared_phone").value_or(false);
+    if (!body.ok()) return ErrorResponse(body.error());
+    auto updated = ctx.hub.members().Update(ctx.caller, member_id, update);
+    if (!updated) return ErrorResponse(updated.error());
+    Json json = Json::object();
+    json["member_id"] = member_id;
+    json["changed"] = updated->changed;
+    if (!updated->email_pending.empty()) {
+        json["email_pending"] = updated->email_pending;
+        json["message"] = "the new email is used once confirmed: follow the link mailed to it";
+    }
+    return JsonResponse(200, json);
+}
+
+HttpResponse Leave(const RequestContext& ctx) {
+    const std::string& member_id = ctx.Param("id");
+    if (!IsMemberIdParam(member_id)) return NotFound("member", member_id);
+    std::string password;
+    if (ctx.caller.role == Role::kMember) {
+        JsonReader body = JsonReader::ParseBody(ctx.request.body);
+        password = body.RequiredString("password");
+        if (!body.ok()) return ErrorResponse(body.error());
+    }
+    auto left = ctx.hub.members().Leave(ctx.caller, member_id, password);
+    if (!left) return ErrorResponse(left.error());
+    Json json = Json::object();
+    json["member_id"] = left->member_id;
+    json["status"] = "left";
+    json["cards_revoked"] = left->cards_revoked;
+    json["sessions_ended"] = left->sessions_ended;
+    Json forfeited = Json::array();
+    for (const storage::Balance& b : left->points_forfeited) forfeited.push_back(BalanceToJson(b));
+    json["points_forfeited"] = std::move(forfeited);
+    return JsonResponse(200, json);
+}
+
+HttpResponse ConfirmedEmail(const core::Result<std::string>& confirmed) {
+    if (!confirmed) return ErrorResponse(confirmed.error());
+    Json json = Json::object();
+    json["member_id"] = *confirmed;
+    json["email_confirmed"] = true;
+    return JsonResponse(200, json);
+}
+
+HttpResponse ConfirmEmail(const RequestContext& ctx) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    std::string token = body.RequiredString("token");
+    if (!body.ok()) return ErrorResponse(body.error());
+    return ConfirmedEmail(ctx.hub.members().ConfirmEmail(token));
+}
+
+// The link in the mail: following it is the confirmation (the mailbox holds the token).
+HttpResponse ConfirmEmailLink(const RequestContext& ctx) {
+    return ConfirmedEmail(ctx.hub.members().ConfirmEmail(ctx.Param("token")));
+}
+
+HttpResponse RequestPasswordReset(const RequestContext& ctx) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    std::string email = body.RequiredString("email");
+    if (!body.ok()) return ErrorResponse(body.error());
+    auto requested = ctx.hub.members().RequestPasswordReset(email, ctx.caller.address);
+    if (!requested.ok()) return ErrorResponse(requested.error());
+    Json json = Json::object();
+    json["status"] = "pending";
+    json["message"] =
+        "if this is a member's confirmed email, a reset link is on its way; it works once, for " +
+        std::to_string(hub::kPasswordResetLifetime.count()) + " minutes";
+    return JsonResponse(202, json);
+}
+
+HttpResponse CompletePasswordReset(const RequestContext& ctx) {
+    JsonReader body = JsonReader::ParseBody(ctx.request.body);
+    std::string token = body.RequiredString("token");
+    std::string password = body.RequiredString("password");
+    if (!body.ok()) return ErrorResponse(body.error());
+    auto reset = ctx.hub.members().ResetPassword(token, password);
+    if (!reset) return ErrorResponse(reset.error());
+    Json json = Json::object();
+    json["member_id"] = *reset;
+    json["password_changed"] = true;
+    json["message"] = "every session of this member has ended; log in with the new password";
+    return JsonResponse(200, json);
+}
+
+// The page the reset mail links to: a form that sends the token (from the link) and the new
+// password to POST /v1/password-resets/complete. Static: the token never reaches the server
+// until the form is sent.
+constexpr std::string_view kResetPasswordPage = R"html(<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><title>Kizuna — new password</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>Kizuna: choose a new password / 新しいパスワード</h1>
+<form id="f"><label>New password <input type="password" id="p" minlength="8" required></label>
+<button>Set password</button></form><p id="r" role="status"></p>
+<script>
+document.getElementById("f").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const token = new URLSearchParams(location.search).get("token") || "";
+  const answer = await fetch("/v1/password-resets/complete", {method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({token, password: document.getElementById("p").value})});
+  const body = await answer.json();
+  document.getElementById("r").textContent =
+    answer.ok ? body.message : (body.error && body.error.message) || "failed";
+});
+</script></body></html>
+)html";
+
+HttpResponse ResetPasswordPage(const RequestContext&) {
+    HttpResponse response;
+    response.status = 200;
+    response.content_type = "text/html; charset=utf-8";
+    response.body = std::string(kResetPasswordPage);
+    return response;
 }
 
 }  // namespace
@@ -219,7 +380,19 @@ void AddMemberRoutes(Router& router) {
                 .access = Access::Roles({Role::kMember, Role::kOperator}),
                 .handler = Usage,
                 .try_inline = TryUsage});
-    router.Add({"GET", "/v1/members/{id}", Access::Roles({Role::kStore}), Lookup});
+    // A store: the lookup (seed (5)); the member or the operator: the member's own record.
+    router.Add({"GET", "/v1/members/{id}",
+                Access::Roles({Role::kStore, Role::kMember, Role::kOperator}), Get});
+    router.Add({"PATCH", "/v1/members/{id}",
+                Access::Roles({Role::kMember, Role::kStore, Role::kOperator}), Update});
+    router.Add(
+        {"DELETE", "/v1/members/{id}", Access::Roles({Role::kMember, Role::kOperator}), Leave});
+    // The token from the mail is the credential.
+    router.Add({"POST", "/v1/email-confirmations", Access::Public(), ConfirmEmail});
+    router.Add({"GET", "/v1/email-confirmations/{token}", Access::Public(), ConfirmEmailLink});
+    router.Add({"POST", "/v1/password-resets", Access::Public(), RequestPasswordReset});
+    router.Add({"POST", "/v1/password-resets/complete", Access::Public(), CompletePasswordReset});
+    router.Add({"GET", "/reset-password", Access::Public(), ResetPasswordPage});
 }
 
 }  // namespace kizuna::http

@@ -25,12 +25,35 @@ HttpResponse Login(const RequestContext& ctx) {
     return JsonResponse(201, json);
 }
 
+HttpResponse Logout(const RequestContext& ctx) {
+    auto token = BearerToken(ctx.request.authorization);
+    if (!token) return ErrorResponse(token.error());
+    auto ended = ctx.hub.auth().Logout(*token);
+    if (!ended.ok()) return ErrorResponse(ended.error());
+    Json json = Json::object();
+    json["logged_out"] = true;
+    json["sessions_ended"] = 1;
+    return JsonResponse(200, json);
+}
+
+HttpResponse LogoutEverywhere(const RequestContext& ctx) {
+    auto ended = ctx.hub.auth().LogoutEverywhere(ctx.caller.member_id);
+    if (!ended) return ErrorResponse(ended.error());
+    Json json = Json::object();
+    json["logged_out"] = true;
+    json["sessions_ended"] = *ended;
+    return JsonResponse(200, json);
+}
+
 }  // namespace
 
 void AddSessionRoutes(Router& router) {
     // Public: the password is the credential, and a stale token a browser still holds must not
     // stand in the way of logging in again.
     router.Add({"POST", "/v1/sessions", Access::Public(), Login});
+    // Log-out ends the session on the hub: the token stops working at once.
+    router.Add({"DELETE", "/v1/sessions/current", Access::Roles({hub::Role::kMember}), Logout});
+    router.Add({"DELETE", "/v1/sessions", Access::Roles({hub::Role::kMember}), LogoutEverywhere});
 }
 
 }  // namespace kizuna::http

@@ -77,6 +77,7 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
         return caller;
     }
     const core::Timestamp now = context_.Now();
+    const uint64_t generation = SessionsGeneration();
     std::optional<storage::MemberSession> session;
     KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(session, txn.FindSession(digest));
@@ -86,7 +87,7 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
     if (session->expires_at <= now) {
         return MakeError(ErrorCode::kUnauthenticated, "the session has expired; log in again");
     }
-    CacheSession(digest, *session, now);
+    CacheSession(digest, *session, now, generation);
     Caller caller;
     caller.role = Role::kMember;
     caller.member_id = session->member_id;
@@ -131,13 +132,20 @@ std::optional<std::string> AuthService::CachedSessionMember(const std::string& d
 
 void AuthService::ForgetSessionsOf(std::string_view member_id) {
     std::lock_guard lock(sessions_mutex_);
+    ++sessions_generation_;
     std::erase_if(sessions_,
                   [&](const auto& entry) { return entry.second.member_id == member_id; });
 }
 
-void AuthService::CacheSession(const std::string& digest, const storage::MemberSession& session,
-                               core::Timestamp now) {
+uint64_t AuthService::SessionsGeneration() {
     std::lock_guard lock(sessions_mutex_);
+    return sessions_generation_;
+}
+
+void AuthService::CacheSession(const std::string& digest, const storage::MemberSession& session,
+                               core::Timestamp now, uint64_t generation) {
+    std::lock_guard lock(sessions_mutex_);
+    if (generation != sessions_generation_) return;
     if (sessions_.size() >= kMaxCachedSessions) {
         std::erase_if(sessions_, [&](const auto& entry) { return entry.second.expires_at <= now; });
         // Still full of live sessions: start over rather than grow; they are reloaded on use.
@@ -164,7 +172,11 @@ core::Result<SessionIssued> AuthService::Login(const LoginRequest& request) {
     std::string normalized = login;
     KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
         if (login.size() == 16 && AllDigits(login)) {
-            if (!core::IsValidCardNumber(login)) return core::Status::Ok();
+            // A mistyped card number is said so, not "wrong password": it names no member.
+            if (!core::IsValidCardNumber(login)) {
+                return MakeError(ErrorCode::kInvalidArgument, core::CardNumberProblem(login),
+                                 "login");
+            }
             KZ_ASSIGN_OR_RETURN(card, txn.FindCard(login));
             if (!card) return core::Status::Ok();
             KZ_ASSIGN_OR_RETURN(member, txn.FindMember(card->member_id));
@@ -286,6 +298,33 @@ void AuthService::RememberVerified(const std::string& digest) {
     std::lock_guard lock(pins_mutex_);
     if (verified_pins_.size() >= kMaxCachedPins) verified_pins_.clear();
     verified_pins_.insert_or_assign(digest, context_.Now() + kPinMemory);
+}
+
+core::Status AuthService::Logout(std::string_view bearer_token) {
+    if (!bearer_token.starts_with(kSessionTokenPrefix)) {
+        return MakeError(ErrorCode::kUnauthenticated, "log-out ends a member session");
+    }
+    const std::string digest = crypto::Digest(bearer_token);
+    KZ_RETURN_IF_ERROR(context_.storage().Write(
+        [&](storage::WriteTxn& txn) -> core::Status { return txn.DeleteSession(digest); }));
+    ForgetSessions({digest});
+    return core::Status::Ok();
+}
+
+core::Result<int> AuthService::LogoutEverywhere(const std::string& member_id) {
+    std::vector<std::string> digests;
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(digests, txn.DeleteSessionsOf(member_id));
+        return core::Status::Ok();
+    }));
+    ForgetSessions(digests);
+    return static_cast<int>(digests.size());
+}
+
+void AuthService::ForgetSessions(const std::vector<std::string>& digests) {
+    std::lock_guard lock(sessions_mutex_);
+    ++sessions_generation_;
+    for (const std::string& digest : digests) sessions_.erase(digest);
 }
 
 std::string AuthService::HashPassword(std::string_view password) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/member.hpp"
 #include "core/result.hpp"
@@ -76,6 +77,13 @@ class AuthService {
     // caller.staff. Errors: kUnauthenticated (malformed, unknown, removed, another store's, wrong
     // PIN), kTooManyRequests, kForbidden for a caller that is not a store.
     core::Status IdentifyStaff(Caller& caller, std::string_view header);
+    // Log-out: the session of this bearer token ends at once, on the hub (its row is deleted and
+    // this process forgets it). Errors: kUnauthenticated when the token is not a live session.
+    core::Status Logout(std::string_view bearer_token);
+    // Every session of the member ends. Returns how many there were.
+    core::Result<int> LogoutEverywhere(const std::string& member_id);
+    // Forgets cached sessions whose rows a write of the caller deleted (their digests).
+    void ForgetSessions(const std::vector<std::string>& digests);
 
     // Argon2id hashing for new passwords, under the same concurrency limit as checks: each
     // hash takes ~64 MiB for ~0.1 s, so at most a few run at once whatever the worker count.
@@ -95,17 +103,23 @@ class AuthService {
     };
     // A live session found earlier, if any and still unexpired at `now`; drops an expired one.
     std::optional<std::string> CachedSessionMember(const std::string& digest, core::Timestamp now);
+    // Keeps the session unless ForgetSessions ran since `generation` was read (the read may
+    // have seen a row deleted meanwhile).
     void CacheSession(const std::string& digest, const storage::MemberSession& session,
-                      core::Timestamp now);
+                      core::Timestamp now, uint64_t generation);
+    uint64_t SessionsGeneration();
 
     HubContext& context_;
     int session_ttl_seconds_;
     // Token digest -> live member session, so that an authenticated member request costs no
-    // storage read of its own. Sound because a stored session never changes and is only ever
-    // deleted once expired (or forgotten here with ForgetSessionsOf); every hit is checked against
-    // the clock like a stored one.
+    // storage read of its own. Sound because a stored session never changes, and a session
+    // deleted before it expires (log-out, a password reset, leaving) is deleted through this
+    // process, which forgets it in the same call; every hit is checked against the clock.
+    // Several hub processes on one database would each need to hear of that (a known limit:
+    // today's backend is one SQLite file, one process).
     std::mutex sessions_mutex_;
     std::unordered_map<std::string, CachedSession> sessions_;
+    uint64_t sessions_generation_ = 0;  // bumped by ForgetSessions
     bool RecentlyVerified(const std::string& digest);
     void RememberVerified(const std::string& digest);
     std::mutex pins_mutex_;

@@ -282,7 +282,8 @@ core::Result<std::unique_ptr<Hub>> Hub::Open(HubOptions options) {
     hub->auth_ = std::make_unique<AuthService>(*hub->context_, options.session_ttl_seconds);
     hub->admin_ = std::make_unique<AdminService>(*hub->context_);
     hub->mail_ = std::make_unique<MailSpool>(options.data_dir / "mail-outbox");
-    hub->members_ = std::make_unique<MemberService>(*hub->context_, *hub->auth_, *hub->mail_);
+    hub->members_ = std::make_unique<MemberService>(*hub->context_, *hub->auth_, *hub->mail_,
+                                                    options.public_url);
     hub->points_ = std::make_unique<PointsService>(*hub->context_);
     hub->redemption_limits_ = std::make_unique<RedemptionLimitService>(*hub->context_);
     hub->campaigns_ = std::make_unique<CampaignService>(*hub->context_);

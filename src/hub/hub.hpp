@@ -40,6 +40,8 @@ struct HubOptions {
     WebhookOptions webhooks;   // retry policy; `deliver` starts the delivery worker
     MailDeliveryOptions mail;  // SMTP; `deliver` starts the mail delivery worker
     DispatchOptions dispatch;  // offer dispatch; `run_worker` starts its worker
+    // The hub's URL as members reach it, for links in mail (email confirmation, password reset).
+    std::string public_url = "http://127.0.0.1:8080";
 };
 
 class Hub {

@@ -114,6 +114,20 @@ core::Result<std::vector<core::EarningRule>> HubContext::RulesOf(const std::stri
         [](const std::vector<core::EarningRule>& v) { return v.empty() ? nullptr : &v; });
 }
 
+core::Result<std::vector<core::Offer>> HubContext::MultiplierOffersOf(const std::string& store_id) {
+    // Cached even when empty: most stores have none, and every purchase asks.
+    return CachedRead<std::vector<core::Offer>, std::vector<core::Offer>>(
+        multiplier_offers_by_store_, offers_generation_, store_id,
+        [&](storage::ReadTxn& txn) { return txn.MultiplierOffersOf(store_id, core::Timestamp{}); },
+        [](const std::vector<core::Offer>& v) { return &v; });
+}
+
+void HubContext::InvalidateOffers(const std::string& store_id) {
+    std::lock_guard lock(cache_mutex_);
+    ++offers_generation_;
+    multiplier_offers_by_store_.erase(store_id);
+}
+
 void HubContext::InvalidateStore(const std::string& store_id) {
     std::lock_guard lock(cache_mutex_);
     ++store_generation_;

@@ -20,6 +20,7 @@
 
 #include "core/card.hpp"
 #include "core/earning_rule.hpp"
+#include "core/offer.hpp"
 #include "core/random.hpp"
 #include "core/result.hpp"
 #include "core/store.hpp"
@@ -59,8 +60,12 @@ class HubContext {
     core::Result<std::optional<core::Store>> StoreById(const std::string& store_id);
     // Every version of the store's rule, oldest first (empty for an unknown store).
     core::Result<std::vector<core::EarningRule>> RulesOf(const std::string& store_id);
+    // The store's offers that multiply points (not withdrawn), for the earning rule of its
+    // purchases (core::WithOfferMultipliers).
+    core::Result<std::vector<core::Offer>> MultiplierOffersOf(const std::string& store_id);
     void InvalidateStore(const std::string& store_id);
     void InvalidateRules(const std::string& store_id);
+    void InvalidateOffers(const std::string& store_id);
 
   private:
     // The cache protocol shared by the lookups above: a hit under the lock; on a miss `read`
@@ -80,11 +85,13 @@ class HubContext {
     std::string card_secret_key_;
 
     std::mutex cache_mutex_;
-    uint64_t store_generation_ = 0;  // bumped by InvalidateStore
-    uint64_t rules_generation_ = 0;  // bumped by InvalidateRules
+    uint64_t store_generation_ = 0;   // bumped by InvalidateStore
+    uint64_t rules_generation_ = 0;   // bumped by InvalidateRules
+    uint64_t offers_generation_ = 0;  // bumped by InvalidateOffers
     std::unordered_map<std::string, core::Store> stores_by_key_;
     std::unordered_map<std::string, core::Store> stores_by_id_;
     std::unordered_map<std::string, std::vector<core::EarningRule>> rules_by_store_;
+    std::unordered_map<std::string, std::vector<core::Offer>> multiplier_offers_by_store_;
 };
 
 }  // namespace kizuna::hub

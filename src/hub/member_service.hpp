@@ -3,6 +3,7 @@
 // (5), and "is this person already registered?".
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,46 @@ struct NewMember {
     core::Profile profile;
     core::Consents consents;
     core::CardMedium medium = core::CardMedium::kVirtual;
+    // The household shares this phone with a member already registered: enroll anyway. Without
+    // it a phone already registered is kAlreadyExists, like an email.
+    bool shared_phone = false;
+    // The operator only (never from HTTP): the address was confirmed elsewhere, e.g. members
+    // imported from a system that confirmed them, or the demo's portal members. No mail is sent.
+    bool email_confirmed_elsewhere = false;
+};
+
+// A change of profile or consents (PATCH): only the fields set change. A new email is not
+// applied at once: it is mailed a confirmation link and replaces the old one when confirmed.
+struct MemberUpdate {
+    std::optional<std::string> name, name_kana, postal_code, address, phone, birth_date, occupation,
+        email;
+    std::optional<bool> email_offers, postal_offers, share_profile;
+    bool shared_phone = false;  // as NewMember::shared_phone, for a new phone
+};
+
+struct MemberUpdated {
+    std::vector<std::string> changed;  // field names, "profile.phone", "consents.email_offers"
+    std::string email_pending;         // a new email waiting for its confirmation
+};
+
+// The member's own record (the member, or the operator).
+struct MemberSelf {
+    core::Member member;             // password_hash cleared
+    std::optional<core::Card> card;  // the current (active) card
+};
+
+// What leaving the program did.
+struct MemberLeft {
+    std::string member_id;
+    int cards_revoked = 0;
+    int sessions_ended = 0;
+    std::vector<storage::Balance> points_forfeited;  // per program, before forfeiture
+};
+
+// Names of the stores and programs an answer refers to, id -> name, read in bulk.
+struct Names {
+    std::map<std::string, std::string> stores;
+    std::map<std::string, std::string> programs;
 };
 
 struct IssuedCard {
@@ -72,7 +113,9 @@ struct Usage {
     std::vector<storage::Balance> balances;
     std::vector<core::Purchase> purchases;
     std::vector<core::LedgerEntry> entries;
-    std::string next_cursor;  // empty on the last page
+    std::string next_cursor;                       // empty on the last page
+    std::vector<storage::PurchaseRefund> refunds;  // of the page's purchases
+    Names names;                                   // of every store and program the page names
 };
 
 struct MemberView {
@@ -81,15 +124,24 @@ struct MemberView {
     core::Consents consents;
     std::vector<core::Purchase> purchases;   // the store's program only
     std::vector<storage::Balance> balances;  // the store's program only
+    std::optional<core::Card> card;          // the current card (none once every card is revoked)
+    std::vector<storage::PurchaseRefund> refunds;  // of those purchases
+    Names names;
 };
+
+// How long a password reset link works, and an email confirmation link.
+inline constexpr std::chrono::minutes kPasswordResetLifetime{30};
+inline constexpr std::chrono::hours kEmailConfirmationLifetime{48};
 
 // How long a self-service enrollment waits for its email to be confirmed.
 inline constexpr std::chrono::hours kEnrollmentConfirmationLifetime{48};
 
 class MemberService {
   public:
-    MemberService(HubContext& context, AuthService& auth, MailSpool& mail)
-        : context_(context), auth_(auth), mail_(mail) {}
+    // `links_base`: the hub's URL as members reach it ("https://hub.example.jp"), for the links
+    // in mail.
+    MemberService(HubContext& context, AuthService& auth, MailSpool& mail, std::string links_base)
+        : context_(context), auth_(auth), mail_(mail), links_base_(std::move(links_base)) {}
 
     // A store, the operator, or anyone (self-service) without an email. Validates everything
     // before storage; an email already registered is kAlreadyExists (field "profile.email").
@@ -130,7 +182,41 @@ class MemberService {
     // Resolves a card number to its member; kCardRevoked for a revoked card, kNotFound.
     core::Result<std::string> MemberOfCard(const std::string& card_number);
 
+    // ---- Self-care (issue 17) -----------------------------------------------------------------
+    // The member themself or the operator: profile, consents, whether the email is confirmed,
+    // the current card. Errors: kForbidden, kNotFound.
+    core::Result<MemberSelf> GetSelf(const Caller& caller, const std::string& member_id);
+    // The member themself, the operator, or a store (only when the member shares the profile
+    // with stores; audited). Validated like enrollment; a phone of another member needs
+    // shared_phone; a new email is mailed a confirmation. Writes a `member.updated` event (field
+    // names only). Errors: kInvalidArgument naming the field, kAlreadyExists, kForbidden,
+    // kNotFound.
+    core::Result<MemberUpdated> Update(const Caller& caller, const std::string& member_id,
+                                       const MemberUpdate& update);
+    // A link from a confirmation mail (enrollment by a store, or a change of email): the address
+    // becomes the member's, confirmed. An unconfirmed holder of the same address loses it (the
+    // mailbox's owner wins); a confirmed one keeps it (kAlreadyExists). The old address of a
+    // change is told. Errors: kInvalidArgument (field "token"), kAlreadyExists, kNotFound.
+    core::Result<std::string> ConfirmEmail(std::string_view token);
+    // Anyone: mails a single-use reset link (kPasswordResetLifetime) when `email` is a member's
+    // confirmed address; the answer is the same either way. Throttled like enrollment requests.
+    core::Status RequestPasswordReset(std::string_view email, const std::string& client);
+    // Sets the password a reset link was for and ends every session of the member; the link,
+    // and any other open one, is used up. Errors: kInvalidArgument (field "token": unknown,
+    // used or expired; field "password": too weak).
+    core::Result<std::string> ResetPassword(std::string_view token, std::string_view password);
+    // Leaving the program: the member (with their password) or the operator. The profile is
+    // erased, every card revoked, every session ended, every balance forfeited by an
+    // `adjustment` entry (so balances still equal their entries); purchases, redemptions,
+    // refunds and ledger entries stay (accounting records, by member id only). Errors:
+    // kWrongPassword, kForbidden, kNotFound (also for a member who already left).
+    core::Result<MemberLeft> Leave(const Caller& caller, const std::string& member_id,
+                                   const std::string& password);
+
   private:
+    // The confirmation link mail for `email` of `member_id` (a store's enrollment, a change).
+    core::Status QueueEmailConfirmation(const std::string& member_id, const std::string& email,
+                                        bool change);
     // GetUsage, waiting for a read connection when `wait`; none when it would have waited.
     std::optional<core::Result<Usage>> ReadUsage(const Caller& caller, const std::string& member_id,
                                                  const UsageQuery& query, bool wait);
@@ -138,12 +224,14 @@ class MemberService {
     // Stores the member and its first card, and signs the card; `program_id` (empty for
     // self-service) is told of the enrollment by a `member.enrolled` event.
     core::Result<Enrollment> Create(core::Member member, core::Card card,
-                                    const std::string& program_id);
+                                    const std::string& program_id, bool shared_phone);
 
     HubContext& context_;
     AuthService& auth_;
     MailSpool& mail_;
+    std::string links_base_;
     LoginThrottle enrollment_requests_;
+    LoginThrottle reset_requests_;
 };
 
 }  // namespace kizuna::hub

@@ -28,7 +28,78 @@ core::Result<core::Offer> OfferService::CreateOffer(const Caller& caller, core::
                             {"valid_from", EventTime(offer.valid_from)},
                             {"valid_to", EventTime(offer.valid_to)}});
     }));
+    context_.InvalidateOffers(offer.store_id);
     return offer;
+}
+
+namespace {
+
+// The calling store's offer `offer_id`; another store's is not found, like an unknown one.
+core::Result<core::Offer> OwnOffer(storage::WriteTxn& txn, const Caller& caller,
+                                   const std::string& offer_id) {
+    KZ_ASSIGN_OR_RETURN(auto found, txn.FindOffer(offer_id));
+    if (!found || found->store_id != caller.store_id) {
+        return core::MakeError(core::ErrorCode::kNotFound,
+                               "no offer " + offer_id + " of this store", "offer_id");
+    }
+    return std::move(*found);
+}
+
+}  // namespace
+
+core::Result<core::Offer> OfferService::UpdateOffer(const Caller& caller,
+                                                    const std::string& offer_id,
+                                                    const OfferChange& change) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "edit offers"));
+    const core::Timestamp now = context_.Now();
+    core::Offer offer;
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(offer, OwnOffer(txn, caller, offer_id));
+        if (offer.withdrawn_at) {
+            return core::MakeError(core::ErrorCode::kRuleViolation,
+                                   "offer " + offer_id + " was withdrawn; register a new one");
+        }
+        if (change.title) offer.title = *change.title;
+        if (change.body) offer.body = *change.body;
+        if (change.categories) offer.categories = *change.categories;
+        if (change.valid_from) offer.valid_from = *change.valid_from;
+        if (change.valid_to) offer.valid_to = *change.valid_to;
+        if (change.points_multiplier_milli) {
+            offer.points_multiplier_milli = *change.points_multiplier_milli;
+        }
+        offer.updated_at = now;
+        KZ_RETURN_IF_ERROR(core::ValidateOffer(offer));
+        return txn.UpdateOffer(offer);
+    }));
+    context_.InvalidateOffers(caller.store_id);
+    return offer;
+}
+
+core::Result<core::Offer> OfferService::WithdrawOffer(const Caller& caller,
+                                                      const std::string& offer_id) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "withdraw offers"));
+    const core::Timestamp now = context_.Now();
+    core::Offer offer;
+    KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(offer, OwnOffer(txn, caller, offer_id));
+        if (offer.withdrawn_at) return core::Status::Ok();
+        offer.withdrawn_at = now;
+        offer.updated_at = now;
+        return txn.UpdateOffer(offer);
+    }));
+    context_.InvalidateOffers(caller.store_id);
+    return offer;
+}
+
+core::Result<OfferListing> OfferService::ListOffersWithNames(const Caller& caller) {
+    OfferListing listing;
+    KZ_ASSIGN_OR_RETURN(listing.offers, ListOffers(caller));
+    for (const core::Offer& offer : listing.offers) {
+        if (listing.store_names.count(offer.store_id)) continue;
+        KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(offer.store_id));
+        if (store) listing.store_names[offer.store_id] = store->name;
+    }
+    return listing;
 }
 
 core::Result<std::vector<core::Offer>> OfferService::ListOffers(const Caller& caller) {

@@ -46,8 +46,8 @@ core::Status ValidateMemberRef(const MemberRef& ref) {
                          "not a member id (10 digits with a valid check digit)", "member_id");
     }
     if (!ref.card_number.empty() && !core::IsValidCardNumber(ref.card_number)) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "not a card number (16 digits with a valid check digit)", "card_number");
+        return MakeError(ErrorCode::kInvalidArgument, core::CardNumberProblem(ref.card_number),
+                         "card_number");
     }
     return core::Status::Ok();
 }
@@ -628,7 +628,11 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
     p.total = core::TotalOf(p.lines);
     p.terminal_id = caller.terminal_id;
     p.staff_id = caller.staff_id;
-    KZ_ASSIGN_OR_RETURN(plan->points_on_lines, core::ComputePoints(*rule, p.lines, occurred_at));
+    // The store's current offers may multiply the points (core::WithOfferMultipliers).
+    KZ_ASSIGN_OR_RETURN(auto offers, context_.MultiplierOffersOf(store->store_id));
+    KZ_ASSIGN_OR_RETURN(plan->points_on_lines,
+                        core::ComputePoints(core::WithOfferMultipliers(*rule, offers, occurred_at),
+                                            p.lines, occurred_at));
     p.points_earned = plan->points_on_lines;
     p.rule_version = rule->version;
     if (plan->details) {

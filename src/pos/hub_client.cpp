@@ -115,7 +115,9 @@ HubAnswer HubClient::Request(std::string_view method, std::string_view path,
     return SendOnce(std::string(method).c_str(), path, payload);
 }
 
-HubAnswer HubClient::Delete(std::string_view path) { return Send("DELETE", path, nullptr, 1); }
+HubAnswer HubClient::Delete(std::string_view path, const nlohmann::json& body) {
+    return Send("DELETE", path, body.is_null() ? nullptr : &body, 1);
+}
 
 HubAnswer HubClient::Send(const char* method, std::string_view path, const nlohmann::json* body,
                           int attempts) {

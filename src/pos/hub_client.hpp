@@ -69,7 +69,8 @@ class HubClient {
     HubAnswer Post(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Put(std::string_view path, const nlohmann::json& body, int attempts = 1);
     HubAnswer Patch(std::string_view path, const nlohmann::json& body, int attempts = 1);
-    HubAnswer Delete(std::string_view path);
+    // DELETE, with a JSON body when `body` is not null (a password re-entered to leave).
+    HubAnswer Delete(std::string_view path, const nlohmann::json& body = nullptr);
     // One request as given: `payload` is sent verbatim as JSON when not null. No retry.
     HubAnswer Request(std::string_view method, std::string_view path, const std::string* payload);
 

@@ -119,6 +119,20 @@ struct SyncConflict {
     int64_t points_short = 0;     // overspend: what could not be redeemed
     std::string detail;
     Timestamp created_at{};
+// A password reset link (migration 11): only the token's digest is kept; used once at most.
+struct PasswordReset {
+    std::string token_hash;
+    std::string member_id;
+    Timestamp created_at{};
+    Timestamp expires_at{};
+    std::optional<Timestamp> used_at;
+};
+
+// A refund with the key of the purchase it belongs to (the refund's own store_id is the store
+// that gave it, which may differ for refunds recorded before migration 6).
+struct PurchaseRefund {
+    std::string purchase_store_id;
+    core::Refund refund;  // purchase_id set
 };
 
 // Which rows a history query returns: newest first, at most `limit`, before `before_id` if set.
@@ -404,6 +418,20 @@ class ReadTxn {
     virtual Result<std::vector<core::LedgerEntry>> StoreEntriesBetween(std::string_view store_id,
                                                                        Timestamp from,
                                                                        Timestamp to) = 0;
+    // ---- Member self-care and honest records (migration 11) --------------------------------
+    virtual Result<std::optional<PasswordReset>> FindPasswordReset(std::string_view token_hash) = 0;
+    // The refunds of the member's purchases that occurred within [from, to], oldest first:
+    // one read for a page of purchases (the caller keeps those of its page).
+    virtual Result<std::vector<PurchaseRefund>> RefundsOfPurchasesBetween(
+        std::string_view member_id, Timestamp from, Timestamp to) = 0;
+    // The stores / programs of these ids that exist, in one read each (names beside ids).
+    virtual Result<std::vector<core::Store>> StoresWithIds(const std::vector<std::string>& ids) = 0;
+    virtual Result<std::vector<core::Program>> ProgramsWithIds(
+        const std::vector<std::string>& ids) = 0;
+    // The store's offers with a points multiplier above 1x that are not withdrawn and end after
+    // `since`, for the earning rule of its purchases.
+    virtual Result<std::vector<core::Offer>> MultiplierOffersOf(std::string_view store_id,
+                                                                Timestamp since) = 0;
 
     // For invariant checks: every (member, program) whose stored balance differs from the sum
     // of its entries or of its lots' remaining points, every negative balance, and every lot
@@ -547,6 +575,17 @@ class WriteTxn : public ReadTxn {
     virtual Status UpdateDispatchRecipient(const DispatchRecipient& recipient) = 0;
     // Records the offer as sent; a second record of (member, offer, channel) is ignored.
     virtual Status InsertSentOffer(const SentOffer& sent) = 0;
+    // ---- Member self-care (migration 11) ----------------------------------------------------
+    // Deletes one session (log-out); none to delete is fine.
+    virtual Status DeleteSession(std::string_view token_hash) = 0;
+    // Deletes every session of the member and returns their token digests.
+    virtual Result<std::vector<std::string>> DeleteSessionsOf(std::string_view member_id) = 0;
+    virtual Status InsertPasswordReset(const PasswordReset& reset) = 0;
+    // Marks every unused reset of the member used at `at` (one was used, or the member left).
+    virtual Status ClosePasswordResets(std::string_view member_id, Timestamp at) = 0;
+    // Stores title, body, categories, validity, multiplier, withdrawn_at and updated_at.
+    // kNotFound for an unknown offer.
+    virtual Status UpdateOffer(const core::Offer& offer) = 0;
 };
 
 // Counters of the write path since the storage was opened, for /metrics and tests. With group

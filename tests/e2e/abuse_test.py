@@ -211,9 +211,17 @@ class OneHub(unittest.TestCase):
         self.assertEqual(mode, 0o700, oct(mode))
         names = [n for n in os.listdir(self.hub.data_dir) if n != "hub.log"]  # the test's log
         self.assertIn("kizuna.db", names)
-        for name in names:
-            mode = stat.S_IMODE(os.stat(os.path.join(self.hub.data_dir, name)).st_mode)
-            self.assertEqual(mode, 0o600, f"{name}: {oct(mode)}")
+        # A store's enrollment with an email queues its confirmation mail: mail-outbox exists.
+        self.assertIn("mail-outbox", names)
+        for root, dirs, files in os.walk(self.hub.data_dir):
+            for name in dirs:
+                mode = stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode)
+                self.assertEqual(mode, 0o700, f"{name}/: {oct(mode)}")
+            for name in files:
+                if root == self.hub.data_dir and name == "hub.log":
+                    continue
+                mode = stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode)
+                self.assertEqual(mode, 0o600, f"{name}: {oct(mode)}")
 
     def test_web_root_option_is_gone(self):
         p = subprocess.run([harness.KIZUNA, "hub", "serve", "--data", tempfile.mkdtemp(),

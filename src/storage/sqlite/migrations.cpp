@@ -690,6 +690,32 @@ CREATE TABLE till_settings (
 
 CREATE INDEX ledger_store_time ON ledger_entries (store_id, occurred_at);
 CREATE INDEX purchases_store_time ON purchases (store_id, occurred_at);
+// Migration 11: member self-care (issue 17). Whether the member's email is confirmed (a store or
+// the operator may type an address the member never proved to own: such an address gets no offer
+// mail and can be taken over by whoever confirms it). Members enrolled before by self-service
+// (first card issued by no store) proved their address through the enrollment confirmation; every
+// other address starts unconfirmed. Password resets: single-use tokens, only their digests kept.
+// Offers: a points multiplier (thousandths, 1000 = none) and a withdrawal time.
+constexpr std::string_view kSelfCare = R"sql(
+ALTER TABLE members ADD COLUMN email_confirmed INTEGER NOT NULL DEFAULT 0
+    CHECK (email_confirmed IN (0, 1));
+UPDATE members SET email_confirmed = 1
+WHERE email <> '' AND member_id IN
+    (SELECT member_id FROM cards WHERE generation = 1 AND issued_by_store IS NULL);
+
+CREATE TABLE password_resets (
+    token_hash TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL REFERENCES members (member_id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+) STRICT;
+CREATE INDEX password_resets_member ON password_resets (member_id);
+
+ALTER TABLE offers ADD COLUMN points_multiplier_milli INTEGER NOT NULL DEFAULT 1000
+    CHECK (points_multiplier_milli >= 1000);
+ALTER TABLE offers ADD COLUMN withdrawn_at INTEGER;
+ALTER TABLE offers ADD COLUMN updated_at INTEGER;
 )sql";
 
 // Every table whose references migration 6 computed anew (a refund or line of a missing purchase
@@ -930,6 +956,7 @@ constexpr Migration kMigrations[] = {
     {8, "store node sync: id leases, pushed events, conflicts", kStoreNodeSync},
     {9, "offer dispatch: runs, recipients, offers sent", kDispatch},
     {10, "the till: terminals, staff, points at checkout, voids", kTill},
+    {11, "member self-care: confirmed emails, password resets, offer multipliers", kSelfCare},
 };
 
 }  // namespace

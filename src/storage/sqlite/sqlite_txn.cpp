@@ -2,6 +2,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <string>
@@ -85,7 +86,7 @@ Result<T> StoredEnum(Result<T> parsed, std::string_view column, const std::strin
 #define KZ_MEMBER_COLUMNS                                                                     \
     "member_id, password_hash, name, name_kana, postal_code, address, phone, birth_date, "    \
     "occupation, email, consent_email_offers, consent_postal_offers, consent_share_profile, " \
-    "status, created_at"
+    "status, created_at, email_confirmed"
 
 constexpr const char kMemberExistsSql[] = "SELECT 1 FROM members WHERE member_id = ?1";
 
@@ -106,6 +107,7 @@ Result<core::Member> ReadMember(Statement& s) {
     m.consents.share_profile = s.Bool(12);
     KZ_ASSIGN_OR_RETURN(m.status, ParseMemberStatus(s.Text(13)));
     m.created_at = s.Time(14);
+    m.email_confirmed = s.Bool(15);
     return m;
 }
 
@@ -295,8 +297,9 @@ Result<core::Lot> ReadLot(Statement& s) {
 }
 
 // An offer comes back as one row per category (or one row with a NULL category).
-#define KZ_OFFER_CATEGORY_COLUMNS \
-    "o.offer_id, o.store_id, o.title, o.body, o.valid_from, o.valid_to, o.created_at, c.category"
+#define KZ_OFFER_CATEGORY_COLUMNS                                                       \
+    "o.offer_id, o.store_id, o.title, o.body, o.valid_from, o.valid_to, o.created_at, " \
+    "c.category, o.points_multiplier_milli, o.withdrawn_at, o.updated_at"
 
 }  // namespace
 
@@ -353,14 +356,14 @@ Status SqliteTxn::InsertMember(const core::Member& m) {
             "INSERT INTO members (member_id, password_hash, name, name_kana, postal_code, "
             "address, phone, phone_normalized, birth_date, occupation, email, "
             "consent_email_offers, consent_postal_offers, consent_share_profile, status, "
-            "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-            "?15, ?16)"));
+            "created_at, email_confirmed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+            "?12, ?13, ?14, ?15, ?16, ?17)"));
     statement->BindAll(m.member_id, m.password_hash, m.profile.name, m.profile.name_kana,
                        m.profile.postal_code, m.profile.address, m.profile.phone,
                        core::NormalizePhone(m.profile.phone), m.profile.birth_date,
                        m.profile.occupation, m.profile.email, m.consents.email_offers,
                        m.consents.postal_offers, m.consents.share_profile,
-                       MemberStatusText(m.status), m.created_at);
+                       MemberStatusText(m.status), m.created_at, m.email_confirmed);
     return InContext(statement->Run(), "inserting member " + m.member_id);
 }
 
@@ -372,14 +375,14 @@ Status SqliteTxn::UpdateMember(const core::Member& m) {
                 "UPDATE members SET password_hash = ?2, name = ?3, name_kana = ?4, "
                 "postal_code = ?5, address = ?6, phone = ?7, phone_normalized = ?8, "
                 "birth_date = ?9, occupation = ?10, email = ?11, consent_email_offers = ?12, "
-                "consent_postal_offers = ?13, consent_share_profile = ?14, status = ?15 "
-                "WHERE member_id = ?1"));
+                "consent_postal_offers = ?13, consent_share_profile = ?14, status = ?15, "
+                "email_confirmed = ?16 WHERE member_id = ?1"));
         statement->BindAll(m.member_id, m.password_hash, m.profile.name, m.profile.name_kana,
                            m.profile.postal_code, m.profile.address, m.profile.phone,
                            core::NormalizePhone(m.profile.phone), m.profile.birth_date,
                            m.profile.occupation, m.profile.email, m.consents.email_offers,
                            m.consents.postal_offers, m.consents.share_profile,
-                           MemberStatusText(m.status));
+                           MemberStatusText(m.status), m.email_confirmed);
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), "updating member " + m.member_id));
     }
     if (connection_.Changes() == 0) {
@@ -1197,6 +1200,9 @@ Result<std::vector<core::Offer>> SqliteTxn::QueryOffers(StatementLease& statemen
             o.valid_from = s.Time(4);
             o.valid_to = s.Time(5);
             o.created_at = s.Time(6);
+            o.points_multiplier_milli = s.Int(8);
+            o.withdrawn_at = s.OptionalTime(9);
+            o.updated_at = s.OptionalTime(10);
             offers.push_back(std::move(o));
         }
         if (!s.IsNull(7)) offers.back().categories.push_back(s.Text(7));
@@ -1217,7 +1223,9 @@ Result<std::optional<core::Offer>> SqliteTxn::FindOffer(std::string_view offer_i
 Result<std::vector<core::Offer>> SqliteTxn::CurrentOffers(
     Timestamp now, const std::vector<std::string>& store_ids) {
     // One statement text per number of stores, so each shape is prepared once and cached.
-    std::string sql = "WITH o AS (SELECT * FROM offers WHERE valid_to > ?1 AND valid_from <= ?1";
+    std::string sql =
+        "WITH o AS (SELECT * FROM offers WHERE valid_to > ?1 AND valid_from <= ?1"
+        " AND (withdrawn_at IS NULL OR withdrawn_at > ?1)";
     if (!store_ids.empty()) {
         sql += " AND store_id IN (";
         for (std::size_t i = 0; i < store_ids.size(); ++i) {
@@ -1242,12 +1250,17 @@ Status SqliteTxn::InsertOffer(const core::Offer& o) {
         KZ_ASSIGN_OR_RETURN(
             auto statement,
             connection_.Prepare("INSERT INTO offers (offer_id, store_id, title, body,"
-                                " valid_from, valid_to, created_at)"
-                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+                                " valid_from, valid_to, created_at, points_multiplier_milli)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
         statement->BindAll(o.offer_id, o.store_id, o.title, o.body, o.valid_from, o.valid_to,
-                           o.created_at);
+                           o.created_at, o.points_multiplier_milli);
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
+    return InsertOfferCategories(o);
+}
+
+Status SqliteTxn::InsertOfferCategories(const core::Offer& o) {
+    std::string what = "storing the categories of offer " + o.offer_id;
     int position = 0;
     for (const std::string& category : o.categories) {
         KZ_ASSIGN_OR_RETURN(auto statement,
@@ -1257,6 +1270,166 @@ Status SqliteTxn::InsertOffer(const core::Offer& o) {
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     return Status::Ok();
+}
+
+Status SqliteTxn::UpdateOffer(const core::Offer& o) {
+    std::string what = "updating offer " + o.offer_id;
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("UPDATE offers SET title = ?2, body = ?3, valid_from = ?4,"
+                                " valid_to = ?5, points_multiplier_milli = ?6, withdrawn_at = ?7,"
+                                " updated_at = ?8 WHERE offer_id = ?1"));
+        statement->BindAll(o.offer_id, o.title, o.body, o.valid_from, o.valid_to,
+                           o.points_multiplier_milli, o.withdrawn_at, o.updated_at);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    if (connection_.Changes() == 0)
+        return MakeError(ErrorCode::kNotFound, "no offer " + o.offer_id);
+    {
+        KZ_ASSIGN_OR_RETURN(
+            auto statement,
+            connection_.Prepare("DELETE FROM offer_categories WHERE offer_id = ?1"));
+        statement->Bind(1, o.offer_id);
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
+    }
+    return InsertOfferCategories(o);
+}
+
+Result<std::vector<core::Offer>> SqliteTxn::MultiplierOffersOf(std::string_view store_id,
+                                                               Timestamp since) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_OFFER_CATEGORY_COLUMNS
+                                            " FROM offers o LEFT JOIN offer_categories c"
+                                            " ON c.offer_id = o.offer_id"
+                                            " WHERE o.store_id = ?1 AND o.valid_to > ?2"
+                                            " AND o.points_multiplier_milli > 1000"
+                                            " AND o.withdrawn_at IS NULL"
+                                            " ORDER BY o.offer_id, c.position"));
+    statement->BindAll(store_id, since);
+    return QueryOffers(statement);
+}
+
+Result<std::optional<PasswordReset>> SqliteTxn::FindPasswordReset(std::string_view token_hash) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT token_hash, member_id, created_at, expires_at,"
+                                            " used_at FROM password_resets WHERE token_hash = ?1"));
+    statement->Bind(1, token_hash);
+    KZ_ASSIGN_OR_RETURN(
+        auto resets, Collect<PasswordReset>(statement, [](Statement& s) -> Result<PasswordReset> {
+            return PasswordReset{s.Text(0), s.Text(1), s.Time(2), s.Time(3), s.OptionalTime(4)};
+        }));
+    return FirstOf(std::move(resets));
+}
+
+Status SqliteTxn::InsertPasswordReset(const PasswordReset& reset) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("INSERT INTO password_resets (token_hash, member_id,"
+                                            " created_at, expires_at, used_at)"
+                                            " VALUES (?1, ?2, ?3, ?4, ?5)"));
+    statement->BindAll(reset.token_hash, reset.member_id, reset.created_at, reset.expires_at,
+                       reset.used_at);
+    return InContext(statement->Run(), "storing a password reset of member " + reset.member_id);
+}
+
+Status SqliteTxn::ClosePasswordResets(std::string_view member_id, Timestamp at) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("UPDATE password_resets SET used_at = ?2"
+                                            " WHERE member_id = ?1 AND used_at IS NULL"));
+    statement->BindAll(member_id, at);
+    return InContext(statement->Run(),
+                     "closing the password resets of member " + std::string(member_id));
+}
+
+Status SqliteTxn::DeleteSession(std::string_view token_hash) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("DELETE FROM sessions WHERE token_hash = ?1"));
+    statement->Bind(1, token_hash);
+    return InContext(statement->Run(), "deleting a session");
+}
+
+Result<std::vector<std::string>> SqliteTxn::DeleteSessionsOf(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("DELETE FROM sessions WHERE member_id = ?1"
+                                            " RETURNING token_hash"));
+    statement->Bind(1, member_id);
+    return Collect<std::string>(statement,
+                                [](Statement& s) -> Result<std::string> { return s.Text(0); });
+}
+
+Result<std::vector<PurchaseRefund>> SqliteTxn::RefundsOfPurchasesBetween(std::string_view member_id,
+                                                                         Timestamp from,
+                                                                         Timestamp to) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("SELECT p.store_id, p.purchase_id, r.refund_id, r.store_id, r.amount,"
+                            " r.points_reversed, r.points_unrecovered, r.points_expired,"
+                            " r.occurred_at, r.balance_after"
+                            " FROM purchases p JOIN refunds r ON r.purchase_no = p.purchase_no"
+                            " WHERE p.member_id = ?1 AND p.occurred_at BETWEEN ?2 AND ?3"
+                            " ORDER BY r.occurred_at, r.refund_no"));
+    statement->BindAll(member_id, from, to);
+    return Collect<PurchaseRefund>(statement, [](Statement& s) -> Result<PurchaseRefund> {
+        PurchaseRefund found;
+        found.purchase_store_id = s.Text(0);
+        core::Refund& r = found.refund;
+        r.purchase_id = s.Text(1);
+        r.refund_id = s.Text(2);
+        r.store_id = s.Text(3);
+        r.amount = s.Int(4);
+        r.points_reversed = s.Int(5);
+        r.points_unrecovered = s.Int(6);
+        r.points_expired = s.Int(7);
+        r.occurred_at = s.Time(8);
+        r.balance_after = s.Int(9);
+        return found;
+    });
+}
+
+namespace {
+
+// The ids as a JSON array of strings, for "IN (SELECT value FROM json_each(?))": one statement
+// for any number of ids.
+std::string JsonArrayOf(const std::vector<std::string>& ids) {
+    std::string out = "[";
+    for (const std::string& id : ids) {
+        if (out.size() > 1) out += ',';
+        out += '"';
+        for (char c : id) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += c;
+            } else if (static_cast<unsigned char>(c) < 0x20) {
+                char escaped[8];
+                std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+                out += escaped;
+            } else {
+                out += c;
+            }
+        }
+        out += '"';
+    }
+    return out + "]";
+}
+
+}  // namespace
+
+Result<std::vector<core::Store>> SqliteTxn::StoresWithIds(const std::vector<std::string>& ids) {
+    if (ids.empty()) return std::vector<core::Store>();
+    return QueryStores("SELECT " KZ_STORE_COLUMNS
+                       " FROM stores"
+                       " WHERE store_id IN (SELECT value FROM json_each(?1))",
+                       JsonArrayOf(ids));
+}
+
+Result<std::vector<core::Program>> SqliteTxn::ProgramsWithIds(const std::vector<std::string>& ids) {
+    if (ids.empty()) return std::vector<core::Program>();
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT " KZ_PROGRAM_COLUMNS " FROM programs"
+                                            " WHERE program_id IN"
+                                            " (SELECT value FROM json_each(?1))"));
+    statement->Bind(1, JsonArrayOf(ids));
+    return Collect<core::Program>(statement, ReadProgram);
 }
 
 Result<std::optional<MemberSession>> SqliteTxn::FindSession(std::string_view token_hash) {

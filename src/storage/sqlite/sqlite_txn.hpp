@@ -64,6 +64,15 @@ class SqliteTxn final : public WriteTxn {
         Timestamp now, const std::vector<std::string>& store_ids) override;
 
     Result<std::optional<MemberSession>> FindSession(std::string_view token_hash) override;
+    Result<std::optional<PasswordReset>> FindPasswordReset(std::string_view token_hash) override;
+    Result<std::vector<PurchaseRefund>> RefundsOfPurchasesBetween(std::string_view member_id,
+                                                                  Timestamp from,
+                                                                  Timestamp to) override;
+    Result<std::vector<core::Store>> StoresWithIds(const std::vector<std::string>& ids) override;
+    Result<std::vector<core::Program>> ProgramsWithIds(
+        const std::vector<std::string>& ids) override;
+    Result<std::vector<core::Offer>> MultiplierOffersOf(std::string_view store_id,
+                                                        Timestamp since) override;
     Result<std::vector<AuditRecord>> AuditOf(std::string_view member_id) override;
 
     // Settlement (sqlite_settlement.cpp).
@@ -130,6 +139,11 @@ class SqliteTxn final : public WriteTxn {
     Status InsertOffer(const core::Offer& offer) override;
     Status InsertSession(const MemberSession& session) override;
     Status DeleteExpiredSessions(Timestamp now) override;
+    Status DeleteSession(std::string_view token_hash) override;
+    Result<std::vector<std::string>> DeleteSessionsOf(std::string_view member_id) override;
+    Status InsertPasswordReset(const PasswordReset& reset) override;
+    Status ClosePasswordResets(std::string_view member_id, Timestamp at) override;
+    Status UpdateOffer(const core::Offer& offer) override;
     Status InsertAudit(const AuditRecord& record) override;
 
     // ---- Reservations, events and webhooks (store <-> online shop) -------------------------
@@ -245,6 +259,7 @@ class SqliteTxn final : public WriteTxn {
     // For CheckRecordInvariants: every campaign grant whose adjustment entry or lot is missing or
     // disagrees with it, and every campaign whose granted points differ from its grants' sum.
     Result<std::vector<std::string>> CheckCampaignRecords();
+    Status InsertOfferCategories(const core::Offer& offer);
     Result<std::vector<core::Member>> QueryMembers(std::string_view sql, std::string_view key);
     Result<std::vector<core::Store>> QueryStores(std::string_view sql,
                                                  std::optional<std::string_view> key);

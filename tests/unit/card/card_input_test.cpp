@@ -36,6 +36,9 @@ TEST(CardInput, RefusesAMistypedNumberAndADamagedCode) {
     ASSERT_FALSE(mistyped);
     EXPECT_EQ(mistyped.error().code, core::ErrorCode::kInvalidArgument);
     EXPECT_EQ(mistyped.error().field, "card_number");
+    // Sixteen digits that fail their check digit say so: a digit was mistyped.
+    EXPECT_NE(mistyped.error().message.find("check digit"), std::string::npos)
+        << mistyped.error().message;
     EXPECT_FALSE(ParseCardInput("KZ1.!!!"));
     EXPECT_FALSE(ParseCardInput(""));
 }

@@ -159,5 +159,16 @@ TEST(Normalize, PhoneKeepsDigitsAndLeadingPlus) {
     EXPECT_EQ(NormalizePhone(""), "");
 }
 
+TEST(Member, OffersAreMailedOnlyToAConfirmedConsentingActiveMember) {
+    Member m;
+    m.profile.email = "hanako@example.jp";
+    m.consents.email_offers = true;
+    EXPECT_FALSE(MayMailOffers(m));  // an address nobody confirmed may be someone else's
+    m.email_confirmed = true;
+    EXPECT_TRUE(MayMailOffers(m));
+    m.status = MemberStatus::kClosed;
+    EXPECT_FALSE(MayMailOffers(m));
+}
+
 }  // namespace
 }  // namespace kizuna::core

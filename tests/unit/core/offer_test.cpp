@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <vector>
+
+#include "core/purchase.hpp"
 
 namespace kizuna::core {
 namespace {
@@ -55,6 +58,44 @@ TEST(Offer, IsCurrentFromStartUntilJustBeforeEnd) {
     EXPECT_TRUE(IsCurrent(o, o.valid_from));
     EXPECT_TRUE(IsCurrent(o, o.valid_to - std::chrono::seconds(1)));
     EXPECT_FALSE(IsCurrent(o, o.valid_to));
+}
+
+TEST(Offer, WithdrawnIsNeverCurrent) {
+    Offer o = GoodOffer();
+    o.withdrawn_at = kT0 + hours(1);
+    EXPECT_TRUE(IsCurrent(o, kT0));
+    EXPECT_FALSE(IsCurrent(o, kT0 + hours(2)));
+}
+
+TEST(Offer, MultiplierOutsideOneToTenNamesTheField) {
+    Offer o = GoodOffer();
+    o.points_multiplier_milli = 500;
+    EXPECT_EQ(ValidateOffer(o).error().field, "points_multiplier");
+    o.points_multiplier_milli = 10'001;
+    EXPECT_EQ(ValidateOffer(o).error().field, "points_multiplier");
+}
+
+TEST(Offer, MultiplierMultipliesItsCategoriesOnlyWhileCurrentAndAtItsStore) {
+    EarningRule rule = DefaultEarningRule("st_a", kT0 - hours(100));
+    rule.category_multipliers_milli["books"] = 2000;
+    Offer o = GoodOffer();  // books, 文庫
+    o.points_multiplier_milli = 3000;
+    const std::vector<PurchaseLine> books = {{"本", "", "books", 1, 1000}};
+    const std::vector<PurchaseLine> food = {{"パン", "", "food", 1, 1000}};
+    auto earned = [&](const std::vector<Offer>& offers, const std::vector<PurchaseLine>& lines,
+                      Timestamp at) {
+        return ComputePoints(WithOfferMultipliers(rule, offers, at), lines, at).value();
+    };
+    EXPECT_EQ(earned({}, books, kT0), 20);
+    EXPECT_EQ(earned({o}, books, kT0), 60);  // the rule's 2x, times the offer's 3x
+    EXPECT_EQ(earned({o}, food, kT0), 10);
+    EXPECT_EQ(earned({o}, books, o.valid_to), 20);  // ended
+    Offer elsewhere = o;
+    elsewhere.store_id = "st_b";
+    EXPECT_EQ(earned({elsewhere}, books, kT0), 20);
+    Offer everything = o;
+    everything.categories.clear();
+    EXPECT_EQ(earned({everything}, food, kT0), 30);  // no category: every line
 }
 
 }  // namespace

@@ -554,7 +554,8 @@ TEST_F(BadInputTest, WrongRoleIs403WhateverTheBody) {
     EXPECT_EQ(t_.client().Get("/v1/stores", t_.store.api_key).status, 403);
     EXPECT_EQ(t_.client().Get("/metrics", t_.store.api_key).status, 403);
     EXPECT_EQ(t_.client().Get("/v1/offers", t_.operator_token).status, 403);
-    EXPECT_EQ(t_.client().Get("/v1/members/" + t_.member_id, t_.member_token).status, 403);
+    // A member reads their own record (self-care), a store's lookup is for stores.
+    EXPECT_EQ(t_.client().Get("/v1/members/" + t_.member_id, t_.member_token).status, 200);
     EXPECT_EQ(t_.client().Get("/v1/members/" + t_.member_id + "/usage", t_.store.api_key).status,
               403);
     // A store may not change another store's rule.
@@ -629,10 +630,10 @@ TEST_F(BadInputTest, UnknownPathsAre404AndWrongMethodsAre405WithAllow) {
     EXPECT_EQ(t_.client().Get("/v1/members/").status, 404);
     EXPECT_EQ(t_.client().Get("//healthz").status, 404);
 
-    reply = t_.client().Send("DELETE", "/v1/members/" + t_.member_id, "", t_.store.api_key);
+    reply = t_.client().Send("PUT", "/v1/members/" + t_.member_id, "", t_.store.api_key);
     EXPECT_EQ(reply.status, 405);
     EXPECT_EQ(reply.ErrorCode(), "method_not_allowed");
-    EXPECT_EQ(reply.headers["allow"], "GET, HEAD");
+    EXPECT_EQ(reply.headers["allow"], "DELETE, GET, HEAD, PATCH");
 
     reply = t_.client().Send("DELETE", "/v1/offers");
     EXPECT_EQ(reply.status, 405);

@@ -336,17 +336,19 @@ TEST_F(HubServerTest, PurchaseRedemptionRefundUsageAndLookup) {
     EXPECT_EQ(usage["balances"][0]["program_id"], t_.store.program_id);
     EXPECT_EQ(usage["balances"][0]["points"], balance);
     ASSERT_EQ(usage["purchases"].size(), 1u);
-    EXPECT_EQ(
-        KeysOf(usage["purchases"][0]),
-        (Keys{"purchase_id", "member_id", "card_number", "store_id", "program_id", "occurred_at",
-              "recorded_at", "currency", "lines", "total", "points_earned", "rule_version"}));
-    EXPECT_EQ(usage["purchases"][0]["occurred_at"], usage["purchases"][0]["recorded_at"]);
+    EXPECT_EQ(KeysOf(usage["purchases"][0]),
+              (Keys{"purchase_id", "member_id", "card_number", "store_id", "store_name",
+                    "program_id", "program_name", "occurred_at", "recorded_at", "currency", "lines",
+                    "total", "points_earned", "rule_version", "refunds", "refunded_amount",
+                    "net_total", "net_points"}));
+    EXPECT_EQ(usage["purchases"][0]["occurred_at"], "2026-01-10T00:30:00Z");
     EXPECT_EQ(usage["purchases"][0]["lines"][0]["name"], "文庫本");
     ASSERT_GE(usage["entries"].size(), 3u);
     int64_t sum = 0;
     for (const json& entry : usage["entries"]) {
-        EXPECT_EQ(KeysOf(entry), (Keys{"entry_id", "program_id", "store_id", "delta", "kind", "ref",
-                                       "occurred_at", "note"}));
+        EXPECT_EQ(KeysOf(entry),
+                  (Keys{"entry_id", "program_id", "program_name", "store_id", "store_name", "delta",
+                        "kind", "ref", "occurred_at", "note"}));
         EXPECT_FALSE(entry["note"].get<std::string>().empty());
         sum += entry["delta"].get<int64_t>();
     }
@@ -361,7 +363,8 @@ TEST_F(HubServerTest, PurchaseRedemptionRefundUsageAndLookup) {
     reply = client_.Get("/v1/members/" + member_id, t_.store.api_key);
     ASSERT_EQ(reply.status, 200) << reply.body;
     json view = reply.Json();
-    EXPECT_EQ(KeysOf(view), (Keys{"member_id", "profile", "consents", "balances", "purchases"}));
+    EXPECT_EQ(KeysOf(view),
+              (Keys{"member_id", "profile", "consents", "card", "balances", "purchases"}));
     EXPECT_EQ(view["profile"]["email"], "points@example.jp");
     EXPECT_EQ(view["purchases"].size(), 1u);
     reply = client_.Get("/v1/members/" + member_id, t_.other_store.api_key);
@@ -391,7 +394,7 @@ TEST_F(HubServerTest, OffersByStoresListedForMembers) {
     ASSERT_EQ(reply.status, 201) << reply.body;
     json created = reply.Json();
     EXPECT_EQ(KeysOf(created), (Keys{"offer_id", "store_id", "title", "body", "categories",
-                                     "valid_from", "valid_to", "created_at"}));
+                                     "valid_from", "valid_to", "created_at", "points_multiplier"}));
     EXPECT_EQ(created["store_id"], t_.store.store_id);
     EXPECT_EQ(created["title"], "年末セール");
 

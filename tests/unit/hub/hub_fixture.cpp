@@ -52,14 +52,15 @@ TestStore HubTest::MakeStore(const std::string& name, std::optional<std::string>
     return store;
 }
 
-TestMember HubTest::MakeMember(const std::string& tag, bool share_profile,
-                               const std::string& phone) {
+TestMember HubTest::MakeMember(const std::string& tag, bool share_profile, const std::string& phone,
+                               bool shared_phone) {
     NewMember request;
     request.password = "correct horse " + tag;
     request.profile.name = "Member " + tag;
     request.profile.email = tag + "@example.jp";
     request.profile.phone = phone;
     request.consents.share_profile = share_profile;
+    request.shared_phone = shared_phone;
     auto enrolled = hub_->members().Enroll(operator_, request);
     EXPECT_TRUE(enrolled.has_value()) << enrolled.error().message;
     TestMember member;

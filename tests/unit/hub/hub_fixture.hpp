@@ -49,9 +49,10 @@ class HubTest : public ::testing::Test {
     void OpenHub();
 
     TestStore MakeStore(const std::string& name, std::optional<std::string> program_id = {});
-    // Enrolls anonymously with the email "<tag>@example.jp".
+    // Enrolls (as the operator) with the email "<tag>@example.jp"; `shared_phone` says the
+    // phone is shared with a member already enrolled.
     TestMember MakeMember(const std::string& tag, bool share_profile = false,
-                          const std::string& phone = "");
+                          const std::string& phone = "", bool shared_phone = false);
     // A purchase of one line of `amount` in the store's currency.
     PurchaseReceipt Buy(const TestStore& store, const TestMember& member, const std::string& id,
                         int64_t amount, const std::string& category = "");
