@@ -47,7 +47,7 @@ struct ServeOptions {
     double mail_rate = 20;    // messages per second at most
     int mail_retry_base = 5;  // seconds before the first retry of a deferred mail
     // Offer dispatch (issue 18).
-    std::string public_url, mail_sender_name = "Kizuna", mail_contact;
+    std::string mail_sender_name = "Kizuna", mail_contact;
     double dispatch_rate = 50;
     int dispatch_retry_base = 5, dispatch_breaker = 5, dispatch_pause = 60;
 };
@@ -172,8 +172,9 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
     cmd->add_option("--listen", o->listen, "Address to listen on, host:port (port 0: any free)")
         ->capture_default_str();
     cmd->add_option("--public-url", o->public_url,
-                    "The hub's URL as members reach it, for links in mail (default: from "
-                    "--listen), e.g. https://hub.example.jp");
+                    "The hub's URL as members reach it, for links in mail (confirmation, "
+                    "password reset, unsubscribe; default: from --listen), e.g. "
+                    "https://hub.example.jp");
     cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate chain: serve HTTPS")
         ->check(CLI::ExistingFile);
     cmd->add_option("--tls-key", o->tls_key, "PEM private key for --tls-cert")
@@ -248,10 +249,6 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
         ->capture_default_str()
         ->check(CLI::Range(1, 600))
         ->group("Mail");
-    cmd->add_option("--public-url", o->public_url,
-                    "The hub's address as members reach it, e.g. https://hub.example.jp: the "
-                    "base of the unsubscribe links in offer mail (default: the listen address)")
-        ->group("Offer dispatch");
     cmd->add_option("--mail-sender-name", o->mail_sender_name,
                     "The sender's name in offer mail and letters (特定電子メール法)")
         ->capture_default_str()

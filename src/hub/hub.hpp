@@ -22,9 +22,9 @@
 #include "hub/reservation_service.hpp"
 #include "hub/rule_service.hpp"
 #include "hub/settlement_service.hpp"
-#include "hub/tier_service.hpp"
 #include "hub/sync_service.hpp"
 #include "hub/terminal_service.hpp"
+#include "hub/tier_service.hpp"
 #include "hub/webhook_service.hpp"
 #include "storage/storage.hpp"
 

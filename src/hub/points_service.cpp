@@ -519,8 +519,8 @@ struct PointsService::PurchasePlan {
         revoked_card = false;
         if (!member.card_number.empty()) {
             KZ_ASSIGN_OR_RETURN(auto card, txn.FindCard(member.card_number));
-            const bool booked_anyway = card && accept_revoked_card &&
-                                       card->status == core::CardStatus::kRevoked;
+            const bool booked_anyway =
+                card && accept_revoked_card && card->status == core::CardStatus::kRevoked;
             if (booked_anyway) {
                 revoked_card = card->revoked_at && *card->revoked_at <= purchase.occurred_at;
             }

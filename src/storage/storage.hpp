@@ -119,6 +119,8 @@ struct SyncConflict {
     int64_t points_short = 0;     // overspend: what could not be redeemed
     std::string detail;
     Timestamp created_at{};
+};
+
 // A password reset link (migration 11): only the token's digest is kept; used once at most.
 struct PasswordReset {
     std::string token_hash;

@@ -627,6 +627,8 @@ CREATE TABLE sync_conflicts (
 CREATE INDEX sync_conflicts_store ON sync_conflicts (store_id, conflict_id);
 
 CREATE INDEX events_program ON events (program_id, sequence);
+)sql";
+
 // Migration 10: the till (issue 17). Every purchase, redemption, refund and ledger entry names the
 // terminal and staff member that made it (NULL: the store's own key / nobody identified), so that
 // settlement and the store node can tell each till apart. A purchase may be paid partly with
@@ -690,6 +692,8 @@ CREATE TABLE till_settings (
 
 CREATE INDEX ledger_store_time ON ledger_entries (store_id, occurred_at);
 CREATE INDEX purchases_store_time ON purchases (store_id, occurred_at);
+)sql";
+
 // Migration 11: member self-care (issue 17). Whether the member's email is confirmed (a store or
 // the operator may type an address the member never proved to own: such an address gets no offer
 // mail and can be taken over by whoever confirms it). Members enrolled before by self-service
@@ -890,6 +894,8 @@ CREATE TABLE member_merges (
     summary TEXT NOT NULL
 ) STRICT;
 CREATE INDEX member_merges_survivor ON member_merges (survivor_id);
+)sql";
+
 // Migration 9: offer dispatch (issue 18). A run's outbox is one row per (run, member, channel),
 // written by the selection before anything is sent; the worker claims rows (state 'sending')
 // before SMTP, so a crash leaves a claimed row 'sending' and the restart reports it 'unknown'
@@ -951,12 +957,12 @@ constexpr Migration kMigrations[] = {
     {6, "ids per store; expired points of purchases and refunds", kIdsPerStore,
      kIdsPerStoreReferrers},
     {7, "reservations, the event outbox and webhooks", kReservationsEventsWebhooks},
-    {12, "program economics and settlement", kSettlement},
-    {13, "redemption limits, campaigns, tiers and member merges", kLoyalty},
     {8, "store node sync: id leases, pushed events, conflicts", kStoreNodeSync},
     {9, "offer dispatch: runs, recipients, offers sent", kDispatch},
     {10, "the till: terminals, staff, points at checkout, voids", kTill},
     {11, "member self-care: confirmed emails, password resets, offer multipliers", kSelfCare},
+    {12, "program economics and settlement", kSettlement},
+    {13, "redemption limits, campaigns, tiers and member merges", kLoyalty},
 };
 
 }  // namespace
