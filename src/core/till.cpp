@@ -82,7 +82,10 @@ Status CheckOccurredAt(Timestamp occurred_at, Timestamp card_issued_at, Timestam
                          "occurred_at is more than 5 minutes in the future; check the clock",
                          "occurred_at");
     }
-    if (occurred_at < card_issued_at) {
+    // A store node's offline sale is checked at the node (the card's signature and the
+    // revocation list it holds); the card may even have been issued there offline, and the hub
+    // records such a card when the node pushes it, after the sales made with it.
+    if (origin == PurchaseOrigin::kTill && occurred_at < card_issued_at) {
         return MakeError(ErrorCode::kRuleViolation,
                          "occurred_at (" + FormatRfc3339(occurred_at) +
                              ") is before the member's card was issued (" +

@@ -70,9 +70,10 @@ Result<BusinessDay> BusinessDayOfDate(std::string_view date, int utc_offset_minu
 // How far ahead of the hub a till's clock may run.
 inline constexpr std::chrono::minutes kMaxFutureSkew{5};
 
-// A purchase's occurred_at is accepted from the card's issue time (never before: no points for
-// sales before the member had the card) to kMaxFutureSkew after now; from a till it must also
-// be in the current business day (older sales come only through the store node's sync).
+// A purchase's occurred_at is accepted up to kMaxFutureSkew after now; from a till it must also
+// be no earlier than the card's issue time (no points for sales before the member had the card)
+// and in the current business day. A store node's sync (kNodeSync) brings older sales, checked
+// at the node, whose card the hub may have recorded only when the node pushed it.
 // Errors: kRuleViolation naming "occurred_at".
 Status CheckOccurredAt(Timestamp occurred_at, Timestamp card_issued_at, Timestamp now,
                        int utc_offset_minutes, PurchaseOrigin origin);

@@ -345,14 +345,15 @@ core::Result<bool> DispatchRunner::SendBatch(storage::DispatchRun run, Plan& pla
         storage::DispatchRecipient& row = work.row;
         row.updated_at = context_.Now();
         const core::Member* member = work.member ? &*work.member : nullptr;
-        if (member == nullptr || member->status != core::MemberStatus::kActive ||
-            !member->consents.email_offers || member->profile.email.empty()) {
+        // core::MayMailOffers: active, consenting, and an email confirmed from its mailbox.
+        if (member == nullptr || !core::MayMailOffers(*member)) {
             row.state = "skipped";
             row.reason = member == nullptr ? "the member no longer exists"
                          : member->status != core::MemberStatus::kActive ? "the member is closed"
-                         : member->profile.email.empty()
-                             ? "the member has no email address"
-                             : "the member withdrew consent to email offers";
+                         : member->profile.email.empty() ? "the member has no email address"
+                         : !member->consents.email_offers
+                             ? "the member withdrew consent to email offers"
+                             : "the member's email address is not confirmed";
             continue;
         }
         mail::MailMessage message =

@@ -73,7 +73,8 @@ TEST_F(SettlementTest, EarnAtOneStoreSpendAtAnotherExpireAndRefundSettleByHand) 
     PurchaseRequest old;
     old.purchase_id = "old";
     old.member.member_id = m.member_id;
-    old.occurred_at = clock_.Now() - days(400);  // its 50 points expired long ago
+    old.occurred_at = clock_.Now() - days(400);    // its 50 points expired long ago
+    old.origin = core::PurchaseOrigin::kNodeSync;  // an old sale reaches the hub only so
     old.lines.push_back({"Item", "", "", 1, 5000});
     ASSERT_TRUE(hub_->points().RecordPurchase(a_.caller, old));
     auto expired = hub_->points().RunExpiry();
@@ -141,6 +142,7 @@ TEST_F(SettlementTest, AClosedPeriodNeverChangesAndLateSalesLandInTheOpenOne) {
     late.purchase_id = "offline-1";
     late.member.member_id = m.member_id;
     late.occurred_at = core::FromUnixSeconds(HubTest::kStart) + days(3);
+    late.origin = core::PurchaseOrigin::kNodeSync;
     late.lines.push_back({"Item", "", "", 1, 7000});
     ASSERT_TRUE(hub_->points().RecordPurchase(a_.caller, late));
     // And an entry whose booking time falls in November (a clock set back): it still counts
