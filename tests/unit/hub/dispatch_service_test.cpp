@@ -81,6 +81,7 @@ class DispatchTest : public HubTest {
                         .Write([&](storage::WriteTxn& txn) -> core::Status {
                             KZ_ASSIGN_OR_RETURN(auto m, txn.FindMember(member.member_id));
                             m->consents.email_offers = true;
+                            m->email_confirmed = true;  // as if confirmed from the mailbox
                             return txn.UpdateMember(*m);
                         })
                         .ok());
