@@ -391,9 +391,9 @@ Status SqliteTxn::MergeMembers(const core::MergePlan& plan, std::string_view act
         "UPDATE redemptions SET member_id = ?1 WHERE member_id = ?2",
         "UPDATE ledger_entries SET member_id = ?1 WHERE member_id = ?2",
         "UPDATE lots SET member_id = ?1 WHERE member_id = ?2",
-        "INSERT INTO balances (member_id, program_id, points)"
-        " SELECT ?1, program_id, points FROM balances WHERE member_id = ?2 AND true"
-        " ON CONFLICT (member_id, program_id) DO UPDATE SET points = points + excluded.points",
+        ("INSERT INTO balances (member_id, program_id, points)"
+         " SELECT ?1, program_id, points FROM balances WHERE member_id = ?2 AND true"
+         " ON CONFLICT (member_id, program_id) DO UPDATE SET points = points + excluded.points"),
         "DELETE FROM balances WHERE member_id = ?2",
         "UPDATE reservations SET member_id = ?1 WHERE member_id = ?2",
         "UPDATE campaign_grants SET member_id = ?1 WHERE member_id = ?2",
@@ -401,8 +401,8 @@ Status SqliteTxn::MergeMembers(const core::MergePlan& plan, std::string_view act
         // members' purchases).
         "UPDATE OR IGNORE member_tiers SET member_id = ?1 WHERE member_id = ?2",
         "DELETE FROM member_tiers WHERE member_id = ?2",
-        "INSERT OR IGNORE INTO member_programs (member_id, program_id)"
-        " SELECT ?1, program_id FROM member_programs WHERE member_id = ?2",
+        ("INSERT OR IGNORE INTO member_programs (member_id, program_id)"
+         " SELECT ?1, program_id FROM member_programs WHERE member_id = ?2"),
         "DELETE FROM sessions WHERE member_id = ?2",
         "UPDATE members SET status = 'closed' WHERE member_id = ?2",
     };
