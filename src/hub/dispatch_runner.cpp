@@ -52,7 +52,6 @@ DispatchRunner::DispatchRunner(HubContext& context, DispatchService& service,
     : context_(context),
       service_(service),
       sender_(sender),
-      clock_(clock),
       limiter_(service.options().per_second, std::max(1.0, service.options().per_second / 5),
                clock),
       breaker_(service.options().breaker_limit) {}

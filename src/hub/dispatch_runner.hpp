@@ -68,7 +68,6 @@ class DispatchRunner {
     HubContext& context_;
     DispatchService& service_;
     mail::MailSender* sender_;
-    mail::TickClock& clock_;
     mail::RateLimiter limiter_;
     mail::FailureBreaker breaker_;
     std::map<std::string, std::unique_ptr<Plan>> plans_;
