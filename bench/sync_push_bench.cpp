@@ -27,7 +27,10 @@ using nlohmann::json;
 int Run(int total, int batch, int member_count) {
     std::string dir_template =
         (std::filesystem::temp_directory_path() / "kizuna-sync-bench-XXXXXX").string();
-    if (::mkdtemp(dir_template.data()) == nullptr) return 1;
+    if (::mkdtemp(dir_template.data()) == nullptr) {  // XXXXXX: mkdtemp's pattern
+        std::perror(("cannot create " + dir_template).c_str());
+        return 1;
+    }
     const std::filesystem::path dir(dir_template);
     int code = 0;
     {

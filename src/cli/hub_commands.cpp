@@ -206,7 +206,7 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
         ->group("Tests and benchmarks");
     cmd->add_option("--idle-checkpoint-ms", o->storage.idle_checkpoint_ms,
                     "SQLite: once no write has come for this long, copy the rest of the "
-                    "write-ahead log into the database so that reads find their pages there "
+                    "write-ahead log into the database, so the next write restarts the log "
                     "(0: only at --checkpoint-pages)")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber)

@@ -12,16 +12,6 @@ using core::MakeError;
 
 namespace {
 
-template <typename T, typename ReadRow>
-Result<std::vector<T>> CollectRows(StatementLease& statement, ReadRow read) {
-    std::vector<T> rows;
-    while (true) {
-        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
-        if (!row) return rows;
-        rows.push_back(read(*statement));
-    }
-}
-
 std::string JoinChannels(const std::vector<std::string>& channels) {
     std::string joined;
     for (const std::string& channel : channels) joined += (joined.empty() ? "" : ",") + channel;
@@ -88,7 +78,7 @@ Result<std::optional<DispatchRun>> SqliteTxn::FindDispatch(std::string_view disp
                         connection_.Prepare("SELECT " KZ_DISPATCH_COLUMNS " FROM dispatch_runs"
                                             " WHERE dispatch_id = ?1"));
     statement->Bind(1, dispatch_id);
-    KZ_ASSIGN_OR_RETURN(auto runs, CollectRows<DispatchRun>(statement, ReadRun));
+    KZ_ASSIGN_OR_RETURN(auto runs, Collect<DispatchRun>(statement, ReadRun));
     if (runs.empty()) return std::optional<DispatchRun>();
     return std::optional<DispatchRun>(std::move(runs.front()));
 }
@@ -99,7 +89,7 @@ Result<std::vector<DispatchRun>> SqliteTxn::ListDispatches(int limit) {
                                             " ORDER BY created_at DESC, dispatch_id DESC"
                                             " LIMIT ?1"));
     statement->Bind(1, limit);
-    return CollectRows<DispatchRun>(statement, ReadRun);
+    return Collect<DispatchRun>(statement, ReadRun);
 }
 
 Result<std::vector<DispatchRun>> SqliteTxn::UnfinishedDispatches() {
@@ -107,7 +97,7 @@ Result<std::vector<DispatchRun>> SqliteTxn::UnfinishedDispatches() {
                         connection_.Prepare("SELECT " KZ_DISPATCH_COLUMNS " FROM dispatch_runs"
                                             " WHERE status IN ('selecting', 'running', 'paused')"
                                             " ORDER BY created_at, dispatch_id"));
-    return CollectRows<DispatchRun>(statement, ReadRun);
+    return Collect<DispatchRun>(statement, ReadRun);
 }
 
 Result<std::vector<DispatchStateCount>> SqliteTxn::DispatchStateCounts(
@@ -117,7 +107,7 @@ Result<std::vector<DispatchStateCount>> SqliteTxn::DispatchStateCounts(
                                             " FROM dispatch_recipients WHERE dispatch_id = ?1"
                                             " GROUP BY channel, state ORDER BY channel, state"));
     statement->Bind(1, dispatch_id);
-    return CollectRows<DispatchStateCount>(statement, [](Statement& s) {
+    return Collect<DispatchStateCount>(statement, [](Statement& s) {
         return DispatchStateCount{s.Text(0), s.Text(1), s.Int(2)};
     });
 }
@@ -133,7 +123,7 @@ Result<std::vector<DispatchRecipient>> SqliteTxn::DispatchRecipients(
                             " ORDER BY member_id, channel LIMIT ?5"));
     statement->BindAll(dispatch_id, channel, after ? after->first : std::string(),
                        after ? after->second : std::string(), limit);
-    return CollectRows<DispatchRecipient>(statement, ReadRecipient);
+    return Collect<DispatchRecipient>(statement, ReadRecipient);
 }
 
 Result<std::vector<DispatchRecipient>> SqliteTxn::DispatchRecipientsInState(
@@ -146,7 +136,7 @@ Result<std::vector<DispatchRecipient>> SqliteTxn::DispatchRecipientsInState(
                             " AND (?3 <> 'pending' OR next_attempt_at <= ?4)"
                             " ORDER BY next_attempt_at, member_id LIMIT ?5"));
     statement->BindAll(dispatch_id, channel, state, now, limit);
-    return CollectRows<DispatchRecipient>(statement, ReadRecipient);
+    return Collect<DispatchRecipient>(statement, ReadRecipient);
 }
 
 Result<std::optional<Timestamp>> SqliteTxn::NextDispatchAttempt(std::string_view dispatch_id) {
@@ -168,7 +158,7 @@ Result<std::vector<DispatchMember>> SqliteTxn::DispatchMembersAfter(std::string_
                             " status FROM members WHERE member_id > ?1"
                             " ORDER BY member_id LIMIT ?2"));
     statement->BindAll(after, limit);
-    return CollectRows<DispatchMember>(statement, [](Statement& s) {
+    return Collect<DispatchMember>(statement, [](Statement& s) {
         DispatchMember m;
         m.member_id = s.Text(0);
         m.name = s.Text(1);
@@ -197,7 +187,7 @@ Result<std::vector<PurchaseSpend>> SqliteTxn::PurchaseSpendBetween(std::string_v
                             " ON l.purchase_no = p.purchase_no"
                             " WHERE p.member_id BETWEEN ?1 AND ?2 AND p.occurred_at >= ?3"));
     statement->BindAll(first, last, since);
-    return CollectRows<PurchaseSpend>(statement, [](Statement& s) {
+    return Collect<PurchaseSpend>(statement, [](Statement& s) {
         return PurchaseSpend{s.Text(0), s.Int(1),  s.Text(2), s.Text(3),
                              s.Time(4), s.Text(5), s.Int(6)};
     });
@@ -210,7 +200,7 @@ Result<std::vector<SentOffer>> SqliteTxn::SentOffersBetween(std::string_view fir
                                             " sent_at FROM offers_sent"
                                             " WHERE member_id BETWEEN ?1 AND ?2"));
     statement->BindAll(first, last);
-    return CollectRows<SentOffer>(statement, [](Statement& s) {
+    return Collect<SentOffer>(statement, [](Statement& s) {
         return SentOffer{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Time(4)};
     });
 }
@@ -222,7 +212,7 @@ Result<std::vector<OpenLotSummary>> SqliteTxn::OpenLotsBetween(std::string_view 
                                             " FROM lots WHERE member_id BETWEEN ?1 AND ?2"
                                             " AND remaining > 0"));
     statement->BindAll(first, last);
-    return CollectRows<OpenLotSummary>(statement, [](Statement& s) {
+    return Collect<OpenLotSummary>(statement, [](Statement& s) {
         return OpenLotSummary{s.Text(0), s.Text(1), s.Int(2), s.Time(3)};
     });
 }
@@ -233,7 +223,7 @@ Result<std::vector<MemberProgram>> SqliteTxn::MemberProgramsBetween(std::string_
                         connection_.Prepare("SELECT member_id, program_id FROM member_programs"
                                             " WHERE member_id BETWEEN ?1 AND ?2"));
     statement->BindAll(first, last);
-    return CollectRows<MemberProgram>(statement, [](Statement& s) {
+    return Collect<MemberProgram>(statement, [](Statement& s) {
         return MemberProgram{s.Text(0), s.Text(1)};
     });
 }

@@ -21,18 +21,6 @@ using core::MakeError;
 
 namespace {
 
-// Reads every row of `statement` with `read` (Statement& -> Result<T>).
-template <typename T, typename ReadRow>
-Result<std::vector<T>> Collect(StatementLease& statement, ReadRow read) {
-    std::vector<T> rows;
-    while (true) {
-        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
-        if (!row) return rows;
-        KZ_ASSIGN_OR_RETURN(T value, read(*statement));
-        rows.push_back(std::move(value));
-    }
-}
-
 template <typename T>
 std::optional<T> FirstOf(std::vector<T>&& rows) {
     if (rows.empty()) return std::nullopt;

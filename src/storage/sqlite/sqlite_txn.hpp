@@ -9,12 +9,30 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "storage/sqlite/connection.hpp"
 #include "storage/storage.hpp"
 
 namespace kizuna::storage::sqlite {
+
+// Reads every row of `statement` with `read` (Statement& -> T, or -> Result<T> when reading a
+// row can fail); the SqliteTxn files share it.
+template <typename T, typename ReadRow>
+Result<std::vector<T>> Collect(StatementLease& statement, ReadRow read) {
+    std::vector<T> rows;
+    while (true) {
+        KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+        if (!row) return rows;
+        if constexpr (std::is_same_v<std::invoke_result_t<ReadRow&, Statement&>, Result<T>>) {
+            KZ_ASSIGN_OR_RETURN(T value, read(*statement));
+            rows.push_back(std::move(value));
+        } else {
+            rows.push_back(read(*statement));
+        }
+    }
+}
 
 class SqliteTxn final : public WriteTxn {
   public:
