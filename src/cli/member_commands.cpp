@@ -14,6 +14,7 @@
 #include "cli/client_config.hpp"
 #include "cli/enrollment_form.hpp"
 #include "cli/output.hpp"
+#include "cli/purchase_records.hpp"
 
 namespace kizuna::cli {
 namespace {
@@ -282,6 +283,12 @@ void PrintUsage(const json& usage, const std::string& out) {
     }
     balances.Print(std::cout, "No points yet.\n");
 
+    const json purchases = usage.value("purchases", json::array());
+    if (!purchases.empty()) {
+        std::cout << "\nRecent purchases:\n";
+        PrintPurchaseRecords(std::cout, purchases, 10);
+    }
+
     const json entries = usage.value("entries", json::array());
     if (!entries.empty()) {
         std::cout << "\nRecent points history:\n";
@@ -297,8 +304,8 @@ void PrintUsage(const json& usage, const std::string& out) {
         }
         table.Print(std::cout);
     }
-    std::cout << "\npurchases: " << usage.value("purchases", json::array()).size()
-              << ", points entries: " << entries.size() << "\n";
+    std::cout << "\npurchases: " << purchases.size() << ", points entries: " << entries.size()
+              << "\n";
     if (!out.empty()) std::cout << "usage record file: " << out << "\n";
 }
 

@@ -12,6 +12,7 @@
 #include "cli/output.hpp"
 #include "cli/pos_node_commands.hpp"
 #include "cli/pos_session.hpp"
+#include "cli/purchase_records.hpp"
 #include "cli/receipt.hpp"
 #include "cli/record_file.hpp"
 #include "cli/reservation_commands.hpp"
@@ -473,26 +474,6 @@ void AddRefund(CLI::App& pos, Dispatcher& dispatcher) {
 
 // ---- lookup / search ------------------------------------------------------------------------
 
-void PrintPurchases(const json& purchases) {
-    Table table({"when", "store", "purchase id", "total", "points"});
-    table.AlignRight(3);
-    table.AlignRight(4);
-    for (const auto& p : purchases) {
-        // After refunds: what is left, and what was refunded.
-        std::string total =
-            FormatMoney(JsonInt(p, "net_total", JsonInt(p, "total")), JsonString(p, "currency"));
-        if (JsonInt(p, "refunded_amount") > 0) {
-            total += " (refunded " +
-                     FormatMoney(JsonInt(p, "refunded_amount"), JsonString(p, "currency")) + ")";
-        }
-        table.AddRow({LocalTime(JsonString(p, "occurred_at")),
-                      JsonString(p, "store_name", JsonString(p, "store_id")),
-                      JsonString(p, "purchase_id"), total,
-                      GroupThousands(JsonInt(p, "net_points", JsonInt(p, "points_earned")))});
-    }
-    table.Print(std::cout, "No purchases.\n");
-}
-
 void AddLookup(CLI::App& pos, Dispatcher& dispatcher) {
     struct Options {
         PosCommon common;
@@ -563,7 +544,7 @@ void AddLookup(CLI::App& pos, Dispatcher& dispatcher) {
             out.emplace_back("purchases", std::to_string(purchases.size()));
             if (!o->out.empty()) out.emplace_back("record file", o->out);
             PrintSummary(std::cout, out);
-            if (o->out.empty()) PrintPurchases(purchases);
+            if (o->out.empty()) PrintPurchaseRecords(std::cout, purchases);
         });
     });
 }

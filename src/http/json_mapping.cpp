@@ -20,26 +20,43 @@ const std::string* ProgramName(const RecordContext& c, const std::string& id) {
     return NameIn(c.names ? &c.names->programs : nullptr, id);
 }
 
-// The refunds of one purchase and what they took.
+// What became of one purchase: its refunds and what they took, or its void, and the net figures
+// after them. A void undoes the sale exactly (core/purchase.hpp): nothing of it is left, neither
+// money nor points earned nor points used (they went back to the member).
 struct PurchaseNet {
     std::vector<const core::Refund*> refunds;
     int64_t refunded_amount = 0;
     int64_t points_owed = 0;  // reversed + unrecovered + expired: the purchase's points given back
+    int64_t net_total = 0;
+    int64_t net_points = 0;       // points earned still standing
+    int64_t net_points_used = 0;  // points used still spent on it
+    std::string_view status;      // "completed", "partly_refunded", "refunded", "voided"
 };
 
 PurchaseNet NetOf(const core::Purchase& purchase, const RecordContext& context) {
     PurchaseNet net;
-    if (context.refunds == nullptr) return net;
-    for (const storage::PurchaseRefund& r : *context.refunds) {
-        if (r.purchase_store_id != purchase.store_id ||
-            r.refund.purchase_id != purchase.purchase_id) {
-            continue;
+    if (context.refunds != nullptr) {
+        for (const storage::PurchaseRefund& r : *context.refunds) {
+            if (r.purchase_store_id != purchase.store_id ||
+                r.refund.purchase_id != purchase.purchase_id) {
+                continue;
+            }
+            net.refunds.push_back(&r.refund);
+            net.refunded_amount += r.refund.amount;
+            net.points_owed +=
+                r.refund.points_reversed + r.refund.points_unrecovered + r.refund.points_expired;
         }
-        net.refunds.push_back(&r.refund);
-        net.refunded_amount += r.refund.amount;
-        net.points_owed +=
-            r.refund.points_reversed + r.refund.points_unrecovered + r.refund.points_expired;
     }
+    if (purchase.voided_at) {
+        net.status = "voided";
+        return net;
+    }
+    net.net_total = purchase.total - net.refunded_amount;
+    net.net_points = purchase.points_earned - net.points_owed;
+    net.net_points_used = purchase.points_used;
+    net.status = net.refunded_amount == 0                ? "completed"
+                 : net.refunded_amount >= purchase.total ? "refunded"
+                                                         : "partly_refunded";
     return net;
 }
 
@@ -165,7 +182,11 @@ Json PurchaseToJson(const core::Purchase& purchase, const RecordContext& context
     json["total"] = purchase.total;
     json["points_earned"] = purchase.points_earned;
     json["rule_version"] = purchase.rule_version;
+    json["points_used"] = purchase.points_used;
+    json["points_value"] = purchase.points_value;
+    json["amount_due"] = purchase.total - purchase.points_value;
     const PurchaseNet net = NetOf(purchase, context);
+    json["status"] = net.status;
     Json refunds = Json::array();
     for (const core::Refund* r : net.refunds) {
         Json refund = Json::object();
@@ -179,8 +200,16 @@ Json PurchaseToJson(const core::Purchase& purchase, const RecordContext& context
     }
     json["refunds"] = std::move(refunds);
     json["refunded_amount"] = net.refunded_amount;
-    json["net_total"] = purchase.total - net.refunded_amount;
-    json["net_points"] = purchase.points_earned - net.points_owed;
+    json["net_total"] = net.net_total;
+    json["net_points"] = net.net_points;
+    json["net_points_used"] = net.net_points_used;
+    if (purchase.voided_at) {
+        Json voided = Json::object();
+        voided["voided_at"] = TimeToJson(*purchase.voided_at);
+        voided["points_reversed"] = purchase.points_earned;
+        voided["points_restored"] = purchase.points_used;
+        json["void"] = std::move(voided);
+    }
     return json;
 }
 
@@ -286,7 +315,11 @@ void WritePurchase(JsonWriter& out, const core::Purchase& purchase, const Record
     out.Field("total", purchase.total);
     out.Field("points_earned", purchase.points_earned);
     out.Field("rule_version", purchase.rule_version);
+    out.Field("points_used", purchase.points_used);
+    out.Field("points_value", purchase.points_value);
+    out.Field("amount_due", purchase.total - purchase.points_value);
     const PurchaseNet net = NetOf(purchase, context);
+    out.Field("status", net.status);
     out.Key("refunds");
     out.BeginArray();
     for (const core::Refund* r : net.refunds) {
@@ -301,8 +334,17 @@ void WritePurchase(JsonWriter& out, const core::Purchase& purchase, const Record
     }
     out.EndArray();
     out.Field("refunded_amount", net.refunded_amount);
-    out.Field("net_total", purchase.total - net.refunded_amount);
-    out.Field("net_points", purchase.points_earned - net.points_owed);
+    out.Field("net_total", net.net_total);
+    out.Field("net_points", net.net_points);
+    out.Field("net_points_used", net.net_points_used);
+    if (purchase.voided_at) {
+        out.Key("void");
+        out.BeginObject();
+        out.Field("voided_at", core::FormatRfc3339(*purchase.voided_at));
+        out.Field("points_reversed", purchase.points_earned);
+        out.Field("points_restored", purchase.points_used);
+        out.EndObject();
+    }
     out.EndObject();
 }
 

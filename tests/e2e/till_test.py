@@ -13,6 +13,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -231,6 +232,68 @@ class Till(unittest.TestCase):
         self.assertEqual(len([e for e in self.usage(member)["entries"] if e["ref"] == "void/v-1"]),
                          2)
         self.assertEqual(len(before["entries"]), 1)
+        self.assertLedgerConsistent(member)
+
+    def test_voided_sale_reads_as_voided_on_the_lookup_and_the_members_usage(self):
+        store = self.store("Record shop")
+        member = self.enroll(store)
+        key = store["api_key"]
+        self.assertEqual(self.sale(key, member, "rv-0", 50000).status, 201)  # 500 points
+        a = self.sale(key, member, "rv-1", 20000, points_used=300)  # uses 300, earns 197
+        self.assertEqual((a.status, a.json["points_earned"]), (201, 197), a)
+        b = self.sale(key, member, "rv-2", 1000, points_used=100)  # uses 100, earns 9
+        self.assertEqual((b.status, b.json["points_earned"]), (201, 9), b)
+        pos = Cli(self.hub, key)
+        pos.run("pos", "void", "rv-1")
+        token = call(self.hub, "POST", "/v1/sessions", None,
+                     {"login": member, "password": PASSWORD}).json["token"]
+        lookup = call(self.hub, "GET", f"/v1/members/{member}", key).json
+        usage = call(self.hub, "GET", f"/v1/members/{member}/usage", token).json
+        for answer in (lookup, usage):
+            by_id = {p["purchase_id"]: p for p in answer["purchases"]}
+            voided = by_id["rv-1"]
+            self.assertEqual(voided["status"], "voided", voided)
+            # The record keeps what the sale was, and says that nothing of it stands.
+            self.assertEqual((voided["total"], voided["points_earned"], voided["points_used"],
+                              voided["points_value"], voided["amount_due"]),
+                             (20000, 197, 300, 300, 19700), voided)
+            self.assertEqual((voided["net_total"], voided["net_points"],
+                              voided["net_points_used"]), (0, 0, 0), voided)
+            self.assertEqual((voided["void"]["points_reversed"],
+                              voided["void"]["points_restored"]), (197, 300), voided)
+            self.assertIn("voided_at", voided["void"])
+            live = by_id["rv-2"]
+            self.assertEqual(live["status"], "completed", live)
+            self.assertNotIn("void", live)
+            self.assertEqual((live["points_used"], live["points_value"], live["amount_due"],
+                              live["net_points_used"], live["net_points"], live["net_total"]),
+                             (100, 100, 900, 100, 9, 1000), live)
+            self.assertEqual(by_id["rv-0"]["points_used"], 0)
+        # The balance agrees: 500 - 100 + 9 (the voided sale's -300 + 197 undone).
+        self.assertEqual(self.balance(member, store["program_id"]), 409)
+
+        def row(text, purchase_id):
+            """The purchase table's row of `purchase_id` (columns are 2+ spaces apart)."""
+            lines = [line for line in text.splitlines()
+                     if purchase_id in re.split(r"\s{2,}", line)]
+            self.assertEqual(len(lines), 1, text)
+            return lines[0]
+
+        # The store's customer lookup, as a clerk reads it.
+        text = pos.run("pos", "lookup", member).stdout
+        voided_row = row(text, "rv-1")
+        for needle in ("voided", "¥0", "¥20,000 voided", "197 taken back", "300 given back"):
+            self.assertIn(needle, voided_row)
+        self.assertNotIn("voided", row(text, "rv-2"))
+        self.assertIn("100 (¥100)", row(text, "rv-2"))
+        # The member's own history.
+        me = Cli(self.hub)
+        me.run("member", "login", "--login", member, "--password-stdin", stdin=PASSWORD + "\n")
+        text = me.run("member", "usage").stdout
+        voided_row = row(text, "rv-1")
+        for needle in ("voided", "¥20,000 voided", "197 taken back", "300 given back"):
+            self.assertIn(needle, voided_row)
+        self.assertIn("100 (¥100)", row(text, "rv-2"))
         self.assertLedgerConsistent(member)
 
     def test_day_report_sums_equal_the_ledger(self):

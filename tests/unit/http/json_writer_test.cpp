@@ -171,6 +171,13 @@ TEST(JsonMappingWriter, UsageDocumentsMatchTheDomVersion) {
              {"tab\there\nnew line\r\x01\x1f\x7f", "CF-01", "drinks", 100000, 10'000'000'000}}));
         usage.purchases.back().card_number.clear();  // a purchase without a card: no key
         usage.purchases.back().points_earned = -5;
+        // Paid partly with points, then voided: the void's block and the net figures.
+        usage.purchases.push_back(Purchase("pos-1:00044", {{"緑茶", "", "food", 1, 1000}}));
+        usage.purchases.back().points_used = 60;
+        usage.purchases.back().points_value = 60;
+        usage.purchases.push_back(usage.purchases.back());
+        usage.purchases.back().purchase_id = "pos-1:00045";
+        usage.purchases.back().voided_at = core::FromUnixSeconds(1795371500);
         usage.entries = {Entry(1, core::EntryKind::kEarn, 31, "1,980 JPY at Shibuya Books"),
                          Entry(2, core::EntryKind::kRedeem, -100, ""),
                          Entry(3, core::EntryKind::kExpire, -7, "期限切れ 😀 \"quoted\"")};
