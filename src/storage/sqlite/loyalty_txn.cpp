@@ -18,11 +18,6 @@ Result<int64_t> SingleInt(StatementLease& statement) {
     return statement->Int(0);
 }
 
-Status Failed(Status status, std::string_view what) {
-    if (status.ok()) return status;
-    return MakeError(status.error().code, std::string(what) + ": " + status.error().message);
-}
-
 #define KZ_CAMPAIGN_COLUMNS                                                                  \
     "campaign_id, program_id, name, budget_points, granted_points, validity_days, store_id," \
     " created_at"
@@ -105,7 +100,7 @@ Status SqliteTxn::SetRedemptionLimits(std::string_view program_id,
                             connection_.Prepare("DELETE FROM program_non_accepting_stores"
                                                 " WHERE program_id = ?1"));
         statement->Bind(1, program_id);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     {
         KZ_ASSIGN_OR_RETURN(
@@ -128,14 +123,14 @@ Status SqliteTxn::SetRedemptionLimits(std::string_view program_id,
         }
         statement->Bind(4, limits.minimum_balance);
         statement->Bind(5, at);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("INSERT INTO program_non_accepting_stores"
                                             " (program_id, store_id) VALUES (?1, ?2)"));
     for (const std::string& store_id : limits.non_accepting_stores) {
         statement->BindAll(program_id, store_id);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
         statement->Reset();
     }
     return Status::Ok();
@@ -185,7 +180,7 @@ Status SqliteTxn::InsertCampaign(const core::Campaign& c) {
                                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     statement->BindAll(c.campaign_id, c.program_id, c.name, c.budget_points, c.granted_points,
                        c.validity_days, NullIfEmpty{c.store_id}, c.created_at);
-    return Failed(statement->Run(), "inserting campaign " + c.campaign_id);
+    return InContext(statement->Run(), "inserting campaign " + c.campaign_id);
 }
 
 Status SqliteTxn::InsertCampaignGrant(const core::CampaignGrant& g) {
@@ -199,7 +194,7 @@ Status SqliteTxn::InsertCampaignGrant(const core::CampaignGrant& g) {
                                                 " granted_points + ?2 WHERE campaign_id = ?1"
                                                 " AND granted_points + ?2 <= budget_points"));
         statement->BindAll(g.campaign_id, g.points);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     if (connection_.Changes() == 0) {
         return MakeError(ErrorCode::kRuleViolation,
@@ -212,7 +207,7 @@ Status SqliteTxn::InsertCampaignGrant(const core::CampaignGrant& g) {
                                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     statement->BindAll(g.campaign_id, g.grant_id, g.member_id, g.points, g.lot_id, g.balance_after,
                        g.granted_by, g.granted_at, g.expires_at);
-    return Failed(statement->Run(), what);
+    return InContext(statement->Run(), what);
 }
 
 // ---- Tiers ------------------------------------------------------------------------------------
@@ -226,12 +221,9 @@ Result<core::TierSchedule> SqliteTxn::TierScheduleOf(std::string_view program_id
         statement->Bind(1, program_id);
         KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
         if (!row) return schedule;
-        auto basis = core::ParseTierBasis(statement->Text(0), "basis");
-        if (!basis) {
-            return MakeError(ErrorCode::kInternal, "unexpected value '" + statement->Text(0) +
-                                                       "' in column program_tier_schedules.basis");
-        }
-        schedule.basis = *basis;
+        const std::string basis = statement->Text(0);
+        KZ_ASSIGN_OR_RETURN(schedule.basis, StoredEnum(core::ParseTierBasis(basis, "basis"),
+                                                       "program_tier_schedules.basis", basis));
     }
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("SELECT name, threshold, multiplier_milli"
@@ -290,7 +282,7 @@ Status SqliteTxn::SetTierSchedule(std::string_view program_id, const core::TierS
                             "DELETE FROM program_tier_schedules WHERE program_id = ?1"}) {
         KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare(sql));
         statement->Bind(1, program_id);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     if (schedule.tiers.empty()) return Status::Ok();
     {
@@ -298,7 +290,7 @@ Status SqliteTxn::SetTierSchedule(std::string_view program_id, const core::TierS
                             connection_.Prepare("INSERT INTO program_tier_schedules (program_id,"
                                                 " basis, updated_at) VALUES (?1, ?2, ?3)"));
         statement->BindAll(program_id, core::TierBasisName(schedule.basis), at);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("INSERT INTO program_tiers (program_id, position,"
@@ -308,7 +300,7 @@ Status SqliteTxn::SetTierSchedule(std::string_view program_id, const core::TierS
         const core::Tier& tier = schedule.tiers[i];
         statement->BindAll(program_id, static_cast<int64_t>(i), tier.name, tier.threshold,
                            tier.multiplier_milli);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
         statement->Reset();
     }
     return Status::Ok();
@@ -323,7 +315,7 @@ Status SqliteTxn::SetHeldTier(std::string_view member_id, std::string_view progr
                             " ON CONFLICT (member_id, program_id) DO UPDATE SET tier_name = ?3,"
                             " period_start = ?4, reached_at = ?5"));
     statement->BindAll(member_id, program_id, held.name, held.period_start, at);
-    return Failed(statement->Run(), "keeping the tier of member " + std::string(member_id));
+    return InContext(statement->Run(), "keeping the tier of member " + std::string(member_id));
 }
 
 // ---- Member merges ----------------------------------------------------------------------------
@@ -409,7 +401,7 @@ Status SqliteTxn::MergeMembers(const core::MergePlan& plan, std::string_view act
     for (const char* sql : kMoves) {
         KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare(sql));
         statement->BindAll(plan.survivor_id, plan.from_id);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     {
         KZ_ASSIGN_OR_RETURN(auto statement,
@@ -417,14 +409,14 @@ Status SqliteTxn::MergeMembers(const core::MergePlan& plan, std::string_view act
                                                 " revoked_at = COALESCE(revoked_at, ?3),"
                                                 " merged_into = ?1 WHERE member_id = ?2"));
         statement->BindAll(plan.survivor_id, plan.from_id, at);
-        KZ_RETURN_IF_ERROR(Failed(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("INSERT INTO member_merges (survivor_id, from_id,"
                                             " actor, merged_at, points_moved, summary)"
                                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
     statement->BindAll(plan.survivor_id, plan.from_id, actor, at, plan.points_moved, summary);
-    return Failed(statement->Run(), what);
+    return InContext(statement->Run(), what);
 }
 
 // ---- Invariant checks ---------------------------------------------------------------------------

@@ -10,15 +10,6 @@ namespace kizuna::storage::sqlite {
 using core::ErrorCode;
 using core::MakeError;
 
-namespace {
-
-Status Described(Status status, const std::string& what) {
-    if (status.ok()) return status;
-    return MakeError(status.error().code, what + ": " + status.error().message);
-}
-
-}  // namespace
-
 Status SqliteTxn::BookSettlement(const core::LedgerEntry& e, int64_t entry_id) {
     const Timestamp recorded_at = e.recorded_at == Timestamp{} ? e.occurred_at : e.recorded_at;
     int64_t day = core::SettlementDay(recorded_at);
@@ -260,7 +251,7 @@ Status SqliteTxn::InsertEconomics(const core::ProgramEconomics& v) {
                                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
     statement->BindAll(v.program_id, v.version, core::FormatPeriod(v.effective_from), v.point_value,
                        v.issuing_fee_bp, core::BreakagePolicyName(v.breakage), v.created_at);
-    return Described(statement->Run(), what);
+    return InContext(statement->Run(), what);
 }
 
 Status SqliteTxn::InsertClosing(const SettlementClosing& c) {
@@ -277,7 +268,7 @@ Status SqliteTxn::InsertClosing(const SettlementClosing& c) {
                            core::LastDayOf(c.period), c.closed_at, c.economics.version,
                            c.economics.point_value, c.economics.issuing_fee_bp,
                            core::BreakagePolicyName(c.economics.breakage), c.opening_points);
-        KZ_RETURN_IF_ERROR(Described(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     for (const core::PartyPoints& p : c.parties) {
         KZ_ASSIGN_OR_RETURN(
@@ -287,7 +278,7 @@ Status SqliteTxn::InsertClosing(const SettlementClosing& c) {
                                 " late_entries) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
         statement->BindAll(c.program_id, period, p.store_id, p.store_name, p.issued, p.redeemed,
                            p.reversed, p.expired, p.late_entries);
-        KZ_RETURN_IF_ERROR(Described(statement->Run(), what));
+        KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
     return Status::Ok();
 }

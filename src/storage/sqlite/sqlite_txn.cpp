@@ -1,6 +1,5 @@
 #include "storage/sqlite/sqlite_txn.hpp"
 
-#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -27,25 +26,6 @@ std::optional<T> FirstOf(std::vector<T>&& rows) {
     return std::move(rows.front());
 }
 
-// Prefixes a failed status with what this backend was doing, in domain words, built by
-// `what()` only on failure: the writes of every purchase would otherwise allocate a message that
-// is almost never read.
-template <std::invocable Describe>
-Status InContext(Status status, Describe&& what) {
-    if (status.ok()) return status;
-    return MakeError(status.error().code, what() + ": " + status.error().message);
-}
-
-// The same with words already at hand.
-Status InContext(Status status, std::string_view what) {
-    return InContext(std::move(status), [what] { return std::string(what); });
-}
-
-core::Error Corrupt(std::string_view column, std::string_view value) {
-    return MakeError(ErrorCode::kInternal, "unexpected value '" + std::string(value) +
-                                               "' in column " + std::string(column));
-}
-
 std::string_view MemberStatusText(core::MemberStatus status) {
     return status == core::MemberStatus::kClosed ? "closed" : "active";
 }
@@ -61,14 +41,6 @@ Result<core::CardStatus> ParseCardStatus(const std::string& text) {
         if (text == core::CardStatusName(status)) return status;
     }
     return Corrupt("cards.status", text);
-}
-
-// Turns a parse error of a stored enum into kInternal: the database holds something this
-// binary does not understand, which is never the caller's fault.
-template <typename T>
-Result<T> StoredEnum(Result<T> parsed, std::string_view column, const std::string& text) {
-    if (!parsed.has_value()) return Corrupt(column, text);
-    return parsed;
 }
 
 #define KZ_MEMBER_COLUMNS                                                                     \

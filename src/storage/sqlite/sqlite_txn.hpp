@@ -4,12 +4,14 @@
 // A read-only use hands this object out as a ReadTxn on a query_only connection.
 // Internal to the SQLite backend. Thread-safety: none; it lives for one unit of work.
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "storage/sqlite/connection.hpp"
@@ -17,8 +19,10 @@
 
 namespace kizuna::storage::sqlite {
 
+// The small helpers the SqliteTxn files share.
+
 // Reads every row of `statement` with `read` (Statement& -> T, or -> Result<T> when reading a
-// row can fail); the SqliteTxn files share it.
+// row can fail).
 template <typename T, typename ReadRow>
 Result<std::vector<T>> Collect(StatementLease& statement, ReadRow read) {
     std::vector<T> rows;
@@ -32,6 +36,33 @@ Result<std::vector<T>> Collect(StatementLease& statement, ReadRow read) {
             rows.push_back(read(*statement));
         }
     }
+}
+
+// Prefixes a failed status with what this backend was doing, in domain words, built by
+// `what()` only on failure: the writes of every purchase would otherwise allocate a message that
+// is almost never read.
+template <std::invocable Describe>
+Status InContext(Status status, Describe&& what) {
+    if (status.ok()) return status;
+    return core::MakeError(status.error().code, what() + ": " + status.error().message);
+}
+
+// The same with words already at hand.
+inline Status InContext(Status status, std::string_view what) {
+    return InContext(std::move(status), [what] { return std::string(what); });
+}
+
+// A value in `column` this binary does not understand: kInternal, never the caller's fault.
+inline core::Error Corrupt(std::string_view column, std::string_view value) {
+    return core::MakeError(core::ErrorCode::kInternal, "unexpected value '" + std::string(value) +
+                                                           "' in column " + std::string(column));
+}
+
+// Turns a parse error of a stored enum into Corrupt.
+template <typename T>
+Result<T> StoredEnum(Result<T> parsed, std::string_view column, const std::string& text) {
+    if (!parsed.has_value()) return Corrupt(column, text);
+    return parsed;
 }
 
 class SqliteTxn final : public WriteTxn {
