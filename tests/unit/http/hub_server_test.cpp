@@ -336,11 +336,14 @@ TEST_F(HubServerTest, PurchaseRedemptionRefundUsageAndLookup) {
     EXPECT_EQ(usage["balances"][0]["program_id"], t_.store.program_id);
     EXPECT_EQ(usage["balances"][0]["points"], balance);
     ASSERT_EQ(usage["purchases"].size(), 1u);
-    EXPECT_EQ(KeysOf(usage["purchases"][0]),
-              (Keys{"purchase_id", "member_id", "card_number", "store_id", "store_name",
-                    "program_id", "program_name", "occurred_at", "recorded_at", "currency", "lines",
-                    "total", "points_earned", "rule_version", "refunds", "refunded_amount",
-                    "net_total", "net_points"}));
+    EXPECT_EQ(
+        KeysOf(usage["purchases"][0]),
+        (Keys{"purchase_id",  "member_id",    "card_number",    "store_id",     "store_name",
+              "program_id",   "program_name", "occurred_at",    "recorded_at",  "currency",
+              "lines",        "total",        "points_earned",  "rule_version", "points_used",
+              "points_value", "amount_due",   "status",         "refunds",      "refunded_amount",
+              "net_total",    "net_points",   "net_points_used"}));
+    EXPECT_EQ(usage["purchases"][0]["status"], "partly_refunded");
     EXPECT_EQ(usage["purchases"][0]["occurred_at"], usage["purchases"][0]["recorded_at"]);
     EXPECT_EQ(usage["purchases"][0]["lines"][0]["name"], "文庫本");
     ASSERT_GE(usage["entries"].size(), 3u);
