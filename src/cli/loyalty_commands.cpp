@@ -126,17 +126,23 @@ void AddCampaignShow(CLI::App& campaign, Dispatcher& dispatcher) {
 
 void PrintMergePlan(const json& plan) {
     const json moves = plan.value("moves", json::object());
+    const json ends = plan.value("ends", json::object());
     std::cout << "Member " << JsonString(plan, "from_member_id") << " into "
               << JsonString(plan, "member_id") << ":\n";
-    PrintSummary(std::cout, {{"purchases", std::to_string(JsonInt(moves, "purchases"))},
-                             {"redemptions", std::to_string(JsonInt(moves, "redemptions"))},
-                             {"ledger entries", std::to_string(JsonInt(moves, "ledger_entries"))},
-                             {"open lots", std::to_string(JsonInt(moves, "open_lots"))},
-                             {"reservations", std::to_string(JsonInt(moves, "reservations"))},
-                             {"cards revoked",
-                              std::to_string(plan.value("cards_revoked", json::array()).size()) +
-                                  " of " + std::to_string(JsonInt(moves, "cards"))},
-                             {"points moved", std::to_string(JsonInt(plan, "points_moved"))}});
+    PrintSummary(
+        std::cout,
+        {{"purchases", std::to_string(JsonInt(moves, "purchases"))},
+         {"redemptions", std::to_string(JsonInt(moves, "redemptions"))},
+         {"ledger entries", std::to_string(JsonInt(moves, "ledger_entries"))},
+         {"open lots", std::to_string(JsonInt(moves, "open_lots"))},
+         {"reservations", std::to_string(JsonInt(moves, "reservations"))},
+         {"offers sent", std::to_string(JsonInt(moves, "offers_sent"))},
+         {"dispatch rows skipped", std::to_string(JsonInt(ends, "dispatch_pending_skipped"))},
+         {"sessions ended", std::to_string(JsonInt(ends, "sessions"))},
+         {"reset links ended", std::to_string(JsonInt(ends, "password_resets"))},
+         {"cards revoked", std::to_string(plan.value("cards_revoked", json::array()).size()) +
+                               " of " + std::to_string(JsonInt(moves, "cards"))},
+         {"points moved", std::to_string(JsonInt(plan, "points_moved"))}});
     Table table({"program id", "moved", "survivor before", "after"});
     for (const auto& b : plan.value("balances", json::array())) {
         table.AddRow({JsonString(b, "program_id"), std::to_string(JsonInt(b, "from_points")),

@@ -54,6 +54,10 @@ Result<MergePlan> PlanMerge(const MemberHoldings& survivor, const MemberHoldings
     plan.entries = from.entries;
     plan.open_lots = from.open_lots;
     plan.reservations = from.reservations;
+    plan.offers_sent = from.offers_sent;
+    plan.dispatch_skipped = from.dispatch_pending;
+    plan.sessions_ended = from.sessions;
+    plan.password_resets_ended = from.password_resets_open;
     return plan;
 }
 

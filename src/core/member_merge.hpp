@@ -2,9 +2,13 @@
 // Member merge (issue 19): one person with two member records. Everything of the `from` member
 // moves to the surviving member: purchases, redemptions, refunds (with their purchases), ledger
 // entries, lots (each with its expiry), balances (added per program), reservations, campaign
-// grants; the from member's cards are revoked and point to the survivor, its sessions end and
-// the record is closed. Irreversible. Storage applies the plan in one write; this file decides
-// whether a merge may happen and what it moves.
+// grants, held tiers, programs, and the offers a dispatch already sent (so the person is never
+// sent one of them again); the from member's cards are revoked and point to the survivor, its
+// sessions and unused password-reset links end, its dispatch rows not yet sent are skipped (kept
+// under its id with the reason, like the rows already sent: a run's record of whom it mailed),
+// and the record is closed. Records of what happened stay under the from id: the audit log, the
+// event outbox, store-node sync conflicts. Irreversible. Storage applies the plan in one write;
+// this file decides whether a merge may happen and what it moves.
 
 #include <cstdint>
 #include <string>
@@ -32,6 +36,10 @@ struct MemberHoldings {
     int64_t entries = 0;
     int64_t open_lots = 0;
     int64_t reservations = 0;
+    int64_t offers_sent = 0;           // offers dispatches sent (each offer once per channel)
+    int64_t dispatch_pending = 0;      // dispatch rows still to be sent
+    int64_t sessions = 0;              // stored sessions
+    int64_t password_resets_open = 0;  // reset links not used yet
 };
 
 struct BalanceMove {
@@ -53,6 +61,10 @@ struct MergePlan {
     int64_t entries = 0;
     int64_t open_lots = 0;
     int64_t reservations = 0;
+    int64_t offers_sent = 0;       // moved (the survivor's own row kept where both have one)
+    int64_t dispatch_skipped = 0;  // pending dispatch rows of the from member, skipped
+    int64_t sessions_ended = 0;
+    int64_t password_resets_ended = 0;
     int64_t points_moved = 0;  // sum of from_points
 };
 

@@ -32,7 +32,14 @@ Json PlanToJson(const core::MergePlan& plan) {
     moves["ledger_entries"] = plan.entries;
     moves["open_lots"] = plan.open_lots;
     moves["reservations"] = plan.reservations;
+    moves["offers_sent"] = plan.offers_sent;
     json["moves"] = std::move(moves);
+    // What ends with the merged-away record instead of moving.
+    Json ends = Json::object();
+    ends["dispatch_pending_skipped"] = plan.dispatch_skipped;
+    ends["sessions"] = plan.sessions_ended;
+    ends["password_resets"] = plan.password_resets_ended;
+    json["ends"] = std::move(ends);
     return json;
 }
 

@@ -23,11 +23,14 @@ core::Result<core::MemberHoldings> Holdings(storage::ReadTxn& txn, const std::st
 
 // The merge's record, in words (kept with it in storage).
 std::string Summary(const core::MergePlan& plan) {
-    std::string text = "moved " + std::to_string(plan.purchases) + " purchases, " +
-                       std::to_string(plan.redemptions) + " redemptions, " +
-                       std::to_string(plan.entries) + " ledger entries, " +
-                       std::to_string(plan.open_lots) + " open lots, " +
-                       std::to_string(plan.reservations) + " reservations; balances";
+    std::string text =
+        "moved " + std::to_string(plan.purchases) + " purchases, " +
+        std::to_string(plan.redemptions) + " redemptions, " + std::to_string(plan.entries) +
+        " ledger entries, " + std::to_string(plan.open_lots) + " open lots, " +
+        std::to_string(plan.reservations) + " reservations, " + std::to_string(plan.offers_sent) +
+        " offers sent; skipped " + std::to_string(plan.dispatch_skipped) +
+        " pending dispatch rows; ended " + std::to_string(plan.sessions_ended) + " sessions, " +
+        std::to_string(plan.password_resets_ended) + " password reset links; balances";
     for (const core::BalanceMove& move : plan.balances) {
         text += " " + move.program_id + ": " + std::to_string(move.survivor_before) + " + " +
                 std::to_string(move.from_points) + " = " + std::to_string(move.survivor_after);

@@ -550,10 +550,13 @@ class WriteTxn : public ReadTxn {
                                const core::HeldTier& held, Timestamp at) = 0;
     // Applies a merge planned by core::PlanMerge, atomically with the caller's other writes:
     // every row of plan.from_id (purchases, redemptions, entries, lots, balances, reservations,
-    // campaign grants, held tiers, program memberships) moves to plan.survivor_id, its cards are
-    // revoked (at `at`) and point to the survivor, its sessions are deleted, it is closed, and
-    // the merge is recorded with `actor` and `summary`. Errors: kRuleViolation when the balances
-    // found differ from the plan's (it was planned on other data).
+    // campaign grants, held tiers, program memberships, offers sent) moves to plan.survivor_id,
+    // its cards are revoked (at `at`) and point to the survivor, its sessions are deleted, its
+    // unused password resets closed (used at `at`), its pending dispatch rows skipped (at `at`,
+    // the reason naming the survivor), it is closed, and the merge is recorded with `actor` and
+    // `summary`. The audit log, events, sync conflicts and dispatch rows keep the from id
+    // (core/member_merge.hpp). Errors: kRuleViolation when the balances found differ from the
+    // plan's (it was planned on other data).
     virtual Status MergeMembers(const core::MergePlan& plan, std::string_view actor,
                                 std::string_view summary, Timestamp at) = 0;
     // ---- Store node sync (hub side) ---------------------------------------------------------
@@ -575,7 +578,9 @@ class WriteTxn : public ReadTxn {
     virtual Status InsertDispatchRecipient(const DispatchRecipient& recipient) = 0;
     // Stores state, attempts, next_attempt_at, updated_at and reason. kNotFound when missing.
     virtual Status UpdateDispatchRecipient(const DispatchRecipient& recipient) = 0;
-    // Records the offer as sent; a second record of (member, offer, channel) is ignored.
+    // Records the offer as sent; a second record of (member, offer, channel) is ignored. A
+    // member merged away since the message was claimed (MergeMembers) has it recorded for the
+    // member it was merged into, as the merge moved the earlier ones.
     virtual Status InsertSentOffer(const SentOffer& sent) = 0;
     // ---- Member self-care (migration 11) ----------------------------------------------------
     // Deletes one session (log-out); none to delete is fine.

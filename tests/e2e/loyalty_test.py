@@ -8,7 +8,9 @@ through the real `kizuna` binary over HTTP and its CLI.
 - campaign lots, expiring sooner, are spent first (the lots table of the hub's SQLite file);
 - crossing a tier threshold changes the very next purchase's points;
 - a merge keeps the sum of balances, revokes the other member's cards, and `kizuna hub check`
-  finds every invariant holding afterwards.
+  finds every invariant holding afterwards;
+- the offers a dispatch sent the merged-away member follow the merge (its dry run counts them):
+  the next run does not send them to the survivor again.
 
 Usage: loyalty_test.py --kizuna build/kizuna [unittest args]
 """
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -339,6 +342,79 @@ class Loyalty(unittest.TestCase):
         # Only the operator merges.
         self.assertEqual(hub.call("POST", f"/v1/members/{survivor}/merge", store["api_key"],
                                   {"from_member_id": twin}).status, 403)
+
+    def test_merge_moves_offers_sent_so_the_survivor_is_not_sent_them_again(self):
+        hub = Hub().start()
+        try:
+            survivor, offer_id = self.offers_sent_follow_the_merge(hub)
+        finally:
+            hub.stop()
+        # As the hub stored it: the offer is recorded as sent to the survivor only.
+        db = sqlite3.connect(f"file:{hub.data_dir}/kizuna.db?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT member_id FROM offers_sent WHERE offer_id = ?",
+                              (offer_id,)).fetchall()
+        finally:
+            db.close()
+        self.assertEqual(rows, [(survivor,)])
+        code, report = self.check(hub.data_dir)
+        self.assertEqual(code, 0, report)
+
+    def offers_sent_follow_the_merge(self, hub):
+        store = hub.create_store("本の森", "physical", None)
+        offer = hub.call("POST", "/v1/offers", store["api_key"],
+                         {"title": "本の秋フェア", "body": "全品20%オフ", "categories": ["books"],
+                          "valid_to": "2099-12-31T00:00:00Z"})
+        self.assertEqual(offer.status, 201, offer)
+        offer_id = offer.json["offer_id"]
+
+        def enroll(name):
+            a = hub.call("POST", "/v1/members", store["api_key"], {
+                "password": PASSWORD,
+                "profile": {"name": name, "postal_code": "150-0043",
+                            "address": "東京都渋谷区道玄坂1-2-3"},
+                "consents": {"email_offers": False, "postal_offers": True}})
+            self.assertEqual(a.status, 201, a)
+            return a.json["member_id"]
+
+        def dispatch_print():
+            a = hub.call("POST", "/v1/dispatches", hub.operator_token, {"channels": ["print"]})
+            self.assertEqual(a.status, 202, a)
+            run = a.json["dispatch_id"]
+            for _ in range(300):
+                d = hub.call("GET", f"/v1/dispatches/{run}", hub.operator_token).json
+                if d["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.1)
+            self.assertEqual(d["status"], "done", d)
+            rows = hub.call("GET", f"/v1/dispatches/{run}/recipients?limit=100",
+                            hub.operator_token).json["recipients"]
+            return {(r["member_id"], i.get("offer_id")) for r in rows for i in r["items"]
+                    if r["state"] == "ready"}
+
+        survivor, twin = enroll("山田 花子"), enroll("山田 花子 (重複)")
+        # Only the twin has bought books: the first run sends the offer to the twin alone.
+        bought = hub.call("POST", "/v1/purchases", store["api_key"], {
+            "purchase_id": "of-t1", "member_id": twin,
+            "lines": [{"name": "新刊", "category": "books", "unit_price": 3000}]})
+        self.assertEqual(bought.status, 201, bought)
+        self.assertEqual(dispatch_print(), {(twin, offer_id)})
+
+        dry = hub.call("POST", f"/v1/members/{survivor}/merge", hub.operator_token,
+                       {"from_member_id": twin})
+        self.assertEqual(dry.status, 200, dry)
+        self.assertEqual(dry.json["moves"]["offers_sent"], 1, dry)
+        self.assertEqual(dry.json["ends"]["dispatch_pending_skipped"], 0, dry)
+        text = Cli(hub).run("hub", "members", "merge", survivor, twin, "--dry-run", "--data",
+                            hub.data_dir).stdout
+        self.assertRegex(text, r"offers sent:\s+1")
+        merged = hub.call("POST", f"/v1/members/{survivor}/merge", hub.operator_token,
+                          {"from_member_id": twin, "confirm": True})
+        self.assertEqual((merged.status, merged.json["merged"]), (200, True), merged)
+
+        # The survivor now has the twin's books purchase, and was already sent the offer.
+        self.assertEqual(dispatch_print(), set())
+        return survivor, offer_id
 
 
 if __name__ == "__main__":

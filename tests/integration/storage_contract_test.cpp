@@ -13,9 +13,11 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
+#include "core/member_merge.hpp"
 #include "storage/storage.hpp"
 #include "storage_test_support.hpp"
 
@@ -1474,6 +1476,129 @@ TEST_P(StorageContract, AcknowledgedWritesSurviveClosingAndReopening) {
     auto problems = Get([](ReadTxn& t) { return t.CheckLedgerInvariants(); });
     KZ_ASSERT_OK(problems);
     EXPECT_TRUE(problems->empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Member merge: the rows keyed by member id that came after the ledger
+
+TEST_P(StorageContract, MergeMovesOffersSentSkipsPendingDispatchRowsAndEndsSessionsAndResets) {
+    Seed();
+    const std::string survivor = "1000000001";
+    const std::string twin = "1000000002";
+    core::Offer books{"of_books", "st_shibuya",   "本の秋",       "",
+                      {"books"},  At(kNow - 100), At(kNow + 100), At(kNow - 200)};
+    core::Offer coffee{"of_coffee", "st_shibuya",   "珈琲",         "",
+                       {"coffee"},  At(kNow - 100), At(kNow + 100), At(kNow - 200)};
+    DispatchRun run;
+    run.dispatch_id = "dsp_1";
+    run.status = "running";
+    run.channels = {"email", "print"};
+    run.created_by = "operator";
+    run.created_at = run.updated_at = At(kNow - 60);
+    auto row = [&](const std::string& member, const std::string& channel, const char* state) {
+        DispatchRecipient r;
+        r.dispatch_id = run.dispatch_id;
+        r.member_id = member;
+        r.channel = channel;
+        r.state = state;
+        r.items = "[]";
+        r.next_attempt_at = r.updated_at = At(kNow - 30);
+        return r;
+    };
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember(twin, "twin@example.jp")));
+        KZ_RETURN_IF_ERROR(txn.InsertOffer(books));
+        KZ_RETURN_IF_ERROR(txn.InsertOffer(coffee));
+        KZ_RETURN_IF_ERROR(txn.InsertDispatch(run));
+        KZ_RETURN_IF_ERROR(txn.InsertDispatchRecipient(row(twin, "email", "pending")));
+        KZ_RETURN_IF_ERROR(txn.InsertDispatchRecipient(row(twin, "print", "ready")));
+        KZ_RETURN_IF_ERROR(txn.InsertDispatchRecipient(row(survivor, "email", "pending")));
+        // Both were sent the books offer by post; only the twin the coffee offer by email.
+        KZ_RETURN_IF_ERROR(txn.InsertSentOffer({twin, "of_books", "print", "dsp_1", At(kNow)}));
+        KZ_RETURN_IF_ERROR(
+            txn.InsertSentOffer({survivor, "of_books", "print", "dsp_1", At(kNow - 5)}));
+        KZ_RETURN_IF_ERROR(txn.InsertSentOffer({twin, "of_coffee", "email", "dsp_1", At(kNow)}));
+        KZ_RETURN_IF_ERROR(txn.InsertSession({"hash-twin", twin, At(kNow - 10), At(kNow + 3600)}));
+        KZ_RETURN_IF_ERROR(
+            txn.InsertSession({"hash-survivor", survivor, At(kNow - 10), At(kNow + 3600)}));
+        KZ_RETURN_IF_ERROR(
+            txn.InsertPasswordReset({"reset-open", twin, At(kNow - 10), At(kNow + 600), {}}));
+        return txn.InsertPasswordReset(
+            {"reset-used", twin, At(kNow - 900), At(kNow - 300), At(kNow - 600)});
+    }));
+
+    auto holdings = Get([&](ReadTxn& t) { return t.HoldingsOf(twin); });
+    KZ_ASSERT_OK(holdings);
+    ASSERT_TRUE(holdings->has_value());
+    EXPECT_EQ((*holdings)->offers_sent, 2);
+    EXPECT_EQ((*holdings)->dispatch_pending, 1);
+    EXPECT_EQ((*holdings)->sessions, 1);
+    EXPECT_EQ((*holdings)->password_resets_open, 1);
+    auto survivor_holdings = Get([&](ReadTxn& t) { return t.HoldingsOf(survivor); });
+    KZ_ASSERT_OK(survivor_holdings);
+    auto plan = core::PlanMerge(**survivor_holdings, **holdings);
+    KZ_ASSERT_OK(plan);
+    EXPECT_EQ(std::make_tuple(plan->offers_sent, plan->dispatch_skipped, plan->sessions_ended,
+                              plan->password_resets_ended),
+              std::make_tuple(int64_t{2}, int64_t{1}, int64_t{1}, int64_t{1}));
+    KZ_ASSERT_OK(
+        Put([&](WriteTxn& txn) { return txn.MergeMembers(*plan, "operator", "", At(kNow + 1)); }));
+
+    // What the twin was sent now counts for the survivor, and nothing stays under the twin.
+    auto sent = Get([](ReadTxn& t) { return t.SentOffersBetween("1000000001", "1000000002"); });
+    KZ_ASSERT_OK(sent);
+    std::set<std::tuple<std::string, std::string, std::string>> keys;
+    for (const SentOffer& o : *sent) keys.insert({o.member_id, o.offer_id, o.channel});
+    EXPECT_EQ(keys, (std::set<std::tuple<std::string, std::string, std::string>>{
+                        {survivor, "of_books", "print"}, {survivor, "of_coffee", "email"}}));
+    // The run's rows keep the id it selected; the twin's unsent one is skipped, naming why.
+    auto rows = Get([](ReadTxn& t) { return t.DispatchRecipients("dsp_1", "", std::nullopt, 10); });
+    KZ_ASSERT_OK(rows);
+    ASSERT_EQ(rows->size(), 3u);
+    for (const DispatchRecipient& r : *rows) {
+        if (r.member_id == survivor) {
+            EXPECT_EQ(r.state, "pending");
+        } else if (r.channel == "email") {
+            EXPECT_EQ(r.state, "skipped");
+            EXPECT_EQ(r.reason, "the member was merged into member " + survivor);
+            EXPECT_EQ(r.updated_at, At(kNow + 1));
+        } else {
+            EXPECT_EQ(r.state, "ready");
+        }
+    }
+    auto twin_session = Get([](ReadTxn& t) { return t.FindSession("hash-twin"); });
+    KZ_ASSERT_OK(twin_session);
+    EXPECT_FALSE(twin_session->has_value());
+    auto survivor_session = Get([](ReadTxn& t) { return t.FindSession("hash-survivor"); });
+    KZ_ASSERT_OK(survivor_session);
+    EXPECT_TRUE(survivor_session->has_value());
+    auto open = Get([](ReadTxn& t) { return t.FindPasswordReset("reset-open"); });
+    KZ_ASSERT_OK(open);
+    ASSERT_TRUE(open->has_value());
+    EXPECT_EQ((*open)->used_at, At(kNow + 1));
+    auto used = Get([](ReadTxn& t) { return t.FindPasswordReset("reset-used"); });
+    KZ_ASSERT_OK(used);
+    ASSERT_TRUE(used->has_value());
+    EXPECT_EQ((*used)->used_at, At(kNow - 600));
+
+    // A message to the twin that was in flight during the merge is recorded for the survivor,
+    // through a chain of merges too.
+    KZ_ASSERT_OK(Put([&](WriteTxn& txn) -> Status {
+        KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember("1000000003")));
+        KZ_ASSIGN_OR_RETURN(auto last_survivor, txn.HoldingsOf("1000000003"));
+        KZ_ASSIGN_OR_RETURN(auto last_from, txn.HoldingsOf(survivor));
+        KZ_ASSIGN_OR_RETURN(auto last, core::PlanMerge(*last_survivor, *last_from));
+        KZ_RETURN_IF_ERROR(txn.MergeMembers(last, "operator", "", At(kNow + 2)));
+        return txn.InsertSentOffer({twin, "of_coffee", "print", "dsp_1", At(kNow + 3)});
+    }));
+    auto after = Get([](ReadTxn& t) { return t.SentOffersBetween("1000000001", "1000000003"); });
+    KZ_ASSERT_OK(after);
+    keys.clear();
+    for (const SentOffer& o : *after) keys.insert({o.member_id, o.offer_id, o.channel});
+    EXPECT_EQ(keys, (std::set<std::tuple<std::string, std::string, std::string>>{
+                        {"1000000003", "of_books", "print"},
+                        {"1000000003", "of_coffee", "email"},
+                        {"1000000003", "of_coffee", "print"}}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StorageContract, ::testing::ValuesIn(Backends()),

@@ -353,6 +353,17 @@ Result<std::optional<core::MemberHoldings>> SqliteTxn::HoldingsOf(std::string_vi
         count("SELECT COUNT(*) FROM lots WHERE member_id = ?1 AND remaining > 0", &h.open_lots));
     KZ_RETURN_IF_ERROR(
         count("SELECT COUNT(*) FROM reservations WHERE member_id = ?1", &h.reservations));
+    KZ_RETURN_IF_ERROR(
+        count("SELECT COUNT(*) FROM offers_sent WHERE member_id = ?1", &h.offers_sent));
+    KZ_RETURN_IF_ERROR(
+        count("SELECT COUNT(*) FROM dispatch_recipients"
+              " WHERE member_id = ?1 AND state = 'pending'",
+              &h.dispatch_pending));
+    KZ_RETURN_IF_ERROR(count("SELECT COUNT(*) FROM sessions WHERE member_id = ?1", &h.sessions));
+    KZ_RETURN_IF_ERROR(
+        count("SELECT COUNT(*) FROM password_resets"
+              " WHERE member_id = ?1 AND used_at IS NULL",
+              &h.password_resets_open));
     return std::optional<core::MemberHoldings>(std::move(h));
 }
 
@@ -395,6 +406,10 @@ Status SqliteTxn::MergeMembers(const core::MergePlan& plan, std::string_view act
         "DELETE FROM member_tiers WHERE member_id = ?2",
         ("INSERT OR IGNORE INTO member_programs (member_id, program_id)"
          " SELECT ?1, program_id FROM member_programs WHERE member_id = ?2"),
+        // The offers the person was sent follow them, so no dispatch sends one again; where
+        // both were sent the same offer on a channel, the survivor's row stands for both.
+        "UPDATE OR IGNORE offers_sent SET member_id = ?1 WHERE member_id = ?2",
+        "DELETE FROM offers_sent WHERE member_id = ?2",
         "DELETE FROM sessions WHERE member_id = ?2",
         "UPDATE members SET status = 'closed' WHERE member_id = ?2",
     };
@@ -403,11 +418,20 @@ Status SqliteTxn::MergeMembers(const core::MergePlan& plan, std::string_view act
         statement->BindAll(plan.survivor_id, plan.from_id);
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }
-    {
-        KZ_ASSIGN_OR_RETURN(auto statement,
-                            connection_.Prepare("UPDATE cards SET status = 'revoked',"
-                                                " revoked_at = COALESCE(revoked_at, ?3),"
-                                                " merged_into = ?1 WHERE member_id = ?2"));
+    // The same, at the merge's time (?3).
+    static constexpr const char* kChangesAt[] = {
+        ("UPDATE cards SET status = 'revoked', revoked_at = COALESCE(revoked_at, ?3),"
+         " merged_into = ?1 WHERE member_id = ?2"),
+        // A run's rows stay under the id it selected (its record of whom it mailed); what it
+        // has not sent yet never goes to the closed record.
+        ("UPDATE dispatch_recipients SET state = 'skipped', updated_at = ?3,"
+         " reason = 'the member was merged into member ' || ?1"
+         " WHERE member_id = ?2 AND state = 'pending'"),
+        // As when a member leaves (ClosePasswordResets): no reset link opens the closed record.
+        "UPDATE password_resets SET used_at = ?3 WHERE member_id = ?2 AND used_at IS NULL",
+    };
+    for (const char* sql : kChangesAt) {
+        KZ_ASSIGN_OR_RETURN(auto statement, connection_.Prepare(sql));
         statement->BindAll(plan.survivor_id, plan.from_id, at);
         KZ_RETURN_IF_ERROR(InContext(statement->Run(), what));
     }

@@ -282,10 +282,18 @@ Status SqliteTxn::UpdateDispatchRecipient(const DispatchRecipient& r) {
 }
 
 Status SqliteTxn::InsertSentOffer(const SentOffer& sent) {
-    KZ_ASSIGN_OR_RETURN(auto statement,
-                        connection_.Prepare("INSERT OR IGNORE INTO offers_sent (member_id,"
-                                            " offer_id, channel, dispatch_id, sent_at)"
-                                            " VALUES (?1, ?2, ?3, ?4, ?5)"));
+    // The member at the end of the chain of merges from sent.member_id (itself when none):
+    // member_merges.from_id is unique and a closed member never survives a merge, so the chain
+    // is a simple path.
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("WITH RECURSIVE chain (member_id, depth) AS (SELECT ?1, 0"
+                            " UNION ALL SELECT m.survivor_id, c.depth + 1 FROM member_merges m"
+                            " JOIN chain c ON m.from_id = c.member_id)"
+                            " INSERT OR IGNORE INTO offers_sent (member_id, offer_id, channel,"
+                            " dispatch_id, sent_at)"
+                            " SELECT member_id, ?2, ?3, ?4, ?5 FROM chain"
+                            " ORDER BY depth DESC LIMIT 1"));
     statement->BindAll(sent.member_id, sent.offer_id, sent.channel, sent.dispatch_id, sent.sent_at);
     return statement->Run();
 }

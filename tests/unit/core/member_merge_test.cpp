@@ -19,6 +19,10 @@ TEST(MemberMerge, BalancesAddUpPerProgramAndTheirSumIsKept) {
     from.active_cards = {"4000000000000002"};
     from.cards = 2;
     from.purchases = 3;
+    from.offers_sent = 4;
+    from.dispatch_pending = 1;
+    from.sessions = 2;
+    from.password_resets_open = 1;
     auto plan = PlanMerge(Holdings("A", {{"pg_1", 100}, {"pg_3", 7}}), from);
     ASSERT_TRUE(plan.has_value());
     EXPECT_EQ(plan->balances, (std::vector<BalanceMove>{
@@ -27,6 +31,10 @@ TEST(MemberMerge, BalancesAddUpPerProgramAndTheirSumIsKept) {
     EXPECT_EQ(plan->cards_revoked, std::vector<std::string>{"4000000000000002"});
     EXPECT_EQ(plan->cards, 2);
     EXPECT_EQ(plan->purchases, 3);
+    EXPECT_EQ(plan->offers_sent, 4);
+    EXPECT_EQ(plan->dispatch_skipped, 1);
+    EXPECT_EQ(plan->sessions_ended, 2);
+    EXPECT_EQ(plan->password_resets_ended, 1);
     int64_t after = 0;
     for (const BalanceMove& m : plan->balances) after += m.survivor_after;
     EXPECT_EQ(after, 100 + 7 + 30 + 5);
