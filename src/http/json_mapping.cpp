@@ -60,6 +60,22 @@ PurchaseNet NetOf(const core::Purchase& purchase, const RecordContext& context) 
     return net;
 }
 
+// One terminal's totals of a day (or the store's, with an empty terminal_id).
+Json DayTotalsToJson(const hub::DayTotals& t) {
+    Json json = Json::object();
+    json["terminal_id"] = t.terminal_id;
+    json["sales_count"] = t.sales_count;
+    json["sales_total"] = t.sales_total;
+    json["points_paid_value"] = t.points_paid_value;
+    json["voids_count"] = t.voids_count;
+    json["voids_total"] = t.voids_total;
+    json["points_issued"] = t.points_issued;
+    json["points_redeemed"] = t.points_redeemed;
+    json["points_reversed"] = t.points_reversed;
+    json["points_voided"] = t.points_voided;
+    return json;
+}
+
 }  // namespace
 
 Json TimeToJson(core::Timestamp t) { return core::FormatRfc3339(t); }
@@ -409,6 +425,51 @@ Json OfferToJson(const core::Offer& offer, const std::string& store_name) {
     json["points_multiplier"] = MilliToJson(offer.points_multiplier_milli);
     if (offer.withdrawn_at) json["withdrawn_at"] = TimeToJson(*offer.withdrawn_at);
     if (offer.updated_at) json["updated_at"] = TimeToJson(*offer.updated_at);
+    return json;
+}
+
+Json TerminalToJson(const core::Terminal& t) {
+    Json json = Json::object();
+    json["terminal_id"] = t.terminal_id;
+    json["name"] = t.name;
+    json["created_at"] = TimeToJson(t.created_at);
+    json["revoked_at"] = t.revoked_at ? TimeToJson(*t.revoked_at) : Json();
+    return json;
+}
+
+Json StaffToJson(const core::StaffMember& s) {
+    Json json = Json::object();
+    json["staff_id"] = s.staff_id;
+    json["name"] = s.name;
+    json["role"] = core::StaffRoleName(s.role);
+    json["created_at"] = TimeToJson(s.created_at);
+    json["removed_at"] = s.removed_at ? TimeToJson(*s.removed_at) : Json();
+    return json;
+}
+
+Json TillSettingsToJson(const core::TillSettings& s) {
+    Json json = Json::object();
+    json["max_sale_total"] = s.max_sale_total;
+    json["max_points_per_sale"] = s.max_points_per_sale;
+    json["manager_refund_above"] = s.manager_refund_above;
+    json["utc_offset_minutes"] = s.utc_offset_minutes;
+    return json;
+}
+
+Json DayReportToJson(const hub::DayReport& report) {
+    Json json = Json::object();
+    json["store_id"] = report.store_id;
+    json["date"] = report.day.date;
+    json["from"] = TimeToJson(report.day.start);
+    json["to"] = TimeToJson(report.day.end);
+    json["utc_offset_minutes"] = report.utc_offset_minutes;
+    Json totals = DayTotalsToJson(report.totals);
+    totals.erase("terminal_id");
+    json["totals"] = std::move(totals);
+    json["ledger_net"] = report.ledger_net;
+    Json terminals = Json::array();
+    for (const auto& t : report.terminals) terminals.push_back(DayTotalsToJson(t));
+    json["terminals"] = std::move(terminals);
     return json;
 }
 

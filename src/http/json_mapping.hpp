@@ -15,11 +15,13 @@
 #include "core/offer.hpp"
 #include "core/purchase.hpp"
 #include "core/store.hpp"
+#include "core/till.hpp"
 #include "http/json.hpp"
 #include "http/json_reader.hpp"
 #include "http/json_writer.hpp"
 #include "hub/member_service.hpp"
 #include "hub/points_service.hpp"
+#include "hub/terminal_service.hpp"
 #include "storage/storage.hpp"
 
 namespace kizuna::http {
@@ -40,7 +42,9 @@ Json PurchaseLineToJson(const core::PurchaseLine& line);
 // What a purchase, entry or balance is shown with: the names of the stores and programs it
 // names ("store_name", "program_name" beside the ids, when known) and, for a purchase, the
 // refunds among `refunds` that belong to it ("refunds", "refunded_amount", "net_total",
-// "net_points": what is left of the purchase after them).
+// "net_points", "net_points_used": what is left of the purchase after them or after its void,
+// "status", and "void" when voided), beside the points it used at checkout ("points_used",
+// "points_value", "amount_due").
 struct RecordContext {
     const hub::Names* names = nullptr;
     const std::vector<storage::PurchaseRefund>* refunds = nullptr;
@@ -54,6 +58,12 @@ Json RedemptionReceiptToJson(const hub::RedemptionReceipt& receipt);
 Json RefundReceiptToJson(const hub::RefundReceipt& receipt);
 // With "store_name" when `store_name` is not empty.
 Json OfferToJson(const core::Offer& offer, const std::string& store_name = {});
+// The till (issue 17): a terminal (never its key's digest), a staff member (never the PIN's
+// hash), a store's till settings, the end-of-day report (GET /v1/stores/me/day).
+Json TerminalToJson(const core::Terminal& terminal);
+Json StaffToJson(const core::StaffMember& staff);
+Json TillSettingsToJson(const core::TillSettings& settings);
+Json DayReportToJson(const hub::DayReport& report);
 
 // The same documents as PurchaseToJson, EntryToJson and BalanceToJson written straight as text,
 // byte for byte what DumpJson gives for those, for the member usage answer (the hub's most

@@ -11,49 +11,6 @@ namespace {
 
 using hub::Role;
 
-Json TerminalToJson(const core::Terminal& t) {
-    Json json = Json::object();
-    json["terminal_id"] = t.terminal_id;
-    json["name"] = t.name;
-    json["created_at"] = TimeToJson(t.created_at);
-    json["revoked_at"] = t.revoked_at ? TimeToJson(*t.revoked_at) : Json();
-    return json;
-}
-
-Json StaffToJson(const core::StaffMember& s) {
-    Json json = Json::object();
-    json["staff_id"] = s.staff_id;
-    json["name"] = s.name;
-    json["role"] = core::StaffRoleName(s.role);
-    json["created_at"] = TimeToJson(s.created_at);
-    json["removed_at"] = s.removed_at ? TimeToJson(*s.removed_at) : Json();
-    return json;
-}
-
-Json SettingsToJson(const core::TillSettings& s) {
-    Json json = Json::object();
-    json["max_sale_total"] = s.max_sale_total;
-    json["max_points_per_sale"] = s.max_points_per_sale;
-    json["manager_refund_above"] = s.manager_refund_above;
-    json["utc_offset_minutes"] = s.utc_offset_minutes;
-    return json;
-}
-
-Json TotalsToJson(const hub::DayTotals& t) {
-    Json json = Json::object();
-    json["terminal_id"] = t.terminal_id;
-    json["sales_count"] = t.sales_count;
-    json["sales_total"] = t.sales_total;
-    json["points_paid_value"] = t.points_paid_value;
-    json["voids_count"] = t.voids_count;
-    json["voids_total"] = t.voids_total;
-    json["points_issued"] = t.points_issued;
-    json["points_redeemed"] = t.points_redeemed;
-    json["points_reversed"] = t.points_reversed;
-    json["points_voided"] = t.points_voided;
-    return json;
-}
-
 HttpResponse AddTerminal(const RequestContext& ctx) {
     JsonReader body = JsonReader::ParseBody(ctx.request.body);
     std::string name = body.RequiredString("name");
@@ -127,7 +84,7 @@ HttpResponse RemoveStaff(const RequestContext& ctx) {
 HttpResponse GetLimits(const RequestContext& ctx) {
     auto settings = ctx.hub.terminals().Settings(ctx.caller);
     if (!settings) return ErrorResponse(settings.error());
-    return JsonResponse(200, SettingsToJson(*settings));
+    return JsonResponse(200, TillSettingsToJson(*settings));
 }
 
 // Fields left out keep their current value.
@@ -149,7 +106,7 @@ HttpResponse PutLimits(const RequestContext& ctx) {
     if (!body.ok()) return ErrorResponse(body.error());
     auto stored = ctx.hub.terminals().SetSettings(ctx.caller, settings);
     if (!stored) return ErrorResponse(stored.error());
-    return JsonResponse(200, SettingsToJson(*stored));
+    return JsonResponse(200, TillSettingsToJson(*stored));
 }
 
 HttpResponse GetDay(const RequestContext& ctx) {
@@ -157,20 +114,7 @@ HttpResponse GetDay(const RequestContext& ctx) {
     if (auto it = ctx.request.query.find("date"); it != ctx.request.query.end()) date = it->second;
     auto report = ctx.hub.terminals().Day(ctx.caller, date);
     if (!report) return ErrorResponse(report.error());
-    Json json = Json::object();
-    json["store_id"] = report->store_id;
-    json["date"] = report->day.date;
-    json["from"] = TimeToJson(report->day.start);
-    json["to"] = TimeToJson(report->day.end);
-    json["utc_offset_minutes"] = report->utc_offset_minutes;
-    Json totals = TotalsToJson(report->totals);
-    totals.erase("terminal_id");
-    json["totals"] = std::move(totals);
-    json["ledger_net"] = report->ledger_net;
-    Json terminals = Json::array();
-    for (const auto& t : report->terminals) terminals.push_back(TotalsToJson(t));
-    json["terminals"] = std::move(terminals);
-    return JsonResponse(200, json);
+    return JsonResponse(200, DayReportToJson(*report));
 }
 
 }  // namespace
