@@ -306,13 +306,21 @@ core::Result<std::string> DispatchService::Unsubscribe(const std::string& token)
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(auto member, txn.FindMember(member_id));
         if (!member) return refused();
+        // A link mailed to a member merged away since speaks for the person, who now is the
+        // member it was merged into (at the end of the chain of merges).
+        while (member->status == core::MemberStatus::kClosed) {
+            KZ_ASSIGN_OR_RETURN(auto survivor, txn.MergedInto(member->member_id));
+            if (!survivor) break;
+            KZ_ASSIGN_OR_RETURN(member, txn.FindMember(*survivor));
+            if (!member) return refused();
+        }
         bool& consent =
             channel == "email" ? member->consents.email_offers : member->consents.postal_offers;
         if (!consent) return core::Status::Ok();  // already off: the same answer
         consent = false;
         KZ_RETURN_IF_ERROR(txn.UpdateMember(*member));
         return txn.InsertAudit(storage::AuditRecord{"member:" + member_id, "unsubscribe_" + channel,
-                                                    member_id, context_.Now()});
+                                                    member->member_id, context_.Now()});
     }));
     return channel;
 }

@@ -118,8 +118,8 @@ class DispatchService {
                                      int per_page);
 
     // Anyone holding the token: turns the member's consent for the token's channel off at
-    // once. Returns the channel. Errors: kNotFound for a token this hub did not make or a
-    // member that no longer exists.
+    // once (of the member it was merged into, for a member merged away). Returns the channel.
+    // Errors: kNotFound for a token this hub did not make or a member that no longer exists.
     core::Result<std::string> Unsubscribe(const std::string& token);
     std::string UnsubscribeToken(const std::string& member_id, const std::string& channel) const;
     std::string UnsubscribeUrl(const std::string& member_id, const std::string& channel) const;

@@ -231,5 +231,22 @@ TEST_F(DispatchTest, UnsubscribeTokensTurnTheConsentOffAndCannotBeForged) {
                     .ok());
 }
 
+TEST_F(DispatchTest, UnsubscribeLinkOfAMemberMergedAwayTurnsTheSurvivorsConsentOff) {
+    OpenDispatchHub();
+    TestMember survivor = Consenting("survivor");
+    TestMember twin = Consenting("twin");
+    const std::string token = hub_->dispatches().UnsubscribeToken(twin.member_id, "email");
+    auto merged = hub_->merges().Merge(operator_, survivor.member_id, twin.member_id, true);
+    ASSERT_TRUE(merged.has_value()) << merged.error().message;
+    ASSERT_TRUE(hub_->dispatches().Unsubscribe(token).has_value());
+    ASSERT_TRUE(hub_->storage()
+                    .Read([&](storage::ReadTxn& txn) -> core::Status {
+                        KZ_ASSIGN_OR_RETURN(auto m, txn.FindMember(survivor.member_id));
+                        EXPECT_FALSE(m->consents.email_offers);
+                        return core::Status::Ok();
+                    })
+                    .ok());
+}
+
 }  // namespace
 }  // namespace kizuna::hub::testing
