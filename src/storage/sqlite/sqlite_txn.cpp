@@ -395,6 +395,16 @@ Result<std::vector<core::Card>> SqliteTxn::CardsOf(std::string_view member_id) {
     return Collect<core::Card>(statement, ReadCard);
 }
 
+Result<std::optional<Timestamp>> SqliteTxn::FirstCardIssuedAt(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(auto statement,
+                        connection_.Prepare("SELECT issued_at FROM cards WHERE member_id = ?1"
+                                            " ORDER BY generation LIMIT 1"));
+    statement->Bind(1, member_id);
+    KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
+    if (!row) return std::optional<Timestamp>();
+    return std::optional<Timestamp>(statement->Time(0));
+}
+
 Status SqliteTxn::InsertCard(const core::Card& c) {
     KZ_ASSIGN_OR_RETURN(auto statement,
                         connection_.Prepare("INSERT INTO cards (" KZ_CARD_COLUMNS
