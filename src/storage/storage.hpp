@@ -429,7 +429,7 @@ class ReadTxn {
     // one read for a page of purchases (the caller keeps those of its page).
     virtual Result<std::vector<PurchaseRefund>> RefundsOfPurchasesBetween(
         std::string_view member_id, Timestamp from, Timestamp to) = 0;
-    // The stores / programs of these ids that exist, in one read each (names beside ids).
+    // The stores / programs of these ids that exist, in no particular order (names beside ids).
     virtual Result<std::vector<core::Store>> StoresWithIds(const std::vector<std::string>& ids) = 0;
     virtual Result<std::vector<core::Program>> ProgramsWithIds(
         const std::vector<std::string>& ids) = 0;
