@@ -2,8 +2,9 @@
 // contract of sqlite3_pcache_methods2 (https://www.sqlite.org/c3ref/pcache_methods2.html): after
 // xTruncate(limit) no page with a key >= limit can be fetched, pinned pages below it stay, and
 // it is really installed in the process (as the hub's own settings make it, before SQLite
-// initializes). Random operations against a model, including the b-tree's way of parking a
-// page past the end of the file (xRekey to the lock page's number and back).
+// initializes; and the memory statistics off). Random operations against a model, including the
+// b-tree's way of parking a page past the end of the file (xRekey to the lock page's number and
+// back).
 
 #include "storage/sqlite/page_cache.hpp"
 
@@ -17,11 +18,29 @@
 #include <string>
 
 #include "storage/sqlite/connection.hpp"
+#include "storage/storage.hpp"
 
 namespace kizuna::storage::sqlite {
 namespace {
 
 constexpr unsigned kParkedKey = 262145;  // the lock page of a 4 KiB-page file
+
+// First in this binary, so that nothing has configured or initialized SQLite before: a storage
+// opened as the hub opens it (its log buffer registers a VFS before any connection opens) has
+// the process-wide settings: this page cache, and no memory statistics (sqlite3_memory_used
+// counts nothing), which a VFS registered first used to leave silently unapplied.
+TEST(SqlitePageCache, AStorageOpenedFirstHasTheProcessSettings) {
+    const std::string dir = ::testing::TempDir() + "/page_cache_storage";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    {
+        auto opened = OpenStorage("sqlite://" + dir + "/hub.db");
+        ASSERT_TRUE(opened) << opened.error().message;
+        EXPECT_NE(InstalledPageCache(), nullptr);
+        EXPECT_EQ(sqlite3_memory_used(), 0);
+    }
+    std::filesystem::remove_all(dir);
+}
 
 TEST(SqlitePageCache, IsInstalledByTheHubsProcessSettings) {
     ConfigureSqlite();
