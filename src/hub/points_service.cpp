@@ -308,7 +308,8 @@ void WriteLater(storage::Storage& storage, core::Result<std::shared_ptr<Plan>> p
 struct PointsService::PurchasePlan {
     MemberRef member;
     bool accept_revoked_card = false;
-    bool revoked_card = false;  // set by MemberAndIssueTime
+    bool revoked_card = false;     // set by MemberAndIssueTime
+    bool member_has_card = false;  // set by MemberAndIssueTime: a card names member.member_id
     core::Purchase purchase;
     core::Lot lot;
     core::LedgerEntry entry;
@@ -367,8 +368,9 @@ struct PointsService::PurchasePlan {
             return ReplayOr(txn, when.error());
         }
         KZ_ASSIGN_OR_RETURN(auto before, txn.FindBalance(p.member_id, p.program_id));
-        // A balance row belongs to an existing member (a foreign key); without one, ask.
-        if (!before && !member.member_id.empty()) {
+        // A balance row belongs to an existing member (a foreign key), as does a card; without
+        // either, ask.
+        if (!before && !member.member_id.empty() && !member_has_card) {
             KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(p.member_id));
             if (!exists) {
                 return ReplayOr(
@@ -517,6 +519,7 @@ struct PointsService::PurchasePlan {
     core::Result<std::pair<std::string, core::Timestamp>> MemberAndIssueTime(
         storage::ReadTxn& txn) {
         revoked_card = false;
+        member_has_card = false;
         if (!member.card_number.empty()) {
             KZ_ASSIGN_OR_RETURN(auto card, txn.FindCard(member.card_number));
             const bool booked_anyway =
@@ -528,17 +531,16 @@ struct PointsService::PurchasePlan {
                 // A card number names the member and the card presented: the member's first
                 // card counts for the issue time, so a reissued card keeps earning for the
                 // member's whole membership.
-                KZ_ASSIGN_OR_RETURN(auto cards, txn.CardsOf(card->member_id));
-                const core::Timestamp issued =
-                    cards.empty() ? card->issued_at : cards.front().issued_at;
-                return std::make_pair(card->member_id, issued);
+                KZ_ASSIGN_OR_RETURN(auto first, txn.FirstCardIssuedAt(card->member_id));
+                return std::make_pair(card->member_id, first.value_or(card->issued_at));
             }
             KZ_ASSIGN_OR_RETURN(std::string member_id, ResolveMember(txn, member));
             return std::make_pair(member_id, core::kEarliestTime);
         }
-        KZ_ASSIGN_OR_RETURN(auto cards, txn.CardsOf(member.member_id));
-        return std::make_pair(member.member_id,
-                              cards.empty() ? core::kEarliestTime : cards.front().issued_at);
+        KZ_ASSIGN_OR_RETURN(auto first, txn.FirstCardIssuedAt(member.member_id));
+        // A card belongs to an existing member (a foreign key): no need to ask again.
+        member_has_card = first.has_value();
+        return std::make_pair(member.member_id, first.value_or(core::kEarliestTime));
     }
 
     // When a purchase with this id is stored: the earlier receipt if this is the same request

@@ -205,6 +205,9 @@ class ReadTxn {
     virtual Result<std::optional<core::Card>> FindCard(std::string_view card_number) = 0;
     // Oldest generation first.
     virtual Result<std::vector<core::Card>> CardsOf(std::string_view member_id) = 0;
+    // When the member's first card (lowest generation) was issued; none without a card. A
+    // purchase's one card read (CardsOf read every column of every card).
+    virtual Result<std::optional<Timestamp>> FirstCardIssuedAt(std::string_view member_id) = 0;
 
     virtual Result<std::optional<core::Program>> FindProgram(std::string_view program_id) = 0;
     virtual Result<std::optional<core::Store>> FindStore(std::string_view store_id) = 0;
@@ -426,7 +429,7 @@ class ReadTxn {
     // one read for a page of purchases (the caller keeps those of its page).
     virtual Result<std::vector<PurchaseRefund>> RefundsOfPurchasesBetween(
         std::string_view member_id, Timestamp from, Timestamp to) = 0;
-    // The stores / programs of these ids that exist, in one read each (names beside ids).
+    // The stores / programs of these ids that exist, in no particular order (names beside ids).
     virtual Result<std::vector<core::Store>> StoresWithIds(const std::vector<std::string>& ids) = 0;
     virtual Result<std::vector<core::Program>> ProgramsWithIds(
         const std::vector<std::string>& ids) = 0;

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "storage/sqlite/connection.hpp"
+
 namespace kizuna::storage::sqlite::testing {
 
 namespace {
@@ -95,8 +97,19 @@ int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
 
 }  // namespace
 
+namespace {
+
+// The hub's process-wide SQLite settings first (its page cache among them), as in production:
+// sqlite3_vfs_find initializes SQLite, after which they could no longer be made.
+sqlite3_vfs* ConfiguredVfs(const std::string& name) {
+    ConfigureSqlite();
+    return sqlite3_vfs_find(name.c_str());
+}
+
+}  // namespace
+
 PowerLossVfs::PowerLossVfs(const std::string& base, std::chrono::microseconds sync_time)
-    : base_(sqlite3_vfs_find(base.c_str())), sync_time_(sync_time) {
+    : base_(ConfiguredVfs(base)), sync_time_(sync_time) {
     if (base_ == nullptr || base_->iVersion < 2) {
         throw std::runtime_error("no usable SQLite VFS named " + base);
     }

@@ -354,6 +354,13 @@ TEST_P(StorageContract, CardsRoundTripInGenerationOrderAndRevokeKeepsFirstTime) 
     ASSERT_EQ(cards->size(), 2u);
     ExpectSameCard((*cards)[0], first);
     ExpectSameCard((*cards)[1], second);
+    // The first generation's issue time, though it was inserted second (and is revoked).
+    auto first_issued = Get([](ReadTxn& t) { return t.FirstCardIssuedAt("1000000001"); });
+    KZ_ASSERT_OK(first_issued);
+    EXPECT_EQ(*first_issued, std::optional<core::Timestamp>(At(kNow - 400)));
+    auto no_card = Get([](ReadTxn& t) { return t.FirstCardIssuedAt("1000000002"); });
+    KZ_ASSERT_OK(no_card);
+    EXPECT_FALSE(no_card->has_value());
 
     auto found = Get([&](ReadTxn& t) { return t.FindCard(second.card_number); });
     KZ_ASSERT_OK(found);

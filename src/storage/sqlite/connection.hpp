@@ -34,6 +34,11 @@ struct DatabaseLocation {
     std::string base_vfs = "unix-excl";
 };
 
+// The process-wide SQLite settings (connection.cpp says which); once per process, before any
+// other SQLite call: every path that may make the process's first one calls it (a connection's
+// open, a VFS's registration), and later calls do nothing.
+void ConfigureSqlite();
+
 class Connection {
   public:
     enum class Role {

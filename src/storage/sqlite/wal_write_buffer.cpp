@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/vfs_shim.hpp"
 
 namespace kizuna::storage::sqlite {
@@ -195,6 +196,7 @@ std::atomic<int> g_instances{0};
 }  // namespace
 
 core::Result<std::unique_ptr<WalWriteBuffer>> WalWriteBuffer::Create(const std::string& base_name) {
+    ConfigureSqlite();  // before sqlite3_vfs_find initializes SQLite
     sqlite3_vfs* base = sqlite3_vfs_find(base_name.c_str());
     if (base == nullptr || base->iVersion < 2 || base->xCurrentTimeInt64 == nullptr) {
         return core::MakeError(core::ErrorCode::kUnavailable,
