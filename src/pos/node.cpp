@@ -597,6 +597,17 @@ void MarkTill(Json& body, const std::string& terminal_id, const std::string& sta
     body[kTillKey] = {{"terminal_id", terminal_id}, {"staff_id", staff_id}};
 }
 
+// The id of the terminal of `till` whose key is `token`, if it is not revoked; "" if none.
+std::string TerminalIdOf(const Json& till, const std::string& token) {
+    const std::string digest = crypto::Digest(token);
+    for (const Json& t : till.value("terminals", Json::array())) {
+        if (Text(t, "key_hash") == digest && !t.value("revoked_at", Json()).is_string()) {
+            return Text(t, "terminal_id");
+        }
+    }
+    return {};
+}
+
 core::Error WrongStaff(std::string_view why) {
     return core::MakeError(ErrorCode::kUnauthenticated, std::string(why));
 }
@@ -608,17 +619,13 @@ constexpr std::size_t kMaxRememberedPins = 1024;
 
 std::optional<std::string> Node::TerminalOf(const std::string& token) {
     if (token.empty()) return std::nullopt;
-    const std::string digest = crypto::Digest(token);
-    std::optional<std::string> found;
+    std::string found;
     (void)store_.Read([&](NodeTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(Json till, ReadTill(txn));
-        for (const Json& t : till.value("terminals", Json::array())) {
-            if (Text(t, "key_hash") == digest && !t.value("revoked_at", Json()).is_string()) {
-                found = Text(t, "terminal_id");
-            }
-        }
+        found = TerminalIdOf(till, token);
         return core::Status::Ok();
     });
+    if (found.empty()) return std::nullopt;
     return found;
 }
 
@@ -641,18 +648,15 @@ bool Node::PinMatches(const std::string& staff_id, const std::string& pin_hash,
 
 core::Result<Node::TillIdentity> Node::Identify(const TillCall& call) {
     TillIdentity who;
+    who.manager_rights = true;  // the store's own key, nobody identified
+    if (call.token.empty() && call.staff.empty()) return who;
     Json till;
     KZ_RETURN_IF_ERROR(store_.Read([&](NodeTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(till, ReadTill(txn));
         return core::Status::Ok();
     }));
     if (!call.token.empty()) {
-        const std::string digest = crypto::Digest(call.token);
-        for (const Json& t : till.value("terminals", Json::array())) {
-            if (Text(t, "key_hash") == digest && !t.value("revoked_at", Json()).is_string()) {
-                who.terminal_id = Text(t, "terminal_id");
-            }
-        }
+        who.terminal_id = TerminalIdOf(till, call.token);
         if (who.terminal_id.empty()) {
             return WrongStaff(
                 "unknown or revoked terminal key (the node knows the store's "
