@@ -544,6 +544,15 @@ core::Result<SyncBootstrap> SyncService::Bootstrap(const Caller& caller) {
         if (program) snapshot.program = std::move(*program);
         KZ_ASSIGN_OR_RETURN(snapshot.rule_versions, txn.RuleVersions(snapshot.store.store_id));
         KZ_ASSIGN_OR_RETURN(snapshot.offers, txn.CurrentOffers(now, {snapshot.store.store_id}));
+        // And the offers with a points multiplier that start later: the node earns by them
+        // offline once they are current, without waiting for an event.
+        KZ_ASSIGN_OR_RETURN(auto multiplied, txn.MultiplierOffersOf(snapshot.store.store_id, now));
+        for (core::Offer& offer : multiplied) {
+            const bool listed =
+                std::any_of(snapshot.offers.begin(), snapshot.offers.end(),
+                            [&](const core::Offer& o) { return o.offer_id == offer.offer_id; });
+            if (!listed) snapshot.offers.push_back(std::move(offer));
+        }
         KZ_ASSIGN_OR_RETURN(snapshot.revoked_cards,
                             txn.RevokedCardsOfProgram(snapshot.store.program_id));
         return core::Status::Ok();

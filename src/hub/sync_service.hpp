@@ -54,8 +54,9 @@ struct SyncBootstrap {
     core::Store store;
     core::Program program;
     std::vector<core::EarningRule> rule_versions;  // oldest first; the last is current
-    std::vector<core::Offer> offers;               // current offers of the store
-    std::string card_public_key;                   // 32 raw bytes (Ed25519), as GET /v1/card-key
+    // The store's current offers, and those with a points multiplier that start later.
+    std::vector<core::Offer> offers;
+    std::string card_public_key;  // 32 raw bytes (Ed25519), as GET /v1/card-key
     std::vector<std::string> revoked_cards;
 };
 

@@ -1261,9 +1261,14 @@ NodeAnswer Node::Offers(const TillCall& till) {
     NoteReply(reply);
     if (!reply.Down()) return {static_cast<int>(reply.status), reply.body};
     Json list = Json::array();
+    const core::Timestamp now = clock_.Now();
     core::Status read = store_.Read([&](NodeTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(auto offers, txn.Offers());
-        for (const std::string& offer : offers) list.push_back(ParseObject(offer));
+        for (const std::string& offer : offers) {
+            // Only those current now (the node also keeps later and withdrawn ones).
+            auto read = ReadOffer(offer);
+            if (!read || core::IsCurrent(*read, now)) list.push_back(ParseObject(offer));
+        }
         return core::Status::Ok();
     });
     if (!read.ok()) return Failed(read);

@@ -296,6 +296,27 @@ class NodeSyncTest(unittest.TestCase):
         del member_2, card_2
 
 
+    def test_bootstrap_gives_offers_with_a_multiplier_that_start_later(self):
+        later = {"title": "Next week x2", "categories": ["books"], "points_multiplier": 2,
+                 "valid_from": now_text(7 * 86400), "valid_to": now_text(14 * 86400)}
+        a = self.call(self.b, "POST", "/v1/offers", later)
+        self.assertEqual(a.status, 201, a)
+        offer_id = a.json["offer_id"]
+        a = self.call(self.b, "GET", "/v1/sync/bootstrap")
+        self.assertEqual(a.status, 200, a)
+        offers = {o["offer_id"]: o for o in a.json["offers"]}
+        self.assertIn(offer_id, offers)
+        self.assertEqual(offers[offer_id]["points_multiplier"], 2)
+        # Its changes reach the nodes whole (a pull event with the multiplier and categories).
+        cursor = a.json["cursor"]
+        a = self.call(self.b, "PATCH", f"/v1/offers/{offer_id}", {"points_multiplier": 3})
+        self.assertEqual(a.status, 200, a)
+        events, _ = self.pull_all(self.a, cursor)
+        changed = [e["data"] for e in events if e["type"] == "offer.changed"]
+        self.assertEqual(len(changed), 1, events)
+        self.assertEqual(changed[0]["points_multiplier_milli"], 3000)
+        self.assertEqual(changed[0]["categories"], ["books"])
+
     def test_events_apply_as_the_tills_terminal_and_staff(self):
         for staff_id, role in (("sync-clerk", "clerk"), ("sync-mgr", "manager")):
             a = self.call(self.b, "POST", "/v1/stores/me/staff",
