@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -15,6 +16,7 @@
 #include "cli/output.hpp"
 #include "cli/record_file.hpp"
 #include "cli/server_runner.hpp"
+#include "cli/store_node_runner.hpp"
 #include "core/text.hpp"
 #include "hub/hub.hpp"
 
@@ -26,6 +28,7 @@ using nlohmann::json;
 struct DemoOptions {
     std::string data_dir;
     std::string listen = "127.0.0.1:8080";
+    std::string node_listen = "127.0.0.1:8090";
     int members = 200;
     uint64_t seed = 1;
     int workers = 16;
@@ -45,8 +48,25 @@ std::string ShellQuote(const std::string& text) {
     return out + "'";
 }
 
+// The store node the demo runs for its first physical store (issue 16); none when --seed-only.
+struct DemoNode {
+    std::string url;
+    std::string store_id;
+    std::string store_name;
+    std::string api_key;
+    std::string data_dir;
+};
+
+// The first physical store: the one a store node serves in the demo.
+const DemoStoreInfo* NodeStoreOf(const DemoSummary& s) {
+    for (const auto& store : s.stores) {
+        if (store.kind == "physical") return &store;
+    }
+    return nullptr;
+}
+
 json SummaryJson(const DemoSummary& s, const std::string& url, const std::string& data_dir,
-                 const std::string& token) {
+                 const std::string& token, const DemoNode* node) {
     json stores = json::array();
     for (const auto& store : s.stores) {
         stores.push_back({{"store_id", store.store_id},
@@ -64,8 +84,16 @@ json SummaryJson(const DemoSummary& s, const std::string& url, const std::string
                            {"name", m.name},
                            {"email", m.email}});
     }
+    json store_node = nullptr;
+    if (node != nullptr) {
+        store_node = {{"url", node->url},
+                      {"store_id", node->store_id},
+                      {"store_name", node->store_name},
+                      {"data_dir", node->data_dir}};
+    }
     return {{"url", url},
             {"data_dir", data_dir},
+            {"store_node", store_node},
             {"operator_token", token},
             {"stores", stores},
             {"members_to_try", members},
@@ -80,7 +108,7 @@ json SummaryJson(const DemoSummary& s, const std::string& url, const std::string
 }
 
 void PrintDemoSummary(const DemoSummary& s, const std::string& url, const std::string& data_dir,
-                      const std::string& token, bool serving) {
+                      const std::string& token, bool serving, const DemoNode* node) {
     std::cout << "\nKizuna demo hub\n";
     PrintSummary(std::cout, {{"URL", serving ? url : url + " (not serving: --seed-only)"},
                              {"data directory", data_dir},
@@ -104,6 +132,12 @@ void PrintDemoSummary(const DemoSummary& s, const std::string& url, const std::s
         members.AddRow({m.member_id, m.card_number, m.password, m.name});
     }
     members.Print(std::cout);
+    if (node != nullptr) {
+        std::cout << "\nStore node (kizuna pos serve, in this process)\n";
+        PrintSummary(std::cout, {{"URL", node->url},
+                                 {"store", node->store_id + " " + node->store_name},
+                                 {"data directory", node->data_dir}});
+    }
     if (s.members_to_try.size() < 2 || s.stores.empty()) return;
 
     const DemoMemberInfo& first = s.members_to_try[0];
@@ -120,6 +154,13 @@ void PrintDemoSummary(const DemoSummary& s, const std::string& url, const std::s
               << shop.api_key << " --out customer.json\n"
               << "  curl -s -H 'Authorization: Bearer " << shop.api_key << "' " << url
               << "/v1/members/" << second.member_id << "\n";
+    if (node != nullptr) {
+        std::cout << "  kizuna pos sale --hub " << node->url << " --api-key " << node->api_key
+                  << " --card " << first.card_number << " --item "
+                  << ShellQuote(NodeStoreOf(s)->sample_item) << "   # through the store node\n"
+                  << "  kizuna pos status --hub " << node->url << " --api-key " << node->api_key
+                  << "\n";
+    }
     if (serving) std::cout << "\nServing until Ctrl-C.\n";
     std::cout << std::flush;
 }
@@ -181,21 +222,44 @@ int RunDemo(DemoOptions o) {
     if (o.seed_only) {
         const std::string url = "http://" + o.listen;
         if (o.json)
-            PrintJson(std::cout, SummaryJson(*seeded, url, o.data_dir, token));
+            PrintJson(std::cout, SummaryJson(*seeded, url, o.data_dir, token, nullptr));
         else
-            PrintDemoSummary(*seeded, url, o.data_dir, token, false);
+            PrintDemoSummary(*seeded, url, o.data_dir, token, false, nullptr);
         return kExitOk;
     }
     http::ServerOptions server_options;
     server_options.listen = o.listen;
     ServerRunner runner(hub, server_options, shutdown);
-    auto ran = runner.Run([&](http::HubServer& server) {
-        if (o.json)
-            PrintJson(std::cout, SummaryJson(*seeded, server.BaseUrl(), o.data_dir, token));
-        else
-            PrintDemoSummary(*seeded, server.BaseUrl(), o.data_dir, token, true);
-        std::cout << std::flush;
-    });
+    std::unique_ptr<StoreNodeRunner> node;
+    DemoNode node_info;
+    auto ran = runner.Run(
+        [&](http::HubServer& server) {
+            // A store node for the first physical store, in front of this hub (issue 16).
+            if (const DemoStoreInfo* store = NodeStoreOf(*seeded)) {
+                StoreNodeConfig config;
+                config.hub = server.BaseUrl();
+                config.api_key = store->api_key;
+                config.data_dir = (std::filesystem::path(o.data_dir) / "node").string();
+                config.listen = o.node_listen;
+                auto started = StoreNodeRunner::Start(config);
+                if (started) {
+                    node = std::move(*started);
+                    node_info = {node->BaseUrl(), store->store_id, store->name, store->api_key,
+                                 config.data_dir};
+                } else {
+                    std::cerr << "warning: the demo's store node did not start: "
+                              << started.error().message << "\n";
+                }
+            }
+            const DemoNode* shown = node ? &node_info : nullptr;
+            if (o.json)
+                PrintJson(std::cout,
+                          SummaryJson(*seeded, server.BaseUrl(), o.data_dir, token, shown));
+            else
+                PrintDemoSummary(*seeded, server.BaseUrl(), o.data_dir, token, true, shown);
+            std::cout << std::flush;
+        },
+        [&] { node.reset(); });  // the node stops before the hub it syncs with
     if (!ran) {
         std::cerr << "error: cannot serve on " << o.listen << ": " << ran.error().message << "\n";
         return kExitUnreachable;
@@ -208,9 +272,13 @@ int RunDemo(DemoOptions o) {
 void AddDemoCommand(CLI::App& app, Dispatcher& dispatcher) {
     auto o = std::make_shared<DemoOptions>();
     auto* cmd = app.add_subcommand(
-        "demo", "Run a hub seeded with a year of demo stores, members and purchases");
+        "demo",
+        "Run a hub seeded with a year of demo stores, members and purchases, and a store node");
     cmd->add_option("--data", o->data_dir, "Data directory (default: a fresh temporary one)");
     cmd->add_option("--listen", o->listen, "Address to serve on, host:port")->capture_default_str();
+    cmd->add_option("--node-listen", o->node_listen,
+                    "Address of the store node run for the first physical store, host:port")
+        ->capture_default_str();
     cmd->add_option("--members", o->members, "How many members to enroll")
         ->capture_default_str()
         ->check(CLI::Range(2, 100000));

@@ -4,21 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/exit_codes.hpp"
 #include "cli/output.hpp"
 #include "cli/pos_session.hpp"
 #include "cli/shutdown_watch.hpp"
-#include "crypto/crypto.hpp"
-#include "http/hub_server.hpp"
-#include "hub/system_clock.hpp"
-#include "pos/hub_link.hpp"
-#include "pos/node.hpp"
-#include "pos/node_api.hpp"
-#include "pos/node_store.hpp"
-#include "pos/sync_loop.hpp"
+#include "cli/store_node_runner.hpp"
 
 namespace kizuna::cli {
 namespace {
@@ -73,55 +65,28 @@ int RunNodeServe(NodeServeOptions o) {
         std::cerr << "error: mutual TLS needs both --cert and --key\n";
         return kExitUsage;
     }
-    std::error_code ec;
-    std::filesystem::create_directories(o.data_dir, ec);
-    if (ec) {
-        std::cerr << "error: cannot create " << o.data_dir << ": " << ec.message() << "\n";
-        return kExitUnreachable;
+    StoreNodeConfig config;
+    config.hub = o.hub;
+    config.api_key = o.api_key;
+    config.data_dir = o.data_dir;
+    config.listen = o.listen;
+    config.sync_interval = *interval;
+    config.offline_redemption_cap = o.offline_redemption_cap;
+    config.hub_ca = o.hub_ca;
+    config.cert = o.cert;
+    config.key = o.key;
+    config.workers = o.workers;
+    auto node = StoreNodeRunner::Start(config);
+    if (!node) {
+        spdlog::error("{}", node.error().message);
+        return node.error().code == core::ErrorCode::kInvalidArgument ? kExitUsage
+                                                                      : kExitUnreachable;
     }
-    auto store = pos::NodeStore::Open((std::filesystem::path(o.data_dir) / "node.db").string());
-    if (!store) {
-        spdlog::error("cannot open the node's database in {}: {}", o.data_dir,
-                      store.error().message);
-        return kExitUnreachable;
-    }
-    pos::HubClientOptions link_options;
-    link_options.base_url = o.hub;
-    link_options.token = o.api_key;
-    link_options.ca_cert = o.hub_ca;
-    link_options.client_cert = o.cert;
-    link_options.client_key = o.key;
-    // A terminal waits at most this long before the node sells offline.
-    link_options.connect_timeout = std::chrono::milliseconds(1000);
-    link_options.timeout = std::chrono::milliseconds(10000);
-    pos::CurlHubLink link(link_options);
-    hub::SystemClock clock;
-    crypto::SystemRandom random;
-    pos::NodeOptions node_options;
-    node_options.offline_redemption_cap = o.offline_redemption_cap;
-    pos::Node node(**store, link, clock, random, node_options);
-    if (auto started = node.Start(); !started.ok()) {
-        spdlog::warn("{} (serving anyway; the node bootstraps once the hub answers)",
-                     started.error().message);
-    }
-    pos::NodeApi api(node, o.api_key);
-    http::ServerOptions server_options;
-    server_options.listen = o.listen;
-    server_options.worker_threads = o.workers;
-    http::HubServer server(api, server_options);
-    if (auto started = server.Start(); !started.ok()) {
-        spdlog::error("cannot serve on {}: {}", o.listen, started.error().message);
-        return started.error().code == core::ErrorCode::kInvalidArgument ? kExitUsage
-                                                                         : kExitUnreachable;
-    }
-    std::cout << "Kizuna store node listening on " << server.BaseUrl() << " (hub " << o.hub
+    std::cout << "Kizuna store node listening on " << (*node)->BaseUrl() << " (hub " << o.hub
               << ")\nStop with Ctrl-C." << std::endl;
-    {
-        pos::SyncLoop sync(node, *interval);
-        shutdown.Wait();
-        spdlog::info("stopping the store node");
-    }
-    server.Stop();
+    shutdown.Wait();
+    spdlog::info("stopping the store node");
+    node->reset();
     return kExitOk;
 }
 

@@ -58,7 +58,8 @@ ServerRunner::ServerRunner(hub::Hub& hub, http::ServerOptions options, ShutdownW
       shutdown_(shutdown),
       expiry_interval_(expiry_interval) {}
 
-core::Status ServerRunner::Run(const std::function<void(http::HubServer&)>& on_started) {
+core::Status ServerRunner::Run(const std::function<void(http::HubServer&)>& on_started,
+                               const std::function<void()>& on_stopping) {
     http::HubServer server(hub_, options_);
     KZ_RETURN_IF_ERROR(server.Start());
     on_started(server);
@@ -66,6 +67,7 @@ core::Status ServerRunner::Run(const std::function<void(http::HubServer&)>& on_s
         ExpiryLoop expiry(hub_, expiry_interval_);
         const int signal_number = shutdown_.Wait();
         spdlog::info("{} received: stopping", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+        if (on_stopping) on_stopping();
     }
     server.Stop();
     return core::Status::Ok();

@@ -19,9 +19,10 @@ class ServerRunner {
                  std::chrono::seconds expiry_interval = std::chrono::seconds(60));
 
     // Starts the server, calls `on_started(server)` (to print the URL), then blocks until
-    // SIGINT/SIGTERM, stops the expiry thread and the server gracefully. Errors: the server's
-    // Start errors.
-    core::Status Run(const std::function<void(http::HubServer&)>& on_started);
+    // SIGINT/SIGTERM, calls `on_stopping` (to stop what uses the hub), stops the expiry thread
+    // and the server gracefully. Errors: the server's Start errors.
+    core::Status Run(const std::function<void(http::HubServer&)>& on_started,
+                     const std::function<void()>& on_stopping = {});
 
   private:
     hub::Hub& hub_;

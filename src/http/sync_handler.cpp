@@ -77,6 +77,43 @@ HttpResponse Bootstrap(const RequestContext& ctx) {
     return JsonResponse(200, json);
 }
 
+// The store's staff (with PIN hashes), terminals (with key digests), till settings and its
+// program's tiers: what the node needs to act for the till offline.
+HttpResponse Till(const RequestContext& ctx) {
+    if (auto refusal = RefuseNode(ctx)) return std::move(*refusal);
+    auto till = ctx.hub.sync().Till(ctx.caller);
+    if (!till) return ErrorResponse(till.error());
+    Json staff = Json::array();
+    for (const core::StaffMember& s : till->staff) {
+        staff.push_back({{"staff_id", s.staff_id},
+                         {"role", core::StaffRoleName(s.role)},
+                         {"pin_hash", s.pin_hash},
+                         {"removed_at", s.removed_at ? TimeToJson(*s.removed_at) : Json()}});
+    }
+    Json terminals = Json::array();
+    for (const core::Terminal& t : till->terminals) {
+        terminals.push_back({{"terminal_id", t.terminal_id},
+                             {"key_hash", t.key_hash},
+                             {"revoked_at", t.revoked_at ? TimeToJson(*t.revoked_at) : Json()}});
+    }
+    Json tiers = Json::array();
+    for (const core::Tier& tier : till->tiers.tiers) {
+        tiers.push_back({{"name", tier.name},
+                         {"threshold", tier.threshold},
+                         {"multiplier", MilliToJson(tier.multiplier_milli)}});
+    }
+    Json json = Json::object();
+    json["staff"] = std::move(staff);
+    json["terminals"] = std::move(terminals);
+    json["limits"] = {{"max_sale_total", till->settings.max_sale_total},
+                      {"max_points_per_sale", till->settings.max_points_per_sale},
+                      {"manager_refund_above", till->settings.manager_refund_above},
+                      {"utc_offset_minutes", till->settings.utc_offset_minutes}};
+    json["tiers"] = {{"basis", core::TierBasisName(till->tiers.basis)},
+                     {"tiers", std::move(tiers)}};
+    return JsonResponse(200, json);
+}
+
 HttpResponse Lease(const RequestContext& ctx) {
     if (auto refusal = RefuseNode(ctx)) return std::move(*refusal);
     JsonReader body = JsonReader::ParseBody(ctx.request.body);
@@ -208,6 +245,7 @@ HttpResponse Push(const RequestContext& ctx) {
         (void)item.RequiredString("type");
         (void)item.RequiredTime("occurred_at");
         (void)item.OptionalString("terminal_id");
+        (void)item.OptionalString("staff_id");
         (void)item.Object("body", true);
     }
     if (!body.ok()) return ErrorResponse(body.error());
@@ -221,6 +259,7 @@ HttpResponse Push(const RequestContext& ctx) {
         event.type = list[i].at("type").get<std::string>();
         event.occurred_at = items[i].RequiredTime("occurred_at");
         event.terminal_id = items[i].OptionalString("terminal_id").value_or("");
+        event.staff_id = items[i].OptionalString("staff_id").value_or("");
         ReadEventRequest(DumpJson(list[i].at("body")), event);
         events.push_back(std::move(event));
     }
@@ -310,6 +349,7 @@ HttpResponse Conflicts(const RequestContext& ctx) {
 
 void AddSyncRoutes(Router& router) {
     router.Add({"GET", "/v1/sync/bootstrap", Access::Roles({Role::kStore}), Bootstrap});
+    router.Add({"GET", "/v1/sync/till", Access::Roles({Role::kStore}), Till});
     router.Add({"POST", "/v1/sync/leases", Access::Roles({Role::kStore}), Lease});
     router.Add({"POST", "/v1/sync/push", Access::Roles({Role::kStore}), Push});
     router.Add({"GET", "/v1/sync/pull", Access::Roles({Role::kStore}), Pull});

@@ -7,6 +7,30 @@
 #include "hub/hub_context.hpp"
 
 namespace kizuna::hub {
+namespace {
+
+// Store nodes of the program hear of a new, changed or withdrawn offer (sync pull) with all they
+// need to earn by it offline (categories, multiplier, validity); webhooks never see this type.
+core::Status RecordOfferChanged(storage::WriteTxn& txn, const std::string& program_id,
+                                const core::Offer& offer, core::Timestamp now) {
+    EventData data = {{"offer_id", offer.offer_id},
+                      {"store_id", offer.store_id},
+                      {"title", offer.title},
+                      {"categories", offer.categories},
+                      {"valid_from", EventTime(offer.valid_from)},
+                      {"valid_to", EventTime(offer.valid_to)},
+                      {"points_multiplier_milli", offer.points_multiplier_milli}};
+    if (offer.withdrawn_at) data["withdrawn_at"] = EventTime(*offer.withdrawn_at);
+    return RecordEvent(txn, "offer.changed", program_id, "", now, data);
+}
+
+// The program whose stores hear of the calling store's offers.
+std::string ProgramOf(HubContext& context, const Caller& caller) {
+    auto store = context.StoreById(caller.store_id);
+    return store && *store ? (*store)->program_id : caller.program_id;
+}
+
+}  // namespace
 
 core::Result<core::Offer> OfferService::CreateOffer(const Caller& caller, core::Offer offer) {
     KZ_RETURN_IF_ERROR(RequireManager(caller, "register offers"));
@@ -21,12 +45,7 @@ core::Result<core::Offer> OfferService::CreateOffer(const Caller& caller, core::
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         KZ_RETURN_IF_ERROR(txn.InsertOffer(offer));
         // Store nodes of the program hear of it (sync pull); webhooks never see this type.
-        return RecordEvent(txn, "offer.changed", program_id, "", now,
-                           {{"offer_id", offer.offer_id},
-                            {"store_id", offer.store_id},
-                            {"title", offer.title},
-                            {"valid_from", EventTime(offer.valid_from)},
-                            {"valid_to", EventTime(offer.valid_to)}});
+        return RecordOfferChanged(txn, program_id, offer, now);
     }));
     context_.InvalidateOffers(offer.store_id);
     return offer;
@@ -52,6 +71,7 @@ core::Result<core::Offer> OfferService::UpdateOffer(const Caller& caller,
                                                     const OfferChange& change) {
     KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "edit offers"));
     const core::Timestamp now = context_.Now();
+    const std::string program_id = ProgramOf(context_, caller);
     core::Offer offer;
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(offer, OwnOffer(txn, caller, offer_id));
@@ -69,7 +89,8 @@ core::Result<core::Offer> OfferService::UpdateOffer(const Caller& caller,
         }
         offer.updated_at = now;
         KZ_RETURN_IF_ERROR(core::ValidateOffer(offer));
-        return txn.UpdateOffer(offer);
+        KZ_RETURN_IF_ERROR(txn.UpdateOffer(offer));
+        return RecordOfferChanged(txn, program_id, offer, now);
     }));
     context_.InvalidateOffers(caller.store_id);
     return offer;
@@ -79,13 +100,15 @@ core::Result<core::Offer> OfferService::WithdrawOffer(const Caller& caller,
                                                       const std::string& offer_id) {
     KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "withdraw offers"));
     const core::Timestamp now = context_.Now();
+    const std::string program_id = ProgramOf(context_, caller);
     core::Offer offer;
     KZ_RETURN_IF_ERROR(context_.storage().Write([&](storage::WriteTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(offer, OwnOffer(txn, caller, offer_id));
         if (offer.withdrawn_at) return core::Status::Ok();
         offer.withdrawn_at = now;
         offer.updated_at = now;
-        return txn.UpdateOffer(offer);
+        KZ_RETURN_IF_ERROR(txn.UpdateOffer(offer));
+        return RecordOfferChanged(txn, program_id, offer, now);
     }));
     context_.InvalidateOffers(caller.store_id);
     return offer;

@@ -398,7 +398,17 @@ core::Result<PushAnswer> SyncService::Push(const Caller& caller, std::vector<Syn
     // Each event is queued as soon as it is planned, so the writer applies the first ones while
     // the later ones are planned. The queue keeps their order.
     for (std::size_t i = 0; i < n; ++i) {
-        plans[i] = Plan(caller, *store, events[i], rendering);
+        auto till = TillCaller(caller, events[i]);
+        if (!till) {
+            if (IsTransient(till.error())) {
+                pending.Wait();  // the queued units refer to this frame
+                return till.error();
+            }
+            plans[i].refused = till.error();
+            record(i, std::nullopt);
+            continue;
+        }
+        plans[i] = Plan(*till, *store, events[i], rendering);
         if (!plans[i].before) {
             record(i, std::nullopt);
             continue;
@@ -459,6 +469,65 @@ core::Result<PushAnswer> SyncService::Push(const Caller& caller, std::vector<Syn
     return answer;
 }
 
+core::Result<Caller> SyncService::TillCaller(const Caller& caller, const SyncEvent& event) {
+    if (event.terminal_id.empty() && event.staff_id.empty()) return caller;
+    Caller till = caller;
+    KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+        if (!event.terminal_id.empty()) {
+            KZ_ASSIGN_OR_RETURN(auto terminal, txn.FindTerminal(event.terminal_id));
+            // An id that names no registered terminal is the node's own label for a till: kept
+            // on the sync record only, as before terminals existed.
+            if (terminal && terminal->store_id != caller.store_id) {
+                return MakeError(ErrorCode::kUnauthenticated,
+                                 "terminal " + event.terminal_id + " is not this store's",
+                                 "terminal_id");
+            }
+            if (terminal && terminal->revoked_at && *terminal->revoked_at <= event.occurred_at) {
+                return MakeError(ErrorCode::kUnauthenticated,
+                                 "terminal " + event.terminal_id + " was revoked before the event",
+                                 "terminal_id");
+            }
+            if (terminal) till.terminal_id = terminal->terminal_id;
+        }
+        if (!event.staff_id.empty()) {
+            KZ_ASSIGN_OR_RETURN(auto staff, txn.FindStaff(event.staff_id));
+            if (!staff || staff->store_id != caller.store_id) {
+                return MakeError(ErrorCode::kUnauthenticated,
+                                 "staff member " + event.staff_id + " is not this store's",
+                                 "staff_id");
+            }
+            if (staff->removed_at && *staff->removed_at <= event.occurred_at) {
+                return MakeError(ErrorCode::kUnauthenticated,
+                                 "staff member " + event.staff_id + " was removed before the event",
+                                 "staff_id");
+            }
+            till.staff_id = staff->staff_id;
+            till.staff = staff->role == core::StaffRole::kManager ? Caller::Staff::kManager
+                                                                  : Caller::Staff::kClerk;
+        }
+        return core::Status::Ok();
+    }));
+    return till;
+}
+
+core::Result<SyncTill> SyncService::Till(const Caller& caller) {
+    KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "read the till for a store node"));
+    if (!caller.terminal_id.empty()) {
+        return MakeError(ErrorCode::kForbidden,
+                         "a store node reads the till with the store's own key, not a terminal's");
+    }
+    SyncTill till;
+    KZ_RETURN_IF_ERROR(context_.storage().Read([&](storage::ReadTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(till.staff, txn.StaffOf(caller.store_id));
+        KZ_ASSIGN_OR_RETURN(till.terminals, txn.TerminalsOf(caller.store_id));
+        KZ_ASSIGN_OR_RETURN(auto settings, txn.FindTillSettings(caller.store_id));
+        till.settings = settings.value_or(core::TillSettings{});
+        KZ_ASSIGN_OR_RETURN(till.tiers, txn.TierScheduleOf(caller.program_id));
+        return core::Status::Ok();
+    }));
+    return till;
+}
+
 core::Result<SyncBootstrap> SyncService::Bootstrap(const Caller& caller) {
     KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kStore}, "bootstrap a store node"));
     SyncBootstrap snapshot;
@@ -475,6 +544,15 @@ core::Result<SyncBootstrap> SyncService::Bootstrap(const Caller& caller) {
         if (program) snapshot.program = std::move(*program);
         KZ_ASSIGN_OR_RETURN(snapshot.rule_versions, txn.RuleVersions(snapshot.store.store_id));
         KZ_ASSIGN_OR_RETURN(snapshot.offers, txn.CurrentOffers(now, {snapshot.store.store_id}));
+        // And the offers with a points multiplier that start later: the node earns by them
+        // offline once they are current, without waiting for an event.
+        KZ_ASSIGN_OR_RETURN(auto multiplied, txn.MultiplierOffersOf(snapshot.store.store_id, now));
+        for (core::Offer& offer : multiplied) {
+            const bool listed =
+                std::any_of(snapshot.offers.begin(), snapshot.offers.end(),
+                            [&](const core::Offer& o) { return o.offer_id == offer.offer_id; });
+            if (!listed) snapshot.offers.push_back(std::move(offer));
+        }
         KZ_ASSIGN_OR_RETURN(snapshot.revoked_cards,
                             txn.RevokedCardsOfProgram(snapshot.store.program_id));
         return core::Status::Ok();

@@ -28,6 +28,8 @@
 #include "core/offer.hpp"
 #include "core/result.hpp"
 #include "core/store.hpp"
+#include "core/tier.hpp"
+#include "core/till.hpp"
 #include "hub/caller.hpp"
 #include "hub/member_service.hpp"
 #include "hub/points_service.hpp"
@@ -52,9 +54,21 @@ struct SyncBootstrap {
     core::Store store;
     core::Program program;
     std::vector<core::EarningRule> rule_versions;  // oldest first; the last is current
-    std::vector<core::Offer> offers;               // current offers of the store
-    std::string card_public_key;                   // 32 raw bytes (Ed25519), as GET /v1/card-key
+    // The store's current offers, and those with a points multiplier that start later.
+    std::vector<core::Offer> offers;
+    std::string card_public_key;  // 32 raw bytes (Ed25519), as GET /v1/card-key
     std::vector<std::string> revoked_cards;
+};
+
+// What a node needs to act for the store's till while the hub is down (issues 17 and 19): the
+// store's staff with their PIN hashes (Argon2id, checked at the node), its terminals with their
+// key digests, its till settings and the program's tiers. Removed staff and revoked terminals are
+// included, with their time, so the node refuses them.
+struct SyncTill {
+    std::vector<core::StaffMember> staff;
+    std::vector<core::Terminal> terminals;
+    core::TillSettings settings;
+    core::TierSchedule tiers;
 };
 
 // member.enrolled: POST /v1/members' body plus the store's leased ids.
@@ -85,10 +99,15 @@ struct SyncEvent {
     std::string event_id;
     std::string type;
     core::Timestamp occurred_at{};
+    // The till the node did it for: the terminal whose key the till presented and the staff
+    // member whose PIN the node checked (each empty: none). The event is applied as that
+    // terminal and staff member (their rights, and named on its ledger entries). A terminal_id
+    // that names no registered terminal is only the node's label for the till (sync record).
     std::string terminal_id;
     std::variant<core::Error, PurchaseRequest, RefundRequest, RedemptionRequest, OfflineEnrollment,
                  OfflineCard, ReservationRequest, ReservationChange>
         request;
+    std::string staff_id{};
 };
 
 // What the online endpoint would have answered, as the API renders it (src/http passes these;
@@ -130,6 +149,8 @@ class SyncService {
 
     // Stores only (the caller's store). Errors: kForbidden, kUnavailable.
     core::Result<SyncBootstrap> Bootstrap(const Caller& caller);
+    // Stores only (the caller's store). Errors: kForbidden, kUnavailable.
+    core::Result<SyncTill> Till(const Caller& caller);
     // Stores only. `count` fresh values of `kind` ("member_id" / "card_number"), reserved for
     // the store. Errors: kInvalidArgument, kForbidden, kUnavailable.
     core::Result<std::vector<std::string>> Lease(const Caller& caller, const std::string& kind,
@@ -150,6 +171,10 @@ class SyncService {
 
   private:
     struct Planned;
+    // The caller an event is applied as: the node's store, with the event's terminal and staff
+    // member. Errors: kUnauthenticated (another store's terminal or not this store's staff
+    // member, or revoked or removed before the event).
+    core::Result<Caller> TillCaller(const Caller& caller, const SyncEvent& event);
     Planned Plan(const Caller& caller, const core::Store& store, SyncEvent& event,
                  const SyncRendering& rendering);
 

@@ -1,6 +1,7 @@
 #include "hub/tier_service.hpp"
 
 #include "hub/access.hpp"
+#include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
 
 namespace kizuna::hub {
@@ -50,10 +51,18 @@ core::Status RaiseTierAfterPurchase(storage::WriteTxn& txn, const PurchaseTier& 
                                                        tier.now - core::kTierWindow, tier.now));
     const std::size_t reached = core::TierLevelFor(tier.schedule, value);
     if (reached <= tier.standing.level) return core::Status::Ok();
-    return txn.SetHeldTier(
-        member_id, program_id,
-        core::HeldTier{tier.schedule.tiers[reached].name, core::TierPeriodStart(tier.now)},
-        tier.now);
+    const core::Tier& level = tier.schedule.tiers[reached];
+    KZ_RETURN_IF_ERROR(txn.SetHeldTier(member_id, program_id,
+                                       core::HeldTier{level.name, core::TierPeriodStart(tier.now)},
+                                       tier.now));
+    // Store nodes of the program hear of it (sync pull), to earn at the new tier offline;
+    // webhooks never see this type.
+    return RecordEvent(txn, "member.tier_changed", program_id, member_id, tier.now,
+                       {{"member_id", member_id},
+                        {"program_id", program_id},
+                        {"tier", level.name},
+                        {"multiplier_milli", level.multiplier_milli},
+                        {"held_until", EventTime(core::TierPeriodEnd(tier.now))}});
 }
 
 core::Result<core::TierSchedule> TierService::Set(const Caller& caller,

@@ -75,6 +75,8 @@ class HubClient {
     HubAnswer Request(std::string_view method, std::string_view path, const std::string* payload);
 
     const std::string& base_url() const { return options_.base_url; }
+    // The Kizuna-Staff value sent with the requests that follow (empty: none).
+    void set_staff(std::string staff) { options_.staff = std::move(staff); }
 
     // Percent-encodes one path segment or query value.
     static std::string Escape(std::string_view text);

@@ -5,6 +5,7 @@
 // Thread-safety: Call is safe from any number of threads at once.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,9 +31,10 @@ class HubLink {
     virtual ~HubLink() = default;
     // `path` with its query, e.g. "/v1/sync/pull?cursor=3&limit=500"; `body` sent as JSON when
     // not null. `token`, when not null, replaces the node's API key (a call passed through for
-    // another caller; empty: no Authorization at all).
+    // another caller, e.g. a terminal's key; empty: no Authorization at all). `staff`, when not
+    // empty, is sent as the Kizuna-Staff header (the till's "STAFF_ID:PIN").
     virtual HubReply Call(std::string_view method, std::string_view path, const std::string* body,
-                          const std::string* token = nullptr) = 0;
+                          const std::string* token = nullptr, std::string_view staff = {}) = 0;
 };
 
 class CurlHubLink final : public HubLink {
@@ -41,15 +43,17 @@ class CurlHubLink final : public HubLink {
     explicit CurlHubLink(HubClientOptions options) : options_(std::move(options)) {}
 
     HubReply Call(std::string_view method, std::string_view path, const std::string* body,
-                  const std::string* token = nullptr) override;
+                  const std::string* token = nullptr, std::string_view staff = {}) override;
 
   private:
-    std::unique_ptr<HubClient> Lease(const std::string* token);
-    void Return(std::unique_ptr<HubClient> client);
+    std::unique_ptr<HubClient> Lease(const std::string& token);
+    void Return(const std::string& token, std::unique_ptr<HubClient> client);
 
     HubClientOptions options_;
     std::mutex mutex_;
-    std::vector<std::unique_ptr<HubClient>> idle_;  // clients with the node's own key
+    // Idle clients by the token they send (the node's own key, or a terminal's), so that a till
+    // calling through the node keeps its connection to the hub.
+    std::map<std::string, std::vector<std::unique_ptr<HubClient>>> idle_;
 };
 
 }  // namespace kizuna::pos

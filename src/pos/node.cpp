@@ -12,8 +12,13 @@
 #include "core/earning_rule.hpp"
 #include "core/ids.hpp"
 #include "core/member.hpp"
+#include "core/offer.hpp"
 #include "core/purchase.hpp"
 #include "core/reservation.hpp"
+#include "core/text.hpp"
+#include "core/tier.hpp"
+#include "core/till.hpp"
+#include "crypto/crypto.hpp"
 #include "http/error_mapping.hpp"
 #include "http/json.hpp"
 #include "http/json_mapping.hpp"
@@ -28,6 +33,9 @@ using http::JsonReader;
 namespace {
 
 constexpr const char* kHubUnreachable = "hub_unreachable";
+// An outbox event's body holds, under this key, the till it was done for ({"terminal_id",
+// "staff_id"}); Push moves it to the event's envelope, where the hub reads it.
+constexpr const char* kTillKey = "_till";
 
 NodeAnswer JsonAnswer(int status, const Json& body) { return {status, http::DumpJson(body)}; }
 
@@ -119,11 +127,17 @@ core::Status Node::Start() {
     return core::Status::Ok();
 }
 
+HubReply Node::CallHub(const char* method, const std::string& path, const std::string* body,
+                       const TillCall& till) {
+    return hub_.Call(method, path, body, till.token.empty() ? nullptr : &till.token, till.staff);
+}
+
 std::optional<NodeAnswer> Node::TryForward(const char* method, const std::string& path,
-                                           const std::string& body, bool is_write) {
+                                           const std::string& body, bool is_write,
+                                           const TillCall& till) {
     // Writes keep their order: while earlier ones wait in the outbox, later ones join them.
     if (is_write && outbox_pending_.load() > 0) return std::nullopt;
-    HubReply reply = hub_.Call(method, path, &body);
+    HubReply reply = CallHub(method, path, &body, till);
     NoteReply(reply);
     if (reply.Down()) return std::nullopt;
     return NodeAnswer{static_cast<int>(reply.status), std::move(reply.body)};
@@ -170,7 +184,21 @@ core::Status Node::Bootstrap() {
     }));
     bootstrapped_ = true;
     spdlog::info("node bootstrapped from the hub at cursor {}", *Integer(boot, "cursor"));
-    return core::Status::Ok();
+    return PullTill();
+}
+
+core::Status Node::PullTill() {
+    HubReply reply = hub_.Call("GET", "/v1/sync/till", nullptr);
+    NoteReply(reply);
+    if (reply.Down()) {
+        return core::MakeError(ErrorCode::kUnavailable, "till: the hub cannot be reached");
+    }
+    if (reply.status != 200 || ParseObject(reply.body).is_null()) {
+        // Not fatal: the node keeps the till it had (a hub without the endpoint has none).
+        spdlog::warn("the hub did not give the store's till: HTTP {} {}", reply.status, reply.body);
+        return core::Status::Ok();
+    }
+    return store_.Write([&](NodeTxn& txn) { return txn.SetMeta("till", reply.body); });
 }
 
 core::Status Node::Sync() {
@@ -178,6 +206,7 @@ core::Status Node::Sync() {
     if (!bootstrapped_) KZ_RETURN_IF_ERROR(Bootstrap());
     KZ_RETURN_IF_ERROR(Push());
     KZ_RETURN_IF_ERROR(Pull());
+    KZ_RETURN_IF_ERROR(PullTill());
     KZ_RETURN_IF_ERROR(RefillLeases());
     return store_.Write([&](NodeTxn& txn) {
         return txn.SetMeta("last_sync_at", core::FormatRfc3339(clock_.Now()));
@@ -198,7 +227,17 @@ core::Status Node::Push() {
             event["event_id"] = e.event_id;
             event["type"] = e.type;
             event["occurred_at"] = e.occurred_at;
-            event["body"] = ParseObject(e.body);
+            Json body = ParseObject(e.body);
+            // The till it was done for travels in the envelope (see kTillKey).
+            if (body.is_object() && body.contains(kTillKey)) {
+                const Json till = body[kTillKey];
+                if (!Text(till, "terminal_id").empty()) {
+                    event["terminal_id"] = Text(till, "terminal_id");
+                }
+                if (!Text(till, "staff_id").empty()) event["staff_id"] = Text(till, "staff_id");
+                body.erase(kTillKey);
+            }
+            event["body"] = std::move(body);
             events.push_back(std::move(event));
         }
         Json request = Json::object();
@@ -324,6 +363,23 @@ core::Status Node::Pull() {
                         KZ_RETURN_IF_ERROR(
                             txn.PutOffer(Text(offer, "offer_id"), http::DumpJson(offer)));
                     }
+                } else if (type == "member.tier_changed") {
+                    // The tier the member reached: kept on the member's cached detail, where an
+                    // online GET /v1/members/{id} puts it too.
+                    if (member_id.empty()) continue;
+                    KZ_ASSIGN_OR_RETURN(auto member, txn.FindMember(member_id));
+                    Json detail = member && !member->detail.empty() ? ParseObject(member->detail)
+                                                                    : Json::object();
+                    if (detail.is_null()) detail = Json::object();
+                    detail["member_id"] = member_id;
+                    detail["tier"] = {
+                        {"name", Text(data, "tier")},
+                        {"multiplier",
+                         http::MilliToJson(
+                             Integer(data, "multiplier_milli").value_or(core::kMultiplierOne))},
+                        {"held_until", Text(data, "held_until")}};
+                    KZ_RETURN_IF_ERROR(txn.PutMember(
+                        CachedMember{member_id, "", "", std::nullopt, http::DumpJson(detail)}));
                 } else if (type == "rule.changed") {
                     const Json rule = data.contains("rule") ? data["rule"] : data;
                     KZ_ASSIGN_OR_RETURN(auto rules_text, txn.GetMeta("rules"));
@@ -389,13 +445,43 @@ NodeStatus Node::Status() {
 
 namespace {
 
-// What the node knows to answer offline: the store, its program, the rule versions.
+// What the node knows to answer offline: the store, its program, the rule versions, the offers
+// (with their points multipliers), the program's tiers and the store's till settings.
 struct StoreFacts {
     std::string store_id;
     std::string program_id;
     std::string currency;
     std::vector<core::EarningRule> rules;
+    std::vector<core::Offer> offers;
+    core::TierSchedule tiers;
+    core::TillSettings settings;
 };
+
+// An offer as the bootstrap (the API's offer) or an offer.changed event gives it; none when it
+// is not understood.
+std::optional<core::Offer> ReadOffer(const std::string& text) {
+    JsonReader reader = JsonReader::ParseBody(text);
+    core::Offer offer;
+    offer.offer_id = reader.RequiredString("offer_id");
+    offer.store_id = reader.RequiredString("store_id");
+    offer.categories = reader.OptionalStringArray("categories");
+    offer.valid_from = reader.RequiredTime("valid_from");
+    offer.valid_to = reader.RequiredTime("valid_to");
+    offer.points_multiplier_milli =
+        reader.Has("points_multiplier_milli")
+            ? reader.RequiredInt("points_multiplier_milli")
+            : reader.OptionalMilli("points_multiplier").value_or(core::kMultiplierOne);
+    offer.withdrawn_at = reader.OptionalTime("withdrawn_at");
+    if (!reader.ok()) return std::nullopt;
+    return offer;
+}
+
+// The till the hub last gave (GET /v1/sync/till), or an empty object.
+core::Result<Json> ReadTill(NodeTxn& txn) {
+    KZ_ASSIGN_OR_RETURN(auto text, txn.GetMeta("till"));
+    Json till = text ? ParseObject(*text) : Json();
+    return till.is_null() ? Json::object() : till;
+}
 
 core::Result<StoreFacts> ReadFacts(NodeTxn& txn) {
     StoreFacts facts;
@@ -423,7 +509,52 @@ core::Result<StoreFacts> ReadFacts(NodeTxn& txn) {
     if (facts.rules.empty()) {
         facts.rules.push_back(core::DefaultEarningRule(facts.store_id, core::Timestamp{}));
     }
+    KZ_ASSIGN_OR_RETURN(auto offers, txn.Offers());
+    for (const std::string& text : offers) {
+        if (auto offer = ReadOffer(text)) facts.offers.push_back(std::move(*offer));
+    }
+    KZ_ASSIGN_OR_RETURN(Json till, ReadTill(txn));
+    const std::string till_text = http::DumpJson(till);
+    JsonReader reader = JsonReader::ParseBody(till_text);
+    if (auto limits = reader.Object("limits", false)) {
+        core::TillSettings& t = facts.settings;
+        t.max_sale_total = limits->OptionalInt("max_sale_total").value_or(t.max_sale_total);
+        t.max_points_per_sale =
+            limits->OptionalInt("max_points_per_sale").value_or(t.max_points_per_sale);
+        t.manager_refund_above =
+            limits->OptionalInt("manager_refund_above").value_or(t.manager_refund_above);
+    }
+    if (auto tiers = reader.Object("tiers", false)) {
+        auto basis =
+            core::ParseTierBasis(tiers->OptionalString("basis").value_or("spend"), "basis");
+        if (basis) facts.tiers.basis = *basis;
+        for (JsonReader& tier : tiers->ObjectArray("tiers", false)) {
+            core::Tier t;
+            t.name = tier.RequiredString("name");
+            t.threshold = tier.OptionalInt("threshold").value_or(0);
+            t.multiplier_milli = tier.OptionalMilli("multiplier").value_or(core::kMultiplierOne);
+            facts.tiers.tiers.push_back(std::move(t));
+        }
+    }
+    if (!reader.ok()) facts.tiers.tiers.clear();  // not understood: earn at 1x, the hub books
     return facts;
+}
+
+// The multiplier the member earns at offline (issue 19): that of the tier the node last heard the
+// member holds (an online GET /v1/members/{id}, or a member.tier_changed pull event), by the
+// program's current tiers; the first tier's (every member's least) when it heard of none or the
+// tier is gone; 1x when the program has no tiers.
+int64_t TierMultiplier(const StoreFacts& facts, const std::optional<CachedMember>& member) {
+    if (facts.tiers.tiers.empty()) return core::kMultiplierOne;
+    if (member && !member->detail.empty()) {
+        const Json detail = ParseObject(member->detail);
+        const std::string name =
+            detail.is_null() ? std::string() : Text(detail.value("tier", Json::object()), "name");
+        for (const core::Tier& tier : facts.tiers.tiers) {
+            if (!name.empty() && tier.name == name) return tier.multiplier_milli;
+        }
+    }
+    return facts.tiers.tiers.front().multiplier_milli;
 }
 
 // The member a card or member id names, offline. A card presented with its signed record
@@ -460,7 +591,104 @@ core::Result<std::string> ResolveMember(NodeTxn& txn, const std::string& card_nu
     return card ? card->member_id : std::string();
 }
 
+// Records on an outbox event's body the till it was done for (see kTillKey).
+void MarkTill(Json& body, const std::string& terminal_id, const std::string& staff_id) {
+    if (terminal_id.empty() && staff_id.empty()) return;
+    body[kTillKey] = {{"terminal_id", terminal_id}, {"staff_id", staff_id}};
+}
+
+// The id of the terminal of `till` whose key is `token`, if it is not revoked; "" if none.
+std::string TerminalIdOf(const Json& till, const std::string& token) {
+    const std::string digest = crypto::Digest(token);
+    for (const Json& t : till.value("terminals", Json::array())) {
+        if (Text(t, "key_hash") == digest && !t.value("revoked_at", Json()).is_string()) {
+            return Text(t, "terminal_id");
+        }
+    }
+    return {};
+}
+
+core::Error WrongStaff(std::string_view why) {
+    return core::MakeError(ErrorCode::kUnauthenticated, std::string(why));
+}
+
+constexpr auto kPinMemory = std::chrono::minutes(10);
+constexpr std::size_t kMaxRememberedPins = 1024;
+
 }  // namespace
+
+std::optional<std::string> Node::TerminalOf(const std::string& token) {
+    if (token.empty()) return std::nullopt;
+    std::string found;
+    (void)store_.Read([&](NodeTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(Json till, ReadTill(txn));
+        found = TerminalIdOf(till, token);
+        return core::Status::Ok();
+    });
+    if (found.empty()) return std::nullopt;
+    return found;
+}
+
+bool Node::PinMatches(const std::string& staff_id, const std::string& pin_hash,
+                      const std::string& pin) {
+    // As at the hub: the entry names the hash, so a changed PIN never matches an old entry.
+    const std::string remembered = crypto::Digest(staff_id + '\n' + pin_hash + '\n' + pin);
+    const core::Timestamp now = clock_.Now();
+    {
+        std::lock_guard lock(pins_mutex_);
+        auto it = verified_pins_.find(remembered);
+        if (it != verified_pins_.end() && it->second > now) return true;
+    }
+    if (!crypto::VerifyPassword(pin_hash, pin)) return false;
+    std::lock_guard lock(pins_mutex_);
+    if (verified_pins_.size() >= kMaxRememberedPins) verified_pins_.clear();
+    verified_pins_.insert_or_assign(remembered, now + kPinMemory);
+    return true;
+}
+
+core::Result<Node::TillIdentity> Node::Identify(const TillCall& call) {
+    TillIdentity who;
+    who.manager_rights = true;  // the store's own key, nobody identified
+    if (call.token.empty() && call.staff.empty()) return who;
+    Json till;
+    KZ_RETURN_IF_ERROR(store_.Read([&](NodeTxn& txn) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(till, ReadTill(txn));
+        return core::Status::Ok();
+    }));
+    if (!call.token.empty()) {
+        who.terminal_id = TerminalIdOf(till, call.token);
+        if (who.terminal_id.empty()) {
+            return WrongStaff(
+                "unknown or revoked terminal key (the node knows the store's "
+                "terminals as of its last sync)");
+        }
+    }
+    if (!call.staff.empty()) {
+        const auto colon = call.staff.find(':');
+        const std::string staff_id = core::Trim(std::string_view(call.staff).substr(0, colon));
+        const std::string pin = colon == std::string::npos
+                                    ? std::string()
+                                    : core::Trim(std::string_view(call.staff).substr(colon + 1));
+        if (staff_id.empty() || pin.empty() || staff_id.size() > 64 || pin.size() > 64) {
+            return WrongStaff("the Kizuna-Staff header must be \"STAFF_ID:PIN\"");
+        }
+        std::optional<Json> staff;
+        for (const Json& s : till.value("staff", Json::array())) {
+            if (Text(s, "staff_id") == staff_id && !s.value("removed_at", Json()).is_string()) {
+                staff = s;
+            }
+        }
+        if (!staff || !PinMatches(staff_id, Text(*staff, "pin_hash"), pin)) {
+            return WrongStaff(
+                "wrong staff id or PIN (Kizuna-Staff) for this store (offline, the "
+                "node knows the store's staff as of its last sync)");
+        }
+        who.staff_id = staff_id;
+        who.manager = Text(*staff, "role") == "manager";
+    }
+    who.manager_rights = who.manager || (who.terminal_id.empty() && who.staff_id.empty());
+    return who;
+}
 
 NodeAnswer Node::Offline(const char* kind, const std::string& id,
                          const std::function<core::Status(NodeTxn&, NodeAnswer&)>& plan) {
@@ -484,8 +712,8 @@ NodeAnswer Node::Offline(const char* kind, const std::string& id,
     return result;
 }
 
-NodeAnswer Node::Purchase(const std::string& body_text) {
-    if (auto forwarded = TryForward("POST", "/v1/purchases", body_text, true)) {
+NodeAnswer Node::Purchase(const std::string& body_text, const TillCall& till) {
+    if (auto forwarded = TryForward("POST", "/v1/purchases", body_text, true, till)) {
         Json answer = ParseObject(forwarded->body);
         if (forwarded->status < 300 && !answer.is_null()) {
             JsonReader body = JsonReader::ParseBody(body_text);
@@ -519,24 +747,41 @@ NodeAnswer Node::Purchase(const std::string& body_text) {
     }
     if (auto valid = core::ValidateLines(lines); !valid.ok()) return Failed(valid);
     const core::Timestamp occurred_at = occurred.value_or(clock_.Now());
+    auto who = Identify(till);
+    if (!who) return ErrorAnswer(who.error());
 
     return Offline("purchase", purchase_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
         KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
         KZ_ASSIGN_OR_RETURN(std::string member_id,
                             ResolveMember(txn, ref.card_number, ref.member_id, card_record));
-        const core::EarningRule* rule = core::RuleInEffect(facts.rules, occurred_at);
-        KZ_ASSIGN_OR_RETURN(int64_t points, core::ComputePoints(*rule, lines, occurred_at));
-        const int64_t total = core::TotalOf(lines);
-        std::optional<int64_t> balance;
+        std::optional<CachedMember> member;
         if (!member_id.empty()) {
-            KZ_ASSIGN_OR_RETURN(auto member, txn.FindMember(member_id));
-            if (member && member->balance) {
-                balance = *member->balance + points;
-                KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, *balance));
-            }
+            KZ_ASSIGN_OR_RETURN(member, txn.FindMember(member_id));
+        }
+        // As the hub does: the rule in effect, with the store's offers' multipliers, then the
+        // member's tier (core's functions, the same inputs as far as the node knows them).
+        const core::EarningRule* rule = core::RuleInEffect(facts.rules, occurred_at);
+        KZ_ASSIGN_OR_RETURN(
+            int64_t points,
+            core::ComputePoints(core::WithOfferMultipliers(*rule, facts.offers, occurred_at), lines,
+                                occurred_at));
+        if (const int64_t tier = TierMultiplier(facts, member); tier != core::kMultiplierOne) {
+            KZ_ASSIGN_OR_RETURN(points, core::ApplyTierMultiplier(points, tier));
+        }
+        const int64_t total = core::TotalOf(lines);
+        if (auto limits = core::CheckSaleLimits(facts.settings, total, points, 0, who->manager);
+            !limits.ok()) {
+            result = Failed(limits);
+            return core::Status::Ok();
+        }
+        std::optional<int64_t> balance;
+        if (member && member->balance) {
+            balance = *member->balance + points;
+            KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, *balance));
         }
         Json event_body = ParseObject(body_text);
         event_body["occurred_at"] = core::FormatRfc3339(occurred_at);
+        MarkTill(event_body, who->terminal_id, who->staff_id);
         KZ_RETURN_IF_ERROR(
             txn.AppendOutbox({0, NewEventId(), "purchase.created",
                               core::FormatRfc3339(clock_.Now()), http::DumpJson(event_body)}));
@@ -555,8 +800,8 @@ NodeAnswer Node::Purchase(const std::string& body_text) {
     });
 }
 
-NodeAnswer Node::Redeem(const std::string& body_text) {
-    if (auto forwarded = TryForward("POST", "/v1/redemptions", body_text, true)) {
+NodeAnswer Node::Redeem(const std::string& body_text, const TillCall& till) {
+    if (auto forwarded = TryForward("POST", "/v1/redemptions", body_text, true, till)) {
         Json answer = ParseObject(forwarded->body);
         if (forwarded->status < 300 && !answer.is_null()) {
             const std::string member_id = Text(answer, "member_id");
@@ -584,6 +829,8 @@ NodeAnswer Node::Redeem(const std::string& body_text) {
         return HubDown("this node does not redeem points offline");
     }
     const std::string day = DayOf(clock_.Now());
+    auto who = Identify(till);
+    if (!who) return ErrorAnswer(who.error());
     return Offline(
         "redemption", redemption_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
             KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
@@ -615,8 +862,11 @@ NodeAnswer Node::Redeem(const std::string& body_text) {
             const int64_t balance = *member->balance - points;
             KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, balance));
             KZ_RETURN_IF_ERROR(txn.AddRedeemedOffline(member_id, day, points));
-            KZ_RETURN_IF_ERROR(txn.AppendOutbox({0, NewEventId(), "points.redeemed",
-                                                 core::FormatRfc3339(clock_.Now()), body_text}));
+            Json event_body = ParseObject(body_text);
+            MarkTill(event_body, who->terminal_id, who->staff_id);
+            KZ_RETURN_IF_ERROR(
+                txn.AppendOutbox({0, NewEventId(), "points.redeemed",
+                                  core::FormatRfc3339(clock_.Now()), http::DumpJson(event_body)}));
             Json answer = Json::object();
             answer["redemption_id"] = redemption_id;
             answer["member_id"] = member_id;
@@ -630,15 +880,27 @@ NodeAnswer Node::Redeem(const std::string& body_text) {
         });
 }
 
-NodeAnswer Node::Refund(const std::string& purchase_id, const std::string& body_text) {
+NodeAnswer Node::Refund(const std::string& purchase_id, const std::string& body_text,
+                        const TillCall& till) {
     const std::string path = "/v1/purchases/" + HubClient::Escape(purchase_id) + "/refunds";
-    if (auto forwarded = TryForward("POST", path, body_text, true)) return *forwarded;
+    if (auto forwarded = TryForward("POST", path, body_text, true, till)) return *forwarded;
     JsonReader body = JsonReader::ParseBody(body_text);
     const std::string refund_id = body.RequiredString("refund_id");
     std::optional<int64_t> amount = body.OptionalInt("amount");
     if (!body.ok()) return ErrorAnswer(body.error());
     if (!amount) return HubDown("a refund by lines needs the hub's prices; refund an amount");
+    auto who = Identify(till);
+    if (!who) return ErrorAnswer(who.error());
     return Offline("refund", refund_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
+        KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
+        if (!who->manager_rights && *amount > facts.settings.manager_refund_above) {
+            result = ErrorAnswer(core::MakeError(
+                ErrorCode::kForbidden,
+                fmt::format("a refund of more than {} needs a manager; send the manager's id and "
+                            "PIN as Kizuna-Staff: STAFF_ID:PIN",
+                            facts.settings.manager_refund_above)));
+            return core::Status::Ok();
+        }
         KZ_ASSIGN_OR_RETURN(auto purchase, txn.FindPurchase(purchase_id));
         if (!purchase) {
             result = HubDown("this node did not record purchase " + purchase_id);
@@ -668,6 +930,7 @@ NodeAnswer Node::Refund(const std::string& purchase_id, const std::string& body_
         KZ_RETURN_IF_ERROR(txn.AddRefunded(purchase_id, *amount));
         Json event_body = ParseObject(body_text);
         event_body["purchase_id"] = purchase_id;
+        MarkTill(event_body, who->terminal_id, who->staff_id);
         KZ_RETURN_IF_ERROR(
             txn.AppendOutbox({0, NewEventId(), "purchase.refunded",
                               core::FormatRfc3339(clock_.Now()), http::DumpJson(event_body)}));
@@ -684,8 +947,8 @@ NodeAnswer Node::Refund(const std::string& purchase_id, const std::string& body_
     });
 }
 
-NodeAnswer Node::Enroll(const std::string& body_text) {
-    if (auto forwarded = TryForward("POST", "/v1/members", body_text, true)) {
+NodeAnswer Node::Enroll(const std::string& body_text, const TillCall& till) {
+    if (auto forwarded = TryForward("POST", "/v1/members", body_text, true, till)) {
         Json answer = ParseObject(forwarded->body);
         if (forwarded->status == 201 && !answer.is_null()) {
             JsonReader body = JsonReader::ParseBody(body_text);
@@ -728,6 +991,8 @@ NodeAnswer Node::Enroll(const std::string& body_text) {
     profile = *valid;
     if (auto strong = core::ValidatePassword(password, profile); !strong.ok())
         return Failed(strong);
+    auto who = Identify(till);
+    if (!who) return ErrorAnswer(who.error());
 
     return Offline("", "", [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
         KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
@@ -751,6 +1016,7 @@ NodeAnswer Node::Enroll(const std::string& body_text) {
         Json event_body = ParseObject(body_text);
         event_body["member_id"] = member_id;
         event_body["card_number"] = card_number;
+        MarkTill(event_body, who->terminal_id, who->staff_id);
         KZ_RETURN_IF_ERROR(
             txn.AppendOutbox({0, NewEventId(), "member.enrolled", core::FormatRfc3339(clock_.Now()),
                               http::DumpJson(event_body)}));
@@ -775,8 +1041,8 @@ NodeAnswer Node::Enroll(const std::string& body_text) {
     });
 }
 
-NodeAnswer Node::SearchMembers(const std::string& body_text) {
-    if (auto forwarded = TryForward("POST", "/v1/members/search", body_text, false)) {
+NodeAnswer Node::SearchMembers(const std::string& body_text, const TillCall& till) {
+    if (auto forwarded = TryForward("POST", "/v1/members/search", body_text, false, till)) {
         return *forwarded;
     }
     JsonReader body = JsonReader::ParseBody(body_text);
@@ -799,9 +1065,10 @@ NodeAnswer Node::SearchMembers(const std::string& body_text) {
     return JsonAnswer(200, answer);
 }
 
-NodeAnswer Node::ReissueCard(const std::string& member_id, const std::string& body_text) {
+NodeAnswer Node::ReissueCard(const std::string& member_id, const std::string& body_text,
+                             const TillCall& till) {
     const std::string path = "/v1/members/" + HubClient::Escape(member_id) + "/cards";
-    if (auto forwarded = TryForward("POST", path, body_text, true)) {
+    if (auto forwarded = TryForward("POST", path, body_text, true, till)) {
         Json answer = ParseObject(forwarded->body);
         if (forwarded->status == 201 && !answer.is_null()) {
             const Json card = answer.value("card", Json::object());
@@ -814,11 +1081,17 @@ NodeAnswer Node::ReissueCard(const std::string& member_id, const std::string& bo
         }
         return *forwarded;
     }
-    return HubDown("a card is reissued only after the hub checks the member's password");
+    // A reissue revokes the old card at every store at once; a node cut off from the hub cannot
+    // tell the others, so the old card would stay good there (and the member's password is
+    // checked by the hub).
+    return ErrorAnswer(503, kHubUnreachable,
+                       "a card cannot be reissued while the hub is down: a reissue must revoke the "
+                       "old card at every store at once, which this store node cannot do offline; "
+                       "try again when the hub is back");
 }
 
-NodeAnswer Node::GetMember(const std::string& member_id) {
-    HubReply reply = hub_.Call("GET", "/v1/members/" + HubClient::Escape(member_id), nullptr);
+NodeAnswer Node::GetMember(const std::string& member_id, const TillCall& till) {
+    HubReply reply = CallHub("GET", "/v1/members/" + HubClient::Escape(member_id), nullptr, till);
     NoteReply(reply);
     if (!reply.Down()) {
         if (reply.status == 200) {
@@ -843,8 +1116,8 @@ NodeAnswer Node::GetMember(const std::string& member_id) {
     return JsonAnswer(200, answer);
 }
 
-NodeAnswer Node::CreateReservation(const std::string& body_text) {
-    if (auto forwarded = TryForward("POST", "/v1/reservations", body_text, true)) {
+NodeAnswer Node::CreateReservation(const std::string& body_text, const TillCall& till) {
+    if (auto forwarded = TryForward("POST", "/v1/reservations", body_text, true, till)) {
         Json answer = ParseObject(forwarded->body);
         if (forwarded->status < 300 && !answer.is_null()) {
             (void)store_.Write([&](NodeTxn& txn) {
@@ -868,6 +1141,8 @@ NodeAnswer Node::CreateReservation(const std::string& body_text) {
     if (!body.ok()) return ErrorAnswer(body.error());
     if (r.member_id.empty()) return ErrorAnswer(core::InvalidField("member_id", "is required"));
     if (auto valid = core::ValidateReservation(r); !valid.ok()) return Failed(valid);
+    auto who = Identify(till);
+    if (!who) return ErrorAnswer(who.error());
 
     return Offline(
         "reservation", r.reservation_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
@@ -888,18 +1163,20 @@ NodeAnswer Node::CreateReservation(const std::string& body_text) {
             answer["updated_at"] = now;
             KZ_RETURN_IF_ERROR(
                 txn.PutReservation(r.reservation_id, r.member_id, http::DumpJson(answer)));
-            KZ_RETURN_IF_ERROR(
-                txn.AppendOutbox({0, NewEventId(), "reservation.created", now, body_text}));
+            Json event_body = ParseObject(body_text);
+            MarkTill(event_body, who->terminal_id, who->staff_id);
+            KZ_RETURN_IF_ERROR(txn.AppendOutbox(
+                {0, NewEventId(), "reservation.created", now, http::DumpJson(event_body)}));
             answer["pending"] = true;
             result = JsonAnswer(202, answer);
             return core::Status::Ok();
         });
 }
 
-NodeAnswer Node::UpdateReservation(const std::string& reservation_id,
-                                   const std::string& body_text) {
+NodeAnswer Node::UpdateReservation(const std::string& reservation_id, const std::string& body_text,
+                                   const TillCall& till) {
     const std::string path = "/v1/reservations/" + HubClient::Escape(reservation_id);
-    if (auto forwarded = TryForward("PATCH", path, body_text, true)) {
+    if (auto forwarded = TryForward("PATCH", path, body_text, true, till)) {
         Json answer = ParseObject(forwarded->body);
         if (forwarded->status < 300 && !answer.is_null()) {
             (void)store_.Write([&](NodeTxn& txn) {
@@ -914,6 +1191,8 @@ NodeAnswer Node::UpdateReservation(const std::string& reservation_id,
     if (!body.ok()) return ErrorAnswer(body.error());
     auto to = core::ParseReservationStatus(status_text, "status");
     if (!to) return ErrorAnswer(to.error());
+    auto who = Identify(till);
+    if (!who) return ErrorAnswer(who.error());
     return Offline("", "", [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
         KZ_ASSIGN_OR_RETURN(auto detail, txn.FindReservation(reservation_id));
         if (!detail) {
@@ -936,6 +1215,7 @@ NodeAnswer Node::UpdateReservation(const std::string& reservation_id,
                                               http::DumpJson(reservation)));
         Json event_body = ParseObject(body_text);
         event_body["reservation_id"] = reservation_id;
+        MarkTill(event_body, who->terminal_id, who->staff_id);
         KZ_RETURN_IF_ERROR(
             txn.AppendOutbox({0, NewEventId(), "reservation.updated",
                               core::FormatRfc3339(clock_.Now()), http::DumpJson(event_body)}));
@@ -945,8 +1225,9 @@ NodeAnswer Node::UpdateReservation(const std::string& reservation_id,
     });
 }
 
-NodeAnswer Node::ListReservations(const std::string& member_id, const std::string& query) {
-    HubReply reply = hub_.Call("GET", "/v1/reservations" + query, nullptr);
+NodeAnswer Node::ListReservations(const std::string& member_id, const std::string& query,
+                                  const TillCall& till) {
+    HubReply reply = CallHub("GET", "/v1/reservations" + query, nullptr, till);
     NoteReply(reply);
     if (!reply.Down()) {
         Json answer = ParseObject(reply.body);
@@ -975,14 +1256,19 @@ NodeAnswer Node::ListReservations(const std::string& member_id, const std::strin
     return JsonAnswer(200, answer);
 }
 
-NodeAnswer Node::Offers() {
-    HubReply reply = hub_.Call("GET", "/v1/offers", nullptr);
+NodeAnswer Node::Offers(const TillCall& till) {
+    HubReply reply = CallHub("GET", "/v1/offers", nullptr, till);
     NoteReply(reply);
     if (!reply.Down()) return {static_cast<int>(reply.status), reply.body};
     Json list = Json::array();
+    const core::Timestamp now = clock_.Now();
     core::Status read = store_.Read([&](NodeTxn& txn) -> core::Status {
         KZ_ASSIGN_OR_RETURN(auto offers, txn.Offers());
-        for (const std::string& offer : offers) list.push_back(ParseObject(offer));
+        for (const std::string& offer : offers) {
+            // Only those current now (the node also keeps later and withdrawn ones).
+            auto read = ReadOffer(offer);
+            if (!read || core::IsCurrent(*read, now)) list.push_back(ParseObject(offer));
+        }
         return core::Status::Ok();
     });
     if (!read.ok()) return Failed(read);
@@ -992,8 +1278,8 @@ NodeAnswer Node::Offers() {
     return JsonAnswer(200, answer);
 }
 
-NodeAnswer Node::StoreMe() {
-    HubReply reply = hub_.Call("GET", "/v1/stores/me", nullptr);
+NodeAnswer Node::StoreMe(const TillCall& till) {
+    HubReply reply = CallHub("GET", "/v1/stores/me", nullptr, till);
     NoteReply(reply);
     if (!reply.Down()) return {static_cast<int>(reply.status), reply.body};
     std::optional<std::string> store;
@@ -1007,8 +1293,9 @@ NodeAnswer Node::StoreMe() {
 }
 
 NodeAnswer Node::PassThrough(const std::string& method, const std::string& target,
-                             const std::string* body, const std::string& token) {
-    HubReply reply = hub_.Call(method, target, body, &token);
+                             const std::string* body, const std::string& token,
+                             const std::string& staff) {
+    HubReply reply = hub_.Call(method, target, body, &token, staff);
     NoteReply(reply);
     if (reply.Down()) return HubDown(method + " " + target + " is answered by the hub only");
     return {static_cast<int>(reply.status), reply.body};

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,6 +35,16 @@ struct NodeOptions {
     int lease_stock = 100;  // member ids and card numbers kept leased for offline enrollment
     int push_batch = 500;   // events per POST /v1/sync/push (the hub takes at most 500)
     int pull_limit = 500;   // events per GET /v1/sync/pull
+};
+
+// Who is at the till, as the caller presented it (issue 17): its bearer token (the store's API
+// key, or one of the store's terminal keys) and its Kizuna-Staff header ("STAFF_ID:PIN", or
+// empty). Online both go to the hub with the call; offline the node checks them itself against
+// the store's terminals and staff it last pulled (GET /v1/sync/till) and records the terminal and
+// the staff member on the outbox event, which the hub applies as them.
+struct TillCall {
+    std::string token;  // a terminal's key; empty: the store's own (the node's)
+    std::string staff;
 };
 
 // An answer to give the caller: HTTP status and JSON body text.
@@ -62,23 +73,34 @@ class Node {
     // and the hub cannot be reached (the node may still serve; Sync bootstraps later).
     core::Status Start();
 
-    // The store endpoints, with the hub's contract. `body` is the request body as sent.
-    NodeAnswer Enroll(const std::string& body);
-    NodeAnswer SearchMembers(const std::string& body);
-    NodeAnswer ReissueCard(const std::string& member_id, const std::string& body);
-    NodeAnswer GetMember(const std::string& member_id);
-    NodeAnswer Purchase(const std::string& body);
-    NodeAnswer Redeem(const std::string& body);
-    NodeAnswer Refund(const std::string& purchase_id, const std::string& body);
-    NodeAnswer CreateReservation(const std::string& body);
-    NodeAnswer UpdateReservation(const std::string& reservation_id, const std::string& body);
-    NodeAnswer ListReservations(const std::string& member_id, const std::string& query);
-    NodeAnswer Offers();
-    NodeAnswer StoreMe();
-    // Any other call, with the caller's token (empty: none): forwarded, or 503 when the hub is
-    // down.
+    // The terminal a caller's key names: one of the store's terminals the node has pulled and
+    // that is not revoked (a terminal added at the hub is known here after the next sync); none
+    // for anything else.
+    std::optional<std::string> TerminalOf(const std::string& token);
+
+    // The store endpoints, with the hub's contract. `body` is the request body as sent; `till`
+    // who is at the till (default: the store itself, nobody identified).
+    NodeAnswer Enroll(const std::string& body, const TillCall& till = {});
+    NodeAnswer SearchMembers(const std::string& body, const TillCall& till = {});
+    NodeAnswer ReissueCard(const std::string& member_id, const std::string& body,
+                           const TillCall& till = {});
+    NodeAnswer GetMember(const std::string& member_id, const TillCall& till = {});
+    NodeAnswer Purchase(const std::string& body, const TillCall& till = {});
+    NodeAnswer Redeem(const std::string& body, const TillCall& till = {});
+    NodeAnswer Refund(const std::string& purchase_id, const std::string& body,
+                      const TillCall& till = {});
+    NodeAnswer CreateReservation(const std::string& body, const TillCall& till = {});
+    NodeAnswer UpdateReservation(const std::string& reservation_id, const std::string& body,
+                                 const TillCall& till = {});
+    NodeAnswer ListReservations(const std::string& member_id, const std::string& query,
+                                const TillCall& till = {});
+    NodeAnswer Offers(const TillCall& till = {});
+    NodeAnswer StoreMe(const TillCall& till = {});
+    // Any other call, with the caller's token (empty: none) and Kizuna-Staff header (a void
+    // needs a manager's): forwarded, or 503 when the hub is down.
     NodeAnswer PassThrough(const std::string& method, const std::string& target,
-                           const std::string* body, const std::string& token);
+                           const std::string* body, const std::string& token,
+                           const std::string& staff = {});
 
     // Push then pull then lease refill. Errors: kUnavailable when the hub cannot be reached
     // (what was done before stays done).
@@ -87,6 +109,21 @@ class Node {
 
   private:
     struct Offline;  // the offline handlers (node.cpp)
+    // The till identified offline: terminal and staff checked against what was pulled.
+    struct TillIdentity {
+        std::string terminal_id;
+        std::string staff_id;
+        bool manager = false;         // a manager's PIN came with the call
+        bool manager_rights = false;  // as hub::Caller::HasManagerRights
+    };
+    // Errors: kUnauthenticated (unknown or revoked terminal key, malformed Kizuna-Staff, unknown
+    // or removed staff member, wrong PIN), as the hub would answer.
+    core::Result<TillIdentity> Identify(const TillCall& till);
+    bool PinMatches(const std::string& staff_id, const std::string& pin_hash,
+                    const std::string& pin);
+    HubReply CallHub(const char* method, const std::string& path, const std::string* body,
+                     const TillCall& till);
+    core::Status PullTill();
 
     // Forwards a write unless the outbox holds something; the hub's answer, or none when the
     // write must be done offline.
@@ -96,7 +133,8 @@ class Node {
     NodeAnswer Offline(const char* kind, const std::string& id,
                        const std::function<core::Status(NodeTxn&, NodeAnswer&)>& plan);
     std::optional<NodeAnswer> TryForward(const char* method, const std::string& path,
-                                         const std::string& body, bool is_write);
+                                         const std::string& body, bool is_write,
+                                         const TillCall& till);
     void NoteReply(const HubReply& reply);
     core::Status Bootstrap();
     core::Status Push();
@@ -114,6 +152,10 @@ class Node {
     std::atomic<bool> hub_reachable_{false};
     std::atomic<bool> bootstrapped_{false};
     std::mutex sync_mutex_;
+    // PINs checked offline in the last minutes (digest of staff id, hash and PIN -> until), so a
+    // till sending the same PIN with every sale costs one Argon2id check, as at the hub.
+    std::mutex pins_mutex_;
+    std::map<std::string, core::Timestamp> verified_pins_;
 };
 
 }  // namespace kizuna::pos

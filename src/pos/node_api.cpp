@@ -72,43 +72,52 @@ bool ConstantTimeEqual(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+TillCall NodeApi::Till(const HttpRequest& request) const {
+    std::string token = BearerToken(request.authorization);
+    // The store's own key: the node presents it itself.
+    if (ConstantTimeEqual(token, api_key_)) token.clear();
+    return TillCall{std::move(token), request.staff};
+}
+
 NodeApi::NodeApi(Node& node, std::string api_key) : node_(node), api_key_(std::move(api_key)) {
     Add("GET", "/healthz", false, [](const HttpRequest&, const PathParams&) {
         return NodeAnswer{200, R"({"status":"ok","role":"store-node"})"};
     });
     Add("POST", "/v1/members", true,
-        [this](const HttpRequest& r, const PathParams&) { return node_.Enroll(r.body); });
-    Add("POST", "/v1/members/search", true,
-        [this](const HttpRequest& r, const PathParams&) { return node_.SearchMembers(r.body); });
+        [this](const HttpRequest& r, const PathParams&) { return node_.Enroll(r.body, Till(r)); });
+    Add("POST", "/v1/members/search", true, [this](const HttpRequest& r, const PathParams&) {
+        return node_.SearchMembers(r.body, Till(r));
+    });
     Add("POST", "/v1/members/{id}/cards", true, [this](const HttpRequest& r, const PathParams& p) {
-        return node_.ReissueCard(Param(p, "id"), r.body);
+        return node_.ReissueCard(Param(p, "id"), r.body, Till(r));
     });
-    Add("GET", "/v1/members/{id}", true, [this](const HttpRequest&, const PathParams& p) {
-        return node_.GetMember(Param(p, "id"));
+    Add("GET", "/v1/members/{id}", true, [this](const HttpRequest& r, const PathParams& p) {
+        return node_.GetMember(Param(p, "id"), Till(r));
     });
-    Add("POST", "/v1/purchases", true,
-        [this](const HttpRequest& r, const PathParams&) { return node_.Purchase(r.body); });
+    Add("POST", "/v1/purchases", true, [this](const HttpRequest& r, const PathParams&) {
+        return node_.Purchase(r.body, Till(r));
+    });
     Add("POST", "/v1/redemptions", true,
-        [this](const HttpRequest& r, const PathParams&) { return node_.Redeem(r.body); });
+        [this](const HttpRequest& r, const PathParams&) { return node_.Redeem(r.body, Till(r)); });
     Add("POST", "/v1/purchases/{id}/refunds", true,
         [this](const HttpRequest& r, const PathParams& p) {
-            return node_.Refund(Param(p, "id"), r.body);
+            return node_.Refund(Param(p, "id"), r.body, Till(r));
         });
     Add("POST", "/v1/reservations", true, [this](const HttpRequest& r, const PathParams&) {
-        return node_.CreateReservation(r.body);
+        return node_.CreateReservation(r.body, Till(r));
     });
     Add("PATCH", "/v1/reservations/{id}", true, [this](const HttpRequest& r, const PathParams& p) {
-        return node_.UpdateReservation(Param(p, "id"), r.body);
+        return node_.UpdateReservation(Param(p, "id"), r.body, Till(r));
     });
     Add("GET", "/v1/reservations", true, [this](const HttpRequest& r, const PathParams&) {
         auto member = r.query.find("member_id");
         return node_.ListReservations(member != r.query.end() ? member->second : std::string(),
-                                      Target(r).substr(r.path.size()));
+                                      Target(r).substr(r.path.size()), Till(r));
     });
     Add("GET", "/v1/offers", true,
-        [this](const HttpRequest&, const PathParams&) { return node_.Offers(); });
+        [this](const HttpRequest& r, const PathParams&) { return node_.Offers(Till(r)); });
     Add("GET", "/v1/stores/me", true,
-        [this](const HttpRequest&, const PathParams&) { return node_.StoreMe(); });
+        [this](const HttpRequest& r, const PathParams&) { return node_.StoreMe(Till(r)); });
     Add("GET", "/v1/node/status", true, [this](const HttpRequest&, const PathParams&) {
         return NodeAnswer{200, http::DumpJson(StatusJson(node_.Status()))};
     });
@@ -161,15 +170,19 @@ HttpResponse NodeApi::Run(const HttpRequest& request, const http::RouteMatch& ma
         }
         const bool has_body =
             request.method != "GET" && request.method != "HEAD" && request.method != "DELETE";
-        NodeAnswer answer = node_.PassThrough(request.method, Target(request),
-                                              has_body ? &request.body : nullptr, token);
+        NodeAnswer answer =
+            node_.PassThrough(request.method, Target(request), has_body ? &request.body : nullptr,
+                              token, request.staff);
         return HttpResponse{answer.status, "application/json", std::move(answer.body), {}};
     }
-    if (needs_key_[match.route_index] && !ConstantTimeEqual(token, api_key_)) {
+    if (needs_key_[match.route_index] && !ConstantTimeEqual(token, api_key_) &&
+        !node_.TerminalOf(token)) {
         return http::ErrorResponse(core::MakeError(
             core::ErrorCode::kUnauthenticated,
             token.empty() ? "this call needs an \"Authorization: Bearer <token>\" header"
-                          : "this node serves one store: present that store's API key"));
+                          : "this node serves one store: present that store's API key or one of "
+                            "its terminals' keys (a terminal added at the hub is known here after "
+                            "the node's next sync)"));
     }
     NodeAnswer answer = handlers_[match.route_index](request, match.params);
     return HttpResponse{answer.status, "application/json", std::move(answer.body), {}};

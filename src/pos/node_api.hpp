@@ -1,10 +1,11 @@
 #pragma once
 // NodeApi: the store node's HTTP API, served by http::HubServer like the hub's. The store
-// endpoints keep the hub's exact contract and the same store API key; GET /v1/node/status and
-// POST /v1/node/sync are the node's own; any other /v1 call is passed to the hub with the
-// caller's token (503 hub_unreachable while it is down). Every route runs on the server's worker
-// pool, since answering may mean waiting for the hub.
-// Thread-safety: as RequestHandler.
+// endpoints keep the hub's exact contract and take the store's API key or one of its terminals'
+// keys, with the till's Kizuna-Staff header (passed to the hub, or checked here offline); GET
+// /v1/node/status and POST /v1/node/sync are the node's own; any other /v1 call is passed to the
+// hub with the caller's token (503 hub_unreachable while it is down). Every route runs on the
+// server's worker pool, since answering may mean waiting for the hub. Thread-safety: as
+// RequestHandler.
 
 #include <atomic>
 #include <functional>
@@ -41,6 +42,9 @@ class NodeApi final : public http::RequestHandler {
         std::function<NodeAnswer(const http::HttpRequest&, const http::PathParams&)>;
     void Add(const char* method, const char* pattern, bool needs_key, NodeHandler handler);
     http::HttpResponse Run(const http::HttpRequest& request, const http::RouteMatch& match);
+    // Who is at the till: a terminal's key (the store's own key: none) and the Kizuna-Staff
+    // header, as the caller sent them.
+    TillCall Till(const http::HttpRequest& request) const;
 
     Node& node_;
     std::string api_key_;

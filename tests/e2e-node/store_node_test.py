@@ -18,6 +18,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -165,6 +166,11 @@ class Node:
     def call(self, method, path, body=None, timeout=30):
         return http(method, self.url + path, token=self.api_key, body=body, timeout=timeout)
 
+    def call_as(self, token, staff, method, path, body=None):
+        """As a till: its terminal's key and who is at it (Kizuna-Staff: STAFF_ID:PIN)."""
+        return http(method, self.url + path, token=token, body=body,
+                    headers={"Kizuna-Staff": staff} if staff else None)
+
     def status(self):
         a = self.call("GET", "/v1/node/status")
         assert a.status == 200, a
@@ -192,7 +198,7 @@ class StoreNode(unittest.TestCase):
         # Cleanups, not tearDown: they run (last first) even when setUp itself fails.
         self.hub = Hub().start()
         self.addCleanup(self.hub.stop)
-        program = self.hub.create_program("Ekimae chain")
+        program = self.program = self.hub.create_program("Ekimae chain")
         self.physical = self.hub.create_store("Ekimae Books", "physical", program)
         self.online = self.hub.create_store("Ekimae Online", "online", program)
         self.proxy = FaultProxy(self.hub.port)
@@ -399,6 +405,129 @@ class StoreNode(unittest.TestCase):
         self.assertGreater(self.proxy.dropped, 5)
         self.node.sync_until_drained()
         self.assertExactlyOnce(member, sold, earned)
+
+
+    def ledger_rows(self, ref):
+        """The hub's ledger entries of `ref`, read from its real SQLite file (read-only)."""
+        db = sqlite3.connect(
+            f"file:{os.path.join(self.hub.data_dir, 'kizuna.db')}?mode=ro", uri=True)
+        try:
+            return db.execute(
+                "SELECT kind, store_id, terminal_id, staff_id, occurred_at, delta"
+                " FROM ledger_entries WHERE ref = ? ORDER BY entry_id", (ref,)).fetchall()
+        finally:
+            db.close()
+
+    def test_till_staff_and_terminal_work_through_the_node_online_and_offline(self):
+        for staff_id, role, pin in (("clerk-aoi", "clerk", "2468"), ("mgr-ken", "manager", "1357")):
+            a = self.hub_as(self.physical, "POST", "/v1/stores/me/staff", {
+                "staff_id": staff_id, "name": staff_id, "role": role, "pin": pin})
+            self.assertEqual(a.status, 201, a)
+        a = self.hub_as(self.physical, "POST", "/v1/stores/me/terminals", {"name": "Till 1"})
+        self.assertEqual(a.status, 201, a)
+        till, terminal_id = a.json["api_key"], a.json["terminal_id"]
+        clerk, manager, wrong = "clerk-aoi:2468", "mgr-ken:1357", "clerk-aoi:9999"
+        self.node.sync_until_drained()  # the node pulls the store's staff and terminals
+        a = self.enroll_at_node("Kato Yui", "yui@example.jp")
+        self.assertEqual(a.status, 201, a)
+        card = a.json["card"]["card_number"]
+
+        # Online: the till's terminal key and Kizuna-Staff go to the hub with the call.
+        online = sale(card, 30000)
+        a = self.node.call_as(till, clerk, "POST", "/v1/purchases", online)
+        self.assertEqual(a.status, 201, a)
+        a = self.node.call_as(till, wrong, "POST", "/v1/purchases", sale(card, 100))
+        self.assertEqual(a.status, 401, a)
+        refund = f"/v1/purchases/{online['purchase_id']}/refunds"
+        a = self.node.call_as(till, clerk, "POST", refund, {"refund_id": "rf-on", "amount": 20000})
+        self.assertEqual(a.status, 403, a)  # a clerk may not refund above the store's threshold
+        a = self.node.call_as(till, manager, "POST", refund, {"refund_id": "rf-on", "amount": 20000})
+        self.assertEqual(a.status, 201, a)
+
+        # Offline: the node checks the terminal key and the PIN itself, as the hub would.
+        self.hub_down()
+        sold_at = int(time.time())
+        offline = sale(card, 30000)
+        a = self.node.call_as(till, clerk, "POST", "/v1/purchases", offline)
+        self.assertEqual(a.status, 202, a)
+        self.assertTrue(a.json["pending"])
+        a = self.node.call_as(till, wrong, "POST", "/v1/purchases", sale(card, 100))
+        self.assertEqual(a.status, 401, a)
+        self.assertIn("PIN", a.json["error"]["message"])
+        a = self.node.call_as("kt_not_a_terminal_key", clerk, "POST", "/v1/purchases",
+                              sale(card, 100))
+        self.assertEqual(a.status, 401, a)
+        refund = f"/v1/purchases/{offline['purchase_id']}/refunds"
+        a = self.node.call_as(till, clerk, "POST", refund, {"refund_id": "rf-off", "amount": 20000})
+        self.assertEqual(a.status, 403, a)
+        self.assertIn("manager", a.json["error"]["message"])
+        a = self.node.call_as(till, manager, "POST", refund,
+                              {"refund_id": "rf-off", "amount": 20000})
+        self.assertEqual(a.status, 202, a)
+        time.sleep(2)  # the sync happens later than the sale
+        self.hub_up()
+        status = self.node.sync_until_drained()
+        self.assertEqual(status["rejected"], 0, self.node.log())
+
+        a = self.hub_as(self.physical, "GET", "/v1/stores/me/day")
+        self.assertEqual(a.status, 200, a)
+        by_terminal = {t["terminal_id"]: t for t in a.json["terminals"]}
+        self.assertEqual(by_terminal[terminal_id]["sales_count"], 2, a.json)
+        # After sync the hub's ledger names the store, terminal, staff and the sale's own time,
+        # exactly as for the sale made online (read from its SQLite file once it has stopped).
+        self.hub.stop()
+        for pid, refund_id in ((online["purchase_id"], "rf-on"), (offline["purchase_id"], "rf-off")):
+            earn = self.ledger_rows(pid)
+            self.assertEqual([r[0] for r in earn], ["earn"], earn)
+            self.assertEqual(earn[0][1:4], (self.physical["store_id"], terminal_id, "clerk-aoi"))
+            reversal = self.ledger_rows(refund_id)
+            self.assertEqual([r[0] for r in reversal], ["refund_reversal"], reversal)
+            self.assertEqual(reversal[0][1:4], (self.physical["store_id"], terminal_id, "mgr-ken"))
+        earn = [r for r in self.ledger_rows(offline["purchase_id"]) if r[0] == "earn"][0]
+        self.assertLessEqual(abs(earn[4] - sold_at), 1, "the offline sale's own time")
+
+    def test_offline_points_honour_the_members_tier_and_the_offers_multiplier(self):
+        a = self.hub.call("PUT", f"/v1/programs/{self.program}/tiers", self.hub.operator_token, {
+            "basis": "spend", "tiers": [{"name": "Regular", "threshold": 0, "multiplier": 1},
+                                        {"name": "Gold", "threshold": 5000, "multiplier": 2}]})
+        self.assertEqual(a.status, 200, a)
+        a = self.hub_as(self.physical, "POST", "/v1/offers", {
+            "title": "Books x1.5", "categories": ["books"], "points_multiplier": 1.5,
+            "valid_to": "2099-01-01T00:00:00Z"})
+        self.assertEqual(a.status, 201, a)
+        a = self.enroll_at_node("Mori Sora", "sora@example.jp")
+        self.assertEqual(a.status, 201, a)
+        member, card = a.json["member_id"], a.json["card"]["card_number"]
+        a = self.node.call("POST", "/v1/purchases", sale(card, 6000))  # reaches Gold
+        self.assertEqual(a.status, 201, a)
+        self.node.sync_until_drained()  # the offer, the tiers and the member's new tier
+
+        self.hub_down()
+        offline = sale(card, 1001)
+        offline["lines"].append({"name": "Tea", "sku": "T-1", "category": "food",
+                                 "quantity": 2, "unit_price": 555})
+        a = self.node.call("POST", "/v1/purchases", offline)
+        self.assertEqual(a.status, 202, a)
+        at_node = a.json["points_earned"]
+        self.hub_up()
+        self.node.sync_until_drained()
+        booked = [p for p in self.member_at_hub(member)["purchases"]
+                  if p["purchase_id"] == offline["purchase_id"]]
+        self.assertEqual(len(booked), 1)
+        self.assertEqual(at_node, booked[0]["points_earned"])
+        # Books: 10 points x1.5 (the offer) = 15; tea: 11; then x2 (Gold): 52.
+        self.assertEqual(at_node, 52)
+
+    def test_offline_card_reissue_is_refused_saying_why(self):
+        a = self.enroll_at_node("Ueda Rin", "rin@example.jp")
+        self.assertEqual(a.status, 201, a)
+        member = a.json["member_id"]
+        self.hub_down()
+        a = self.node.call("POST", f"/v1/members/{member}/cards", {"password": PASSWORD})
+        self.assertEqual(a.status, 503, a)
+        self.assertEqual(a.error_code, "hub_unreachable")
+        self.assertIn("revoke the old card at every store", a.json["error"]["message"])
+        self.assertEqual(self.node.status()["outbox_pending"], 0)
 
 
 class MutualTls(unittest.TestCase):

@@ -42,13 +42,15 @@ class HttpAnswer:
         return f"HTTP {self.status} {self.raw[:400]!r}"
 
 
-def http(method, url, token=None, body=None, raw=None, timeout=30):
+def http(method, url, token=None, body=None, raw=None, timeout=30, headers=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        req.add_header(name, value)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return HttpAnswer(resp.status, resp.read().decode(), dict(resp.headers))

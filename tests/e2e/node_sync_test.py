@@ -296,6 +296,85 @@ class NodeSyncTest(unittest.TestCase):
         del member_2, card_2
 
 
+    def test_bootstrap_gives_offers_with_a_multiplier_that_start_later(self):
+        later = {"title": "Next week x2", "categories": ["books"], "points_multiplier": 2,
+                 "valid_from": now_text(7 * 86400), "valid_to": now_text(14 * 86400)}
+        a = self.call(self.b, "POST", "/v1/offers", later)
+        self.assertEqual(a.status, 201, a)
+        offer_id = a.json["offer_id"]
+        a = self.call(self.b, "GET", "/v1/sync/bootstrap")
+        self.assertEqual(a.status, 200, a)
+        offers = {o["offer_id"]: o for o in a.json["offers"]}
+        self.assertIn(offer_id, offers)
+        self.assertEqual(offers[offer_id]["points_multiplier"], 2)
+        # Its changes reach the nodes whole (a pull event with the multiplier and categories).
+        cursor = a.json["cursor"]
+        a = self.call(self.b, "PATCH", f"/v1/offers/{offer_id}", {"points_multiplier": 3})
+        self.assertEqual(a.status, 200, a)
+        events, _ = self.pull_all(self.a, cursor)
+        changed = [e["data"] for e in events if e["type"] == "offer.changed"]
+        self.assertEqual(len(changed), 1, events)
+        self.assertEqual(changed[0]["points_multiplier_milli"], 3000)
+        self.assertEqual(changed[0]["categories"], ["books"])
+
+    def test_events_apply_as_the_tills_terminal_and_staff(self):
+        for staff_id, role in (("sync-clerk", "clerk"), ("sync-mgr", "manager")):
+            a = self.call(self.b, "POST", "/v1/stores/me/staff",
+                          {"staff_id": staff_id, "name": staff_id, "role": role, "pin": "5555"})
+            self.assertEqual(a.status, 201, a)
+        a = self.call(self.a, "POST", "/v1/stores/me/staff",
+                      {"staff_id": "sync-other", "name": "A's", "role": "manager", "pin": "5555"})
+        self.assertEqual(a.status, 201, a)
+        a = self.call(self.b, "POST", "/v1/stores/me/terminals", {"name": "Sync till"})
+        self.assertEqual(a.status, 201, a)
+        terminal, terminal_key = a.json["terminal_id"], a.json["api_key"]
+
+        # The node reads what it needs to check them offline, with the store's own key only.
+        a = self.call(self.b, "GET", "/v1/sync/till")
+        self.assertEqual(a.status, 200, a)
+        staff = {s["staff_id"]: s for s in a.json["staff"]}
+        self.assertEqual(set(staff), {"sync-clerk", "sync-mgr"})
+        self.assertTrue(staff["sync-mgr"]["pin_hash"].startswith("$argon2id$"))
+        self.assertEqual(staff["sync-mgr"]["role"], "manager")
+        self.assertEqual([t["terminal_id"] for t in a.json["terminals"]], [terminal])
+        self.assertEqual(a.json["limits"]["manager_refund_above"], 10000)
+        self.assertEqual(self.hub.call("GET", "/v1/sync/till", terminal_key).status, 403)
+
+        (member_id,) = self.lease(self.b, "member_id", 1)
+        (card,) = self.lease(self.b, "card_number", 1)
+
+        def at_till(event, staff_id):
+            return dict(event, terminal_id=terminal, staff_id=staff_id)
+
+        def sale(event_id, purchase_id):
+            return {"event_id": event_id, "type": "purchase.created", "occurred_at": now_text(-60),
+                    "body": {"purchase_id": purchase_id, "card_number": card,
+                             "lines": [{"name": "Coat", "unit_price": 30000, "quantity": 1}]}}
+
+        def refund(event_id, refund_id):
+            return {"event_id": event_id, "type": "purchase.refunded", "occurred_at": now_text(-30),
+                    "body": {"purchase_id": "st-p", "refund_id": refund_id, "amount": 20000}}
+
+        events = [
+            at_till(self.enrollment("st-1", member_id, card, "till.sync@example.jp"), "sync-clerk"),
+            at_till(sale("st-2", "st-p"), "sync-clerk"),
+            at_till(refund("st-3", "st-rf-1"), "sync-clerk"),  # above the threshold: a manager's
+            at_till(refund("st-4", "st-rf-2"), "sync-mgr"),
+            at_till(sale("st-5", "st-p2"), "sync-other"),  # another store's staff member
+            at_till(sale("st-6", "st-p3"), "nobody"),
+        ]
+        result = self.push(self.b, events)["results"]
+        self.assertEqual([r["status"] for r in result],
+                         ["applied", "applied", "rejected", "applied", "rejected", "rejected"],
+                         result)
+        self.assertEqual([result[i]["http_status"] for i in (2, 4, 5)], [403, 401, 401], result)
+        a = self.call(self.b, "GET", "/v1/stores/me/day")
+        self.assertEqual(a.status, 200, a)
+        by_terminal = {t["terminal_id"]: t for t in a.json["terminals"]}
+        self.assertEqual(by_terminal[terminal]["sales_count"], 1, a.json)
+        self.assertEqual(by_terminal[terminal]["sales_total"], 30000, a.json)
+
+
 class MutualTlsTest(unittest.TestCase):
     """`kizuna hub serve --tls-cert --tls-key --node-ca`: sync needs the store's node certificate."""
 

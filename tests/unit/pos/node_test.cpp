@@ -98,7 +98,7 @@ class InProcessHub final : public HubLink {
     }
 
     HubReply Call(std::string_view method, std::string_view path, const std::string* body,
-                  const std::string* token) override {
+                  const std::string* token, std::string_view) override {
         std::lock_guard lock(mutex_);
         if (down) return HubReply{false, 0, "", "connection refused"};
         calls.push_back(std::string(method) + " " + std::string(path));  // calls that arrived
