@@ -142,9 +142,12 @@ http::RequestHandler::Routed NodeApi::RouteRequest(const HttpRequest& request) c
     Routed routed;
     routed.match = router_.Match(request.method, request.path);
     routed.mode = Mode::kWorker;  // answering may wait for the hub
+    // Offline, a sale waits only for the store's writer, not for the hub; one that names its
+    // staff (a PIN to check, which may take a password hash's time) stays on a worker.
     if (routed.match.kind == http::RouteMatch::Kind::kFound &&
-        routed.match.route_index == purchase_route_ && node_.QueuesWrites()) {
-        routed.mode = Mode::kAsync;  // offline: only the store's writer is waited for
+        routed.match.route_index == purchase_route_ && request.staff.empty() &&
+        node_.QueuesWrites()) {
+        routed.mode = Mode::kAsync;
     }
     return routed;
 }

@@ -408,6 +408,8 @@ core::Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& path
             return core::MakeError(ErrorCode::kUnavailable, "cannot sync " + path + "'s log");
         }
     }
+    KZ_ASSIGN_OR_RETURN(store->reader_,
+                        Connection::Open(location, Connection::Role::kReader, store->vfs_->name()));
     NodeStore* raw = store.get();
     store->writer_ = std::thread([raw] {
         pthread_setname_np(pthread_self(), "kz-node-writer");
@@ -423,7 +425,8 @@ NodeStore::~NodeStore() {
     }
     queued_.notify_one();
     if (writer_.joinable()) writer_.join();
-    log_sync_.reset();  // before the connection, and both before their VFS
+    log_sync_.reset();  // before the connections, and all before their VFS
+    reader_.reset();
     connection_.reset();
     vfs_.reset();
 }
@@ -519,7 +522,6 @@ bool NodeStore::RunUnits(std::vector<Queued>& batch, bool isolated, bool& lost) 
 }
 
 void NodeStore::Commit(std::vector<Queued>& batch) {
-    std::lock_guard lock(mutex_);
     auto fail_all = [&](const core::Error& error) {
         for (Queued& q : batch) q.status = error;
     };
@@ -563,17 +565,17 @@ void NodeStore::Commit(std::vector<Queued>& batch) {
 }
 
 core::Status NodeStore::Read(const std::function<core::Status(NodeTxn&)>& unit) {
-    std::lock_guard lock(mutex_);
-    KZ_RETURN_IF_ERROR(connection_->Run("BEGIN"));
-    NodeTxn txn(*connection_);
+    std::lock_guard lock(reader_mutex_);
+    KZ_RETURN_IF_ERROR(reader_->Run("BEGIN"));
+    NodeTxn txn(*reader_);
     core::Status status = core::Status::Ok();
     try {
         status = unit(txn);
     } catch (...) {
-        (void)connection_->Run("ROLLBACK");
+        (void)reader_->Run("ROLLBACK");
         throw;
     }
-    (void)connection_->Run("ROLLBACK");
+    (void)reader_->Run("ROLLBACK");
     return status;
 }
 

@@ -171,8 +171,10 @@ class NodeStore {
     // have returned, once, on the writer thread, after the sync. `done` must be quick and must
     // not block: hand the outcome to the caller's own thread (as an HTTP answer is).
     void WriteAsync(Unit unit, Done done);
-    // Runs `unit` in a read transaction. It sees only what is durable (it waits for a commit's
-    // sync).
+    // Runs `unit` in a read transaction on a connection of its own, beside the writer, never
+    // waiting for it: it sees every commit so far, including one whose sync is still running
+    // (as the hub's readers do; nobody is told a write succeeded before its sync). A unit that
+    // tries to write fails.
     core::Status Read(const std::function<core::Status(NodeTxn&)>& unit);
 
   private:
@@ -198,9 +200,10 @@ class NodeStore {
     // Set by a failed sync: what the disk holds is then unknown, so every later write fails
     // until the node restarts (as the hub's storage does). Writer thread only.
     bool broken_ = false;
-    std::mutex mutex_;  // the connection: the writer's batches and Read
     std::unique_ptr<storage::sqlite::WalWriteBuffer> vfs_;
-    std::unique_ptr<storage::sqlite::Connection> connection_;
+    std::unique_ptr<storage::sqlite::Connection> connection_;  // the writer thread's
+    std::mutex reader_mutex_;                                  // guards reader_
+    std::unique_ptr<storage::sqlite::Connection> reader_;
     std::unique_ptr<storage::sqlite::LogSync> log_sync_;  // null when not durable
 };
 
