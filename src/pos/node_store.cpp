@@ -396,11 +396,8 @@ core::Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& path
                         Connection::Open(location, Connection::Role::kWriter, store->vfs_->name()));
     KZ_RETURN_IF_ERROR(
         store->connection_->ExecScript(std::string("BEGIN IMMEDIATE;") + kSchema + "COMMIT;"));
-    // SQLite copies the log into the database on the writer, inside a commit, once the log
-    // holds this many pages: 10,000 (40 MiB) rather than 1,000 copies each hot page (the
-    // outbox's last page, a member's row) once where it changed a hundred times, and a round
-    // that long comes once a few minutes at full speed.
-    KZ_RETURN_IF_ERROR(store->connection_->ExecScript("PRAGMA wal_autocheckpoint=10000;"));
+    KZ_RETURN_IF_ERROR(store->connection_->ExecScript(
+        "PRAGMA wal_autocheckpoint=" + std::to_string(options.checkpoint_pages) + ";"));
     if (options.durable) {
         KZ_ASSIGN_OR_RETURN(store->log_sync_,
                             storage::sqlite::LogSync::Open(store->connection_->handle()));

@@ -144,6 +144,11 @@ struct NodeStoreOptions {
     std::string base_vfs = "unix-excl";
     // Units at most in one transaction.
     std::size_t max_batch = 1000;
+    // SQLite copies the log into the database on the writer, inside a commit, once the log
+    // holds this many pages (PRAGMA wal_autocheckpoint): 10,000 (40 MiB) rather than SQLite's
+    // 1,000 copies each hot page (the outbox's last page, a member's row) once where it changed
+    // many times. Tests make it small to checkpoint often.
+    int checkpoint_pages = 10000;
 };
 
 class NodeStore {
