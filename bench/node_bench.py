@@ -105,6 +105,8 @@ def main():
     if not os.access(args.loadgen, os.X_OK):
         sys.exit(f"node_bench: {args.loadgen} is not built (cmake --build build --target loadgen)")
     offline_connections = [int(c) for c in args.offline_connections.split(",") if c]
+    if not offline_connections:
+        sys.exit("node_bench: --offline-connections needs at least one count")
     bench = Bench(args)
     print(f"load average {load_average():.2f} at the start; {os.cpu_count()} cores")
 
@@ -140,6 +142,7 @@ def main():
             "purchase_id": "first-offline", "member_id": members[0][0],
             "lines": [{"name": "Tea", "category": "drinks", "quantity": 1, "unit_price": 250}]})
         assert a.status == 202, a
+        rate = 0.0
         for connections in offline_connections:
             acked = os.path.join(bench.work, f"acked-{connections}.txt")
             before = node.status()["outbox_pending"]
@@ -163,6 +166,7 @@ def main():
                   f"{load:.2f}; outbox grew by {grown} = purchases acknowledged)")
             bench.record(f"node_offline_{connections}",
                          dict(r, load_average=load, node_cpu_us_per_sale=cpu / grown * 1e6))
+            rate = r["throughput"]
 
         # 3. backlog drain.
         start = time.perf_counter()
@@ -170,8 +174,10 @@ def main():
         round_ = 0
         while queued < args.backlog:
             round_ += 1
-            bench.loadgen(node.port, 64, max(1, min(30, (args.backlog - queued) / 4000)),
-                          prefix=f"top{round_}")
+            r = bench.loadgen(node.port, offline_connections[-1],
+                              max(0.5, min(30, (args.backlog - queued) / max(rate, 500))),
+                              prefix=f"top{round_}")
+            rate = r["throughput"]
             queued = node.status()["outbox_pending"]
         print(f"backlog topped up to {queued} offline purchases in "
               f"{time.perf_counter() - start:.1f} s")
@@ -183,7 +189,13 @@ def main():
         load = load_average()
         start = time.perf_counter()
         node.start()
-        node.sync_until_drained(timeout=3600)
+        while True:  # one POST /v1/node/sync pushes until the outbox is empty or fails
+            a = node.call("POST", "/v1/node/sync", timeout=3600)
+            if a.status == 200 and a.json["outbox_pending"] == 0:
+                break
+            if time.perf_counter() - start > 3600:
+                raise RuntimeError(f"outbox not drained: {a} {node.log()}")
+            time.sleep(0.05)
         drained = time.perf_counter() - start
         print(f"backlog of {queued} drained in {drained:.1f} s ({queued / drained:.0f} events/s; "
               f"load {load:.2f})")
