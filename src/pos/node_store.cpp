@@ -444,17 +444,17 @@ core::Status NodeStore::Write(const Unit& unit) {
 }
 
 void NodeStore::WriteAsync(Unit unit, Done done) {
-    {
-        std::lock_guard lock(queue_mutex_);
-        if (!stopping_) {
-            queue_.push_back(Queued{std::move(unit), std::move(done)});
-            // Only an idle writer needs waking: a busy one takes the queue when its batch is
-            // answered.
-            if (queue_.size() == 1) queued_.notify_one();
-            return;
-        }
+    std::unique_lock lock(queue_mutex_);
+    if (stopping_) {
+        lock.unlock();
+        return done(core::MakeError(ErrorCode::kUnavailable, "the node is stopping"));
     }
-    done(core::MakeError(ErrorCode::kUnavailable, "the node is stopping"));
+    queue_.push_back(Queued{std::move(unit), std::move(done)});
+    // Only an idle writer needs waking (a busy one takes the queue when its batch is answered),
+    // and outside the lock: woken while it is held, the writer would only sleep again on it.
+    const bool wake = queue_.size() == 1;
+    lock.unlock();
+    if (wake) queued_.notify_one();
 }
 
 void NodeStore::WriterLoop() {
