@@ -508,19 +508,17 @@ NodeAnswer Node::Purchase(const std::string& body_text) {
             const std::string member_id = Text(answer, "member_id");
             // What the hub's answer teaches is a cache: written behind the answer, not waited for
             // (the writer runs it before any later write, so an offline sale sees it).
-            store_.WriteAsync(
-                [answer, card, member_id](NodeTxn& txn) -> core::Status {
-                    if (auto balance = Integer(answer, "balance"); balance && !member_id.empty()) {
-                        KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, *balance));
-                    }
-                    if (!card.empty() && !member_id.empty()) {
-                        KZ_RETURN_IF_ERROR(txn.PutCard(CachedCard{card, member_id, 0, false}));
-                    }
-                    return txn.PutPurchase({Text(answer, "purchase_id"), member_id,
-                                            Integer(answer, "total").value_or(0),
-                                            Integer(answer, "points_earned").value_or(0), 0});
-                },
-                [](core::Status) {});
+            store_.WriteBehind([answer, card, member_id](NodeTxn& txn) -> core::Status {
+                if (auto balance = Integer(answer, "balance"); balance && !member_id.empty()) {
+                    KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, *balance));
+                }
+                if (!card.empty() && !member_id.empty()) {
+                    KZ_RETURN_IF_ERROR(txn.PutCard(CachedCard{card, member_id, 0, false}));
+                }
+                return txn.PutPurchase({Text(answer, "purchase_id"), member_id,
+                                        Integer(answer, "total").value_or(0),
+                                        Integer(answer, "points_earned").value_or(0), 0});
+            });
         }
         return *forwarded;
     }

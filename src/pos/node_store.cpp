@@ -457,6 +457,19 @@ void NodeStore::WriteAsync(Unit unit, Done done) {
     if (wake) queued_.notify_one();
 }
 
+void NodeStore::WriteBehind(Unit unit) {
+    bool behind = false;
+    {
+        std::lock_guard lock(queue_mutex_);
+        behind = queue_.size() >= options_.max_batch;
+    }
+    if (behind) {
+        (void)Write(unit);
+    } else {
+        WriteAsync(std::move(unit), [](core::Status) {});
+    }
+}
+
 void NodeStore::WriterLoop() {
     std::vector<Queued> batch;
     while (true) {

@@ -176,6 +176,10 @@ class NodeStore {
     // have returned, once, on the writer thread, after the sync. `done` must be quick and must
     // not block: hand the outcome to the caller's own thread (as an HTTP answer is).
     void WriteAsync(Unit unit, Done done);
+    // For caches, which a crash may lose: queues `unit` and returns without its outcome, unless
+    // max_batch units wait already; then it waits as Write does, so that callers faster than the
+    // disk are slowed down rather than queue without end.
+    void WriteBehind(Unit unit);
     // Runs `unit` in a read transaction on a connection of its own, beside the writer, never
     // waiting for it: it sees every commit so far, including one whose sync is still running
     // (as the hub's readers do; nobody is told a write succeeded before its sync). A unit that
