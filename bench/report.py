@@ -22,6 +22,10 @@ def main(path):
         ("pgbench, purchase txn, 32 clients", "pgbench"),
         ("SQLite, 1 purchase per txn", "sqlite_per_txn"),
         ("scale: usage, 1M members/10M entries", "scale_usage"),
+        ("node POST /v1/purchases, forwarded", "node_forwarded"),
+        ("  the same load direct to the hub", "node_hub_direct"),
+        ("node purchases, hub down, 8 conn.", "node_offline_8"),
+        ("node purchases, hub down, 64 conn.", "node_offline_64"),
     ]
     print()
     print(f"{'':38} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'non-2xx':>8}")
@@ -84,6 +88,19 @@ def main(path):
     if "scale_rss" in results:
         rss = results["scale_rss"]["peak_rss_mb"]
         checks.append(("scale: hub peak RSS < 300 MB", rss < 300, f"{rss:.0f} MB"))
+    offline = [(float(r["throughput"]), name[len("node_offline_"):])
+               for name, r in results.items() if name.startswith("node_offline_")]
+    if offline:
+        best, connections = max(offline)
+        checks.append(("node: purchases while the hub is down >= 5,000/s durable", best >= 5000,
+                       f"{best:.0f}/s ({connections} connections)"))
+    if "node_forwarded" in results:
+        p99 = results["node_forwarded"]["latency"]["p99_ms"]
+        checks.append(("node: forwarded purchases p99 <= 20 ms", p99 <= 20, f"{p99:.2f} ms"))
+    if "node_drain" in results:
+        d = results["node_drain"]
+        checks.append((f"node: backlog of {d['events']:,} drained <= 30 s", d["seconds"] <= 30,
+                       f"{d['seconds']:.1f} s"))
     for name in ("probe_start", "probe_hub"):
         if name in results:
             p = results[name]

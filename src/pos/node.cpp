@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <future>
+#include <memory>
 #include <vector>
 
 #include "card/card_verifier.hpp"
@@ -95,9 +97,10 @@ Node::Node(NodeStore& store, HubLink& hub, const core::Clock& clock, core::Rando
 
 std::string Node::NewEventId() {
     std::lock_guard lock(random_mutex_);
-    static constexpr char kHex[] = "0123456789abcdef";
+    // 128 bits as 32 hex digits, 32 bits a draw: each draw of the system's source is a system
+    // call, which an offline sale pays on the store's writer thread.
     std::string id = "ev-";
-    for (int i = 0; i < 32; ++i) id += kHex[random_.Uniform(16)];
+    for (int i = 0; i < 4; ++i) id += fmt::format("{:08x}", random_.Uniform(uint64_t{1} << 32));
     return id;
 }
 
@@ -690,26 +693,38 @@ core::Result<Node::TillIdentity> Node::Identify(const TillCall& call) {
     return who;
 }
 
-NodeAnswer Node::Offline(const char* kind, const std::string& id,
-                         const std::function<core::Status(NodeTxn&, NodeAnswer&)>& plan) {
-    NodeAnswer result;
-    core::Status written = store_.Write([&](NodeTxn& txn) -> core::Status {
-        if (!id.empty()) {
-            KZ_ASSIGN_OR_RETURN(auto replay, txn.FindOfflineAnswer(kind, id));
-            if (replay) {
-                result = {200, *replay};
-                return core::Status::Ok();
+NodeAnswer Node::Offline(const char* kind, const std::string& id, const Plan& plan) {
+    std::promise<NodeAnswer> answer;
+    std::future<NodeAnswer> answered = answer.get_future();
+    // `plan` outlives its runs: this thread waits below until the write is answered.
+    OfflineAsync(
+        kind, id, [&plan](NodeTxn& txn, NodeAnswer& result) { return plan(txn, result); },
+        [&answer](NodeAnswer result) { answer.set_value(std::move(result)); });
+    return answered.get();
+}
+
+void Node::OfflineAsync(const char* kind, std::string id, Plan plan, Reply reply) {
+    auto result = std::make_shared<NodeAnswer>();
+    store_.WriteAsync(
+        [kind, id = std::move(id), plan = std::move(plan), result](NodeTxn& txn) -> core::Status {
+            if (!id.empty()) {
+                KZ_ASSIGN_OR_RETURN(auto replay, txn.FindOfflineAnswer(kind, id));
+                if (replay) {
+                    *result = {200, *replay};
+                    return core::Status::Ok();
+                }
             }
-        }
-        KZ_RETURN_IF_ERROR(plan(txn, result));
-        if (result.status != 202 || id.empty()) return core::Status::Ok();
-        Json replayed = ParseObject(result.body);
-        replayed["replayed"] = true;
-        return txn.PutOfflineAnswer(kind, id, http::DumpJson(replayed));
-    });
-    if (!written.ok()) return Failed(written);
-    if (result.status == 202) ++outbox_pending_;
-    return result;
+            KZ_RETURN_IF_ERROR(plan(txn, *result));
+            if (result->status != 202 || id.empty()) return core::Status::Ok();
+            Json replayed = ParseObject(result->body);
+            replayed["replayed"] = true;
+            return txn.PutOfflineAnswer(kind, id, http::DumpJson(replayed));
+        },
+        [this, result, reply = std::move(reply)](core::Status written) {
+            if (!written.ok()) return reply(Failed(written));
+            if (result->status == 202) ++outbox_pending_;
+            reply(std::move(*result));
+        });
 }
 
 NodeAnswer Node::Purchase(const std::string& body_text, const TillCall& till) {
@@ -719,7 +734,9 @@ NodeAnswer Node::Purchase(const std::string& body_text, const TillCall& till) {
             JsonReader body = JsonReader::ParseBody(body_text);
             const std::string card = body.OptionalString("card_number").value_or("");
             const std::string member_id = Text(answer, "member_id");
-            (void)store_.Write([&](NodeTxn& txn) -> core::Status {
+            // What the hub's answer teaches is a cache: written behind the answer, not waited for
+            // (the writer runs it before any later write, so an offline sale sees it).
+            store_.WriteBehind([answer, card, member_id](NodeTxn& txn) -> core::Status {
                 if (auto balance = Integer(answer, "balance"); balance && !member_id.empty()) {
                     KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, *balance));
                 }
@@ -733,6 +750,14 @@ NodeAnswer Node::Purchase(const std::string& body_text, const TillCall& till) {
         }
         return *forwarded;
     }
+    std::promise<NodeAnswer> answer;
+    std::future<NodeAnswer> answered = answer.get_future();
+    PurchaseOffline(body_text, till,
+                    [&answer](NodeAnswer result) { answer.set_value(std::move(result)); });
+    return answered.get();
+}
+
+void Node::PurchaseOffline(const std::string& body_text, const TillCall& till, Reply reply) {
     // Offline: read the request as the hub would, compute the points by the rule in effect.
     JsonReader body = JsonReader::ParseBody(body_text);
     const std::string purchase_id = body.RequiredString("purchase_id");
@@ -741,16 +766,17 @@ NodeAnswer Node::Purchase(const std::string& body_text, const TillCall& till) {
     const std::string card_record = body.OptionalString("card_record").value_or("");
     std::optional<core::Timestamp> occurred = body.OptionalTime("occurred_at");
     std::vector<core::PurchaseLine> lines = http::ReadPurchaseLines(body, "lines");
-    if (!body.ok()) return ErrorAnswer(body.error());
+    if (!body.ok()) return reply(ErrorAnswer(body.error()));
     if (auto valid = core::ValidateClientId(purchase_id, "purchase_id"); !valid.ok()) {
-        return Failed(valid);
+        return reply(Failed(valid));
     }
-    if (auto valid = core::ValidateLines(lines); !valid.ok()) return Failed(valid);
+    if (auto valid = core::ValidateLines(lines); !valid.ok()) return reply(Failed(valid));
     const core::Timestamp occurred_at = occurred.value_or(clock_.Now());
     auto who = Identify(till);
-    if (!who) return ErrorAnswer(who.error());
+    if (!who) return reply(ErrorAnswer(who.error()));
 
-    return Offline("purchase", purchase_id, [&](NodeTxn& txn, NodeAnswer& result) -> core::Status {
+    // Copies of what the plan reads: it runs on the store's writer thread, after this returns.
+    Plan plan = [=, this](NodeTxn& txn, NodeAnswer& result) -> core::Status {
         KZ_ASSIGN_OR_RETURN(StoreFacts facts, ReadFacts(txn));
         KZ_ASSIGN_OR_RETURN(std::string member_id,
                             ResolveMember(txn, ref.card_number, ref.member_id, card_record));
@@ -797,7 +823,8 @@ NodeAnswer Node::Purchase(const std::string& body_text, const TillCall& till) {
         answer["pending"] = true;
         result = JsonAnswer(202, answer);
         return core::Status::Ok();
-    });
+    };
+    OfflineAsync("purchase", purchase_id, std::move(plan), std::move(reply));
 }
 
 NodeAnswer Node::Redeem(const std::string& body_text, const TillCall& till) {

@@ -86,6 +86,14 @@ class Node {
                            const TillCall& till = {});
     NodeAnswer GetMember(const std::string& member_id, const TillCall& till = {});
     NodeAnswer Purchase(const std::string& body, const TillCall& till = {});
+    // A purchase done offline without a thread waiting on it: answered through `reply`, at once
+    // (a request refused before any write) or on the store's writer thread once durable. For
+    // when QueuesWrites(): Purchase would not forward it either. `till` is identified on the
+    // calling thread (a store read; a PIN's hash check when the PIN is not remembered).
+    using Reply = std::function<void(NodeAnswer)>;
+    void PurchaseOffline(const std::string& body, const TillCall& till, Reply reply);
+    // True while the outbox holds something, so that writes join it rather than go to the hub.
+    bool QueuesWrites() const { return outbox_pending_.load() > 0; }
     NodeAnswer Redeem(const std::string& body, const TillCall& till = {});
     NodeAnswer Refund(const std::string& purchase_id, const std::string& body,
                       const TillCall& till = {});
@@ -130,8 +138,11 @@ class Node {
     // An offline write in one local transaction: the answer already given to (kind, id) if
     // there is one (200: a retry), else `plan`, which sets the answer: 202 once it queued the
     // event (kept for retries, marked "replayed"), or a refusal. An empty `id`: no retries kept.
-    NodeAnswer Offline(const char* kind, const std::string& id,
-                       const std::function<core::Status(NodeTxn&, NodeAnswer&)>& plan);
+    using Plan = std::function<core::Status(NodeTxn&, NodeAnswer&)>;
+    NodeAnswer Offline(const char* kind, const std::string& id, const Plan& plan);
+    // Offline, answered through `reply` (on the store's writer thread); `plan` may run twice
+    // (NodeStore reruns a batch when a unit fails after writing).
+    void OfflineAsync(const char* kind, std::string id, Plan plan, Reply reply);
     std::optional<NodeAnswer> TryForward(const char* method, const std::string& path,
                                          const std::string& body, bool is_write,
                                          const TillCall& till);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <memory>
 
 #include "http/error_mapping.hpp"
 #include "http/json.hpp"
@@ -15,6 +16,8 @@ using http::HttpRequest;
 using http::HttpResponse;
 using http::Json;
 using http::PathParams;
+
+constexpr const char* kInternalMessage = "internal error; the node's log has the details";
 
 const std::string& Param(const PathParams& params, std::string_view name) {
     static const std::string kEmpty;
@@ -94,6 +97,7 @@ NodeApi::NodeApi(Node& node, std::string api_key) : node_(node), api_key_(std::m
     Add("GET", "/v1/members/{id}", true, [this](const HttpRequest& r, const PathParams& p) {
         return node_.GetMember(Param(p, "id"), Till(r));
     });
+    purchase_route_ = handlers_.size();
     Add("POST", "/v1/purchases", true, [this](const HttpRequest& r, const PathParams&) {
         return node_.Purchase(r.body, Till(r));
     });
@@ -147,6 +151,13 @@ http::RequestHandler::Routed NodeApi::RouteRequest(const HttpRequest& request) c
     Routed routed;
     routed.match = router_.Match(request.method, request.path);
     routed.mode = Mode::kWorker;  // answering may wait for the hub
+    // Offline, a sale waits only for the store's writer, not for the hub; one that names its
+    // staff (a PIN to check, which may take a password hash's time) stays on a worker.
+    if (routed.match.kind == http::RouteMatch::Kind::kFound &&
+        routed.match.route_index == purchase_route_ && request.staff.empty() &&
+        node_.QueuesWrites()) {
+        routed.mode = Mode::kAsync;
+    }
     return routed;
 }
 
@@ -158,7 +169,7 @@ HttpResponse NodeApi::Handle(const HttpRequest& request, const http::RouteMatch&
     } catch (...) {
         spdlog::error("{} {} failed", request.method, request.path);
     }
-    return http::ErrorResponse(500, "internal", "internal error; the node's log has the details");
+    return http::ErrorResponse(500, "internal", kInternalMessage);
 }
 
 HttpResponse NodeApi::Run(const HttpRequest& request, const http::RouteMatch& match) {
@@ -175,22 +186,42 @@ HttpResponse NodeApi::Run(const HttpRequest& request, const http::RouteMatch& ma
                               token, request.staff);
         return HttpResponse{answer.status, "application/json", std::move(answer.body), {}};
     }
-    if (needs_key_[match.route_index] && !ConstantTimeEqual(token, api_key_) &&
-        !node_.TerminalOf(token)) {
-        return http::ErrorResponse(core::MakeError(
-            core::ErrorCode::kUnauthenticated,
-            token.empty() ? "this call needs an \"Authorization: Bearer <token>\" header"
-                          : "this node serves one store: present that store's API key or one of "
-                            "its terminals' keys (a terminal added at the hub is known here after "
-                            "the node's next sync)"));
-    }
+    if (auto refused = Refusal(request, match)) return std::move(*refused);
     NodeAnswer answer = handlers_[match.route_index](request, match.params);
     return HttpResponse{answer.status, "application/json", std::move(answer.body), {}};
 }
 
+std::optional<HttpResponse> NodeApi::Refusal(const HttpRequest& request,
+                                             const http::RouteMatch& match) const {
+    if (!needs_key_[match.route_index]) return std::nullopt;
+    const std::string token = BearerToken(request.authorization);
+    if (ConstantTimeEqual(token, api_key_) || node_.TerminalOf(token)) return std::nullopt;
+    return http::ErrorResponse(core::MakeError(
+        core::ErrorCode::kUnauthenticated,
+        token.empty() ? "this call needs an \"Authorization: Bearer <token>\" header"
+                      : "this node serves one store: present that store's API key or one of "
+                        "its terminals' keys (a terminal added at the hub is known here after "
+                        "the node's next sync)"));
+}
+
 void NodeApi::HandleAsync(const HttpRequest& request, const http::RouteMatch& match,
                           http::Respond respond, http::Defer) {
-    respond(Handle(request, match));
+    if (match.route_index != purchase_route_) return respond(Handle(request, match));
+    if (auto refused = Refusal(request, match)) return respond(std::move(*refused));
+    async_in_flight_.fetch_add(1);
+    auto reply =
+        [this, respond = std::make_shared<http::Respond>(std::move(respond))](NodeAnswer answer) {
+            (*respond)(HttpResponse{answer.status, "application/json", std::move(answer.body), {}});
+            async_in_flight_.fetch_sub(1);
+        };
+    try {
+        node_.PurchaseOffline(request.body, Till(request), reply);
+    } catch (const std::exception& e) {
+        // Thrown while reading the request, before anything was queued.
+        spdlog::error("{} {} failed: {}", request.method, request.path, e.what());
+        HttpResponse error = http::ErrorResponse(500, "internal", kInternalMessage);
+        reply(NodeAnswer{error.status, std::move(error.body)});
+    }
 }
 
 HttpResponse NodeApi::Reject(const core::Error& error, std::chrono::steady_clock::time_point) {

@@ -1,11 +1,16 @@
 #include "pos/node_store.hpp"
 
+#include <pthread.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <exception>
+#include <future>
+#include <iterator>
 
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/log_sync.hpp"
+#include "storage/sqlite/wal_write_buffer.hpp"
 
 namespace kizuna::pos {
 
@@ -372,93 +377,194 @@ core::Result<int64_t> NodeTxn::CountSyncResults(const std::string& status) {
 // ---- NodeStore -------------------------------------------------------------------------------
 
 core::Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& path, bool durable) {
+    NodeStoreOptions options;
+    options.durable = durable;
+    return Open(path, options);
+}
+
+core::Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& path,
+                                                         const NodeStoreOptions& options) {
     storage::sqlite::DatabaseLocation location;
     location.path = path;
-    location.durable = durable;
+    location.durable = options.durable;
+    location.base_vfs = options.base_vfs;
     std::unique_ptr<NodeStore> store(new NodeStore());
-    KZ_ASSIGN_OR_RETURN(store->connection_, Connection::Open(location, Connection::Role::kWriter));
+    store->options_ = options;
+    if (store->options_.max_batch < 1) store->options_.max_batch = 1;
+    KZ_ASSIGN_OR_RETURN(store->vfs_, storage::sqlite::WalWriteBuffer::Create(options.base_vfs));
+    KZ_ASSIGN_OR_RETURN(store->connection_,
+                        Connection::Open(location, Connection::Role::kWriter, store->vfs_->name()));
     KZ_RETURN_IF_ERROR(
         store->connection_->ExecScript(std::string("BEGIN IMMEDIATE;") + kSchema + "COMMIT;"));
-    if (durable) {
+    KZ_RETURN_IF_ERROR(store->connection_->ExecScript(
+        "PRAGMA wal_autocheckpoint=" + std::to_string(options.checkpoint_pages) + ";"));
+    if (options.durable) {
         KZ_ASSIGN_OR_RETURN(store->log_sync_,
                             storage::sqlite::LogSync::Open(store->connection_->handle()));
         if (int rc = store->log_sync_->Sync(); rc != SQLITE_OK) {
             return core::MakeError(ErrorCode::kUnavailable, "cannot sync " + path + "'s log");
         }
     }
+    KZ_ASSIGN_OR_RETURN(store->reader_,
+                        Connection::Open(location, Connection::Role::kReader, store->vfs_->name()));
+    NodeStore* raw = store.get();
+    store->writer_ = std::thread([raw] {
+        pthread_setname_np(pthread_self(), "kz-node-writer");
+        raw->WriterLoop();
+    });
     return store;
 }
 
 NodeStore::~NodeStore() {
-    log_sync_.reset();  // before the connection (and its VFS) goes
-    connection_.reset();
-}
-
-struct NodeStore::Ticket {
-    const std::function<core::Status(NodeTxn&)>* unit;
-    core::Status status;
-    bool done = false;
-};
-
-core::Status NodeStore::Write(const std::function<core::Status(NodeTxn&)>& unit) {
-    Ticket ticket{&unit, core::Status::Ok()};
-    std::unique_lock lock(queue_mutex_);
-    queue_.push_back(&ticket);
-    while (!ticket.done) {
-        if (committing_) {
-            committed_.wait(lock);
-            continue;
-        }
-        // Lead: commit everything waiting, this ticket included.
-        committing_ = true;
-        std::vector<Ticket*> batch;
-        batch.swap(queue_);
-        lock.unlock();
-        Commit(batch);
-        lock.lock();
-        for (Ticket* t : batch) t->done = true;
-        committing_ = false;
-        committed_.notify_all();
+    {
+        std::lock_guard lock(queue_mutex_);
+        stopping_ = true;
     }
-    return ticket.status;
+    queued_.notify_one();
+    if (writer_.joinable()) writer_.join();
+    log_sync_.reset();  // before the connections, and all before their VFS
+    reader_.reset();
+    connection_.reset();
+    vfs_.reset();
 }
 
-void NodeStore::Commit(const std::vector<Ticket*>& batch) {
-    std::lock_guard lock(mutex_);
+core::Status NodeStore::Write(const Unit& unit) {
+    if (std::this_thread::get_id() == writer_.get_id()) {
+        // The writer would wait for itself.
+        return core::MakeError(ErrorCode::kInternal,
+                               "NodeStore::Write called from a unit or a completion; write "
+                               "through the NodeTxn given");
+    }
+    std::promise<core::Status> outcome;
+    std::future<core::Status> answered = outcome.get_future();
+    // `unit` outlives its run: this thread waits below until it is answered.
+    WriteAsync([&unit](NodeTxn& txn) { return unit(txn); },
+               [&outcome](core::Status status) { outcome.set_value(std::move(status)); });
+    return answered.get();
+}
+
+void NodeStore::WriteAsync(Unit unit, Done done) {
+    std::unique_lock lock(queue_mutex_);
+    if (stopping_) {
+        lock.unlock();
+        return done(core::MakeError(ErrorCode::kUnavailable, "the node is stopping"));
+    }
+    queue_.push_back(Queued{std::move(unit), std::move(done)});
+    // Only an idle writer needs waking (a busy one takes the queue when its batch is answered),
+    // and outside the lock: woken while it is held, the writer would only sleep again on it.
+    const bool wake = queue_.size() == 1;
+    lock.unlock();
+    if (wake) queued_.notify_one();
+}
+
+void NodeStore::WriteBehind(Unit unit) {
+    bool behind = false;
+    {
+        std::lock_guard lock(queue_mutex_);
+        behind = queue_.size() >= options_.max_batch;
+    }
+    if (behind) {
+        (void)Write(unit);
+    } else {
+        WriteAsync(std::move(unit), [](core::Status) {});
+    }
+}
+
+void NodeStore::WriterLoop() {
+    std::vector<Queued> batch;
+    while (true) {
+        {
+            std::unique_lock lock(queue_mutex_);
+            queued_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and everything queued was answered
+            if (queue_.size() <= options_.max_batch) {
+                batch.swap(queue_);
+            } else {
+                auto end = queue_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
+                batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+                queue_.erase(queue_.begin(), end);
+            }
+        }
+        Commit(batch);
+        for (Queued& q : batch) {
+            try {
+                q.done(std::move(q.status));
+            } catch (const std::exception& e) {
+                spdlog::error("a node write's completion failed: {}", e.what());
+            }
+        }
+        batch.clear();
+    }
+}
+
+bool NodeStore::RunUnits(std::vector<Queued>& batch, bool isolated, bool& lost) {
+    sqlite3* db = connection_->handle();
+    for (Queued& q : batch) {
+        if (isolated) {
+            if (auto saved = connection_->Run("SAVEPOINT unit"); !saved.ok()) {
+                lost = true;
+                return false;
+            }
+        }
+        const int64_t changes_before = sqlite3_total_changes64(db);
+        NodeTxn txn(*connection_);
+        try {
+            q.status = q.unit(txn);
+        } catch (const std::exception& e) {
+            q.status = core::MakeError(ErrorCode::kInternal, e.what());
+        }
+        if (!connection_->InTransaction()) {  // SQLite rolled the whole transaction back
+            lost = true;
+            return false;
+        }
+        if (isolated) {
+            if (!q.status.ok() && !connection_->Run("ROLLBACK TO unit").ok()) lost = true;
+            if (!connection_->Run("RELEASE unit").ok()) lost = true;
+            if (lost) return false;
+        } else if (!q.status.ok() && sqlite3_total_changes64(db) != changes_before) {
+            // Every write a unit makes is an INSERT, UPDATE or DELETE, all counted; a statement
+            // that fails is undone by SQLite and not counted. So a unit that failed with the
+            // count moved has writes that only a savepoint of its own could undo.
+            return false;
+        }
+    }
+    return true;
+}
+
+void NodeStore::Commit(std::vector<Queued>& batch) {
     auto fail_all = [&](const core::Error& error) {
-        for (Ticket* t : batch) t->status = error;
+        for (Queued& q : batch) q.status = error;
     };
     if (broken_) {
         return fail_all(core::MakeError(ErrorCode::kUnavailable,
                                         "the node's database could not be synced earlier; restart "
                                         "the node"));
     }
-    if (auto begun = connection_->Run("BEGIN IMMEDIATE"); !begun.ok())
-        return fail_all(begun.error());
-    NodeTxn txn(*connection_);
-    for (Ticket* t : batch) {
-        if (auto saved = connection_->Run("SAVEPOINT unit"); !saved.ok()) {
-            t->status = saved;
-            continue;
+    // A savepoint per unit costs about as much as a small unit itself, and nearly every unit
+    // either succeeds or fails before it writes: savepoints only when a batch needs them.
+    bool lost = false;
+    for (bool isolated : {false, true}) {
+        if (auto begun = connection_->Run("BEGIN IMMEDIATE"); !begun.ok()) {
+            return fail_all(begun.error());
         }
-        try {
-            t->status = (*t->unit)(txn);
-        } catch (const std::exception& e) {
-            t->status = core::MakeError(ErrorCode::kInternal, e.what());
-        }
-        if (!connection_->InTransaction()) {  // SQLite rolled the whole transaction back
+        if (RunUnits(batch, isolated, lost)) break;
+        if (lost) {
+            if (connection_->InTransaction()) (void)connection_->Run("ROLLBACK");
             return fail_all(core::MakeError(ErrorCode::kUnavailable,
                                             "the node's database rolled the batch back"));
         }
-        if (!t->status.ok()) (void)connection_->Run("ROLLBACK TO unit");
-        (void)connection_->Run("RELEASE unit");
+        (void)connection_->Run("ROLLBACK");  // then again, a savepoint per unit
     }
     if (auto committed = connection_->Run("COMMIT"); !committed.ok()) {
         if (connection_->InTransaction()) (void)connection_->Run("ROLLBACK");
         return fail_all(committed.error());
     }
     if (log_sync_ != nullptr) {
-        if (int rc = log_sync_->Sync(); rc != SQLITE_OK) {
+        // The frames the buffer still holds reach the file before the sync, whatever order
+        // SQLite wrote the commit frame's parts in.
+        int rc = storage::sqlite::WalWriteBuffer::FlushLog(connection_->handle());
+        if (rc == SQLITE_OK) rc = log_sync_->Sync();
+        if (rc != SQLITE_OK) {
             broken_ = true;
             return fail_all(core::MakeError(ErrorCode::kUnavailable,
                                             "the node could not make its database durable (log "
@@ -469,17 +575,17 @@ void NodeStore::Commit(const std::vector<Ticket*>& batch) {
 }
 
 core::Status NodeStore::Read(const std::function<core::Status(NodeTxn&)>& unit) {
-    std::lock_guard lock(mutex_);
-    KZ_RETURN_IF_ERROR(connection_->Run("BEGIN"));
-    NodeTxn txn(*connection_);
+    std::lock_guard lock(reader_mutex_);
+    KZ_RETURN_IF_ERROR(reader_->Run("BEGIN"));
+    NodeTxn txn(*reader_);
     core::Status status = core::Status::Ok();
     try {
         status = unit(txn);
     } catch (...) {
-        (void)connection_->Run("ROLLBACK");
+        (void)reader_->Run("ROLLBACK");
         throw;
     }
-    (void)connection_->Run("ROLLBACK");
+    (void)reader_->Run("ROLLBACK");
     return status;
 }
 

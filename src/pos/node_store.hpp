@@ -6,11 +6,16 @@
 //
 // Durability is the hub storage's discipline (src/storage/README.md, "Durability"): WAL with
 // synchronous=NORMAL, and every write transaction is followed by a sync of the log through the
-// storage's LogSync before Write returns, so a Write that returned Ok survives a power cut.
-// Group commit: units written at the same time share one transaction and one sync (each in a
-// savepoint of its own, so a failing unit is rolled back alone).
-// Thread-safety: every method is safe from any thread; the connection is used by one at a time.
-
+// storage's LogSync before its units are answered, so a unit answered Ok survives a power cut
+// (and so a kill -9) of the node.
+// Group commit: one writer thread ("kz-node-writer") runs every unit queued while it was busy
+// in one transaction, commits once, syncs the log once, then answers each unit. Units run
+// without a savepoint each; when one fails after it wrote, the batch is rolled back and run again
+// with a savepoint per unit, so a failing unit is still rolled back alone (a unit may therefore
+// run twice: it must not act outside its NodeTxn). Log writes are coalesced by the storage's
+// WalWriteBuffer (one write per commit rather than two per page).
+// Thread-safety: every method is safe from any thread. A unit, and a WriteAsync completion, runs
+// on the writer thread: neither may call Write.
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -18,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/result.hpp"
@@ -25,6 +31,7 @@
 namespace kizuna::storage::sqlite {
 class Connection;
 class LogSync;
+class WalWriteBuffer;
 }  // namespace kizuna::storage::sqlite
 
 namespace kizuna::pos {
@@ -130,38 +137,82 @@ class NodeTxn {
     storage::sqlite::Connection& db_;
 };
 
+struct NodeStoreOptions {
+    // False: no syncs (throw-away test databases).
+    bool durable = true;
+    // The SQLite VFS under the write buffer; tests pass a power-loss simulation.
+    std::string base_vfs = "unix-excl";
+    // Units at most in one transaction.
+    std::size_t max_batch = 1000;
+    // SQLite copies the log into the database on the writer, inside a commit, once the log
+    // holds this many pages (PRAGMA wal_autocheckpoint): 10,000 (40 MiB) rather than SQLite's
+    // 1,000 copies each hot page (the outbox's last page, a member's row) once where it changed
+    // many times. Tests make it small to checkpoint often.
+    int checkpoint_pages = 10000;
+};
+
 class NodeStore {
   public:
-    // Opens (creating) DIR/node.db. `durable` false: no syncs (throw-away test databases).
-    // Errors: kUnavailable (cannot open, another process has it).
+    // Opens (creating) DIR/node.db and starts its writer thread. Errors: kUnavailable (cannot
+    // open, another process has it).
     static core::Result<std::unique_ptr<NodeStore>> Open(const std::string& path,
                                                          bool durable = true);
+    static core::Result<std::unique_ptr<NodeStore>> Open(const std::string& path,
+                                                         const NodeStoreOptions& options);
+    // Answers what is queued, then stops the writer.
     ~NodeStore();
     NodeStore(const NodeStore&) = delete;
     NodeStore& operator=(const NodeStore&) = delete;
 
-    // Runs `unit` in a transaction (shared with other units waiting at the same time), commits,
-    // syncs the log; Ok only once durable. An error from the unit rolls back that unit alone and
-    // is returned; a failed commit or sync fails every unit of the batch.
-    core::Status Write(const std::function<core::Status(NodeTxn&)>& unit);
-    // Runs `unit` in a read transaction.
+    using Unit = std::function<core::Status(NodeTxn&)>;
+    using Done = std::function<void(core::Status)>;
+
+    // Runs `unit` in a transaction (shared with the other units queued at the same time),
+    // commits, syncs the log, and returns Ok only once durable. An error from the unit rolls back
+    // that unit alone and is returned; a failed commit or sync fails every unit of the batch
+    // (kUnavailable), and after a failed sync every later write fails until the node restarts.
+    core::Status Write(const Unit& unit);
+    // Write without blocking: queues `unit` and returns at once; `done` gets what Write would
+    // have returned, once, on the writer thread, after the sync. `done` must be quick and must
+    // not block: hand the outcome to the caller's own thread (as an HTTP answer is).
+    void WriteAsync(Unit unit, Done done);
+    // For caches, which a crash may lose: queues `unit` and returns without its outcome, unless
+    // max_batch units wait already; then it waits as Write does, so that callers faster than the
+    // disk are slowed down rather than queue without end.
+    void WriteBehind(Unit unit);
+    // Runs `unit` in a read transaction on a connection of its own, beside the writer, never
+    // waiting for it: it sees every commit so far, including one whose sync is still running
+    // (as the hub's readers do; nobody is told a write succeeded before its sync). A unit that
+    // tries to write fails.
     core::Status Read(const std::function<core::Status(NodeTxn&)>& unit);
 
   private:
-    struct Ticket;
+    struct Queued {
+        Unit unit;
+        Done done;
+        core::Status status = core::Status::Ok();
+    };
     NodeStore() = default;
-    // Runs `batch` in one transaction and syncs; sets each ticket's outcome.
-    void Commit(const std::vector<Ticket*>& batch);
+    void WriterLoop();
+    // Runs `batch` in one transaction and syncs; sets each unit's status.
+    void Commit(std::vector<Queued>& batch);
+    // Runs the units from the first, with a savepoint each when `isolated`. False: a unit
+    // failed after it wrote (rerun isolated), or the transaction is gone (`lost`).
+    bool RunUnits(std::vector<Queued>& batch, bool isolated, bool& lost);
 
-    std::mutex queue_mutex_;  // guards the fields below
-    std::condition_variable committed_;
-    std::vector<Ticket*> queue_;
-    bool committing_ = false;
+    NodeStoreOptions options_;
+    std::mutex queue_mutex_;  // guards queue_ and stopping_
+    std::condition_variable queued_;
+    std::vector<Queued> queue_;
+    bool stopping_ = false;
+    std::thread writer_;
     // Set by a failed sync: what the disk holds is then unknown, so every later write fails
-    // until the node restarts (as the hub's storage does).
+    // until the node restarts (as the hub's storage does). Writer thread only.
     bool broken_ = false;
-    std::mutex mutex_;  // the connection
-    std::unique_ptr<storage::sqlite::Connection> connection_;
+    std::unique_ptr<storage::sqlite::WalWriteBuffer> vfs_;
+    std::unique_ptr<storage::sqlite::Connection> connection_;  // the writer thread's
+    std::mutex reader_mutex_;                                  // guards reader_
+    std::unique_ptr<storage::sqlite::Connection> reader_;
     std::unique_ptr<storage::sqlite::LogSync> log_sync_;  // null when not durable
 };
 
