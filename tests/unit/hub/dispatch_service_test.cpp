@@ -1,6 +1,7 @@
 // Offer dispatch in the hub with a scripted mail server: a 4xx is retried when due and sent
 // once, a 5xx fails with the reply, rows a killed hub left "sending" become "unknown" and are
-// never sent, and unsubscribe tokens cannot be forged.
+// never sent, and unsubscribe tokens cannot be forged. A recipient's items are written as the
+// JSON text nlohmann made of them before the selection wrote it directly, and read back whole.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "hub/dispatch_content.hpp"
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -229,6 +231,55 @@ TEST_F(DispatchTest, UnsubscribeTokensTurnTheConsentOffAndCannotBeForged) {
                         return core::Status::Ok();
                     })
                     .ok());
+}
+
+TEST(DispatchItemsJson, IsTheTextNlohmannMadeAndReadsBackWhole) {
+    DispatchItem offer;
+    offer.kind = "offer";
+    offer.offer_id = "off_1";
+    offer.title = "秋の\"読書\"フェア \\ 20%\tオフ\n\x01\x1f\x7f";
+    offer.store_id = "sto_1";
+    offer.store_name = "渋谷ブックス";
+    offer.program_id = "prg_1";
+    offer.program_name = "駅前チェーン";
+    offer.valid_to = core::FromUnixSeconds(1798675200);
+    offer.reasons = {{core::ReasonKind::kCategoryBought, "books", 4, 90, 0},
+                     {core::ReasonKind::kStoreVisited, "sto_1", 2, 30, 0}};
+    offer.explanation_en = "bought books 4 times in 90 days";
+    offer.explanation_ja = "90日間に「books」を4回購入";
+    DispatchItem notice;
+    notice.kind = "expiry_notice";
+    notice.program_id = "prg_1";
+    notice.program_name = "駅前チェーン";
+    notice.points = 1200;
+    notice.expires_at = core::FromUnixSeconds(1790000000);
+    notice.reasons = {{core::ReasonKind::kPointsExpiring, "prg_1", 0, 14, 1200}};
+    for (double score : {0.0, 1.0, 1.5, 0.1, 2.75, 1e6, 1e-7, 123456789.125}) {
+        offer.score = score;
+        const std::vector<DispatchItem> items = {offer, notice};
+        const std::string text = ItemsToJson(items);
+        EXPECT_EQ(text, ItemsToJsonThroughNlohmann(items)) << "score " << score;
+        auto back = ItemsFromJson(text);
+        ASSERT_TRUE(back.has_value()) << text;
+        ASSERT_EQ(back->size(), 2u);
+        const DispatchItem& o = (*back)[0];
+        EXPECT_EQ(o.title, offer.title);
+        EXPECT_EQ(o.store_name, offer.store_name);
+        EXPECT_EQ(o.score, score);
+        EXPECT_EQ(o.valid_to, offer.valid_to);
+        EXPECT_EQ(o.reasons, offer.reasons);
+        EXPECT_EQ(o.explanation_ja, offer.explanation_ja);
+        const DispatchItem& n = (*back)[1];
+        EXPECT_EQ(n.kind, "expiry_notice");
+        EXPECT_EQ(n.points, 1200);
+        EXPECT_EQ(n.expires_at, notice.expires_at);
+        EXPECT_EQ(n.reasons, notice.reasons);
+    }
+    EXPECT_EQ(ItemsToJson({}), "[]");
+    // Bytes that are not UTF-8 are replaced (U+FFFD) as nlohmann's replacing dump would.
+    offer.title = std::string("bad \xff\xfe bytes");
+    EXPECT_EQ(ItemsToJson({offer}), ItemsToJsonThroughNlohmann({offer}));
+    EXPECT_TRUE(ItemsFromJson(ItemsToJson({offer})).has_value());
 }
 
 }  // namespace
