@@ -2,9 +2,14 @@
 // once, a 5xx fails with the reply, rows a killed hub left "sending" become "unknown" and are
 // never sent, and unsubscribe tokens cannot be forged. A recipient's items are written as the
 // JSON text nlohmann made of them before the selection wrote it directly, and read back whole.
+// The worker thread, and only it, runs at the configured nice value.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -59,9 +64,10 @@ class ScriptedSender final : public mail::MailSender {
 
 class DispatchTest : public HubTest {
   protected:
-    void OpenDispatchHub() {
+    void OpenDispatchHub(int worker_nice = DispatchOptions{}.worker_nice) {
         hub_.reset();
         HubOptions options;
+        options.dispatch.worker_nice = worker_nice;
         options.data_dir = dir_;
         options.clock = &clock_;
         options.dispatch.run_worker = true;
@@ -231,6 +237,37 @@ TEST_F(DispatchTest, UnsubscribeTokensTurnTheConsentOffAndCannotBeForged) {
                         return core::Status::Ok();
                     })
                     .ok());
+}
+
+// The nice value of every live thread of this process named `name` (Linux: per thread).
+std::vector<int> NiceOfThreads(const std::string& name) {
+    std::vector<int> nices;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::string comm;
+        std::getline(std::ifstream(task.path() / "comm"), comm);
+        if (comm != name) continue;
+        errno = 0;
+        const int nice =
+            getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(task.path().filename())));
+        if (errno == 0) nices.push_back(nice);
+    }
+    return nices;
+}
+
+TEST_F(DispatchTest, TheWorkerThreadAloneRunsAtTheConfiguredNice) {
+    errno = 0;
+    const int own = getpriority(PRIO_PROCESS, 0);
+    ASSERT_EQ(errno, 0);
+    ASSERT_LT(own, 7) << "the test must start below the nice it checks";
+    OpenDispatchHub(7);
+    EXPECT_TRUE(WaitFor([] { return NiceOfThreads("kz-dispatch") == std::vector<int>{7}; }))
+        << "kz-dispatch threads' nice values: "
+        << ::testing::PrintToString(NiceOfThreads("kz-dispatch"));
+    // The rest of the process, this thread and the storage writer among them, is left alone.
+    EXPECT_EQ(getpriority(PRIO_PROCESS, 0), own);
+    for (int nice : NiceOfThreads("kz-writer")) EXPECT_EQ(nice, own);
+    // The default: the lowest priority there is.
+    EXPECT_EQ(DispatchOptions{}.worker_nice, 19);
 }
 
 TEST(DispatchItemsJson, IsTheTextNlohmannMadeAndReadsBackWhole) {
