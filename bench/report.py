@@ -101,6 +101,50 @@ def main(path):
         d = results["node_drain"]
         checks.append((f"node: backlog of {d['events']:,} drained <= 30 s", d["seconds"] <= 30,
                        f"{d['seconds']:.1f} s"))
+    dispatch_lines = []
+    if "dispatch_selection" in results:
+        s = results["dispatch_selection"]
+        dispatch_lines.append(
+            f"selection: {s['members']:,} members x {s['purchases_per_member']} purchases in "
+            f"{s['seconds']:.2f} s, CPU {s['cpu_seconds']:.2f} s "
+            f"({s['cpu_seconds'] / s['members'] * 1e6:.0f} us per member), load {s['load1']}")
+        if s["members"] >= 100000 and s["purchases_per_member"] >= 10:
+            checks.append(("dispatch: selection of 100,000 members (10 purchases each) <= 10 s",
+                           s["ok"] and s["seconds"] <= 10, f"{s['seconds']:.2f} s"))
+    if "dispatch_letters" in results:
+        s = results["dispatch_letters"]
+        dispatch_lines.append(
+            f"letters: {s['letters']:,} pages ({s['bytes'] / 1e6:.1f} MB) in {s['seconds']:.2f} s, "
+            f"CPU {s['cpu_seconds']:.2f} s ({s['cpu_seconds'] / max(1, s['letters']) * 1e3:.2f} "
+            f"ms per letter), load {s['load1']}")
+        if s["letters"] >= 10000:
+            checks.append(("dispatch: letters for 10,000 members <= 60 s", s["seconds"] <= 60,
+                           f"{s['seconds']:.2f} s"))
+    if "dispatch_email" in results:
+        s = results["dispatch_email"]
+        rate = s["sent"] / s["seconds"] if s["seconds"] > 0 else 0
+        dispatch_lines.append(
+            f"email: {s['sent']:,} sent, {s['failed']} failed in {s['seconds']:.2f} s = "
+            f"{rate:.0f}/s (its selection included), CPU {s['cpu_seconds']:.2f} s "
+            f"({s['cpu_seconds'] / max(1, s['sent']) * 1e6:.0f} us per message), "
+            f"load {s['load1']}")
+        checks.append(("dispatch: email >= 200 messages/s to a local SMTP server",
+                       s["ok"] and s["failed"] == 0 and rate >= 200, f"{rate:.0f}/s"))
+    if "dispatch_throughput" in results:
+        t = results["dispatch_throughput"]
+        dispatch_lines.append(
+            f"purchases on one hub: {t['without']:.0f}/s without a run (load {t['without_load1']}), "
+            f"{t['with']:.0f}/s during an email run (load {t['with_load1']}; the run selected "
+            f"{t['members_selected_in_window']:,} members and sent {t['messages_in_window']:,} "
+            f"messages in the window), {t['after']:.0f}/s after it (load {t['after_load1']}); "
+            f"dispatch worker at nice {t['dispatch_nice']}")
+        checks.append(("dispatch: purchases drop <= 20 % during a run",
+                       t["drop_pct"] <= 20 and t["non_2xx"] == 0 and t["lost"] == 0,
+                       f"{t['drop_pct']:.1f} %"))
+    if dispatch_lines:
+        print("offer dispatch:")
+        for line in dispatch_lines:
+            print("  " + line)
     for name in ("probe_start", "probe_hub"):
         if name in results:
             p = results[name]

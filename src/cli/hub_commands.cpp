@@ -50,6 +50,7 @@ struct ServeOptions {
     std::string mail_sender_name = "Kizuna", mail_contact;
     double dispatch_rate = 50;
     int dispatch_retry_base = 5, dispatch_breaker = 5, dispatch_pause = 60;
+    int dispatch_nice = 19;
 };
 
 int RunServe(const ServeOptions& o) {
@@ -116,6 +117,7 @@ int RunServe(const ServeOptions& o) {
     dispatch.retry_base = std::chrono::seconds(o.dispatch_retry_base);
     dispatch.breaker_limit = o.dispatch_breaker;
     dispatch.breaker_pause = std::chrono::seconds(o.dispatch_pause);
+    dispatch.worker_nice = o.dispatch_nice;
     auto opened = hub::Hub::Open(hub_options);
     if (!opened) {
         spdlog::error("cannot open the hub in {}: {}", o.data_dir, opened.error().message);
@@ -276,6 +278,12 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
                     "Seconds a paused run waits before it sends again")
         ->capture_default_str()
         ->check(CLI::Range(1, 86400))
+        ->group("Offer dispatch");
+    cmd->add_option("--dispatch-nice", o->dispatch_nice,
+                    "Nice value of the thread that selects and sends offer dispatch runs (0: as "
+                    "the threads serving requests; higher: a run takes what purchases leave)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 19))
         ->group("Offer dispatch");
     AddExamples(cmd, {"kizuna hub serve --data ./hub-data --listen 127.0.0.1:8080",
                       "kizuna hub serve --data /var/lib/kizuna --listen 0.0.0.0:8443 "

@@ -51,6 +51,9 @@ DispatchItem MakeDispatchItem(const core::ChosenItem& chosen, const DispatchName
 
 // The items <-> the JSON array text in dispatch_recipients.items.
 std::string ItemsToJson(const std::vector<DispatchItem>& items);
+// The same text built through nlohmann's values, as ItemsToJson was before it wrote the text
+// directly (tests compare the two).
+std::string ItemsToJsonThroughNlohmann(const std::vector<DispatchItem>& items);
 core::Result<std::vector<DispatchItem>> ItemsFromJson(const std::string& text);
 
 // Who sends, for the email's From and the identity every message and letter states.

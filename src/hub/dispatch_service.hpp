@@ -54,6 +54,10 @@ struct DispatchOptions {
     int max_attempts = 8;  // a recipient deferred this many times has failed
     int page_size = 500;   // members selected per write
     std::chrono::milliseconds poll_interval{500};
+    // The dispatch worker thread's nice value (0..19, Linux: per thread). A run is background
+    // work: when the machine's cores are busy with purchases, it gets what they leave
+    // (bench/README.md, "Offer dispatch at scale", measured what it costs purchases).
+    int worker_nice = 19;
 };
 
 struct NewDispatch {

@@ -1,6 +1,9 @@
 #include "hub/dispatch_worker.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -13,6 +16,7 @@ DispatchWorker::DispatchWorker(HubContext& context, DispatchService& service,
     : sender_(std::move(sender)),
       runner_(context, service, sender_.get(), clock_),
       poll_interval_(service.options().poll_interval),
+      nice_(service.options().worker_nice),
       thread_([this] { Loop(); }) {}
 
 DispatchWorker::~DispatchWorker() {
@@ -39,6 +43,12 @@ bool DispatchWorker::stopping() {
 
 void DispatchWorker::Loop() {
     pthread_setname_np(pthread_self(), "kz-dispatch");
+    // On Linux a nice value belongs to a thread (setpriority on its thread id), so only this
+    // one runs at a lower priority than the threads that serve purchases.
+    if (nice_ > 0 &&
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice_) != 0) {
+        spdlog::warn("dispatch: cannot lower the worker's priority to nice {}", nice_);
+    }
     bool recovered = false;
     while (!stopping()) {
         std::chrono::nanoseconds wait = poll_interval_;

@@ -35,6 +35,7 @@ class DispatchWorker {
     mail::SteadyTickClock clock_;
     DispatchRunner runner_;
     std::chrono::milliseconds poll_interval_;
+    int nice_;
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;

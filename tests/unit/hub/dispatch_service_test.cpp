@@ -1,13 +1,20 @@
 // Offer dispatch in the hub with a scripted mail server: a 4xx is retried when due and sent
 // once, a 5xx fails with the reply, rows a killed hub left "sending" become "unknown" and are
-// never sent, and unsubscribe tokens cannot be forged.
+// never sent, and unsubscribe tokens cannot be forged. A recipient's items are written as the
+// JSON text nlohmann made of them before the selection wrote it directly, and read back whole.
+// The worker thread, and only it, runs at the configured nice value.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "hub/dispatch_content.hpp"
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -57,9 +64,10 @@ class ScriptedSender final : public mail::MailSender {
 
 class DispatchTest : public HubTest {
   protected:
-    void OpenDispatchHub() {
+    void OpenDispatchHub(int worker_nice = DispatchOptions{}.worker_nice) {
         hub_.reset();
         HubOptions options;
+        options.dispatch.worker_nice = worker_nice;
         options.data_dir = dir_;
         options.clock = &clock_;
         options.dispatch.run_worker = true;
@@ -246,6 +254,86 @@ TEST_F(DispatchTest, UnsubscribeLinkOfAMemberMergedAwayTurnsTheSurvivorsConsentO
                         return core::Status::Ok();
                     })
                     .ok());
+}
+
+// The nice value of every live thread of this process named `name` (Linux: per thread).
+std::vector<int> NiceOfThreads(const std::string& name) {
+    std::vector<int> nices;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::string comm;
+        std::getline(std::ifstream(task.path() / "comm"), comm);
+        if (comm != name) continue;
+        errno = 0;
+        const int nice =
+            getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(task.path().filename())));
+        if (errno == 0) nices.push_back(nice);
+    }
+    return nices;
+}
+
+TEST_F(DispatchTest, TheWorkerThreadAloneRunsAtTheConfiguredNice) {
+    errno = 0;
+    const int own = getpriority(PRIO_PROCESS, 0);
+    ASSERT_EQ(errno, 0);
+    ASSERT_LT(own, 7) << "the test must start below the nice it checks";
+    OpenDispatchHub(7);
+    EXPECT_TRUE(WaitFor([] { return NiceOfThreads("kz-dispatch") == std::vector<int>{7}; }))
+        << "kz-dispatch threads' nice values: "
+        << ::testing::PrintToString(NiceOfThreads("kz-dispatch"));
+    // The rest of the process, this thread and the storage writer among them, is left alone.
+    EXPECT_EQ(getpriority(PRIO_PROCESS, 0), own);
+    for (int nice : NiceOfThreads("kz-writer")) EXPECT_EQ(nice, own);
+    // The default: the lowest priority there is.
+    EXPECT_EQ(DispatchOptions{}.worker_nice, 19);
+}
+
+TEST(DispatchItemsJson, IsTheTextNlohmannMadeAndReadsBackWhole) {
+    DispatchItem offer;
+    offer.kind = "offer";
+    offer.offer_id = "off_1";
+    offer.title = "秋の\"読書\"フェア \\ 20%\tオフ\n\x01\x1f\x7f";
+    offer.store_id = "sto_1";
+    offer.store_name = "渋谷ブックス";
+    offer.program_id = "prg_1";
+    offer.program_name = "駅前チェーン";
+    offer.valid_to = core::FromUnixSeconds(1798675200);
+    offer.reasons = {{core::ReasonKind::kCategoryBought, "books", 4, 90, 0},
+                     {core::ReasonKind::kStoreVisited, "sto_1", 2, 30, 0}};
+    offer.explanation_en = "bought books 4 times in 90 days";
+    offer.explanation_ja = "90日間に「books」を4回購入";
+    DispatchItem notice;
+    notice.kind = "expiry_notice";
+    notice.program_id = "prg_1";
+    notice.program_name = "駅前チェーン";
+    notice.points = 1200;
+    notice.expires_at = core::FromUnixSeconds(1790000000);
+    notice.reasons = {{core::ReasonKind::kPointsExpiring, "prg_1", 0, 14, 1200}};
+    for (double score : {0.0, 1.0, 1.5, 0.1, 2.75, 1e6, 1e-7, 123456789.125}) {
+        offer.score = score;
+        const std::vector<DispatchItem> items = {offer, notice};
+        const std::string text = ItemsToJson(items);
+        EXPECT_EQ(text, ItemsToJsonThroughNlohmann(items)) << "score " << score;
+        auto back = ItemsFromJson(text);
+        ASSERT_TRUE(back.has_value()) << text;
+        ASSERT_EQ(back->size(), 2u);
+        const DispatchItem& o = (*back)[0];
+        EXPECT_EQ(o.title, offer.title);
+        EXPECT_EQ(o.store_name, offer.store_name);
+        EXPECT_EQ(o.score, score);
+        EXPECT_EQ(o.valid_to, offer.valid_to);
+        EXPECT_EQ(o.reasons, offer.reasons);
+        EXPECT_EQ(o.explanation_ja, offer.explanation_ja);
+        const DispatchItem& n = (*back)[1];
+        EXPECT_EQ(n.kind, "expiry_notice");
+        EXPECT_EQ(n.points, 1200);
+        EXPECT_EQ(n.expires_at, notice.expires_at);
+        EXPECT_EQ(n.reasons, notice.reasons);
+    }
+    EXPECT_EQ(ItemsToJson({}), "[]");
+    // Bytes that are not UTF-8 are replaced (U+FFFD) as nlohmann's replacing dump would.
+    offer.title = std::string("bad \xff\xfe bytes");
+    EXPECT_EQ(ItemsToJson({offer}), ItemsToJsonThroughNlohmann({offer}));
+    EXPECT_TRUE(ItemsFromJson(ItemsToJson({offer})).has_value());
 }
 
 }  // namespace
