@@ -15,7 +15,8 @@ with --no-node), or by hand:
      acknowledged (a 202 means the sale is in the node's synced outbox: src/pos/README.md,
      "Durability"). Also the node's CPU per sale (utime + stime of its process from /proc, which
      other load on the machine does not inflate);
-  3. backlog drain: the outbox topped up to --backlog purchases, the hub started, the time until
+  3. backlog drain: the offline rounds' sales synced first (untimed), the hub down again, the
+     outbox topped up from empty to --backlog purchases, the hub started, the time until
      the node's outbox is empty (POST /v1/node/sync in a loop; the node also syncs on its timer).
 
 The load comes from bench/loadgen (one thread, hand-written HTTP over Asio) so that the client
@@ -108,6 +109,12 @@ def main():
     if not offline_connections:
         sys.exit("node_bench: --offline-connections needs at least one count")
     bench = Bench(args)
+
+    def restart_node(node, hub, key):
+        """The node on its data dir again, pointed at the hub's current port."""
+        node.stop()
+        return Node(hub.url, key, data_dir=node.data_dir,
+                    extra_args=["--log-level", "warn"]).start()
     print(f"load average {load_average():.2f} at the start; {os.cpu_count()} cores")
 
     hub = Hub().start()
@@ -168,7 +175,13 @@ def main():
                          dict(r, load_average=load, node_cpu_us_per_sale=cpu / grown * 1e6))
             rate = r["throughput"]
 
-        # 3. backlog drain.
+        # 3. backlog drain of --backlog events. The offline rounds above queued more than that
+        # (or fewer); they reach the hub first, untimed, so the timed drain is exactly the
+        # backlog topped up from an empty outbox with the hub down again.
+        hub.start()
+        node = restart_node(node, hub, key)
+        node.sync_until_drained()
+        hub.kill9()
         start = time.perf_counter()
         queued = node.status()["outbox_pending"]
         round_ = 0
@@ -184,11 +197,9 @@ def main():
         hub.start()
         # The node still points at the old port: restart it on the hub's new one (the drain time
         # includes the node's start).
-        node.stop()
-        node = Node(hub.url, key, data_dir=node.data_dir, extra_args=["--log-level", "warn"])
         load = load_average()
         start = time.perf_counter()
-        node.start()
+        node = restart_node(node, hub, key)
         while True:  # one POST /v1/node/sync pushes until the outbox is empty or fails
             a = node.call("POST", "/v1/node/sync", timeout=3600)
             if a.status == 200 and a.json["outbox_pending"] == 0:
