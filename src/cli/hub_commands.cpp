@@ -51,6 +51,7 @@ struct ServeOptions {
     double dispatch_rate = 50;
     int dispatch_retry_base = 5, dispatch_breaker = 5, dispatch_pause = 60;
     int dispatch_nice = 19;
+    double dispatch_busy_share = 0.5;
 };
 
 int RunServe(const ServeOptions& o) {
@@ -118,6 +119,7 @@ int RunServe(const ServeOptions& o) {
     dispatch.breaker_limit = o.dispatch_breaker;
     dispatch.breaker_pause = std::chrono::seconds(o.dispatch_pause);
     dispatch.worker_nice = o.dispatch_nice;
+    dispatch.busy_share = o.dispatch_busy_share;
     auto opened = hub::Hub::Open(hub_options);
     if (!opened) {
         spdlog::error("cannot open the hub in {}: {}", o.data_dir, opened.error().message);
@@ -284,6 +286,12 @@ void AddServe(CLI::App& hub, Dispatcher& dispatcher) {
                     "the threads serving requests; higher: a run takes what purchases leave)")
         ->capture_default_str()
         ->check(CLI::Range(0, 19))
+        ->group("Offer dispatch");
+    cmd->add_option("--dispatch-busy-share", o->dispatch_busy_share,
+                    "While the hub writes purchases beside a run, the share of the time the run "
+                    "may work (it pauses between steps; 1: never pauses)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.05, 1.0))
         ->group("Offer dispatch");
     AddExamples(cmd, {"kizuna hub serve --data ./hub-data --listen 127.0.0.1:8080",
                       "kizuna hub serve --data /var/lib/kizuna --listen 0.0.0.0:8443 "

@@ -58,6 +58,11 @@ struct DispatchOptions {
     // work: when the machine's cores are busy with purchases, it gets what they leave
     // (bench/README.md, "Offer dispatch at scale", measured what it costs purchases).
     int worker_nice = 19;
+    // While the hub's writer runs other work (purchases) beside a step of a run, the worker
+    // pauses after the step so that its steps take at most this share of the time (1: never
+    // pause). Unlike a lower nice value this shortens nothing the worker holds: it pauses with
+    // no read transaction open, so it never keeps the log from restarting.
+    double busy_share = 0.5;
 };
 
 struct NewDispatch {

@@ -13,10 +13,12 @@ namespace kizuna::hub {
 
 DispatchWorker::DispatchWorker(HubContext& context, DispatchService& service,
                                std::unique_ptr<mail::MailSender> sender)
-    : sender_(std::move(sender)),
+    : storage_(context.storage()),
+      sender_(std::move(sender)),
       runner_(context, service, sender_.get(), clock_),
       poll_interval_(service.options().poll_interval),
       nice_(service.options().worker_nice),
+      busy_share_(service.options().busy_share),
       thread_([this] { Loop(); }) {}
 
 DispatchWorker::~DispatchWorker() {
@@ -52,6 +54,8 @@ void DispatchWorker::Loop() {
     bool recovered = false;
     while (!stopping()) {
         std::chrono::nanoseconds wait = poll_interval_;
+        const auto started = std::chrono::steady_clock::now();
+        const uint64_t units_before = storage_.Stats().write_units;
         if (!recovered) {
             auto recovery = runner_.RecoverInterrupted();
             if (recovery) {
@@ -67,11 +71,30 @@ void DispatchWorker::Loop() {
                 wait = std::min(wait, **step);
             }
         }
-        if (wait == std::chrono::nanoseconds::zero()) continue;
+        if (wait == std::chrono::nanoseconds::zero()) {
+            wait = PauseAfterStep(started, units_before);
+            if (wait == std::chrono::nanoseconds::zero()) continue;
+        }
         std::unique_lock lock(mutex_);
         wake_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
         woken_ = false;
     }
+}
+
+std::chrono::nanoseconds DispatchWorker::PauseAfterStep(
+    std::chrono::steady_clock::time_point started, uint64_t units_before) const {
+    // A step writes a few units of its own (a page of recipients, a batch's states); more than
+    // that means purchases or other requests were written beside it.
+    constexpr uint64_t kOwnUnitsPerStep = 8;
+    constexpr auto kLongestPause = std::chrono::seconds(1);
+    if (busy_share_ >= 1 || busy_share_ <= 0) return std::chrono::nanoseconds::zero();
+    if (storage_.Stats().write_units - units_before <= kOwnUnitsPerStep) {
+        return std::chrono::nanoseconds::zero();
+    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    const auto pause = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        took * ((1 - busy_share_) / busy_share_));
+    return std::min<std::chrono::nanoseconds>(pause, kLongestPause);
 }
 
 }  // namespace kizuna::hub

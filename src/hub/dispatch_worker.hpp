@@ -5,7 +5,9 @@
 // Started by the Hub when HubOptions::dispatch.run_worker is set. The destructor stops it
 // between two messages and joins it.
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -30,12 +32,18 @@ class DispatchWorker {
   private:
     void Loop();
     bool stopping();
+    // How long to pause after a step that began at `started`, when the storage had run
+    // `units_before` write units then: zero unless other work was written meanwhile.
+    std::chrono::nanoseconds PauseAfterStep(std::chrono::steady_clock::time_point started,
+                                            uint64_t units_before) const;
 
+    storage::Storage& storage_;
     std::unique_ptr<mail::MailSender> sender_;
     mail::SteadyTickClock clock_;
     DispatchRunner runner_;
     std::chrono::milliseconds poll_interval_;
     int nice_;
+    double busy_share_;
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
