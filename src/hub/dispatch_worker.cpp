@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hub/hub_context.hpp"
+
 namespace kizuna::hub {
 
 DispatchWorker::DispatchWorker(HubContext& context, DispatchService& service,
