@@ -110,6 +110,18 @@ def main():
         sys.exit("node_bench: --offline-connections needs at least one count")
     bench = Bench(args)
 
+    def drain(node, what):
+        """POST /v1/node/sync until the outbox is empty (one call pushes until it is empty or
+        fails; an hour at most)."""
+        start = time.perf_counter()
+        while True:
+            a = node.call("POST", "/v1/node/sync", timeout=3600)
+            if a.status == 200 and a.json["outbox_pending"] == 0:
+                return
+            if time.perf_counter() - start > 3600:
+                raise RuntimeError(f"{what}: outbox not drained: {a} {node.log()}")
+            time.sleep(0.05)
+
     def restart_node(node, hub, key):
         """The node on its data dir again, pointed at the hub's current port."""
         node.stop()
@@ -180,7 +192,7 @@ def main():
         # backlog topped up from an empty outbox with the hub down again.
         hub.start()
         node = restart_node(node, hub, key)
-        node.sync_until_drained()
+        drain(node, "the offline rounds' sales")
         hub.kill9()
         start = time.perf_counter()
         queued = node.status()["outbox_pending"]
@@ -200,13 +212,7 @@ def main():
         load = load_average()
         start = time.perf_counter()
         node = restart_node(node, hub, key)
-        while True:  # one POST /v1/node/sync pushes until the outbox is empty or fails
-            a = node.call("POST", "/v1/node/sync", timeout=3600)
-            if a.status == 200 and a.json["outbox_pending"] == 0:
-                break
-            if time.perf_counter() - start > 3600:
-                raise RuntimeError(f"outbox not drained: {a} {node.log()}")
-            time.sleep(0.05)
+        drain(node, "the backlog")
         drained = time.perf_counter() - start
         print(f"backlog of {queued} drained in {drained:.1f} s ({queued / drained:.0f} events/s; "
               f"load {load:.2f})")
