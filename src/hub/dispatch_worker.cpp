@@ -83,20 +83,24 @@ void DispatchWorker::Loop() {
     }
 }
 
-std::chrono::nanoseconds DispatchWorker::PauseAfterStep(
-    std::chrono::steady_clock::time_point started, uint64_t units_before) const {
+std::chrono::nanoseconds PauseForBusyShare(std::chrono::nanoseconds took,
+                                           uint64_t units_written_beside, double busy_share) {
     // A step writes a few units of its own (a page of recipients, a batch's states); more than
     // that means purchases or other requests were written beside it.
     constexpr uint64_t kOwnUnitsPerStep = 8;
     constexpr auto kLongestPause = std::chrono::seconds(1);
-    if (busy_share_ >= 1 || busy_share_ <= 0) return std::chrono::nanoseconds::zero();
-    if (storage_.Stats().write_units - units_before <= kOwnUnitsPerStep) {
+    if (busy_share >= 1 || busy_share <= 0 || units_written_beside <= kOwnUnitsPerStep) {
         return std::chrono::nanoseconds::zero();
     }
-    const auto took = std::chrono::steady_clock::now() - started;
     const auto pause = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        took * ((1 - busy_share_) / busy_share_));
+        took * ((1 - busy_share) / busy_share));
     return std::min<std::chrono::nanoseconds>(pause, kLongestPause);
+}
+
+std::chrono::nanoseconds DispatchWorker::PauseAfterStep(
+    std::chrono::steady_clock::time_point started, uint64_t units_before) const {
+    return PauseForBusyShare(std::chrono::steady_clock::now() - started,
+                             storage_.Stats().write_units - units_before, busy_share_);
 }
 
 }  // namespace kizuna::hub

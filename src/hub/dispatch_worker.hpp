@@ -17,6 +17,12 @@
 
 namespace kizuna::hub {
 
+// How long the worker pauses after a step that took `took` while `units_written_beside` write
+// units were committed (its own few included), so that while others write its steps take at
+// most `busy_share` of the time; zero when nobody else wrote or the share is 1. At most 1 s.
+std::chrono::nanoseconds PauseForBusyShare(std::chrono::nanoseconds took,
+                                           uint64_t units_written_beside, double busy_share);
+
 class DispatchWorker {
   public:
     // `sender` may be null (no SMTP). `context` and `service` must outlive the worker.

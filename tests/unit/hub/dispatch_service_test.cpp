@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "hub/dispatch_content.hpp"
+#include "hub/dispatch_worker.hpp"
 #include "hub_fixture.hpp"
 
 namespace kizuna::hub::testing {
@@ -285,6 +286,19 @@ TEST_F(DispatchTest, TheWorkerThreadAloneRunsAtTheConfiguredNice) {
     for (int nice : NiceOfThreads("kz-writer")) EXPECT_EQ(nice, own);
     // The default: the lowest priority there is.
     EXPECT_EQ(DispatchOptions{}.worker_nice, 19);
+}
+
+TEST(DispatchBusyShare, PausesOnlyWhileOthersWriteSoTheRunTakesItsShare) {
+    using std::chrono::milliseconds;
+    // Nobody else wrote (a step's own units): no pause, an idle hub runs the dispatch flat out.
+    EXPECT_EQ(PauseForBusyShare(milliseconds(40), 0, 0.5), milliseconds(0));
+    EXPECT_EQ(PauseForBusyShare(milliseconds(40), 8, 0.5), milliseconds(0));
+    // Purchases beside the step: half the time at 0.5, a quarter at 0.25 (pause 3x the step).
+    EXPECT_EQ(PauseForBusyShare(milliseconds(40), 500, 0.5), milliseconds(40));
+    EXPECT_EQ(PauseForBusyShare(milliseconds(40), 500, 0.25), milliseconds(120));
+    // Share 1 never pauses; a long step's pause is capped at a second.
+    EXPECT_EQ(PauseForBusyShare(milliseconds(40), 500, 1.0), milliseconds(0));
+    EXPECT_EQ(PauseForBusyShare(std::chrono::seconds(5), 500, 0.5), std::chrono::seconds(1));
 }
 
 TEST(DispatchItemsJson, IsTheTextNlohmannMadeAndReadsBackWhole) {
