@@ -25,9 +25,10 @@ namespace {
 using nlohmann::json;
 
 int Run(int total, int batch, int member_count) {
+    // mkdtemp replaces the template's last six characters with a unique suffix.
     std::string dir_template =
         (std::filesystem::temp_directory_path() / "kizuna-sync-bench-XXXXXX").string();
-    if (::mkdtemp(dir_template.data()) == nullptr) {  // XXXXXX: mkdtemp's pattern
+    if (::mkdtemp(dir_template.data()) == nullptr) {
         std::perror(("cannot create " + dir_template).c_str());
         return 1;
     }
