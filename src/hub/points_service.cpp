@@ -343,6 +343,9 @@ struct PointsService::PurchasePlan {
     bool details = false;
     std::vector<int64_t> line_points;
     std::string store_name;
+    // The fields of the purchase.created event known before Apply (store, program, time,
+    // currency, total), rendered off the writer thread.
+    EventFields event_known;
 
     // The unit of work: runs on the storage's writer (see Storage::Write). A replay (a purchase
     // id already stored) is rare, so for a plain sale it is not looked for first: the insert
@@ -482,17 +485,15 @@ struct PointsService::PurchasePlan {
             }
             receipt.next_expiry = NextExpiryOf(lots, p.recorded_at);
         }
+        EventFields data;
+        data.Add("purchase_id", p.purchase_id)
+            .Add("member_id", p.member_id)
+            .Append(event_known)
+            .Add("points_earned", p.points_earned)
+            .Add("points_used", p.points_used)
+            .Add("balance", p.balance_after);
         return RecordEvent(txn, "purchase.created", p.program_id, p.member_id, p.recorded_at,
-                           {{"purchase_id", p.purchase_id},
-                            {"member_id", p.member_id},
-                            {"store_id", p.store_id},
-                            {"program_id", p.program_id},
-                            {"occurred_at", EventTime(p.occurred_at)},
-                            {"currency", p.currency},
-                            {"total", p.total},
-                            {"points_earned", p.points_earned},
-                            {"points_used", p.points_used},
-                            {"balance", p.balance_after}});
+                           data.Object());
     }
 
     void FillReceipt(const core::Purchase& p, bool replayed) {
@@ -666,6 +667,11 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
                                     .terminal_id = p.terminal_id,
                                     .staff_id = p.staff_id};
     plan->base_note = plan->entry.note;
+    plan->event_known.Add("store_id", p.store_id)
+        .Add("program_id", p.program_id)
+        .Add("occurred_at", EventTime(p.occurred_at))
+        .Add("currency", p.currency)
+        .Add("total", p.total);
     return plan;
 }
 
