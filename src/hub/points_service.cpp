@@ -575,7 +575,7 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
                          "points_used");
     }
 
-    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
+    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreRefById(caller.store_id));
     if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
     const core::Timestamp now = context_.Now();
     const core::Timestamp occurred_at = r.occurred_at.value_or(now);
@@ -590,9 +590,9 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
         return MakeError(ErrorCode::kRuleViolation,
                          "this store's purchases are in " + store->currency, "currency");
     }
-    KZ_ASSIGN_OR_RETURN(auto rules, context_.RulesOf(store->store_id));
+    KZ_ASSIGN_OR_RETURN(auto rules, context_.RulesRef(store->store_id));
     // The rule in effect when the sale happened, also for a sale a store node pushes later.
-    const core::EarningRule* rule = core::RuleInEffect(rules, occurred_at);
+    const core::EarningRule* rule = rules ? core::RuleInEffect(*rules, occurred_at) : nullptr;
     if (rule == nullptr) {
         return MakeError(ErrorCode::kInternal, "store " + store->store_id + " has no earning rule");
     }
@@ -632,10 +632,13 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
     p.terminal_id = caller.terminal_id;
     p.staff_id = caller.staff_id;
     // The store's current offers may multiply the points (core::WithOfferMultipliers).
-    KZ_ASSIGN_OR_RETURN(auto offers, context_.MultiplierOffersOf(store->store_id));
+    KZ_ASSIGN_OR_RETURN(auto offers, context_.MultiplierOffersRef(store->store_id));
+    // (With no such offers the rule is used as it is, not copied.)
     KZ_ASSIGN_OR_RETURN(plan->points_on_lines,
-                        core::ComputePoints(core::WithOfferMultipliers(*rule, offers, occurred_at),
-                                            p.lines, occurred_at));
+                        offers->empty() ? core::ComputePoints(*rule, p.lines, occurred_at)
+                                        : core::ComputePoints(core::WithOfferMultipliers(
+                                                                  *rule, *offers, occurred_at),
+                                                              p.lines, occurred_at));
     p.points_earned = plan->points_on_lines;
     p.rule_version = rule->version;
     if (plan->details) {
