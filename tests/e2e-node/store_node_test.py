@@ -297,6 +297,14 @@ class StoreNode(unittest.TestCase):
         p = cli.run("pos", "sale", "--hub", self.node.url, "--card", online_card,
                     "--item", "Tea,drinks,150", "--purchase-id", "cli-offline-1")
         self.assertIn("queued for the hub", p.stdout)
+        self.assertIn("Purchase accepted offline by the store node; it reaches the hub at the "
+                      "next sync.", p.stdout)
+        self.assertNotIn("recorded", p.stdout)
+        # Retried with the same id: the node's first answer again, said as such.
+        p = cli.run("pos", "sale", "--hub", self.node.url, "--card", online_card,
+                    "--item", "Tea,drinks,150", "--purchase-id", "cli-offline-1")
+        self.assertIn("Purchase already accepted offline by the store node (same id); nothing "
+                      "changed.", p.stdout)
         sold.append("cli-offline-1")
         status = cli.json("pos", "status", "--hub", self.node.url)
         self.assertFalse(status["hub_reachable"])
