@@ -2,8 +2,8 @@
 // Member merge (issue 19; core/member_merge.hpp), operator only: POST /v1/members/{id}/merge.
 // Without confirmation it only says what it would move; with it, everything of the other member
 // moves to the survivor in one unit of work (storage::WriteTxn::MergeMembers), the other
-// member's cards are revoked and point to the survivor, and the merge is audited for both
-// members. Irreversible.
+// member's cards are revoked and point to the survivor, the merge is audited for both
+// members, and store nodes hear of it (a `member.merged` sync pull event). Irreversible.
 
 #include <string>
 
