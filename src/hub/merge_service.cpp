@@ -62,6 +62,19 @@ core::Status RecordMergeEvents(storage::WriteTxn& txn, const core::MergePlan& pl
 
 }  // namespace
 
+core::Result<std::optional<std::string>> SurvivorOf(storage::ReadTxn& txn,
+                                                    const std::string& member_id) {
+    std::optional<std::string> survivor;
+    // Each merge closes its from-member and only open members are merged, so a chain visits
+    // each member once; the bound turns a corrupted record into an error, not a hang.
+    for (int hop = 0; hop < 1000; ++hop) {
+        KZ_ASSIGN_OR_RETURN(auto next, txn.MergedInto(survivor.value_or(member_id)));
+        if (!next) return survivor;
+        survivor = std::move(next);
+    }
+    return MakeError(ErrorCode::kInternal, "member " + member_id + ": the merge records loop");
+}
+
 core::Result<MergeOutcome> MergeService::Merge(const Caller& caller, const std::string& survivor_id,
                                                const std::string& from_id, bool confirm) {
     KZ_RETURN_IF_ERROR(RequireRole(caller, {Role::kOperator}, "merge members"));

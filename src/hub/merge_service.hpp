@@ -10,8 +10,15 @@
 #include "core/member_merge.hpp"
 #include "core/result.hpp"
 #include "hub/caller.hpp"
+#include "storage/storage.hpp"
 
 namespace kizuna::hub {
+
+// Whom `member_id` now is, when it was merged away: the end of its chain of merges (a survivor
+// may be merged into another member later); none if it never was. Errors: kInternal on a chain
+// that does not end (the merge refuses closed members, so none can form).
+core::Result<std::optional<std::string>> SurvivorOf(storage::ReadTxn& txn,
+                                                    const std::string& member_id);
 
 class AuthService;
 class HubContext;
