@@ -3,25 +3,14 @@
 #include <charconv>
 #include <utility>
 
+#include "core/json_string.hpp"
+
 namespace kizuna::hub {
 namespace {
 
-// Printable ASCII other than '"' and '\\': what EventData's dump writes as it is.
-bool NeedsNoEscape(std::string_view text) {
-    for (const char c : text) {
-        if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
-    }
-    return true;
-}
-
 void AppendQuoted(std::string& out, std::string_view text) {
-    if (NeedsNoEscape(text)) {
-        out += '"';
-        out += text;
-        out += '"';
-        return;
-    }
-    // Escapes and UTF-8 (valid or not) as the JSON library writes them.
+    if (core::AppendJsonString(out, text)) return;
+    // Not valid UTF-8 (validated data never is): replaced as the JSON library's dump does.
     out += EventData(std::string(text)).dump(-1, ' ', false, EventData::error_handler_t::replace);
 }
 
