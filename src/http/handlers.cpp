@@ -16,6 +16,13 @@ HttpResponse IdempotentWriteResponse(bool replayed, const Json& body) {
     return JsonResponse(replayed ? 200 : 201, body);
 }
 
+HttpResponse IdempotentWriteResponse(bool replayed, std::string body) {
+    HttpResponse response;
+    response.status = replayed ? 200 : 201;
+    response.body = std::move(body);
+    return response;
+}
+
 HttpResponse NotFound(std::string_view what, std::string_view id) {
     std::string message(what);
     message += " ";

@@ -47,10 +47,13 @@ HttpResponse JsonResponse(int status, const Json& body);
 // The answer to an idempotent write (purchase, redemption, refund): 201 the first time, 200 with
 // the first answer again when the same id is replayed.
 HttpResponse IdempotentWriteResponse(bool replayed, const Json& body);
+// As above, with the body already JSON text (a JsonWriter's).
+HttpResponse IdempotentWriteResponse(bool replayed, std::string body);
 // The completion of an async idempotent write (purchase, redemption, refund): takes the
 // service's outcome on whatever thread it arrives (the storage's), and builds and sends the
 // answer on the connection's thread (ctx.defer): an error as ErrorResponse, a receipt as
-// IdempotentWriteResponse(receipt.replayed, to_json(receipt)).
+// IdempotentWriteResponse(receipt.replayed, to_json(receipt)); to_json returns a Json or the
+// JSON text itself.
 template <typename Receipt, typename ToJson>
 std::function<void(core::Result<Receipt>)> AnswerWhenDurable(const RequestContext& ctx,
                                                              Respond respond, ToJson to_json) {

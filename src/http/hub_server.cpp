@@ -157,6 +157,48 @@ class DeadlineSweeper {
     std::vector<std::weak_ptr<SessionBase>> sessions_;
 };
 
+// Tasks handed to one event loop from other threads (the answers of durable writes, which the
+// storage delivers in bursts: one per unit of a committed batch), run on the loop in the order
+// given. A burst costs the loop one handler and at most one wake-up: only the first task of a
+// burst posts the handler that runs them, the others join it under a lock. Posting each answer
+// alone interrupted the loop's epoll_wait from the storage's thread (an epoll_ctl, and on a
+// small machine often a context switch) for every purchase.
+class LoopMailbox {
+  public:
+    explicit LoopMailbox(net::io_context& loop) : loop_(loop) {}
+    LoopMailbox(const LoopMailbox&) = delete;
+    LoopMailbox& operator=(const LoopMailbox&) = delete;
+
+    // Runs `task` on the loop, after the tasks posted before it. Thread-safe.
+    void Post(Task task) {
+        {
+            std::lock_guard lock(mutex_);
+            waiting_.push_back(std::move(task));
+            if (drain_posted_) return;
+            drain_posted_ = true;
+        }
+        net::post(loop_.get_executor(), [this] { Drain(); });
+    }
+
+  private:
+    // On the loop. Tasks posted while these run (from here too) get a handler of their own.
+    void Drain() {
+        {
+            std::lock_guard lock(mutex_);
+            running_.swap(waiting_);
+            drain_posted_ = false;
+        }
+        for (Task& task : running_) task();
+        running_.clear();
+    }
+
+    net::io_context& loop_;
+    std::mutex mutex_;
+    std::vector<Task> waiting_;  // guarded by mutex_
+    bool drain_posted_ = false;  // guarded by mutex_: a Drain is queued on the loop
+    std::vector<Task> running_;  // only on the loop; kept to reuse its capacity
+};
+
 // The live sessions, so Stop can ask each to finish and wait for them.
 class SessionRegistry {
   public:
@@ -224,12 +266,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     static constexpr bool kTls = std::is_same_v<Stream, SslStream>;
 
     template <class... StreamArgs>
-    Session(Shared& shared, SessionRegistry& registry, DeadlineSweeper& sweeper, std::string remote,
-            StreamArgs&&... args)
+    Session(Shared& shared, SessionRegistry& registry, DeadlineSweeper& sweeper,
+            LoopMailbox& mailbox, std::string remote, StreamArgs&&... args)
         : stream_(std::forward<StreamArgs>(args)...),
           shared_(shared),
           registry_(registry),
           sweeper_(sweeper),
+          mailbox_(mailbox),
           remote_(std::move(remote)) {}
 
     ~Session() override {
@@ -413,7 +456,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                             self->Write(std::move(response));
                         });
                     },
-                    [executor](Task task) { net::post(executor, std::move(task)); });
+                    [&mailbox = mailbox_](Task task) { mailbox.Post(std::move(task)); });
             }
             case RequestHandler::Mode::kTryInline:
                 // Answered here when that needs no waiting, else by a worker below.
@@ -543,6 +586,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Shared& shared_;
     SessionRegistry& registry_;
     DeadlineSweeper& sweeper_;
+    LoopMailbox& mailbox_;  // the answers of durable writes, for this connection's loop
     std::string remote_;
     std::optional<std::string> node_store_;                  // see HttpRequest::node_store
     Clock::time_point deadline_ = Clock::time_point::max();  // see SetDeadline
@@ -779,6 +823,7 @@ class HubServer::Impl {
         for (net::io_context* loop : loops_) {
             sweepers_.push_back(std::make_unique<DeadlineSweeper>(*loop, tick));
             sweepers_.back()->Start();
+            mailboxes_.push_back(std::make_unique<LoopMailbox>(*loop));
         }
         Accept();
         for (net::io_context* loop : loops_) {
@@ -842,13 +887,14 @@ class HubServer::Impl {
     void Accept() {
         // Each new connection goes to the next event loop in turn.
         const std::size_t index = next_loop_++ % loops_.size();
-        acceptor_.async_accept(loops_[index]->get_executor(),
-                               [this, index](beast::error_code ec, TcpStream socket) {
-                                   OnAccept(ec, *sweepers_[index], std::move(socket));
-                               });
+        acceptor_.async_accept(
+            loops_[index]->get_executor(), [this, index](beast::error_code ec, TcpStream socket) {
+                OnAccept(ec, *sweepers_[index], *mailboxes_[index], std::move(socket));
+            });
     }
 
-    void OnAccept(beast::error_code ec, DeadlineSweeper& sweeper, TcpStream socket) {
+    void OnAccept(beast::error_code ec, DeadlineSweeper& sweeper, LoopMailbox& mailbox,
+                  TcpStream socket) {
         if (ec == net::error::operation_aborted || shared_.stopping.load()) return;
         if (ec) {
             accept_errors_.Note(fmt::format("accept failed: {}", ec.message()));
@@ -880,12 +926,12 @@ class HubServer::Impl {
         auto peer = socket.remote_endpoint(ignored);
         std::string remote = ignored ? std::string() : peer.address().to_string();
         if (ssl_) {
-            std::make_shared<Session<SslStream>>(shared_, registry_, sweeper, std::move(remote),
-                                                 std::move(socket), *ssl_)
+            std::make_shared<Session<SslStream>>(shared_, registry_, sweeper, mailbox,
+                                                 std::move(remote), std::move(socket), *ssl_)
                 ->Run();
         } else {
-            std::make_shared<Session<TcpStream>>(shared_, registry_, sweeper, std::move(remote),
-                                                 std::move(socket))
+            std::make_shared<Session<TcpStream>>(shared_, registry_, sweeper, mailbox,
+                                                 std::move(remote), std::move(socket))
                 ->Run();
         }
         Accept();
@@ -911,6 +957,9 @@ class HubServer::Impl {
     std::size_t next_loop_ = 0;            // used by the accepting loop only
     // One per loop, in the same order; declared after the loops so that they go first.
     std::vector<std::unique_ptr<DeadlineSweeper>> sweepers_;
+    // One per loop, in the same order; gone before the loops, like the sweepers: tasks still in
+    // a mailbox at the end hold sessions, whose sockets must close before their loop goes.
+    std::vector<std::unique_ptr<LoopMailbox>> mailboxes_;
     std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
     tcp::acceptor acceptor_{net::make_strand(ioc_)};
     // On the acceptor's strand: the wait after an accept that failed for want of descriptors.

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "core/ids.hpp"
+#include "http/json_writer.hpp"
 
 namespace kizuna::http {
 
@@ -252,31 +253,36 @@ Json BalanceToJson(const storage::Balance& balance, const RecordContext& context
     return json;
 }
 
-Json PurchaseReceiptToJson(const hub::PurchaseReceipt& receipt) {
-    Json json = Json::object();
-    json["purchase_id"] = receipt.purchase_id;
-    json["member_id"] = receipt.member_id;
-    json["program_id"] = receipt.program_id;
-    json["total"] = receipt.total;
-    json["points_earned"] = receipt.points_earned;
-    json["balance"] = receipt.balance;
-    json["replayed"] = receipt.replayed;
-    json["currency"] = receipt.currency;
-    json["points_used"] = receipt.points_used;
-    json["points_value"] = receipt.points_value;
-    json["amount_due"] = receipt.amount_due;
+std::string PurchaseReceiptText(const hub::PurchaseReceipt& receipt) {
+    JsonWriter json(320);
+    json.BeginObject();
+    json.Field("purchase_id", receipt.purchase_id);
+    json.Field("member_id", receipt.member_id);
+    json.Field("program_id", receipt.program_id);
+    json.Field("total", receipt.total);
+    json.Field("points_earned", receipt.points_earned);
+    json.Field("balance", receipt.balance);
+    json.Key("replayed");
+    json.Bool(receipt.replayed);
+    json.Field("currency", receipt.currency);
+    json.Field("points_used", receipt.points_used);
+    json.Field("points_value", receipt.points_value);
+    json.Field("amount_due", receipt.amount_due);
     if (!receipt.line_points.empty()) {
-        Json points = Json::array();
-        for (int64_t p : receipt.line_points) points.push_back(p);
-        json["line_points"] = std::move(points);
+        json.Key("line_points");
+        json.BeginArray();
+        for (int64_t p : receipt.line_points) json.Int(p);
+        json.EndArray();
     }
     if (receipt.next_expiry) {
-        Json next = Json::object();
-        next["points"] = receipt.next_expiry->points;
-        next["at"] = TimeToJson(receipt.next_expiry->at);
-        json["next_expiry"] = std::move(next);
+        json.Key("next_expiry");
+        json.BeginObject();
+        json.Field("points", receipt.next_expiry->points);
+        json.Field("at", core::FormatRfc3339(receipt.next_expiry->at));
+        json.EndObject();
     }
-    return json;
+    json.EndObject();
+    return json.Take();
 }
 
 Json RedemptionReceiptToJson(const hub::RedemptionReceipt& receipt) {

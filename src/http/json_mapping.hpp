@@ -53,7 +53,8 @@ Json PurchaseToJson(const core::Purchase& purchase, const RecordContext& context
 Json EntryToJson(const core::LedgerEntry& entry, const RecordContext& context = {});
 Json BalanceToJson(const storage::Balance& balance, const RecordContext& context = {});
 // The answers to durable writes (POST /v1/purchases, /v1/redemptions, .../refunds).
-Json PurchaseReceiptToJson(const hub::PurchaseReceipt& receipt);
+// The purchase answer as JSON text, written straight (JsonWriter): it is built for every sale.
+std::string PurchaseReceiptText(const hub::PurchaseReceipt& receipt);
 Json RedemptionReceiptToJson(const hub::RedemptionReceipt& receipt);
 Json RefundReceiptToJson(const hub::RefundReceipt& receipt);
 // With "store_name" when `store_name` is not empty.

@@ -41,7 +41,7 @@ void RecordPurchase(const RequestContext& ctx, Respond respond) {
     // Answered when the purchase is durable, without a thread waiting for it.
     ctx.hub.points().RecordPurchaseAsync(
         ctx.caller, request,
-        AnswerWhenDurable<hub::PurchaseReceipt>(ctx, std::move(respond), PurchaseReceiptToJson));
+        AnswerWhenDurable<hub::PurchaseReceipt>(ctx, std::move(respond), PurchaseReceiptText));
 }
 
 // Refund lines name a line of the purchase (sku or name) and a quantity; the price comes from

@@ -72,6 +72,7 @@ void Router::Add(Route route) {
 RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     RouteMatch result;
     std::vector<std::string_view> parts;
+    parts.reserve(8);  // deeper than any route: one allocation
     if (!SplitPath(path, parts)) return result;
     std::string decoded;
     // A malformed escape can only be in a parameter (no literal segment has a '%'): the request
@@ -85,19 +86,20 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
     // HEAD is GET without the body (RFC 9110 9.3.2); the server leaves the body out.
     const std::string_view wanted = method == "HEAD" ? std::string_view("GET") : method;
 
+    auto matches = [&](const Compiled& compiled) {
+        if (compiled.segments.size() != parts.size()) return false;
+        for (std::size_t s = 0; s < parts.size(); ++s) {
+            if (!compiled.is_param[s] && compiled.segments[s] != parts[s]) return false;
+        }
+        return true;
+    };
     int best_literals = -1;
-    std::vector<std::string_view> allowed;
+    bool other_methods = false;  // the path matches a route of another method
     for (std::size_t i = 0; i < routes_.size(); ++i) {
         const Compiled& compiled = compiled_[i];
-        if (compiled.segments.size() != parts.size()) continue;
-        bool matches = true;
-        for (std::size_t s = 0; s < parts.size() && matches; ++s) {
-            if (!compiled.is_param[s]) matches = compiled.segments[s] == parts[s];
-        }
-        if (!matches) continue;
+        if (!matches(compiled)) continue;
         if (routes_[i].method != wanted) {
-            allowed.push_back(routes_[i].method);
-            if (routes_[i].method == "GET") allowed.push_back("HEAD");
+            other_methods = true;
             continue;
         }
         if (compiled.literals <= best_literals) continue;
@@ -112,8 +114,15 @@ RouteMatch Router::Match(std::string_view method, std::string_view path) const {
         result.route_index = i;
         result.params = std::move(params);
     }
-    if (result.kind == RouteMatch::Kind::kFound || allowed.empty()) return result;
+    if (result.kind == RouteMatch::Kind::kFound || !other_methods) return result;
 
+    // 405: the methods the path accepts (found again here, since this is the rare case).
+    std::vector<std::string_view> allowed;
+    for (std::size_t i = 0; i < routes_.size(); ++i) {
+        if (!matches(compiled_[i])) continue;
+        allowed.push_back(routes_[i].method);
+        if (routes_[i].method == "GET") allowed.push_back("HEAD");
+    }
     std::sort(allowed.begin(), allowed.end());
     allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
     result.kind = RouteMatch::Kind::kMethodNotAllowed;

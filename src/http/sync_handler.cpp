@@ -190,8 +190,7 @@ std::string ErrorBody(const core::Error& error) { return ErrorResponse(error).bo
 
 const hub::SyncRendering& Rendering() {
     static const hub::SyncRendering rendering{
-        .purchase =
-            [](const hub::PurchaseReceipt& r) { return DumpJson(PurchaseReceiptToJson(r)); },
+        .purchase = [](const hub::PurchaseReceipt& r) { return PurchaseReceiptText(r); },
         .refund = [](const hub::RefundReceipt& r) { return DumpJson(RefundReceiptToJson(r)); },
         .redemption =
             [](const hub::RedemptionReceipt& r) {

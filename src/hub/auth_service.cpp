@@ -48,7 +48,7 @@ core::Result<Caller> AuthService::Authenticate(std::string_view bearer_token) {
     // A store's API key, or a member session not seen yet: storage answers.
     const std::string digest = crypto::Digest(bearer_token);
     if (bearer_token.starts_with(kStoreKeyPrefix)) {
-        KZ_ASSIGN_OR_RETURN(auto store, context_.StoreByKeyHash(digest));
+        KZ_ASSIGN_OR_RETURN(auto store, context_.StoreRefByKeyHash(digest));
         if (!store) return MakeError(ErrorCode::kUnauthenticated, "unknown store API key");
         Caller caller;
         caller.role = Role::kStore;

@@ -11,6 +11,7 @@
 // change is seen by the other processes only after their restart.
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -63,18 +64,31 @@ class HubContext {
     // The store's offers that multiply points (not withdrawn), for the earning rule of its
     // purchases (core::WithOfferMultipliers).
     core::Result<std::vector<core::Offer>> MultiplierOffersOf(const std::string& store_id);
+
+    // The same reads without a copy, for every request's path (authentication, purchases): the
+    // cached value itself, shared and immutable (an invalidation replaces it, so a holder keeps
+    // the value it was given). Null for an unknown store (no rule version for RulesRef).
+    using StoreRef = std::shared_ptr<const core::Store>;
+    core::Result<StoreRef> StoreRefByKeyHash(const std::string& hash);
+    core::Result<StoreRef> StoreRefById(const std::string& store_id);
+    core::Result<std::shared_ptr<const std::vector<core::EarningRule>>> RulesRef(
+        const std::string& store_id);
+    core::Result<std::shared_ptr<const std::vector<core::Offer>>> MultiplierOffersRef(
+        const std::string& store_id);
     void InvalidateStore(const std::string& store_id);
     void InvalidateRules(const std::string& store_id);
     void InvalidateOffers(const std::string& store_id);
 
   private:
+    template <typename Value>
+    using Cache = std::unordered_map<std::string, std::shared_ptr<const Value>>;
     // The cache protocol shared by the lookups above: a hit under the lock; on a miss `read`
-    // (ReadTxn& -> Result<Found>) on a snapshot, and what `pick` (const Found& -> const Value*,
-    // null for "do not cache") selects is kept unless `generation` moved meanwhile.
-    template <typename Value, typename Found, typename ReadFn, typename PickFn>
-    core::Result<Found> CachedRead(std::unordered_map<std::string, Value>& cache,
-                                   const uint64_t& generation, const std::string& key, ReadFn read,
-                                   PickFn pick);
+    // (ReadTxn& -> Result<std::optional<Value>>, none for "nothing there", which is not cached)
+    // on a snapshot, kept unless `generation` moved meanwhile.
+    template <typename Value, typename ReadFn>
+    core::Result<std::shared_ptr<const Value>> CachedRead(Cache<Value>& cache,
+                                                          const uint64_t& generation,
+                                                          const std::string& key, ReadFn read);
 
     storage::Storage& storage_;
     const core::Clock& clock_;
@@ -88,10 +102,10 @@ class HubContext {
     uint64_t store_generation_ = 0;   // bumped by InvalidateStore
     uint64_t rules_generation_ = 0;   // bumped by InvalidateRules
     uint64_t offers_generation_ = 0;  // bumped by InvalidateOffers
-    std::unordered_map<std::string, core::Store> stores_by_key_;
-    std::unordered_map<std::string, core::Store> stores_by_id_;
-    std::unordered_map<std::string, std::vector<core::EarningRule>> rules_by_store_;
-    std::unordered_map<std::string, std::vector<core::Offer>> multiplier_offers_by_store_;
+    Cache<core::Store> stores_by_key_;
+    Cache<core::Store> stores_by_id_;
+    Cache<std::vector<core::EarningRule>> rules_by_store_;
+    Cache<std::vector<core::Offer>> multiplier_offers_by_store_;
 };
 
 }  // namespace kizuna::hub

@@ -366,6 +366,9 @@ struct PointsService::PurchasePlan {
     bool details = false;
     std::vector<int64_t> line_points;
     std::string store_name;
+    // The fields of the purchase.created event known before Apply (store, program, time,
+    // currency, total), rendered off the writer thread.
+    EventFields event_known;
 
     // The unit of work: runs on the storage's writer (see Storage::Write). A replay (a purchase
     // id already stored) is rare, so for a plain sale it is not looked for first: the insert
@@ -496,17 +499,15 @@ struct PointsService::PurchasePlan {
             }
             receipt.next_expiry = NextExpiryOf(lots, p.recorded_at);
         }
+        EventFields data;
+        data.Add("purchase_id", p.purchase_id)
+            .Add("member_id", p.member_id)
+            .Append(event_known)
+            .Add("points_earned", p.points_earned)
+            .Add("points_used", p.points_used)
+            .Add("balance", p.balance_after);
         return RecordEvent(txn, "purchase.created", p.program_id, p.member_id, p.recorded_at,
-                           {{"purchase_id", p.purchase_id},
-                            {"member_id", p.member_id},
-                            {"store_id", p.store_id},
-                            {"program_id", p.program_id},
-                            {"occurred_at", EventTime(p.occurred_at)},
-                            {"currency", p.currency},
-                            {"total", p.total},
-                            {"points_earned", p.points_earned},
-                            {"points_used", p.points_used},
-                            {"balance", p.balance_after}});
+                           data.Object());
     }
 
     void FillReceipt(const core::Purchase& p, bool replayed) {
@@ -587,7 +588,7 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
                          "points_used");
     }
 
-    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreById(caller.store_id));
+    KZ_ASSIGN_OR_RETURN(auto store, context_.StoreRefById(caller.store_id));
     if (!store) return MakeError(ErrorCode::kUnauthenticated, "the calling store no longer exists");
     const core::Timestamp now = context_.Now();
     const core::Timestamp occurred_at = r.occurred_at.value_or(now);
@@ -602,9 +603,9 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
         return MakeError(ErrorCode::kRuleViolation,
                          "this store's purchases are in " + store->currency, "currency");
     }
-    KZ_ASSIGN_OR_RETURN(auto rules, context_.RulesOf(store->store_id));
+    KZ_ASSIGN_OR_RETURN(auto rules, context_.RulesRef(store->store_id));
     // The rule in effect when the sale happened, also for a sale a store node pushes later.
-    const core::EarningRule* rule = core::RuleInEffect(rules, occurred_at);
+    const core::EarningRule* rule = rules ? core::RuleInEffect(*rules, occurred_at) : nullptr;
     if (rule == nullptr) {
         return MakeError(ErrorCode::kInternal, "store " + store->store_id + " has no earning rule");
     }
@@ -644,10 +645,13 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
     p.terminal_id = caller.terminal_id;
     p.staff_id = caller.staff_id;
     // The store's current offers may multiply the points (core::WithOfferMultipliers).
-    KZ_ASSIGN_OR_RETURN(auto offers, context_.MultiplierOffersOf(store->store_id));
+    KZ_ASSIGN_OR_RETURN(auto offers, context_.MultiplierOffersRef(store->store_id));
+    // (With no such offers the rule is used as it is, not copied.)
     KZ_ASSIGN_OR_RETURN(plan->points_on_lines,
-                        core::ComputePoints(core::WithOfferMultipliers(*rule, offers, occurred_at),
-                                            p.lines, occurred_at));
+                        offers->empty() ? core::ComputePoints(*rule, p.lines, occurred_at)
+                                        : core::ComputePoints(core::WithOfferMultipliers(
+                                                                  *rule, *offers, occurred_at),
+                                                              p.lines, occurred_at));
     p.points_earned = plan->points_on_lines;
     p.rule_version = rule->version;
     if (plan->details) {
@@ -679,6 +683,11 @@ core::Result<std::shared_ptr<PointsService::PurchasePlan>> PointsService::PlanPu
                                     .terminal_id = p.terminal_id,
                                     .staff_id = p.staff_id};
     plan->base_note = plan->entry.note;
+    plan->event_known.Add("store_id", p.store_id)
+        .Add("program_id", p.program_id)
+        .Add("occurred_at", EventTime(p.occurred_at))
+        .Add("currency", p.currency)
+        .Add("total", p.total);
     return plan;
 }
 
