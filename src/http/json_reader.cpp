@@ -4,8 +4,6 @@
 #include <limits>
 #include <utility>
 
-#include "http/json_parse.hpp"
-
 namespace kizuna::http {
 namespace {
 
@@ -51,8 +49,8 @@ JsonReader JsonReader::ParseBody(std::string_view body) {
         reader.FailPath("body", "body nests arrays and objects too deeply");
         return reader;
     }
-    if (!ParseJson(body, state->root)) {
-        state->root = Json(Json::value_t::discarded);  // nothing half-read stays
+    state->root = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (state->root.is_discarded()) {
         reader.FailPath("body", "body is not valid JSON");
         return reader;
     }
