@@ -84,6 +84,10 @@ class SqliteStorage final : public Storage {
     std::string_view BackendName() const override { return "sqlite"; }
     StorageStats Stats() const override;
 
+    // The checkpointer's copy into the database is synced each time this many bytes have been
+    // written (durable databases only; see kizuna's src/storage/README.md, "Checkpoints").
+    static constexpr int64_t kCheckpointSyncBytes = 1 << 20;
+
   private:
     struct WriteUnit;
     // What OpenConnections opens, in the order it must be closed in reverse.
