@@ -1333,7 +1333,7 @@ void InsertScatteredMembers(Storage& storage, int batches) {
 // checkpointer's copy used to reach the disk in one burst, at the sync of the writer's last
 // stretch before a log restart (tens of MiB under the benchmark's purchases, while every
 // purchase waited for the writer and every log sync behind it on the disk). The checkpointer's
-// copy is now synced every kCheckpointSyncBytes.
+// copy is now synced every StorageOptions::checkpoint_sync_bytes (1 MiB by default).
 TEST_F(SqliteStorageTest, CheckpointerSyncsItsCopyIntoTheDatabaseInSlices) {
     DatabaseSyncWatcher watcher;
     DatabaseLocation location{db_path().string()};
@@ -1356,9 +1356,9 @@ TEST_F(SqliteStorageTest, CheckpointerSyncsItsCopyIntoTheDatabaseInSlices) {
     storage.reset();
     const DatabaseSyncWatcher::Counters counters = watcher.counters();
     // Without slices the copy would have gone to the disk in far larger bursts than one slice.
-    EXPECT_GT(counters.written, 4 * SqliteStorage::kCheckpointSyncBytes);
-    EXPECT_LE(counters.most_written_unsynced, SqliteStorage::kCheckpointSyncBytes);
-    EXPECT_GE(counters.syncs, counters.written / SqliteStorage::kCheckpointSyncBytes);
+    EXPECT_GT(counters.written, 4 * options.checkpoint_sync_bytes);
+    EXPECT_LE(counters.most_written_unsynced, options.checkpoint_sync_bytes);
+    EXPECT_GE(counters.syncs, counters.written / options.checkpoint_sync_bytes);
     RawDatabase raw(db_path());
     EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM members"), "15000");
 }

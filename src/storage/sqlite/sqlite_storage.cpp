@@ -103,6 +103,9 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
                          "checkpoint_pages must be at least 1 and log_restart_pages at least "
                          "checkpoint_pages");
     }
+    if (options.checkpoint_sync_bytes < 0) {
+        return MakeError(ErrorCode::kInvalidArgument, "checkpoint_sync_bytes must not be negative");
+    }
     if (options.max_batch < 1) {
         return MakeError(ErrorCode::kInvalidArgument,
                          "max_batch must be at least 1, not " + std::to_string(options.max_batch));
@@ -134,8 +137,8 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
         // of scattered pages) while every purchase waited for the writer, and every log sync
         // issued meanwhile queued behind it on the disk. In slices, neither waits for more than
         // one (src/storage/README.md, "Checkpoints").
-        if (const int rc = WalWriteBuffer::SyncDatabaseEvery(
-                opened.checkpointer->handle(), static_cast<int>(kCheckpointSyncBytes));
+        if (const int rc = WalWriteBuffer::SyncDatabaseEvery(opened.checkpointer->handle(),
+                                                             options.checkpoint_sync_bytes);
             rc != SQLITE_OK) {
             return MakeError(
                 ErrorCode::kUnavailable,

@@ -29,7 +29,8 @@
 // its own connection does it beside the writer every StorageOptions::checkpoint_pages pages of
 // log; the writer only finishes the last few frames itself when the log has grown past
 // log_restart_pages, so that the log can restart from its beginning instead of growing without
-// end. The checkpointer's copy into the database is synced every kCheckpointSyncBytes, so that
+// end. The checkpointer's copy into the database is synced every StorageOptions::
+// checkpoint_sync_bytes, so that
 // the sync SQLite makes at the end of the writer's stretch covers little more than that stretch.
 // Reads: Read() leases one of StorageOptions::read_connections connections (waiting if all are
 // busy) and runs its function in a read transaction; in WAL mode readers never wait for the
@@ -84,10 +85,6 @@ class SqliteStorage final : public Storage {
     std::optional<Status> TryRead(const std::function<Status(ReadTxn&)>& work) override;
     std::string_view BackendName() const override { return "sqlite"; }
     StorageStats Stats() const override;
-
-    // The checkpointer's copy into the database is synced each time this many bytes have been
-    // written (durable databases only; see kizuna's src/storage/README.md, "Checkpoints").
-    static constexpr int64_t kCheckpointSyncBytes = 1 << 20;
 
   private:
     struct WriteUnit;
