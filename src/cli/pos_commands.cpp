@@ -200,9 +200,20 @@ json LineJson(const core::PurchaseLine& line) {
     return j;
 }
 
-// "Purchase recorded." or, for a replay of an id the hub already has, says that nothing changed.
+// "Purchase recorded." or, for a replay of an id already taken, says that nothing changed. A store
+// node that cannot reach the hub accepts a sale, redemption or refund offline (202, "pending"):
+// it is in the node's outbox, not at the hub yet, and the headline says so.
 void PrintRecordedHeadline(const json& reply, const std::string& what) {
-    if (reply.value("replayed", false)) {
+    const bool replayed = reply.value("replayed", false);
+    if (reply.value("pending", false)) {
+        // A replay is answered from the node's copy of its first answer, which cannot tell
+        // whether a sync has since taken it to the hub: it says no more than it knows.
+        std::cout << what
+                  << (replayed ? " already accepted offline by the store node (same id); nothing "
+                                 "changed.\n"
+                               : " accepted offline by the store node; it reaches the hub at the "
+                                 "next sync.\n");
+    } else if (replayed) {
         std::cout << what << " already recorded (same id); nothing changed.\n";
     } else {
         std::cout << what << " recorded.\n";

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "core/backoff.hpp"
+
 namespace kizuna::core {
 namespace {
 
@@ -96,10 +98,8 @@ std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view text) {
 std::chrono::seconds RetryDelay(const RetryPolicy& policy, int attempts, Random& random) {
     const int64_t base = std::max<int64_t>(1, policy.base.count());
     const int64_t cap = std::max<int64_t>(base, policy.cap.count());
-    int64_t delay = base;
-    // Doubling past the cap cannot matter, and stopping there keeps it from overflowing.
-    for (int i = 1; i < attempts && delay < cap; ++i) delay *= 2;
-    delay = std::min(delay, cap);
+    const int64_t delay =
+        BackoffDelay(std::chrono::seconds(base), std::chrono::seconds(cap), attempts).count();
     const int64_t floor = (delay + 1) / 2;
     const int64_t jitter =
         static_cast<int64_t>(random.Uniform(static_cast<uint64_t>(delay - floor + 1)));

@@ -2,8 +2,9 @@
 
 #include <curl/curl.h>
 
-#include <mutex>
 #include <stdexcept>
+
+#include "mail/curl_init.hpp"
 
 namespace kizuna::hub {
 namespace {
@@ -15,21 +16,12 @@ int AbortWhenStopping(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_o
     return static_cast<std::atomic<bool>*>(stopping)->load() ? 1 : 0;
 }
 
-void InitCurlOnce() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            throw std::runtime_error("libcurl could not be initialised");
-        }
-    });
-}
-
 }  // namespace
 
 CurlWebhookSender::CurlWebhookSender(std::chrono::milliseconds connect_timeout,
                                      std::chrono::milliseconds timeout)
     : connect_timeout_(connect_timeout), timeout_(timeout) {
-    InitCurlOnce();
+    mail::InitCurl();
     curl_ = curl_easy_init();
     if (curl_ == nullptr) throw std::runtime_error("libcurl could not create a handle");
 }

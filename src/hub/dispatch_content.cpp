@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/text.hpp"
+#include "core/json_string.hpp"
 
 namespace kizuna::hub {
 
@@ -125,46 +125,9 @@ namespace {
 class ItemsWriter {
   public:
     void String(std::string_view text) {
-        if (!core::IsValidUtf8(text)) {  // nlohmann's replacement of bad bytes, as dump() would
+        if (!core::AppendJsonString(out_, text)) {  // nlohmann's replacement of bad bytes
             out_ += json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
-            return;
         }
-        out_ += '"';
-        for (const char c : text) {
-            switch (c) {
-                case '"':
-                    out_ += "\\\"";
-                    break;
-                case '\\':
-                    out_ += "\\\\";
-                    break;
-                case '\b':
-                    out_ += "\\b";
-                    break;
-                case '\f':
-                    out_ += "\\f";
-                    break;
-                case '\n':
-                    out_ += "\\n";
-                    break;
-                case '\r':
-                    out_ += "\\r";
-                    break;
-                case '\t':
-                    out_ += "\\t";
-                    break;
-                default:
-                    if (static_cast<unsigned char>(c) < 0x20) {
-                        static constexpr char kHex[] = "0123456789abcdef";
-                        out_ += "\\u00";
-                        out_ += kHex[(c >> 4) & 0xf];
-                        out_ += kHex[c & 0xf];
-                    } else {
-                        out_ += c;
-                    }
-            }
-        }
-        out_ += '"';
     }
     void Int(int64_t value) {
         char text[24];

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/backoff.hpp"
 #include "hub/hub_context.hpp"
 
 namespace kizuna::hub {
@@ -388,9 +389,9 @@ core::Result<bool> DispatchRunner::SendBatch(storage::DispatchRun run, Plan& pla
                                  " attempts; the last answer: " + outcome.reason;
                     break;
                 }
-                auto wait = options.retry_base;
-                for (int i = 1; i < row.attempts && wait < options.retry_cap; ++i) wait *= 2;
-                wait = std::min(wait, options.retry_cap);
+                // Exact, as the mail spool's (mail_delivery.cpp says why not RetryDelay).
+                const auto wait =
+                    core::BackoffDelay(options.retry_base, options.retry_cap, row.attempts);
                 row.state = "pending";
                 row.reason = "deferred: " + outcome.reason;
                 row.next_attempt_at = context_.Now() + wait;

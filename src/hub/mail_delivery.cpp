@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/backoff.hpp"
 #include "hub/mail_spool.hpp"
 #include "hub/private_file.hpp"
 
@@ -170,9 +171,13 @@ core::Result<MailDelivery::PassCounts> MailDelivery::RunPass(
                 ++counts.deferred;
                 Retry& r = retries_[name];
                 ++r.attempts;
-                auto wait = options_.retry_base;
-                for (int i = 1; i < r.attempts && wait < options_.retry_cap; ++i) wait *= 2;
-                wait = std::min(wait, options_.retry_cap);
+                // core::BackoffDelay, not core::RetryDelay: RetryDelay jitters the wait so that
+                // webhook receivers that failed together do not all come back at once, and
+                // counts in whole seconds. The spool goes to one relay and is sent one message at
+                // a time through the rate limiter, so there is no crowd to spread; the exact
+                // wait is what the operator set (--mail-retry-base) and what NextDue reports.
+                const auto wait =
+                    core::BackoffDelay(options_.retry_base, options_.retry_cap, r.attempts);
                 r.due = clock_.Now() + wait;
                 spdlog::warn("mail: {} not delivered (attempt {}), retry in {} s: {}", name,
                              r.attempts, wait.count() / 1000.0, outcome.reason);

@@ -3,6 +3,7 @@
 #include "core/ids.hpp"
 #include "hub/access.hpp"
 #include "hub/auth_service.hpp"
+#include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
 
 namespace kizuna::hub {
@@ -39,7 +40,40 @@ std::string Summary(const core::MergePlan& plan) {
     return text;
 }
 
+// Store nodes hear of a merge (sync pull, `member.merged`), so that offline they book a sale
+// naming the merged-away member on the survivor and refuse its cards as the hub does: one event
+// in every program the survivor now belongs to (after the merge, those of both members), with
+// the survivor's balance in that program only (no store learns another program's balance).
+// Webhooks never see this type (core::kEventTypes).
+core::Status RecordMergeEvents(storage::WriteTxn& txn, const core::MergePlan& plan,
+                               core::Timestamp now) {
+    KZ_ASSIGN_OR_RETURN(auto programs, txn.ProgramsOfMember(plan.survivor_id));
+    for (const std::string& program_id : programs) {
+        KZ_ASSIGN_OR_RETURN(int64_t balance, txn.BalanceOf(plan.survivor_id, program_id));
+        KZ_RETURN_IF_ERROR(RecordEvent(txn, "member.merged", program_id, plan.survivor_id, now,
+                                       {{"member_id", plan.survivor_id},
+                                        {"from_member_id", plan.from_id},
+                                        {"program_id", program_id},
+                                        {"revoked_card_numbers", plan.cards_revoked},
+                                        {"balance", balance}}));
+    }
+    return core::Status::Ok();
+}
+
 }  // namespace
+
+core::Result<std::optional<std::string>> SurvivorOf(storage::ReadTxn& txn,
+                                                    const std::string& member_id) {
+    std::optional<std::string> survivor;
+    // Each merge closes its from-member and only open members are merged, so a chain visits
+    // each member once; the bound turns a corrupted record into an error, not a hang.
+    for (int hop = 0; hop < 1000; ++hop) {
+        KZ_ASSIGN_OR_RETURN(auto next, txn.MergedInto(survivor.value_or(member_id)));
+        if (!next) return survivor;
+        survivor = std::move(next);
+    }
+    return MakeError(ErrorCode::kInternal, "member " + member_id + ": the merge records loop");
+}
 
 core::Result<MergeOutcome> MergeService::Merge(const Caller& caller, const std::string& survivor_id,
                                                const std::string& from_id, bool confirm) {
@@ -67,7 +101,9 @@ core::Result<MergeOutcome> MergeService::Merge(const Caller& caller, const std::
         KZ_RETURN_IF_ERROR(txn.MergeMembers(outcome.plan, actor, Summary(outcome.plan), now));
         KZ_RETURN_IF_ERROR(
             txn.InsertAudit({actor, "member_merged_away:into=" + survivor_id, from_id, now}));
-        return txn.InsertAudit({actor, "member_merged:from=" + from_id, survivor_id, now});
+        KZ_RETURN_IF_ERROR(
+            txn.InsertAudit({actor, "member_merged:from=" + from_id, survivor_id, now}));
+        return RecordMergeEvents(txn, outcome.plan, now);
     }));
     auth_.ForgetSessionsOf(from_id);  // its stored sessions went with the merge
     outcome.merged = true;

@@ -16,6 +16,7 @@
 #include "hub/access.hpp"
 #include "hub/event_log.hpp"
 #include "hub/hub_context.hpp"
+#include "hub/merge_service.hpp"
 #include "hub/redemption_limit_service.hpp"
 #include "hub/text_format.hpp"
 #include "hub/tier_service.hpp"
@@ -57,6 +58,30 @@ std::string MemberRefText(const MemberRef& ref) {
     return ref.member_id.empty() ? "card:" + ref.card_number : ref.member_id;
 }
 
+// The open member a sale or redemption naming `member_id` is for, and what the sale reads of
+// them: a member merged away stands for the member it was merged into (a till or an offline
+// store node may still know the old id; its points must not land on the closed record), and
+// a member who left the program earns and spends nothing. Errors: kNotFound, kRuleViolation.
+core::Result<std::pair<std::string, storage::MemberStanding>> OpenMember(
+    storage::ReadTxn& txn, const std::string& member_id) {
+    KZ_ASSIGN_OR_RETURN(auto standing, txn.StandingOf(member_id));
+    if (!standing) return MakeError(ErrorCode::kNotFound, "no member " + member_id, "member_id");
+    if (standing->status == core::MemberStatus::kActive) {
+        return std::make_pair(member_id, std::move(*standing));
+    }
+    KZ_ASSIGN_OR_RETURN(auto survivor, SurvivorOf(txn, member_id));
+    if (!survivor) {
+        return MakeError(ErrorCode::kRuleViolation, "member " + member_id + " has left the program",
+                         "member_id");
+    }
+    KZ_ASSIGN_OR_RETURN(standing, txn.StandingOf(*survivor));
+    if (!standing || standing->status != core::MemberStatus::kActive) {
+        return MakeError(ErrorCode::kInternal, "member " + member_id + " was merged into member " +
+                                                   *survivor + ", which is not open");
+    }
+    return std::make_pair(std::move(*survivor), std::move(*standing));
+}
+
 // Errors: kNotFound, kCardRevoked.
 core::Result<std::string> ResolveMember(storage::ReadTxn& txn, const MemberRef& ref) {
     if (!ref.card_number.empty()) {
@@ -71,9 +96,8 @@ core::Result<std::string> ResolveMember(storage::ReadTxn& txn, const MemberRef& 
         }
         return card->member_id;
     }
-    KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(ref.member_id));
-    if (!exists) return MakeError(ErrorCode::kNotFound, "no member " + ref.member_id, "member_id");
-    return ref.member_id;
+    KZ_ASSIGN_OR_RETURN(auto standing, OpenMember(txn, ref.member_id));
+    return std::move(standing.first);
 }
 
 // `stored` took the id of `request`: the same request again (from the same store, with the same
@@ -308,8 +332,7 @@ void WriteLater(storage::Storage& storage, core::Result<std::shared_ptr<Plan>> p
 struct PointsService::PurchasePlan {
     MemberRef member;
     bool accept_revoked_card = false;
-    bool revoked_card = false;     // set by MemberAndIssueTime
-    bool member_has_card = false;  // set by MemberAndIssueTime: a card names member.member_id
+    bool revoked_card = false;  // set by MemberAndIssueTime
     core::Purchase purchase;
     core::Lot lot;
     core::LedgerEntry entry;
@@ -368,15 +391,6 @@ struct PointsService::PurchasePlan {
             return ReplayOr(txn, when.error());
         }
         KZ_ASSIGN_OR_RETURN(auto before, txn.FindBalance(p.member_id, p.program_id));
-        // A balance row belongs to an existing member (a foreign key), as does a card; without
-        // either, ask.
-        if (!before && !member.member_id.empty() && !member_has_card) {
-            KZ_ASSIGN_OR_RETURN(bool exists, txn.MemberExists(p.member_id));
-            if (!exists) {
-                return ReplayOr(
-                    txn, MakeError(ErrorCode::kNotFound, "no member " + p.member_id, "member_id"));
-            }
-        }
         KZ_ASSIGN_OR_RETURN(auto tier,
                             TierForPurchase(txn, p.member_id, p.program_id, p.recorded_at));
         std::vector<core::Lot> lots;
@@ -513,13 +527,15 @@ struct PointsService::PurchasePlan {
     }
 
     // The member the request names and the time their card was issued (by card: that card,
-    // which must be current; by id: their first card, whose existence Apply checks with the
-    // balance). Errors: kNotFound, kCardRevoked. An offline sale a store node pushes
-    // (accept_revoked_card) is booked on a revoked card too, and revoked_card says so.
+    // which must be current; by id: their first card; either way the member's first card, so a
+    // reissued card keeps earning for the member's whole membership). A merged-away member
+    // stands for the survivor (OpenMember). Errors: kNotFound, kCardRevoked, kRuleViolation. An
+    // offline sale a store node pushes (accept_revoked_card) is booked on a revoked card too,
+    // and revoked_card says so.
     core::Result<std::pair<std::string, core::Timestamp>> MemberAndIssueTime(
         storage::ReadTxn& txn) {
         revoked_card = false;
-        member_has_card = false;
+        std::string member_id = member.member_id;
         if (!member.card_number.empty()) {
             KZ_ASSIGN_OR_RETURN(auto card, txn.FindCard(member.card_number));
             const bool booked_anyway =
@@ -527,20 +543,17 @@ struct PointsService::PurchasePlan {
             if (booked_anyway) {
                 revoked_card = card->revoked_at && *card->revoked_at <= purchase.occurred_at;
             }
-            if (card && (card->status == core::CardStatus::kActive || booked_anyway)) {
-                // A card number names the member and the card presented: the member's first
-                // card counts for the issue time, so a reissued card keeps earning for the
-                // member's whole membership.
-                KZ_ASSIGN_OR_RETURN(auto first, txn.FirstCardIssuedAt(card->member_id));
-                return std::make_pair(card->member_id, first.value_or(card->issued_at));
+            if (!card || (card->status != core::CardStatus::kActive && !booked_anyway)) {
+                // ResolveMember's error for this card: none found, or revoked.
+                auto refused = ResolveMember(txn, member);
+                if (!refused) return refused.error();
+                return MakeError(ErrorCode::kInternal, "card " + member.card_number + " changed");
             }
-            KZ_ASSIGN_OR_RETURN(std::string member_id, ResolveMember(txn, member));
-            return std::make_pair(member_id, core::kEarliestTime);
+            member_id = card->member_id;
         }
-        KZ_ASSIGN_OR_RETURN(auto first, txn.FirstCardIssuedAt(member.member_id));
-        // A card belongs to an existing member (a foreign key): no need to ask again.
-        member_has_card = first.has_value();
-        return std::make_pair(member.member_id, first.value_or(core::kEarliestTime));
+        KZ_ASSIGN_OR_RETURN(auto open, OpenMember(txn, member_id));
+        const std::optional<core::Timestamp>& first = open.second.first_card_issued_at;
+        return std::make_pair(std::move(open.first), first.value_or(core::kEarliestTime));
     }
 
     // When a purchase with this id is stored: the earlier receipt if this is the same request

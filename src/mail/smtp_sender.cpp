@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 #include <stdexcept>
 
+#include "mail/curl_init.hpp"
 #include "mail/mime_message.hpp"
 
 namespace kizuna::mail {
@@ -55,15 +55,6 @@ int TraceReplies(CURL*, curl_infotype type, char* data, std::size_t size, void* 
     return 0;
 }
 
-void GlobalInitOnce() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            throw std::runtime_error("libcurl could not be initialised");
-        }
-    });
-}
-
 // Sets an option that cannot fail for a well-formed handle; a failure is a programming error.
 template <typename T>
 void Set(CURL* curl, CURLoption option, T value) {
@@ -87,7 +78,7 @@ core::Result<std::unique_ptr<SmtpSender>> SmtpSender::Create(SmtpConfig config,
     if (config.url.find_first_of("\r\n ") != std::string::npos) {
         return core::InvalidField("smtp", "must be a URL without spaces or line breaks");
     }
-    GlobalInitOnce();
+    InitCurl();
     auto impl = std::make_unique<Impl>(std::move(config), clock, random);
     impl->curl = curl_easy_init();
     if (impl->curl == nullptr) throw std::runtime_error("libcurl could not create a handle");

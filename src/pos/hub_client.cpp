@@ -2,9 +2,10 @@
 
 #include <curl/curl.h>
 
-#include <mutex>
 #include <stdexcept>
 #include <thread>
+
+#include "mail/curl_init.hpp"
 
 namespace kizuna::pos {
 namespace {
@@ -12,15 +13,6 @@ namespace {
 std::size_t AppendBody(char* data, std::size_t size, std::size_t count, void* user) {
     static_cast<std::string*>(user)->append(data, size * count);
     return size * count;
-}
-
-void InitCurlOnce() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            throw std::runtime_error("libcurl could not be initialised");
-        }
-    });
 }
 
 HubFailure Unreachable(const std::string& url, CURLcode code, const char* detail) {
@@ -77,7 +69,7 @@ HubClient::HubClient(HubClientOptions options) : options_(std::move(options)) {
     while (!options_.base_url.empty() && options_.base_url.back() == '/') {
         options_.base_url.pop_back();
     }
-    InitCurlOnce();
+    mail::InitCurl();
     curl_ = curl_easy_init();
     if (curl_ == nullptr) throw std::runtime_error("libcurl could not create a handle");
 }

@@ -383,6 +383,21 @@ core::Status Node::Pull() {
                         {"held_until", Text(data, "held_until")}};
                     KZ_RETURN_IF_ERROR(txn.PutMember(
                         CachedMember{member_id, "", "", std::nullopt, http::DumpJson(detail)}));
+                } else if (type == "member.merged") {
+                    // The hub moved everything of from_member_id to member_id and revoked the
+                    // merged-away member's cards: offline, a sale naming the merged-away id goes
+                    // to the survivor, and its cards are refused as the hub refuses them.
+                    const std::string from = Text(data, "from_member_id");
+                    if (member_id.empty() || from.empty() || from == member_id) continue;
+                    KZ_RETURN_IF_ERROR(txn.MergeMember(from, member_id));
+                    for (const Json& card : data.value("revoked_card_numbers", Json::array())) {
+                        if (!card.is_string()) continue;
+                        KZ_RETURN_IF_ERROR(
+                            txn.PutCard(CachedCard{card.get<std::string>(), member_id, 0, true}));
+                    }
+                    if (auto balance = Integer(data, "balance")) {
+                        KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, *balance));
+                    }
                 } else if (type == "rule.changed") {
                     const Json rule = data.contains("rule") ? data["rule"] : data;
                     KZ_ASSIGN_OR_RETURN(auto rules_text, txn.GetMeta("rules"));
@@ -563,17 +578,19 @@ int64_t TierMultiplier(const StoreFacts& facts, const std::optional<CachedMember
 // The member a card or member id names, offline. A card presented with its signed record
 // ("card_record", the chip's or QR's "KZ1.…") must verify against the hub's card key and name
 // that card; a card on the last revocation list pulled is refused; an unknown card without a
-// record gives an empty member id (the hub resolves it when the event is pushed).
+// record gives an empty member id (the hub resolves it when the event is pushed). A member
+// merged away at the hub (a member.merged pull) is answered with the member it merged into.
 core::Result<std::string> ResolveMember(NodeTxn& txn, const std::string& card_number,
                                         const std::string& member_id,
                                         const std::string& card_record) {
-    if (card_number.empty()) return member_id;
+    if (card_number.empty()) return txn.CurrentMemberId(member_id);
     KZ_ASSIGN_OR_RETURN(auto card, txn.FindCard(card_number));
     if (card && card->revoked) {
-        return core::MakeError(
-            ErrorCode::kCardRevoked,
-            "card " + card_number + " was revoked (reissued); use the member's current card",
-            "card_number");
+        return core::MakeError(ErrorCode::kCardRevoked,
+                               "card " + card_number +
+                                   " was revoked (reissued, or its member merged into another); "
+                                   "use the member's current card",
+                               "card_number");
     }
     if (!card_record.empty()) {
         KZ_ASSIGN_OR_RETURN(auto key_text, txn.GetMeta("card_public_key"));
@@ -589,9 +606,18 @@ core::Result<std::string> ResolveMember(NodeTxn& txn, const std::string& card_nu
             return core::MakeError(ErrorCode::kCardRevoked, "card " + card_number + " was reissued",
                                    "card_number");
         }
-        return record.member_id;
+        return txn.CurrentMemberId(record.member_id);
     }
-    return card ? card->member_id : std::string();
+    return txn.CurrentMemberId(card ? card->member_id : std::string());
+}
+
+// An offline event names the member as the request did, unless that member id was merged away
+// at the hub: then the member it merged into, so the hub books it there and not on the closed
+// record.
+void NameMergedMember(Json& event_body, const hub::MemberRef& ref, const std::string& member_id) {
+    if (!ref.member_id.empty() && !member_id.empty() && member_id != ref.member_id) {
+        event_body["member_id"] = member_id;
+    }
 }
 
 // Records on an outbox event's body the till it was done for (see kTillKey).
@@ -807,6 +833,7 @@ void Node::PurchaseOffline(const std::string& body_text, const TillCall& till, R
         }
         Json event_body = ParseObject(body_text);
         event_body["occurred_at"] = core::FormatRfc3339(occurred_at);
+        NameMergedMember(event_body, ref, member_id);
         MarkTill(event_body, who->terminal_id, who->staff_id);
         KZ_RETURN_IF_ERROR(
             txn.AppendOutbox({0, NewEventId(), "purchase.created",
@@ -890,6 +917,7 @@ NodeAnswer Node::Redeem(const std::string& body_text, const TillCall& till) {
             KZ_RETURN_IF_ERROR(txn.SetBalance(member_id, balance));
             KZ_RETURN_IF_ERROR(txn.AddRedeemedOffline(member_id, day, points));
             Json event_body = ParseObject(body_text);
+            NameMergedMember(event_body, ref, member_id);
             MarkTill(event_body, who->terminal_id, who->staff_id);
             KZ_RETURN_IF_ERROR(
                 txn.AppendOutbox({0, NewEventId(), "points.redeemed",

@@ -82,6 +82,13 @@ class NodeTxn {
     core::Status RevokeCard(const std::string& card_number);
     // Revokes the member's known cards of a generation below `generation` (a reissue elsewhere).
     core::Status RevokeCardsBefore(const std::string& member_id, int generation);
+    // `from` was merged into `into` at the hub (a member.merged pull): remembers it, and moves
+    // what the node keeps of `from` (cards, purchases, reservations, offline redemptions) to
+    // `into`; `from`'s cached balance is forgotten (it went to `into`).
+    core::Status MergeMember(const std::string& from, const std::string& into);
+    // The member `member_id` is now: the end of its chain of merges, or itself (also when empty).
+    // Errors: kInternal when the chain does not end (never written by the node).
+    core::Result<std::string> CurrentMemberId(const std::string& member_id);
 
     // Leases: values the hub reserved for this node (kind "member_id" / "card_number").
     core::Status AddLeases(const std::string& kind, const std::vector<std::string>& values);

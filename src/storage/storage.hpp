@@ -54,6 +54,12 @@ struct Balance {
     int64_t points = 0;
 };
 
+// What a sale reads of its member (ReadTxn::StandingOf).
+struct MemberStanding {
+    core::MemberStatus status = core::MemberStatus::kActive;
+    std::optional<Timestamp> first_card_issued_at;  // none: the member has no card
+};
+
 struct MemberSession {
     std::string token_hash;
     std::string member_id;
@@ -205,9 +211,9 @@ class ReadTxn {
     virtual Result<std::optional<core::Card>> FindCard(std::string_view card_number) = 0;
     // Oldest generation first.
     virtual Result<std::vector<core::Card>> CardsOf(std::string_view member_id) = 0;
-    // When the member's first card (lowest generation) was issued; none without a card. A
-    // purchase's one card read (CardsOf read every column of every card).
-    virtual Result<std::optional<Timestamp>> FirstCardIssuedAt(std::string_view member_id) = 0;
+    // The member as a sale needs them, in one read: open or closed, and when their first card
+    // (lowest generation) was issued (none without a card); none for an unknown member.
+    virtual Result<std::optional<MemberStanding>> StandingOf(std::string_view member_id) = 0;
 
     virtual Result<std::optional<core::Program>> FindProgram(std::string_view program_id) = 0;
     virtual Result<std::optional<core::Store>> FindStore(std::string_view store_id) = 0;

@@ -297,6 +297,14 @@ class StoreNode(unittest.TestCase):
         p = cli.run("pos", "sale", "--hub", self.node.url, "--card", online_card,
                     "--item", "Tea,drinks,150", "--purchase-id", "cli-offline-1")
         self.assertIn("queued for the hub", p.stdout)
+        self.assertIn("Purchase accepted offline by the store node; it reaches the hub at the "
+                      "next sync.", p.stdout)
+        self.assertNotIn("recorded", p.stdout)
+        # Retried with the same id: the node's first answer again, said as such.
+        p = cli.run("pos", "sale", "--hub", self.node.url, "--card", online_card,
+                    "--item", "Tea,drinks,150", "--purchase-id", "cli-offline-1")
+        self.assertIn("Purchase already accepted offline by the store node (same id); nothing "
+                      "changed.", p.stdout)
         sold.append("cli-offline-1")
         status = cli.json("pos", "status", "--hub", self.node.url)
         self.assertFalse(status["hub_reachable"])
@@ -340,6 +348,49 @@ class StoreNode(unittest.TestCase):
         self.assertEqual(a.status, 409, a)
         self.assertEqual(a.error_code, "card_revoked")
         self.assertEqual(self.node.status()["outbox_pending"], 0)
+
+    def test_a_merge_at_the_hub_reaches_the_node(self):
+        # Two records of one person, each with a sale through the node while online.
+        a = self.enroll_at_node("Kato Mei", "mei@example.jp")
+        self.assertEqual(a.status, 201, a)
+        survivor, survivor_card = a.json["member_id"], a.json["card"]["card_number"]
+        a = self.enroll_at_node("Kato Mei (twin)", "mei.twin@example.jp")
+        self.assertEqual(a.status, 201, a)
+        twin, twin_card = a.json["member_id"], a.json["card"]["card_number"]
+        bought = []
+        for card, price in ((survivor_card, 1000), (twin_card, 500)):
+            body = sale(card, price)
+            self.assertEqual(self.node.call("POST", "/v1/purchases", body).status, 201)
+            bought.append(body["purchase_id"])
+        # The operator merges them at the hub; the node hears of it at its next pull.
+        a = self.hub.call("POST", f"/v1/members/{survivor}/merge", self.hub.operator_token,
+                          {"from_member_id": twin, "confirm": True})
+        self.assertEqual(a.status, 200, a)
+        self.node.sync_until_drained()
+
+        self.hub_down()
+        # Offline, the merged-away id earns for the survivor, on the merged balance (10 + 5).
+        by_twin_id = sale(None, 800)
+        del by_twin_id["card_number"]
+        by_twin_id["member_id"] = twin
+        a = self.node.call("POST", "/v1/purchases", by_twin_id)
+        self.assertEqual(a.status, 202, a)
+        self.assertEqual((a.json["member_id"], a.json["balance"]), (survivor, 15 + 8))
+        bought.append(by_twin_id["purchase_id"])
+        # The merged-away card is refused as the hub refuses it; the survivor's card works.
+        a = self.node.call("POST", "/v1/purchases", sale(twin_card, 300))
+        self.assertEqual((a.status, a.error_code), (409, "card_revoked"), a)
+        body = sale(survivor_card, 200)
+        a = self.node.call("POST", "/v1/purchases", body)
+        self.assertEqual((a.status, a.json["balance"]), (202, 15 + 8 + 2), a)
+        bought.append(body["purchase_id"])
+
+        # Back: the hub books both offline sales on the survivor, nothing on the closed record.
+        self.hub_up()
+        self.node.sync_until_drained()
+        status = self.node.status()
+        self.assertEqual((status["flagged"], status["rejected"]), (0, 0), status)
+        self.assertExactlyOnce(survivor, bought, 15 + 8 + 2)
 
     def test_node_killed_mid_push_loses_and_doubles_nothing(self):
         a = self.enroll_at_node("Kato Yumi", "yumi@example.jp")

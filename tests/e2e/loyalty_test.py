@@ -335,6 +335,13 @@ class Loyalty(unittest.TestCase):
         use = hub.call("POST", "/v1/redemptions", store["api_key"],
                        {"redemption_id": "mg-r2", "card_number": twin_card, "points": 1})
         self.assertEqual((use.status, use.error_code), (409, "card_revoked"), use)
+        # A sale naming the merged-away member id earns for the survivor, never for the closed
+        # record (a till that still has the old id, a store node's sale made offline before it
+        # heard of the merge).
+        sale = self.buy(store, twin, "mg-t3", 10000, hub)
+        self.assertEqual(sale["member_id"], survivor, sale)
+        self.assertEqual(balances(twin), {})
+        self.assertEqual(balances(survivor)[program], after[program] + sale["points_earned"])
         # Irreversible and once only.
         again = hub.call("POST", f"/v1/members/{survivor}/merge", hub.operator_token,
                          {"from_member_id": twin, "confirm": True})

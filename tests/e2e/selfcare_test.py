@@ -270,6 +270,12 @@ class SelfCare(unittest.TestCase):
             "purchase_id": "leave-2", "card_number": card,
             "lines": [{"name": "本", "unit_price": 100}]})
         self.assertEqual(a.status, 409, a)
+        # By member id too: a member who left earns nothing (the balance stays forfeited).
+        by_id = self.hub.call("POST", "/v1/purchases", self.key, {
+            "purchase_id": "leave-3", "member_id": member,
+            "lines": [{"name": "本", "unit_price": 100}]})
+        self.assertEqual((by_id.status, by_id.error_code), (422, "rule_violation"), by_id)
+        self.assertIn("has left the program", by_id.json["error"]["message"], by_id)
         lookup = self.hub.call("GET", f"/v1/members/{member}", self.key).json
         self.assertNotIn("profile", lookup)
         # The address and phone are free again.

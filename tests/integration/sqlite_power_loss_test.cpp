@@ -23,7 +23,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -33,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "power_loss_loop.hpp"
 #include "power_loss_vfs.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 #include "storage_test_support.hpp"
@@ -86,6 +86,7 @@ Status Purchase(WriteTxn& txn, const std::string& id, const std::string& member)
 struct Acknowledged {
     std::mutex mutex;
     std::map<std::string, std::string> purchases;
+    std::size_t size() const { return purchases.size(); }
 };
 
 // One run: the storage over `vfs` on the database at `path`, purchases from several threads until
@@ -242,40 +243,25 @@ TEST(SqlitePowerLoss, AcknowledgedPurchasesSurvivePowerLossAtHundredsOfPoints) {
     }
     ASSERT_FALSE(std::filesystem::exists(seeded.string() + "-wal"));
 
-    // A run without a crash measures how many operations, log header writes and database writes
-    // a run makes, to spread the crash points over them (over the first four fifths: runs vary,
-    // and a run that ends before its crash point proves nothing).
-    PowerLossVfs::Counters whole;
-    {
-        const std::filesystem::path run_dir = dir.path() / "whole";
-        std::filesystem::create_directory(run_dir);
-        std::filesystem::copy_file(seeded, run_dir / "kizuna.db");
-        PowerLossVfs vfs("unix-excl", kSyncTime);
-        Acknowledged acknowledged;
-        RunPurchases(run_dir / "kizuna.db", vfs, -1, acknowledged);
-        whole = vfs.counters();
-        EXPECT_EQ(acknowledged.purchases.size(), std::size_t{kThreads * kUnitsPerThread});
-    }
-    ASSERT_GT(whole.log_header_writes, 10u) << "the log never restarted";
-    // Every restart, not only those a crash lands on: the new header is durable before frames
-    // overwrite the old log.
-    EXPECT_EQ(whole.frames_before_header_synced, 0u);
-    ASSERT_GT(whole.database_writes, 10u) << "nothing was checkpointed";
-
-    const int runs = RunsWanted();
-    std::mt19937_64 random(20261207);
-    int crashes = 0;
-    int during_checkpoint = 0;
-    int during_log_restart = 0;
-    int failed_runs = 0;
-    uint64_t frames_before_header_synced = 0;
-    uint64_t acknowledged_total = 0;
-    for (int run = 0; run < runs; ++run) {
-        PowerLossVfs::Plan plan;
-        plan.seed = random();
-        // A quarter anywhere; half just after the log's header is rewritten (the restart: the
-        // header, its sync, the first frames and their sync are the next few operations); a
-        // quarter during a checkpoint's copy.
+    // Every run starts from a copy of the seeded database.
+    const testing::PowerLossWorkload<Acknowledged> workload{
+        [&seeded](const std::filesystem::path& run_dir, PowerLossVfs& vfs, int run,
+                  Acknowledged& acknowledged) {
+            std::filesystem::copy_file(seeded, run_dir / "kizuna.db");
+            RunPurchases(run_dir / "kizuna.db", vfs, run, acknowledged);
+        },
+        [](const std::filesystem::path& after_dir, const Acknowledged& acknowledged) {
+            return CheckAfterCrash(after_dir / "kizuna.db", acknowledged.purchases);
+        }};
+    testing::PowerLossLoop loop;
+    loop.dir = dir.path();
+    loop.sync_time = kSyncTime;
+    loop.runs = RunsWanted();
+    // A quarter anywhere; half just after the log's header is rewritten (the restart: the
+    // header, its sync, the first frames and their sync are the next few operations); a quarter
+    // during a checkpoint's copy.
+    loop.choose = [](int run, const PowerLossVfs::Counters& whole, std::mt19937_64& random,
+                     PowerLossVfs::Plan& plan) {
         switch (run % 4) {
             case 0:
                 plan.after = PowerLossVfs::Plan::After::kOperation;
@@ -294,64 +280,33 @@ TEST(SqlitePowerLoss, AcknowledgedPurchasesSurvivePowerLossAtHundredsOfPoints) {
                 plan.then = random() % 12;
                 break;
         }
-        const std::filesystem::path run_dir = dir.path() / ("run" + std::to_string(run));
-        std::filesystem::create_directory(run_dir);
-        const std::filesystem::path path = run_dir / "kizuna.db";
-        std::filesystem::copy_file(seeded, path);
-        Acknowledged acknowledged;
-        PowerLossVfs::CrashSite site;
-        std::map<std::string, std::string> disk;
-        {
-            PowerLossVfs vfs("unix-excl", kSyncTime);
-            vfs.CrashAt(plan);
-            RunPurchases(path, vfs, run, acknowledged);
-            if (!vfs.crashed()) {
-                std::filesystem::remove_all(run_dir);
-                continue;  // the run ended before its crash point
-            }
-            site = vfs.crash_site();
-            frames_before_header_synced += vfs.counters().frames_before_header_synced;
-            disk = vfs.DiskAfterCrash();
-        }
-        ++crashes;
-        during_checkpoint += site.during_checkpoint ? 1 : 0;
-        during_log_restart += site.during_log_restart ? 1 : 0;
-        acknowledged_total += acknowledged.purchases.size();
+    };
 
-        // The disk after the power cut, in a directory of its own, opened by the normal code.
-        const std::filesystem::path after_dir = run_dir / "after";
-        std::filesystem::create_directory(after_dir);
-        for (const auto& [file, content] : disk) {
-            std::ofstream out(after_dir / std::filesystem::path(file).filename(), std::ios::binary);
-            out.write(content.data(), static_cast<std::streamsize>(content.size()));
-        }
-        const std::vector<std::string> problems =
-            CheckAfterCrash(after_dir / "kizuna.db", acknowledged.purchases);
-        if (!problems.empty()) {
-            ++failed_runs;
-            std::string all;
-            for (std::size_t i = 0; i < problems.size() && i < 5; ++i) all += "\n  " + problems[i];
-            ADD_FAILURE() << "run " << run << " (crash at operation " << site.operation
-                          << ", unsynced writes " << site.unsynced_writes
-                          << (site.during_checkpoint ? ", during a checkpoint" : "")
-                          << (site.during_log_restart ? ", during a log restart" : "") << ", "
-                          << acknowledged.purchases.size() << " acknowledged): " << problems.size()
-                          << " problems" << all;
-        }
-        std::filesystem::remove_all(run_dir);
-    }
+    // A run without a crash measures how many operations, log header writes and database writes
+    // a run makes, to spread the crash points over them (over the first four fifths: runs vary,
+    // and a run that ends before its crash point proves nothing).
+    Acknowledged all;
+    const PowerLossVfs::Counters whole = testing::RunWithoutCrash(loop, workload, all);
+    EXPECT_EQ(all.size(), std::size_t{kThreads * kUnitsPerThread});
+    ASSERT_GT(whole.log_header_writes, 10u) << "the log never restarted";
+    // Every restart, not only those a crash lands on: the new header is durable before frames
+    // overwrite the old log.
+    EXPECT_EQ(whole.frames_before_header_synced, 0u);
+    ASSERT_GT(whole.database_writes, 10u) << "nothing was checkpointed";
+
+    const int runs = loop.runs;
+    const testing::PowerLossTally tally = testing::RunCrashPoints(loop, whole, workload);
     std::printf(
         "power-loss runs: %d, crashes: %d (during a checkpoint: %d, during a log restart: %d), "
-        "acknowledged purchases checked: %llu, failed runs: %d, log frames written before their "
+        "acknowledged purchases checked: %zu, failed runs: %d, log frames written before their "
         "header was synced: %llu\n",
-        runs, crashes, during_checkpoint, during_log_restart,
-        static_cast<unsigned long long>(acknowledged_total), failed_runs,
-        static_cast<unsigned long long>(frames_before_header_synced));
-    EXPECT_EQ(failed_runs, 0);
-    EXPECT_EQ(frames_before_header_synced, 0u);
-    EXPECT_GE(crashes, runs * 9 / 10);
-    EXPECT_GE(during_checkpoint, runs / 10);
-    EXPECT_GE(during_log_restart, runs / 10);
+        runs, tally.crashes, tally.during_checkpoint, tally.during_log_restart, tally.acknowledged,
+        tally.failed_runs, static_cast<unsigned long long>(tally.frames_before_header_synced));
+    EXPECT_EQ(tally.failed_runs, 0);
+    EXPECT_EQ(tally.frames_before_header_synced, 0u);
+    EXPECT_GE(tally.crashes, runs * 9 / 10);
+    EXPECT_GE(tally.during_checkpoint, runs / 10);
+    EXPECT_GE(tally.during_log_restart, runs / 10);
 }
 
 }  // namespace

@@ -355,12 +355,19 @@ TEST_P(StorageContract, CardsRoundTripInGenerationOrderAndRevokeKeepsFirstTime) 
     ExpectSameCard((*cards)[0], first);
     ExpectSameCard((*cards)[1], second);
     // The first generation's issue time, though it was inserted second (and is revoked).
-    auto first_issued = Get([](ReadTxn& t) { return t.FirstCardIssuedAt("1000000001"); });
-    KZ_ASSERT_OK(first_issued);
-    EXPECT_EQ(*first_issued, std::optional<core::Timestamp>(At(kNow - 400)));
-    auto no_card = Get([](ReadTxn& t) { return t.FirstCardIssuedAt("1000000002"); });
+    auto standing = Get([](ReadTxn& t) { return t.StandingOf("1000000001"); });
+    KZ_ASSERT_OK(standing);
+    ASSERT_TRUE(standing->has_value());
+    EXPECT_EQ((*standing)->status, core::MemberStatus::kActive);
+    EXPECT_EQ((*standing)->first_card_issued_at, std::optional<core::Timestamp>(At(kNow - 400)));
+    KZ_ASSERT_OK(Put([](WriteTxn& txn) { return txn.InsertMember(SampleMember("1000000002")); }));
+    auto no_card = Get([](ReadTxn& t) { return t.StandingOf("1000000002"); });
     KZ_ASSERT_OK(no_card);
-    EXPECT_FALSE(no_card->has_value());
+    ASSERT_TRUE(no_card->has_value());
+    EXPECT_FALSE((*no_card)->first_card_issued_at.has_value());
+    auto nobody = Get([](ReadTxn& t) { return t.StandingOf("1000000099"); });
+    KZ_ASSERT_OK(nobody);
+    EXPECT_FALSE(nobody->has_value());
 
     auto found = Get([&](ReadTxn& t) { return t.FindCard(second.card_number); });
     KZ_ASSERT_OK(found);

@@ -367,14 +367,19 @@ Result<std::vector<core::Card>> SqliteTxn::CardsOf(std::string_view member_id) {
     return Collect<core::Card>(statement, ReadCard);
 }
 
-Result<std::optional<Timestamp>> SqliteTxn::FirstCardIssuedAt(std::string_view member_id) {
-    KZ_ASSIGN_OR_RETURN(auto statement,
-                        connection_.Prepare("SELECT issued_at FROM cards WHERE member_id = ?1"
-                                            " ORDER BY generation LIMIT 1"));
+Result<std::optional<MemberStanding>> SqliteTxn::StandingOf(std::string_view member_id) {
+    KZ_ASSIGN_OR_RETURN(
+        auto statement,
+        connection_.Prepare("SELECT status, (SELECT issued_at FROM cards WHERE member_id = ?1"
+                            "                ORDER BY generation LIMIT 1)"
+                            " FROM members WHERE member_id = ?1"));
     statement->Bind(1, member_id);
     KZ_ASSIGN_OR_RETURN(bool row, statement->Step());
-    if (!row) return std::optional<Timestamp>();
-    return std::optional<Timestamp>(statement->Time(0));
+    if (!row) return std::optional<MemberStanding>();
+    MemberStanding standing;
+    KZ_ASSIGN_OR_RETURN(standing.status, ParseMemberStatus(statement->Text(0)));
+    if (!statement->IsNull(1)) standing.first_card_issued_at = statement->Time(1);
+    return std::optional<MemberStanding>(std::move(standing));
 }
 
 Status SqliteTxn::InsertCard(const core::Card& c) {

@@ -76,7 +76,7 @@ class SqliteTxn final : public WriteTxn {
 
     Result<std::optional<core::Card>> FindCard(std::string_view card_number) override;
     Result<std::vector<core::Card>> CardsOf(std::string_view member_id) override;
-    Result<std::optional<Timestamp>> FirstCardIssuedAt(std::string_view member_id) override;
+    Result<std::optional<MemberStanding>> StandingOf(std::string_view member_id) override;
 
     Result<std::optional<core::Program>> FindProgram(std::string_view program_id) override;
     Result<std::optional<core::Store>> FindStore(std::string_view store_id) override;

@@ -17,8 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <mutex>
 #include <random>
 #include <set>
@@ -27,6 +25,7 @@
 #include <vector>
 
 #include "pos/node_store.hpp"
+#include "power_loss_loop.hpp"
 #include "power_loss_vfs.hpp"
 #include "storage_test_support.hpp"
 
@@ -58,6 +57,7 @@ struct Acknowledged {
         std::lock_guard lock(mutex);
         sales.insert(id);
     }
+    std::size_t size() const { return sales.size(); }
 };
 
 // One run: the node's store over `vfs`, sales from several threads until the power goes (or
@@ -153,27 +153,18 @@ std::vector<std::string> CheckAfterCrash(const std::filesystem::path& path,
 
 TEST(NodeStorePowerLoss, SalesAnsweredBeforeThePowerWentAreOnTheDisk) {
     storage::testing::TempDir dir;
-    // A run without a crash counts the operations a run makes, to spread the crash points over
-    // the first four fifths of them (a run that ends before its crash point proves nothing).
-    PowerLossVfs::Counters whole;
-    {
-        PowerLossVfs vfs("unix-excl", kSyncTime);
-        Acknowledged acknowledged;
-        std::filesystem::create_directory(dir.path() / "whole");
-        RunSales(dir.path() / "whole" / "node.db", vfs, -1, acknowledged);
-        whole = vfs.counters();
-        EXPECT_EQ(acknowledged.sales.size(), std::size_t{kThreads * kSalesPerThread});
-    }
-    ASSERT_GT(whole.database_writes, 10u) << "nothing was checkpointed";
-
-    const int runs = RunsWanted();
-    std::mt19937_64 random(20261207);
-    int crashes = 0;
-    int during_checkpoint = 0;
-    std::size_t acknowledged_total = 0;
-    for (int run = 0; run < runs; ++run) {
-        PowerLossVfs::Plan plan;
-        plan.seed = random();
+    const storage::sqlite::testing::PowerLossWorkload<Acknowledged> workload{
+        [](const std::filesystem::path& run_dir, PowerLossVfs& vfs, int run,
+           Acknowledged& acknowledged) { RunSales(run_dir / "node.db", vfs, run, acknowledged); },
+        [](const std::filesystem::path& after_dir, const Acknowledged& acknowledged) {
+            return CheckAfterCrash(after_dir / "node.db", acknowledged.sales);
+        }};
+    storage::sqlite::testing::PowerLossLoop loop;
+    loop.dir = dir.path();
+    loop.sync_time = kSyncTime;
+    loop.runs = RunsWanted();
+    loop.choose = [](int run, const PowerLossVfs::Counters& whole, std::mt19937_64& random,
+                     PowerLossVfs::Plan& plan) {
         if (run % 4 == 3) {  // a quarter during a checkpoint's copy
             plan.after = PowerLossVfs::Plan::After::kDatabaseWrite;
             plan.ordinal = 1 + random() % (whole.database_writes * 4 / 5);
@@ -182,51 +173,27 @@ TEST(NodeStorePowerLoss, SalesAnsweredBeforeThePowerWentAreOnTheDisk) {
             plan.after = PowerLossVfs::Plan::After::kOperation;
             plan.ordinal = 1 + random() % (whole.operations * 4 / 5);
         }
-        const std::filesystem::path run_dir = dir.path() / ("run" + std::to_string(run));
-        std::filesystem::create_directory(run_dir);
-        Acknowledged acknowledged;
-        PowerLossVfs::CrashSite site;
-        std::map<std::string, std::string> disk;
-        {
-            PowerLossVfs vfs("unix-excl", kSyncTime);
-            vfs.CrashAt(plan);
-            RunSales(run_dir / "node.db", vfs, run, acknowledged);
-            if (!vfs.crashed()) {
-                std::filesystem::remove_all(run_dir);
-                continue;
-            }
-            site = vfs.crash_site();
-            disk = vfs.DiskAfterCrash();
-        }
-        ++crashes;
-        during_checkpoint += site.during_checkpoint ? 1 : 0;
-        acknowledged_total += acknowledged.sales.size();
-        const std::filesystem::path after_dir = run_dir / "after";
-        std::filesystem::create_directory(after_dir);
-        for (const auto& [file, content] : disk) {
-            std::ofstream out(after_dir / std::filesystem::path(file).filename(), std::ios::binary);
-            out.write(content.data(), static_cast<std::streamsize>(content.size()));
-        }
-        const std::vector<std::string> problems =
-            CheckAfterCrash(after_dir / "node.db", acknowledged.sales);
-        if (!problems.empty()) {
-            std::string all;
-            for (std::size_t i = 0; i < problems.size() && i < 5; ++i) all += "\n  " + problems[i];
-            ADD_FAILURE() << "run " << run << " (crash at operation " << site.operation
-                          << ", unsynced writes " << site.unsynced_writes
-                          << (site.during_checkpoint ? ", during a checkpoint" : "") << ", "
-                          << acknowledged.sales.size() << " acknowledged): " << problems.size()
-                          << " problems" << all;
-        }
-        std::filesystem::remove_all(run_dir);
-    }
+    };
+
+    // A run without a crash counts the operations a run makes, to spread the crash points over
+    // the first four fifths of them (a run that ends before its crash point proves nothing).
+    Acknowledged all;
+    const PowerLossVfs::Counters whole =
+        storage::sqlite::testing::RunWithoutCrash(loop, workload, all);
+    EXPECT_EQ(all.size(), std::size_t{kThreads * kSalesPerThread});
+    ASSERT_GT(whole.database_writes, 10u) << "nothing was checkpointed";
+
+    const int runs = loop.runs;
+    const storage::sqlite::testing::PowerLossTally tally =
+        storage::sqlite::testing::RunCrashPoints(loop, whole, workload);
     std::printf(
         "node power-loss runs: %d, crashes: %d (during a checkpoint: %d), sales "
         "acknowledged before the cuts: %zu\n",
-        runs, crashes, during_checkpoint, acknowledged_total);
-    EXPECT_GT(crashes, runs / 2);
-    EXPECT_GT(during_checkpoint, 0);
-    EXPECT_GT(acknowledged_total, std::size_t{0});
+        runs, tally.crashes, tally.during_checkpoint, tally.acknowledged);
+    EXPECT_EQ(tally.failed_runs, 0);
+    EXPECT_GT(tally.crashes, runs / 2);
+    EXPECT_GT(tally.during_checkpoint, 0);
+    EXPECT_GT(tally.acknowledged, std::size_t{0});
 }
 
 }  // namespace
