@@ -700,6 +700,11 @@ struct StorageOptions {
     // leaving up to log_restart_pages in it. It did not change the usage figure of bench/README.md
     // Run 12; it is not a speed measure.
     int idle_checkpoint_ms = 250;
+    // SQLite: the checkpointer syncs its copy into the database each time this many bytes have
+    // been written to it (0: only where SQLite syncs, at the end of a checkpoint that copied the
+    // whole log), so that no sync writes out a whole log cycle's copy at once (src/storage/
+    // README.md, "Checkpoints"). Durable databases only.
+    int checkpoint_sync_bytes = 1 << 20;
 };
 
 // ---- Maintenance of a database no hub has open (kizuna hub check / restore / backup) ----------

@@ -30,6 +30,7 @@
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/sqlite_txn.hpp"
+#include "storage/sqlite/vfs_shim.hpp"
 #include "storage/storage.hpp"
 #include "storage_test_support.hpp"
 
@@ -1204,6 +1205,201 @@ TEST_F(SqliteStorageTest, RestartedLogHeaderIsDurableBeforeNewFramesOverwriteThe
     const testing::PowerLossVfs::Counters counters = vfs.counters();
     EXPECT_GE(counters.log_header_writes, 3u) << "the log did not restart";
     EXPECT_EQ(counters.frames_before_header_synced, 0u);
+}
+
+// A VFS over unix-excl that watches the database files (not the log): per file, the most bytes
+// written between two syncs, and the syncs that reached the disk. It can fail one sync of a
+// database file.
+class DatabaseSyncWatcher {
+  public:
+    struct Counters {
+        int64_t written = 0;                // bytes written to database files
+        int64_t most_written_unsynced = 0;  // most bytes one file had written since its sync
+        int64_t syncs = 0;                  // syncs of database files that reached the disk
+        int64_t syncs_after_failure = 0;    // of them, after the failed one
+    };
+
+    DatabaseSyncWatcher() {
+        shim_ = ShimVfs{sqlite3_vfs_find("unix-excl"), this};
+        name_ = "database-sync-watcher-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+        InitShimVfs(vfs_, &shim_, name_.c_str(), kFileBytes);
+        vfs_.xOpen = Open;
+        vfs_.xDelete = [](sqlite3_vfs* vfs, const char* name, int sync_dir) {
+            return ShimOf(vfs)->base->xDelete(ShimOf(vfs)->base, name, sync_dir);
+        };
+        EXPECT_EQ(sqlite3_vfs_register(&vfs_, 0), SQLITE_OK);
+    }
+    ~DatabaseSyncWatcher() { sqlite3_vfs_unregister(&vfs_); }
+    const char* name() const { return name_.c_str(); }
+
+    Counters counters() {
+        std::lock_guard lock(mutex_);
+        return counters_;
+    }
+    // The next sync of a database file fails with SQLITE_IOERR_FSYNC without reaching the disk.
+    void FailNextDatabaseSync() {
+        std::lock_guard lock(mutex_);
+        fail_next_ = true;
+    }
+    bool failed() {
+        std::lock_guard lock(mutex_);
+        return failed_;
+    }
+
+  private:
+    struct File {
+        ShimFile shim;
+        DatabaseSyncWatcher* owner;
+        bool is_database;
+        int64_t unsynced;
+    };
+    static constexpr int kFileBytes = ShimFileBytes(sizeof(File));
+    static File* Of(sqlite3_file* file) { return reinterpret_cast<File*>(file); }
+
+    static int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
+        File* f = Of(file);
+        const int rc = f->shim.real->pMethods->xWrite(f->shim.real, data, amount, offset);
+        if (rc == SQLITE_OK && f->is_database) {
+            std::lock_guard lock(f->owner->mutex_);
+            f->unsynced += amount;
+            f->owner->counters_.written += amount;
+            f->owner->counters_.most_written_unsynced =
+                std::max(f->owner->counters_.most_written_unsynced, f->unsynced);
+        }
+        return rc;
+    }
+    static int Sync(sqlite3_file* file, int flags) {
+        File* f = Of(file);
+        if (f->is_database) {
+            std::lock_guard lock(f->owner->mutex_);
+            if (f->owner->fail_next_) {
+                f->owner->fail_next_ = false;
+                f->owner->failed_ = true;
+                return SQLITE_IOERR_FSYNC;
+            }
+        }
+        const int rc = f->shim.real->pMethods->xSync(f->shim.real, flags);
+        if (rc == SQLITE_OK && f->is_database) {
+            std::lock_guard lock(f->owner->mutex_);
+            f->unsynced = 0;
+            ++f->owner->counters_.syncs;
+            if (f->owner->failed_) ++f->owner->counters_.syncs_after_failure;
+        }
+        return rc;
+    }
+    static sqlite3_io_methods MethodsFor(int version) {
+        sqlite3_io_methods m = ForwardingIoMethods(version);
+        m.xWrite = Write;
+        m.xSync = Sync;
+        return m;
+    }
+    static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
+                    int* out_flags) {
+        static const sqlite3_io_methods kMethods[] = {MethodsFor(1), MethodsFor(2), MethodsFor(3)};
+        File* f = Of(file);
+        f->owner = static_cast<DatabaseSyncWatcher*>(ShimOf(vfs)->owner);
+        f->is_database = (flags & SQLITE_OPEN_MAIN_DB) != 0;
+        f->unsynced = 0;
+        return OpenShimFile(ShimOf(vfs)->base, name, &f->shim, kFileBytes, flags, out_flags,
+                            kMethods);
+    }
+
+    ShimVfs shim_{};
+    sqlite3_vfs vfs_{};
+    std::string name_;
+    std::mutex mutex_;
+    Counters counters_;
+    bool fail_next_ = false;
+    bool failed_ = false;
+};
+
+// Members in batches of 100 with scattered ids, so that every batch dirties pages all over the
+// members table and its indexes: a checkpoint then has many pages to copy.
+void InsertScatteredMembers(Storage& storage, int batches) {
+    for (int batch = 0; batch < batches; ++batch) {
+        Status s = storage.Write([batch](WriteTxn& txn) -> Status {
+            for (int i = 0; i < 100; ++i) {
+                const uint64_t id =
+                    1000000000ull + (uint64_t(batch * 100 + i) * 2654435761ull) % 8999999999ull;
+                KZ_RETURN_IF_ERROR(txn.InsertMember(SampleMember(std::to_string(id))));
+            }
+            return Status::Ok();
+        });
+        ASSERT_TRUE(s.ok()) << Describe(s);
+    }
+}
+
+// SQLite syncs the database only at the end of a checkpoint that copied the whole log, so the
+// checkpointer's copy used to reach the disk in one burst, at the sync of the writer's last
+// stretch before a log restart (tens of MiB under the benchmark's purchases, while every
+// purchase waited for the writer and every log sync behind it on the disk). The checkpointer's
+// copy is now synced every StorageOptions::checkpoint_sync_bytes (1 MiB by default).
+TEST_F(SqliteStorageTest, CheckpointerSyncsItsCopyIntoTheDatabaseInSlices) {
+    DatabaseSyncWatcher watcher;
+    DatabaseLocation location{db_path().string()};
+    location.base_vfs = watcher.name();
+    StorageOptions options;
+    options.checkpoint_pages = 4000;  // rounds of up to 16 MiB of log
+    options.log_restart_pages =
+        1000000;  // the writer never copies: every copy is the checkpointer's
+    options.idle_checkpoint_ms = 20;
+    auto opened = SqliteStorage::Open(location, options);
+    ASSERT_TRUE(opened.has_value()) << opened.error().message;
+    std::unique_ptr<SqliteStorage> storage = std::move(opened).value();
+    InsertScatteredMembers(*storage, 150);
+    // The idle round copies the rest, so the last close has nothing left to copy.
+    const uint64_t checkpoints = storage->Stats().checkpoints;
+    for (int i = 0; i < 400 && storage->Stats().checkpoints == checkpoints; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_GT(storage->Stats().checkpoints, checkpoints);
+    storage.reset();
+    const DatabaseSyncWatcher::Counters counters = watcher.counters();
+    // Without slices the copy would have gone to the disk in far larger bursts than one slice.
+    EXPECT_GT(counters.written, 4 * options.checkpoint_sync_bytes);
+    EXPECT_LE(counters.most_written_unsynced, options.checkpoint_sync_bytes);
+    EXPECT_GE(counters.syncs, counters.written / options.checkpoint_sync_bytes);
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM members"), "15000");
+}
+
+// After a failed sync of the database the kernel may have dropped the copied pages and report
+// the next sync as a success; a checkpoint that then completed would let the log restart over
+// pages that are not on the disk. So no sync of the database reaches the disk after a failed
+// one, no checkpoint completes, the log stops restarting and keeps every commit: writes go on,
+// and a reopened storage has them all.
+TEST_F(SqliteStorageTest, AfterAFailedDatabaseSyncNoCheckpointCompletesAndTheLogKeepsEveryWrite) {
+    {
+        DatabaseSyncWatcher watcher;
+        DatabaseLocation location{db_path().string()};
+        location.base_vfs = watcher.name();
+        StorageOptions options;
+        options.checkpoint_pages = 8;
+        options.log_restart_pages = 16;
+        auto opened = SqliteStorage::Open(location, options);
+        ASSERT_TRUE(opened.has_value()) << opened.error().message;
+        std::unique_ptr<SqliteStorage> storage = std::move(opened).value();
+        Seed(*storage);
+        for (int i = 0; i < 100; ++i) ASSERT_TRUE(Earn(*storage, 1, "a" + std::to_string(i)).ok());
+        ASSERT_GE(storage->Stats().log_restarts, 3u) << "the log did not restart";
+        watcher.FailNextDatabaseSync();
+        for (int i = 0; i < 1000 && !watcher.failed(); ++i) {
+            ASSERT_TRUE(Earn(*storage, 1, "b" + std::to_string(i)).ok());
+        }
+        ASSERT_TRUE(watcher.failed());
+        const uint64_t restarts = storage->Stats().log_restarts;
+        for (int i = 0; i < 200; ++i) ASSERT_TRUE(Earn(*storage, 1, "c" + std::to_string(i)).ok());
+        // A checkpoint completed just before the failure may restart the log once more.
+        EXPECT_LE(storage->Stats().log_restarts, restarts + 1);
+        EXPECT_EQ(watcher.counters().syncs_after_failure, 0);
+        EXPECT_TRUE(Problems(*storage).empty());
+    }
+    auto reopened = OpenDurable();
+    ASSERT_NE(reopened, nullptr);
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM ledger_entries WHERE ref LIKE 'c%'"), "200");
+    EXPECT_EQ(raw.Text("SELECT COUNT(*) FROM ledger_entries WHERE ref LIKE 'a%'"), "100");
+    EXPECT_TRUE(Problems(*reopened).empty());
 }
 
 // Log syncs the test holds back until it lets go, counting the syncs made.

@@ -103,6 +103,9 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
                          "checkpoint_pages must be at least 1 and log_restart_pages at least "
                          "checkpoint_pages");
     }
+    if (options.checkpoint_sync_bytes < 0) {
+        return MakeError(ErrorCode::kInvalidArgument, "checkpoint_sync_bytes must not be negative");
+    }
     if (options.max_batch < 1) {
         return MakeError(ErrorCode::kInvalidArgument,
                          "max_batch must be at least 1, not " + std::to_string(options.max_batch));
@@ -127,6 +130,21 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::OpenConnections(
     }
     KZ_ASSIGN_OR_RETURN(opened.checkpointer,
                         Connection::Open(location, Connection::Role::kCheckpointer, vfs));
+    if (location.durable) {
+        // SQLite syncs the database only at the end of a checkpoint that copied the whole log,
+        // which under load is the writer's last stretch before the log restarts: that sync
+        // wrote out everything the checkpointer had copied during the log's cycle (tens of MiB
+        // of scattered pages) while every purchase waited for the writer, and every log sync
+        // issued meanwhile queued behind it on the disk. In slices, neither waits for more than
+        // one (src/storage/README.md, "Checkpoints").
+        if (const int rc = WalWriteBuffer::SyncDatabaseEvery(opened.checkpointer->handle(),
+                                                             options.checkpoint_sync_bytes);
+            rc != SQLITE_OK) {
+            return MakeError(
+                ErrorCode::kUnavailable,
+                std::string("cannot set the checkpointer's database syncs: ") + sqlite3_errstr(rc));
+        }
+    }
     for (int i = 0; i < options.read_connections; ++i) {
         KZ_ASSIGN_OR_RETURN(auto reader,
                             Connection::Open(location, Connection::Role::kReader, vfs));

@@ -29,7 +29,9 @@
 // its own connection does it beside the writer every StorageOptions::checkpoint_pages pages of
 // log; the writer only finishes the last few frames itself when the log has grown past
 // log_restart_pages, so that the log can restart from its beginning instead of growing without
-// end.
+// end. The checkpointer's copy into the database is synced every StorageOptions::
+// checkpoint_sync_bytes, so that
+// the sync SQLite makes at the end of the writer's stretch covers little more than that stretch.
 // Reads: Read() leases one of StorageOptions::read_connections connections (waiting if all are
 // busy) and runs its function in a read transaction; in WAL mode readers never wait for the
 // writer.

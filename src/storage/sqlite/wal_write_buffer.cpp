@@ -26,13 +26,16 @@ constexpr int kFrameHeaderBytes = 24;
 // The unix VFS writes at most 128 KiB - 1 bytes per call (it masks the length with 0x1ffff, so
 // a write of exactly 128 KiB or a multiple would report a full disk): flush in pieces below it.
 constexpr int kWriteChunkBytes = 128 * 1024 - 4096;
-// A file-control opcode of our own (far above SQLite's): "write the buffer to the file".
+// File-control opcodes of our own (far above SQLite's): "write the buffer to the file", and
+// "sync the database file every N bytes written to it" (the argument points to an int).
 constexpr int kFlushOpcode = 0x4b5a0001;
+constexpr int kSyncDatabaseEveryOpcode = 0x4b5a0002;
 
 // Our file object: SQLite allocates szOsFile bytes for it; the base VFS's own file object
 // follows it in the same allocation.
 struct BufferedFile {
     ShimFile shim;
+    std::atomic<int>* database_sync_error;  // the VFS's: see SyncDatabase
     char* buffer;          // kBufferBytes, allocated on the first buffered write (log files)
     sqlite3_int64 offset;  // file offset of buffer[0]
     int used;              // bytes in buffer
@@ -41,6 +44,9 @@ struct BufferedFile {
     // The end of the commit frame whose header was buffered, 0 when none: the buffer goes to
     // the file as soon as it reaches there.
     sqlite3_int64 commit_end;
+    bool is_database;              // the main database file: written by checkpoints only
+    int database_sync_bytes;       // sync the database after this many bytes written, 0: never
+    sqlite3_int64 unsynced_bytes;  // written to the database since its last sync
 };
 constexpr int kFileBytes = ShimFileBytes(sizeof(BufferedFile));
 
@@ -109,8 +115,35 @@ int Read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
     return RealFile(file)->pMethods->xRead(RealFile(file), out, amount, offset);
 }
 
+// Syncs the database file. After a failed sync the kernel may have dropped the pages it could
+// not write and report the next sync of the file as a success (fsync(2), "writeback errors"),
+// so once one has failed, every later sync of the database through this VFS fails the same way:
+// no checkpoint can then complete (and let the log restart) over copied pages that may not be
+// on the disk. The log keeps every commit meanwhile; it only stops restarting.
+int SyncDatabase(BufferedFile* f, int flags) {
+    if (const int failed = f->database_sync_error->load(); failed != SQLITE_OK) return failed;
+    const int rc = f->shim.real->pMethods->xSync(f->shim.real, flags);
+    if (rc != SQLITE_OK) {
+        int none = SQLITE_OK;
+        f->database_sync_error->compare_exchange_strong(none, rc);
+        return rc;
+    }
+    f->unsynced_bytes = 0;
+    return SQLITE_OK;
+}
+
+// A checkpoint's copy into the database, synced in slices when asked to (SyncDatabaseEvery).
+int WriteDatabase(BufferedFile* f, const void* data, int amount, sqlite3_int64 offset) {
+    const int rc = f->shim.real->pMethods->xWrite(f->shim.real, data, amount, offset);
+    if (rc != SQLITE_OK || f->database_sync_bytes <= 0) return rc;
+    f->unsynced_bytes += amount;
+    if (f->unsynced_bytes < f->database_sync_bytes) return SQLITE_OK;
+    return SyncDatabase(f, SQLITE_SYNC_NORMAL);
+}
+
 int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
     auto* f = reinterpret_cast<BufferedFile*>(file);
+    if (f->is_database) return WriteDatabase(f, data, amount, offset);
     if (!f->is_log) return f->shim.real->pMethods->xWrite(f->shim.real, data, amount, offset);
     if (offset == 0 && amount >= kWalHeaderBytes) {
         // A new log header (the log starts or restarts): its page size is the frames'.
@@ -144,6 +177,8 @@ int Truncate(sqlite3_file* file, sqlite3_int64 size) {
 }
 
 int Sync(sqlite3_file* file, int flags) {
+    auto* f = reinterpret_cast<BufferedFile*>(file);
+    if (f->is_database) return SyncDatabase(f, flags);
     if (int rc = Flush(file); rc != SQLITE_OK) return rc;
     return RealFile(file)->pMethods->xSync(RealFile(file), flags);
 }
@@ -154,6 +189,12 @@ int FileSize(sqlite3_file* file, sqlite3_int64* size) {
 }
 
 int FileControl(sqlite3_file* file, int op, void* arg) {
+    if (op == kSyncDatabaseEveryOpcode) {
+        auto* f = reinterpret_cast<BufferedFile*>(file);
+        if (!f->is_database) return SQLITE_NOTFOUND;
+        f->database_sync_bytes = *static_cast<int*>(arg);
+        return SQLITE_OK;
+    }
     if (int rc = Flush(file); rc != SQLITE_OK || op == kFlushOpcode) return rc;
     return RealFile(file)->pMethods->xFileControl(RealFile(file), op, arg);
 }
@@ -182,7 +223,9 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
     std::memset(f, 0, sizeof(BufferedFile));
     const int rc =
         OpenShimFile(ShimOf(vfs)->base, name, &f->shim, kFileBytes, flags, out_flags, kMethods);
+    f->database_sync_error = static_cast<std::atomic<int>*>(ShimOf(vfs)->owner);
     f->is_log = (flags & SQLITE_OPEN_WAL) != 0;
+    f->is_database = (flags & SQLITE_OPEN_MAIN_DB) != 0;
     return rc;
 }
 
@@ -204,7 +247,7 @@ core::Result<std::unique_ptr<WalWriteBuffer>> WalWriteBuffer::Create(const std::
     }
     std::unique_ptr<WalWriteBuffer> buffer(new WalWriteBuffer());
     buffer->name_ = "kizuna-wal-buffer-" + std::to_string(g_instances.fetch_add(1));
-    buffer->shim_ = std::make_unique<ShimVfs>(ShimVfs{base, buffer.get()});
+    buffer->shim_ = std::make_unique<ShimVfs>(ShimVfs{base, &buffer->database_sync_error_});
     buffer->vfs_ = std::make_unique<sqlite3_vfs>();
     InitShimVfs(*buffer->vfs_, buffer->shim_.get(), buffer->name_.c_str(), kFileBytes);
     buffer->vfs_->xOpen = Open;
@@ -225,6 +268,16 @@ int WalWriteBuffer::FlushLog(sqlite3* db) {
         return SQLITE_OK;  // no log open, or not one of ours: nothing is buffered
     }
     return log->pMethods->xFileControl(log, kFlushOpcode, nullptr);
+}
+
+int WalWriteBuffer::SyncDatabaseEvery(sqlite3* db, int bytes) {
+    sqlite3_file* database = nullptr;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &database) != SQLITE_OK ||
+        database == nullptr || database->pMethods == nullptr ||
+        database->pMethods->xClose != Close) {
+        return SQLITE_NOTFOUND;  // not opened through a WalWriteBuffer
+    }
+    return database->pMethods->xFileControl(database, kSyncDatabaseEveryOpcode, &bytes);
 }
 
 WalWriteBuffer::~WalWriteBuffer() {

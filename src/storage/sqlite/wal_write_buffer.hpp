@@ -1,7 +1,8 @@
 #pragma once
 // A SQLite VFS that coalesces the writes to write-ahead log files, so that a commit of N pages
-// costs a handful of write system calls instead of 2N. It changes no sync: every xSync SQLite
-// asks for reaches the base VFS, after the buffered bytes.
+// costs a handful of write system calls instead of 2N. It drops or delays no sync: every xSync
+// SQLite asks for reaches the base VFS, after the buffered bytes. Asked to (SyncDatabaseEvery),
+// it adds syncs of one connection's database file while a checkpoint copies into it.
 //
 // Why: SQLite appends each log frame with two pwrite calls (the 24-byte frame header, then the
 // page). A group commit of a few hundred purchases dirties a few hundred pages, and on this
@@ -23,6 +24,7 @@
 // Nothing becomes a process-wide default. Thread-safety: creation and destruction from any
 // thread; a file object is used by one connection at a time, as SQLite does with every file.
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -53,12 +55,26 @@ class WalWriteBuffer {
     // the connection's thread, between its statements.
     static int FlushLog(sqlite3* db);
 
+    // From now on, connection `db`'s database file (opened through a WalWriteBuffer) is synced
+    // each time `bytes` have been written to it since its last sync (0: only when SQLite syncs
+    // it). In WAL mode only checkpoints write the database, and SQLite syncs it once, at the end
+    // of a checkpoint that copied the whole log: what the copy wrote until then reaches the
+    // disk in one burst, which every log sync issued meanwhile waits behind. In slices, a log
+    // sync waits for one slice at most. A sync more than SQLite asks for changes nothing SQLite
+    // relies on. Returns SQLITE_OK, or SQLITE_NOTFOUND when `db` is not a WalWriteBuffer's.
+    // Call it on the connection's thread.
+    static int SyncDatabaseEvery(sqlite3* db, int bytes);
+
   private:
     WalWriteBuffer() = default;
 
     std::string name_;
     std::unique_ptr<ShimVfs> shim_;
     std::unique_ptr<sqlite3_vfs> vfs_;
+    // The result code of the first failed sync of a database file opened through this VFS, 0
+    // while none has; every later one fails with it (wal_write_buffer.cpp, SyncDatabase). The
+    // shim's own state: its files find it through ShimVfs::owner.
+    std::atomic<int> database_sync_error_{0};
 };
 
 }  // namespace kizuna::storage::sqlite
