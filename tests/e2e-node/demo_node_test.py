@@ -9,7 +9,6 @@ hub); on SIGTERM the demo exits cleanly and the node's port is closed.
 Usage: demo_node_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -94,8 +93,4 @@ class DemoStoreNode(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

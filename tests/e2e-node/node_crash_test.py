@@ -10,7 +10,6 @@ sale that was in flight at the kill may be there or not, never twice.
 Usage: node_crash_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import http.client
 import json
 import os
@@ -116,8 +115,4 @@ class NodeCrash(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

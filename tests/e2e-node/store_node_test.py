@@ -13,7 +13,6 @@ loses and doubles nothing.
 Usage: store_node_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import os
 import random
 import signal
@@ -627,8 +626,4 @@ class MutualTls(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

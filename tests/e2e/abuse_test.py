@@ -7,7 +7,6 @@ defects.
 Usage: abuse_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import http.client
 import json
 import os
@@ -285,9 +284,4 @@ class OutOfDescriptors(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

@@ -9,7 +9,6 @@ channel's letters and labels read back with poppler (pdfinfo, pdftotext).
 Usage: dispatch_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import asyncio
 import collections
 import datetime
@@ -491,9 +490,4 @@ def pdf_words(path):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

@@ -8,11 +8,9 @@ invariant (balance = sum of entries, never negative) is checked from outside.
 Usage: flows_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -344,9 +342,4 @@ class CrashSafety(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

@@ -4,13 +4,16 @@ Nothing here knows Kizuna's internals: it starts `kizuna hub serve`, calls the H
 urllib and runs CLI commands with subprocess. Every process it starts is stopped by its PID.
 """
 
+import argparse
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -232,3 +235,15 @@ def ledger_consistent(hub, member_token, member_id):
         if b["points"] < 0:
             return False, f"negative balance {b}"
     return True, ""
+
+
+def main():
+    """Every e2e test file's entry point: `--kizuna PATH` (the binary under test), then the rest
+    for unittest (a test name, -k ...), verbose."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kizuna", required=True)
+    args, rest = parser.parse_known_args()
+    global KIZUNA
+    KIZUNA = os.path.abspath(args.kizuna)
+    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
+    unittest.main(argv=[sys.argv[0], "-v", *rest])

@@ -15,13 +15,11 @@ through the real `kizuna` binary over HTTP and its CLI.
 Usage: loyalty_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import json
 import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -425,9 +423,4 @@ class Loyalty(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

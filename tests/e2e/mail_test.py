@@ -9,7 +9,6 @@ a restart with one.
 Usage: mail_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import email
 import email.policy
 import mailbox
@@ -211,9 +210,4 @@ class MailDelivery(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

@@ -8,11 +8,9 @@ port: amounts beyond the limits (defect 2), idempotency ids per store
 Usage: money_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import datetime
 import os
 import sys
-import tempfile
 import unittest
 
 import jsonschema
@@ -275,9 +273,4 @@ class Money(unittest.TestCase):
         self.assertLedgerConsistent(m)
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

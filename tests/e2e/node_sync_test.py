@@ -9,7 +9,6 @@ that conflict are flagged and listed (`GET /v1/sync/conflicts`, `kizuna hub conf
 Usage: node_sync_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import json
 import os
 import ssl
@@ -468,8 +467,4 @@ class MutualTlsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    unittest.main(argv=[sys.argv[0]] + rest)
+    harness.main()

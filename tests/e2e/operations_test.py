@@ -12,7 +12,6 @@
 Usage: operations_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import contextlib
 import glob
 import json
@@ -279,8 +278,4 @@ class Operations(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    unittest.main(argv=[sys.argv[0], *rest])
+    harness.main()

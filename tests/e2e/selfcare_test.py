@@ -10,13 +10,11 @@ Mail is read from the hub's spool (DIR/mail-outbox), as queued for delivery.
 Usage: selfcare_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -300,9 +298,4 @@ class SelfCare(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

@@ -10,11 +10,9 @@ CSV, the Japanese PDF and the CLI say the same.
 Usage: settlement_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import csv
 import datetime
 import io
-import json
 import os
 import sys
 import tempfile
@@ -230,13 +228,5 @@ class Settlement(unittest.TestCase):
         self.assertEqual(a.status, 404, a)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    unittest.main(argv=[sys.argv[0]] + rest)
-
-
 if __name__ == "__main__":
-    main()
+    harness.main()

@@ -9,14 +9,12 @@ small Python HTTP servers on 127.0.0.1; the hub retries after 1 s (KIZUNA_WEBHOO
 Usage: sync_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import hashlib
 import hmac
 import http.server
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -294,11 +292,6 @@ class NoneLostOverAKilledHub(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
     # Retries 1 s after a failure (doubling), so the tests wait seconds, not minutes.
     os.environ["KIZUNA_WEBHOOK_RETRY_BASE"] = "1"
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()

@@ -9,7 +9,6 @@ keys and staff PINs (clerk / manager), and a store refunding or voiding only its
 Usage: till_test.py --kizuna build/kizuna [unittest args]
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -414,9 +413,4 @@ class Till(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--kizuna", required=True)
-    args, rest = parser.parse_known_args()
-    harness.KIZUNA = os.path.abspath(args.kizuna)
-    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    harness.main()
