@@ -6,6 +6,7 @@
 #include "crypto/crypto.hpp"
 #include "hub/access.hpp"
 #include "hub/hub_context.hpp"
+#include "hub/merge_service.hpp"
 
 namespace kizuna::hub {
 
@@ -308,11 +309,12 @@ core::Result<std::string> DispatchService::Unsubscribe(const std::string& token)
         if (!member) return refused();
         // A link mailed to a member merged away since speaks for the person, who now is the
         // member it was merged into (at the end of the chain of merges).
-        while (member->status == core::MemberStatus::kClosed) {
-            KZ_ASSIGN_OR_RETURN(auto survivor, txn.MergedInto(member->member_id));
-            if (!survivor) break;
-            KZ_ASSIGN_OR_RETURN(member, txn.FindMember(*survivor));
-            if (!member) return refused();
+        if (member->status == core::MemberStatus::kClosed) {
+            KZ_ASSIGN_OR_RETURN(auto survivor, SurvivorOf(txn, member->member_id));
+            if (survivor) {
+                KZ_ASSIGN_OR_RETURN(member, txn.FindMember(*survivor));
+                if (!member) return refused();
+            }
         }
         bool& consent =
             channel == "email" ? member->consents.email_offers : member->consents.postal_offers;
