@@ -11,12 +11,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -40,6 +42,31 @@ struct PowerLossWorkload {
     std::function<std::vector<std::string>(const std::filesystem::path& after_dir,
                                            const Acknowledged& acknowledged)>
         check;
+};
+
+// A burst of asynchronous writes, as a store's I/O threads queue them: Queued() before each
+// write is handed over, Answered() at the end of its completion (after it recorded what it
+// acknowledges), Wait() until every one has answered.
+class AnsweredWrites {
+  public:
+    void Queued() {
+        std::lock_guard lock(mutex_);
+        ++waiting_;
+    }
+    void Answered() {
+        std::lock_guard lock(mutex_);
+        --waiting_;
+        answered_.notify_all();
+    }
+    void Wait() {
+        std::unique_lock lock(mutex_);
+        answered_.wait(lock, [this] { return waiting_ == 0; });
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable answered_;
+    int waiting_ = 0;
 };
 
 struct PowerLossLoop {

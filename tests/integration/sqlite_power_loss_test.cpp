@@ -19,7 +19,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -43,6 +42,7 @@ namespace {
 using storage::testing::Describe;
 using storage::testing::kNow;
 using storage::testing::StatusOf;
+using testing::AnsweredWrites;
 using testing::PowerLossVfs;
 
 constexpr int kMembers = 60;
@@ -135,26 +135,18 @@ void RunPurchases(const std::filesystem::path& path, PowerLossVfs& vfs, int run,
         std::mt19937 burst_sizes(static_cast<unsigned>(run));
         for (int i = 0, burst = 0; i < kUnitsPerThread && !vfs.crashed(); i += burst) {
             burst = 1 + static_cast<int>(burst_sizes() % 16);
-            std::mutex mutex;
-            std::condition_variable answered;
-            int waiting = 0;
+            AnsweredWrites writes;
             for (int b = i; b < i + burst && b < kUnitsPerThread; ++b) {
                 const auto [id, member] = unit(t, b);
-                {
-                    std::lock_guard lock(mutex);
-                    ++waiting;
-                }
+                writes.Queued();
                 storage->WriteAsync(
                     [id, member](WriteTxn& txn) -> Status { return Purchase(txn, id, member); },
                     [&, id, member](Status done) {
                         if (done.ok()) acknowledge(id, member);
-                        std::lock_guard lock(mutex);
-                        --waiting;
-                        answered.notify_all();
+                        writes.Answered();
                     });
             }
-            std::unique_lock lock(mutex);
-            answered.wait(lock, [&] { return waiting == 0; });
+            writes.Wait();
         }
     });
     for (auto& thread : threads) thread.join();

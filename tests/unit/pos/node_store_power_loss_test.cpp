@@ -13,7 +13,6 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -32,6 +31,7 @@
 namespace kizuna::pos {
 namespace {
 
+using storage::sqlite::testing::AnsweredWrites;
 using storage::sqlite::testing::PowerLossVfs;
 
 constexpr int kThreads = 4;
@@ -96,25 +96,17 @@ void RunSales(const std::filesystem::path& path, PowerLossVfs& vfs, int run,
         std::mt19937 burst_sizes(static_cast<unsigned>(run + 1));
         for (int i = 0, burst = 0; i < kSalesPerThread && !vfs.crashed(); i += burst) {
             burst = 1 + static_cast<int>(burst_sizes() % 12);
-            std::mutex mutex;
-            std::condition_variable answered;
-            int waiting = 0;
+            AnsweredWrites writes;
             for (int b = i; b < i + burst && b < kSalesPerThread; ++b) {
                 const std::string id = id_of(t, b);
-                {
-                    std::lock_guard lock(mutex);
-                    ++waiting;
-                }
+                writes.Queued();
                 store->WriteAsync([id](NodeTxn& txn) { return Sale(txn, id); },
                                   [&, id](core::Status status) {
                                       if (status.ok()) acknowledged.Add(id);
-                                      std::lock_guard lock(mutex);
-                                      --waiting;
-                                      answered.notify_all();
+                                      writes.Answered();
                                   });
             }
-            std::unique_lock lock(mutex);
-            answered.wait(lock, [&] { return waiting == 0; });
+            writes.Wait();
         }
     });
     for (auto& thread : threads) thread.join();
